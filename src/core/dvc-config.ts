@@ -1,0 +1,67 @@
+import { ReprodError } from './errors.js';
+
+/**
+ * `.dvc/config` in DVC's own format (configobj INI): `[core]`,
+ * `['remote "name"']`, `key = value`, `#` comments. Sections map to objects.
+ */
+export type DvcConfig = Map<string, Map<string, string>>;
+
+const SECTION_RE = /^\s*\[\s*(?:'([^']*)'|"([^"]*)"|([^\]]*?))\s*\]\s*$/;
+
+export function parseDvcConfig(text: string, file: string): DvcConfig {
+  const config: DvcConfig = new Map();
+  let section: Map<string, string> | undefined;
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
+    const m = SECTION_RE.exec(line);
+    if (m) {
+      const name = (m[1] ?? m[2] ?? m[3] ?? '').trim();
+      section = config.get(name) ?? new Map();
+      config.set(name, section);
+      return;
+    }
+    const eq = line.indexOf('=');
+    if (eq < 0 || !section) {
+      throw new ReprodError('CONFIG', `cannot read line ${i + 1}: '${line}'`, { source: { file, line: i + 1 } });
+    }
+    const key = line.slice(0, eq).trim();
+    let value = line.slice(eq + 1).trim();
+    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) {
+      value = value.slice(1, -1);
+    }
+    section.set(key, value);
+  });
+  return config;
+}
+
+/** `config.local` (secrets, machine settings) overrides `config`, key by key. */
+export function mergeDvcConfig(base: DvcConfig, local: DvcConfig): DvcConfig {
+  const out: DvcConfig = new Map([...base].map(([k, v]) => [k, new Map(v)]));
+  for (const [name, sec] of local) {
+    const target = out.get(name) ?? new Map<string, string>();
+    for (const [k, v] of sec) target.set(k, v);
+    out.set(name, target);
+  }
+  return out;
+}
+
+export type LinkType = 'reflink' | 'copy' | 'hardlink' | 'symlink';
+
+/** DVC's `cache.type`: a comma-separated preference list; default `reflink,copy`. */
+export function cacheLinkTypes(config: DvcConfig): LinkType[] {
+  const raw = config.get('cache')?.get('type') ?? 'reflink,copy';
+  const types = raw
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  for (const t of types) {
+    if (!['reflink', 'copy', 'hardlink', 'symlink'].includes(t)) {
+      throw new ReprodError('CONFIG', `unknown cache.type '${t}'`, {
+        source: { file: '.dvc/config', key: 'cache.type' },
+        remedy: 'Use reflink, copy, hardlink or symlink (comma-separated).',
+      });
+    }
+  }
+  return types as LinkType[];
+}

@@ -1,0 +1,92 @@
+import type { SourceRef } from './types.js';
+
+/**
+ * The error catalogue. Every error reprod raises on purpose has a stable code,
+ * says what went wrong and where, and tells the user what to do.
+ * Only the CLI (and the daemon's boundary) turns them into exit codes or log lines.
+ */
+export const ErrorCodes = {
+  YAML_SYNTAX: { exit: 2, remedy: 'Fix the YAML syntax at the line shown.' },
+  SCHEMA: { exit: 2, remedy: 'Fix or remove the key shown; see schemas/ for what is allowed.' },
+  INTERPOLATION: { exit: 2, remedy: 'Define the variable in `vars:` or params.yaml, or escape it as \\${...}.' },
+  PARAMS_MISSING: { exit: 2, remedy: 'Add the key to the params file, or remove it from the stage\'s `params:`.' },
+  PARAMS_FILE: { exit: 2, remedy: 'Check that the params file exists and is valid YAML, JSON or TOML.' },
+  DEP_MISSING: { exit: 1, remedy: 'Create the file, or produce it with a stage that lists it in `outs:`.' },
+  OUT_MISSING: { exit: 1, remedy: 'Make the stage\'s command write every path listed in `outs:`.' },
+  CYCLE: { exit: 2, remedy: 'Remove one of the dependencies named so that the stages form a DAG.' },
+  OUT_OVERLAP: { exit: 2, remedy: 'Give each output one producing stage; an output may not lie inside another.' },
+  OUT_DUPLICATE: { exit: 2, remedy: 'Give each output one producing stage.' },
+  PATH_OUTSIDE: { exit: 2, remedy: 'Keep every dep, out and wdir inside the workspace.' },
+  STAGE_NOT_FOUND: { exit: 2, remedy: 'Run `reprod status` to list the stages.' },
+  LOCK_CORRUPT: { exit: 2, remedy: 'Fix dvc.lock by hand, or delete it to rerun every stage.' },
+  CMD_FAILED: { exit: 1, remedy: 'See the stage\'s output above; fix the command or its inputs.' },
+  CACHE: { exit: 1, remedy: 'Check that .dvc/cache is writable.' },
+  CONFIG: { exit: 2, remedy: 'Fix .dvc/config (DVC\'s INI format).' },
+  RUNTIME: { exit: 1, remedy: 'Check that the container engine is reachable.' },
+  NO_PIPELINE: { exit: 2, remedy: 'Run reprod in a folder that has a dvc.yaml.' },
+  USAGE: { exit: 2, remedy: 'See `reprod --help`.' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface ReprodErrorOptions {
+  source?: SourceRef;
+  cause?: unknown;
+  remedy?: string;
+}
+
+export class ReprodError extends Error {
+  readonly code: ErrorCode;
+  readonly source: SourceRef | undefined;
+  readonly remedy: string;
+
+  constructor(code: ErrorCode, message: string, opts: ReprodErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ReprodError';
+    this.code = code;
+    this.source = opts.source;
+    this.remedy = opts.remedy ?? ErrorCodes[code].remedy;
+  }
+
+  get exitCode(): number {
+    return ErrorCodes[this.code].exit;
+  }
+
+  /** `dvc.yaml:12: stages.train.deps: ...` — the form editors and humans both read. */
+  get location(): string | undefined {
+    const s = this.source;
+    if (!s) return undefined;
+    let loc = s.file;
+    if (s.line !== undefined) loc += `:${s.line}`;
+    if (s.line !== undefined && s.column !== undefined) loc += `:${s.column}`;
+    if (s.key) loc += `: ${s.key}`;
+    return loc;
+  }
+
+  /** The one-paragraph message the CLI prints. */
+  format(): string {
+    const where = this.location;
+    return `${where ? `${where}: ` : ''}${this.message}\n  hint: ${this.remedy}`;
+  }
+}
+
+/** A failure that retrying cannot fix: the reconciler stops retrying (controller-runtime's TerminalError). */
+export class TerminalError extends ReprodError {
+  constructor(code: ErrorCode, message: string, opts: ReprodErrorOptions = {}) {
+    super(code, message, opts);
+    this.name = 'TerminalError';
+  }
+}
+
+/** Several errors found in one pass (validation reports all it finds, not only the first). */
+export class ReprodErrors extends ReprodError {
+  constructor(readonly errors: ReprodError[]) {
+    const first = errors[0];
+    super(first?.code ?? 'SCHEMA', errors.map((e) => e.format()).join('\n'), { source: first?.source });
+    this.name = 'ReprodErrors';
+  }
+
+  override format(): string {
+    return this.errors.map((e) => e.format()).join('\n');
+  }
+}

@@ -1,0 +1,98 @@
+import type { DirEntry, HashInfo, Stage } from './types.js';
+
+/** The result of hashing one workspace path. `entries` is set for directories. */
+export interface HashResult {
+  info: HashInfo;
+  entries?: DirEntry[];
+}
+
+/**
+ * Hashes workspace paths exactly as DVC 3 does. Paths are workspace-relative
+ * with `/` separators. Implementations may keep a state cache (inode, size,
+ * mtime → md5) so that an unchanged workspace is not re-read.
+ */
+export interface Hasher {
+  /** null when the path does not exist. */
+  hash(path: string): Promise<HashResult | null>;
+  /** Persists the state cache; call once per pass. */
+  flush(): Promise<void>;
+}
+
+/** Where a stage's output goes while it runs. */
+export interface StageLogSink {
+  write(chunk: string, stream: 'stdout' | 'stderr'): void;
+}
+
+export interface RunRequest {
+  stage: Stage;
+  /** Absolute path of the workspace root. */
+  workspace: string;
+  /** Unique id of this run (labels, logs, tracking). */
+  runId: string;
+  env: Record<string, string>;
+  log: StageLogSink;
+  signal: AbortSignal;
+}
+
+export type RunOutcome =
+  | { kind: 'exited'; exitCode: number; oomKilled?: boolean }
+  | { kind: 'cancelled' };
+
+export interface RunResult {
+  outcome: RunOutcome;
+  /** What the stage ran in: an image ID, or `host`. */
+  runtime: string;
+  container?: string;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+/** Runs a stage's `cmd` (every command of a list, in order, each in its own shell). */
+export interface StageRuntime {
+  readonly name: string;
+  run(req: RunRequest): Promise<RunResult>;
+}
+
+/** Time is a dependency: pure code never calls Date.now(). */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** The project folder, addressed by workspace-relative paths. */
+export interface Workspace {
+  /** Absolute path of the workspace root. */
+  readonly root: string;
+  /** undefined when the file does not exist (any other error throws). */
+  readText(path: string): Promise<string | undefined>;
+  /** Writes through a temporary file and a rename: readers see the old or the new file, never half. */
+  writeTextAtomic(path: string, text: string): Promise<void>;
+  /** Removes a file or a directory tree; a missing path is not an error. */
+  remove(path: string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+}
+
+export type CheckoutResult = 'unchanged' | 'restored';
+
+/** DVC's content-addressed cache (`.dvc/cache/files/md5/xx/…`) and its run-cache (`runs/`). */
+export interface ObjectCache {
+  /** True when the object is present; for a `.dir` hash, the listing and every file in it. */
+  has(md5: string): Promise<boolean>;
+  /** Copies (or links, per `cache.type`) a hashed workspace path into the cache. */
+  save(path: string, result: HashResult): Promise<void>;
+  /** Makes the workspace path hold the cached object `md5` (files, or a directory from its listing). */
+  checkout(path: string, md5: string): Promise<CheckoutResult>;
+  /** The entries stored under a run-cache key (file contents), newest first. */
+  runCacheEntries(key: string): Promise<string[]>;
+  writeRunCacheEntry(key: string, value: string, text: string): Promise<void>;
+}
+
+/** The slice of pino's API that reprod's modules use; pino's Logger satisfies it. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}

@@ -1,0 +1,193 @@
+import { ReprodError, ReprodErrors } from '../core/errors.js';
+import type { OutSpec, Pipeline, Stage } from '../core/types.js';
+
+/**
+ * The pipeline's graph. An edge `a → b` means stage `a` depends on an output
+ * of stage `b` (the direction DVC's graph uses): a dep equal to an out, a dep
+ * inside an out directory, or a dep directory that contains an out.
+ */
+export interface Dag {
+  stages: Stage[];
+  byName: Map<string, Stage>;
+  /** stage → the stages it depends on, in the order its deps are listed. */
+  upstream: Map<string, string[]>;
+  /** stage → the stages that depend on it. */
+  downstream: Map<string, string[]>;
+  /** workspace path of an out → the stage that produces it and the out. */
+  producers: Map<string, { stage: Stage; out: OutSpec }>;
+}
+
+function isInside(path: string, dir: string): boolean {
+  return dir === '.' || path.startsWith(`${dir}/`);
+}
+
+/**
+ * Builds the DAG and rejects what DVC rejects: the same output in two places,
+ * an output inside another output, and cycles (all named in the error).
+ */
+export function buildDag(pipeline: Pipeline): Dag {
+  const byName = new Map(pipeline.stages.map((s) => [s.name, s]));
+  const producers = new Map<string, { stage: Stage; out: OutSpec }>();
+  const errors: ReprodError[] = [];
+
+  for (const stage of pipeline.stages) {
+    for (const out of stage.outs) {
+      const dup = producers.get(out.path);
+      if (dup) {
+        errors.push(
+          new ReprodError(
+            'OUT_DUPLICATE',
+            `output '${out.path}' is specified in stages '${dup.stage.name}' and '${stage.name}'`,
+            { source: { ...stage.source, key: `${stage.source.key ?? `stages.${stage.name}`}.outs` } },
+          ),
+        );
+        continue;
+      }
+      producers.set(out.path, { stage, out });
+    }
+  }
+  // Overlap: one output inside another (sorting puts a parent right before its children).
+  const outPaths = [...producers.keys()].sort();
+  for (let i = 0; i < outPaths.length; i++) {
+    const parent = outPaths[i] as string;
+    for (let j = i + 1; j < outPaths.length && isInside(outPaths[j] as string, parent); j++) {
+      const child = outPaths[j] as string;
+      const p = producers.get(parent)!;
+      const c = producers.get(child)!;
+      errors.push(
+        new ReprodError(
+          'OUT_OVERLAP',
+          `the output paths '${parent}' (stage '${p.stage.name}') and '${child}' (stage '${c.stage.name}') overlap: ` +
+            `they are in the same tracked directory`,
+          { source: { ...c.stage.source, key: `${c.stage.source.key ?? `stages.${c.stage.name}`}.outs` } },
+        ),
+      );
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new ReprodErrors(errors);
+
+  const upstream = new Map<string, string[]>();
+  const downstream = new Map<string, string[]>(pipeline.stages.map((s) => [s.name, []]));
+  for (const stage of pipeline.stages) {
+    const ups: string[] = [];
+    const add = (name: string) => {
+      if (!ups.includes(name)) ups.push(name);
+    };
+    const depPaths = [...stage.deps.map((d) => d.path), ...stage.params.map((p) => p.path)];
+    for (const dep of depPaths) {
+      for (const [outPath, { stage: producer }] of producers) {
+        if (dep === outPath || isInside(dep, outPath) || isInside(outPath, dep)) add(producer.name);
+      }
+    }
+    upstream.set(stage.name, ups);
+    for (const u of ups) downstream.get(u)?.push(stage.name);
+  }
+
+  const dag: Dag = { stages: pipeline.stages, byName, upstream, downstream, producers };
+  const cycle = findCycle(dag);
+  if (cycle) {
+    const first = byName.get(cycle[0] as string);
+    throw new ReprodError('CYCLE', `the pipeline has a cycle: ${[...cycle, cycle[0]].join(' -> ')}`, {
+      ...(first ? { source: first.source } : {}),
+    });
+  }
+  return dag;
+}
+
+/** The stages of one cycle in dependency order, or undefined when the graph is acyclic. */
+function findCycle(dag: Dag): string[] | undefined {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (name: string): string[] | undefined => {
+    state.set(name, 'visiting');
+    stack.push(name);
+    for (const up of dag.upstream.get(name) ?? []) {
+      const s = state.get(up);
+      if (s === 'visiting') return stack.slice(stack.indexOf(up));
+      if (s === undefined) {
+        const c = visit(up);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    state.set(name, 'done');
+    return undefined;
+  };
+  for (const s of dag.stages) {
+    if (!state.has(s.name)) {
+      const c = visit(s.name);
+      if (c) return c;
+    }
+  }
+  return undefined;
+}
+
+export interface SelectOptions {
+  /** Also select every stage downstream of the targets (and not their upstream). */
+  downstream?: boolean;
+  /** Only the targets themselves. */
+  single?: boolean;
+}
+
+/**
+ * The stages to reproduce, upstream first, in DVC's order: a depth-first
+ * post-order walk from each selected stage in dvc.yaml order, following deps in
+ * the order they are listed.
+ *
+ * ```
+ *   prepare ◄── count ◄── report       repro report          → prepare, count, report
+ *      ▲                               repro --downstream count → count, report
+ *      └─────── pick                   repro pick --single    → pick
+ * ```
+ */
+export function selectStages(dag: Dag, targets: string[] = [], opts: SelectOptions = {}): Stage[] {
+  for (const t of targets) {
+    if (!dag.byName.has(t) && !dag.stages.some((s) => s.group === t)) {
+      throw new ReprodError('STAGE_NOT_FOUND', `stage '${t}' does not exist in the pipeline`);
+    }
+  }
+  const roots =
+    targets.length === 0
+      ? dag.stages.map((s) => s.name)
+      : dag.stages.filter((s) => targets.includes(s.name) || targets.includes(s.group)).map((s) => s.name);
+
+  const selected = new Set<string>();
+  if (opts.single || targets.length === 0) {
+    roots.forEach((r) => selected.add(r));
+  } else {
+    const edges = opts.downstream ? dag.downstream : dag.upstream;
+    const walk = (n: string) => {
+      if (selected.has(n)) return;
+      selected.add(n);
+      for (const m of edges.get(n) ?? []) walk(m);
+    };
+    roots.forEach(walk);
+  }
+
+  const order: Stage[] = [];
+  const seen = new Set<string>();
+  const post = (n: string) => {
+    if (seen.has(n) || !selected.has(n)) return;
+    seen.add(n);
+    for (const up of dag.upstream.get(n) ?? []) post(up);
+    order.push(dag.byName.get(n)!);
+  };
+  for (const s of dag.stages) post(s.name);
+  return order;
+}
+
+/** Every stage downstream of `name` (not including it). */
+export function downstreamOf(dag: Dag, name: string): Set<string> {
+  const out = new Set<string>();
+  const walk = (n: string) => {
+    for (const d of dag.downstream.get(n) ?? []) {
+      if (!out.has(d)) {
+        out.add(d);
+        walk(d);
+      }
+    }
+  };
+  walk(name);
+  return out;
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { main } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/commands.js';
+
+export const CONFORMANCE = path.resolve(import.meta.dirname, '../../../shared/conformance');
+
+/** A temporary folder removed by `await using` / `using`. */
+export function tempDir(prefix = 'reprod-test-'): { path: string } & Disposable {
+  const p = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { path: p, [Symbol.dispose]: () => rmSync(p, { recursive: true, force: true }) };
+}
+
+/** Copies a folder (conformance inputs are read-only: the copy is made writable, exec bits kept). */
+export function copyTree(src: string, dst: string): void {
+  execFileSync('cp', ['-a', `${src}/.`, dst]);
+  execFileSync('chmod', ['-R', 'u+w', dst]);
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs reprod's CLI in-process in `cwd`. */
+export async function reprod(cwd: string, ...args: string[]): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = { out: (s) => void (stdout += s), err: (s) => void (stderr += s), exitCode: 0 };
+  const code = await main(['-C', cwd, ...args], io);
+  return { code, stdout, stderr };
+}
+
+/** `path<TAB>size` of every file under .dvc/cache, sorted, as the conformance cache listings are. */
+export async function cacheListing(root: string): Promise<string[]> {
+  const base = path.join(root, '.dvc', 'cache');
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out.push(`${path.relative(base, p)}\t${(await fs.stat(p)).size}`);
+    }
+  };
+  await walk(base);
+  return out.sort();
+}
+
+/** `md5<TAB>size<TAB>mode<TAB>path` of every workspace file outside .dvc/, sorted by path. */
+export async function workspaceFiles(root: string): Promise<string[]> {
+  const rows: [string, string][] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      const rel = path.relative(root, p);
+      if (rel === '.dvc' || rel === '.git') continue;
+      if (e.isDirectory()) await walk(p);
+      else {
+        const st = await fs.stat(p);
+        const md5 = createHash('md5').update(readFileSync(p)).digest('hex');
+        rows.push([rel, `${md5}\t${st.size}\t${(st.mode & 0o777).toString(8)}\t${rel}`]);
+      }
+    }
+  };
+  await walk(root);
+  return rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((r) => r[1]);
+}
+
+export function readLines(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+}
