@@ -1,0 +1,356 @@
+import { createRequire } from 'node:module';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { ReprodError, ReprodErrors } from '../core/errors.js';
+import { getDotted, isPyDict, pyStrCompare, toPlain, type PyDict, type PyValue } from '../core/pyvalue.js';
+import type { HashInfo, LockFileEntry, Lockfile, LockStage, Stage } from '../core/types.js';
+import { formatKeyPath, loadYaml, type KeyPath, type LoadedYaml } from '../pipeline/yaml-load.js';
+import { emitYaml } from './yaml-emit.js';
+
+/** DVC's default params file: listed first under a stage's `params:`. */
+const DEFAULT_PARAMS_FILE = 'params.yaml';
+const LOCK_SCHEMA_VERSION = '2.0';
+
+export function emptyLockfile(): Lockfile {
+  return { stages: new Map() };
+}
+
+// ------------------------------------------------------------------ reading
+
+let validator: ValidateFunction | undefined;
+
+function lockValidator(): ValidateFunction {
+  if (!validator) {
+    // schemas/ sits two levels above both src/lock/ and dist/lock/.
+    const schema: unknown = createRequire(import.meta.url)('../../schemas/dvc.lock.schema.json');
+    if (typeof schema !== 'object' || schema === null) throw new TypeError('schemas/dvc.lock.schema.json is not a JSON object');
+    validator = new Ajv({ allErrors: true, strict: true }).compile(schema);
+  }
+  return validator;
+}
+
+/**
+ * Reads dvc.lock text into the model. Anything DVC 3 would reject (bad YAML,
+ * a schema other than '2.0', unknown keys, wrong types) is LOCK_CORRUPT with
+ * the key and line; so is a file with no document at all, as DVC rejects it
+ * too. A missing file is the caller's case: use {@link emptyLockfile}.
+ *
+ * The model keeps what reprod writes (path, hash, md5, size, nfiles, isexec);
+ * DVC's cloud-versioning extras (`files`, `version_id`, `etag`, `cloud`, ...)
+ * and top-level `datasets` are accepted and not kept.
+ */
+export function parseLockfile(text: string, file = 'dvc.lock'): Lockfile {
+  const loaded = loadLockYaml(text, file);
+  const root = loaded.value;
+  if (root === null) throw corrupt(file, loaded, [], "the file is empty; DVC 3 reads only a mapping with `schema: '2.0'`");
+  if (isPyDict(root) && !root.has('schema') && root.size > 0 && [...root.values()].every((v) => isPyDict(v) && v.has('cmd'))) {
+    throw corrupt(file, loaded, [], "this is a DVC 1 lock file (no `schema: '2.0'`), which DVC 3 no longer reads");
+  }
+  validateAgainstSchema(root, file, loaded);
+  const top = expectDict(root, file, loaded, []);
+  const stages = new Map<string, LockStage>();
+  const stagesNode = top.get('stages');
+  if (stagesNode !== undefined && stagesNode !== null) {
+    for (const [name, entry] of expectDict(stagesNode, file, loaded, ['stages'])) {
+      stages.set(name, toLockStage(entry, file, loaded, ['stages', name]));
+    }
+  }
+  return { stages };
+}
+
+/**
+ * Reads one stage's entry on its own, as DVC's run-cache stores it (the same
+ * mapping as under `stages.<name>` in dvc.lock). Errors as {@link parseLockfile}.
+ */
+export function parseLockStage(text: string, file: string): LockStage {
+  const loaded = loadLockYaml(text, file);
+  if (loaded.value === null) throw corrupt(file, loaded, [], 'the file is empty');
+  // Validate as the entry of a one-stage lock file, so that the same schema applies.
+  const wrapped: PyDict = new Map<string, PyValue>([
+    ['schema', LOCK_SCHEMA_VERSION],
+    ['stages', new Map([['_', loaded.value]])],
+  ]);
+  const unwrap = (path: KeyPath): KeyPath => (path[0] === 'stages' ? path.slice(2) : path);
+  validateAgainstSchema(wrapped, file, loaded, unwrap);
+  return toLockStage(loaded.value, file, loaded, []);
+}
+
+function loadLockYaml(text: string, file: string): LoadedYaml {
+  try {
+    return loadYaml(text, file);
+  } catch (err) {
+    if (err instanceof ReprodError) {
+      throw new ReprodError('LOCK_CORRUPT', err.message, {
+        ...(err.source ? { source: err.source } : {}),
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+function corrupt(file: string, loaded: LoadedYaml, path: KeyPath, message: string): ReprodError {
+  const line = loaded.lineOf(path);
+  const key = formatKeyPath(path);
+  return new ReprodError('LOCK_CORRUPT', message, {
+    source: { file, ...(key ? { key } : {}), ...(line !== undefined ? { line } : {}) },
+  });
+}
+
+/** Turns a JSON pointer into a key path, with list indices as numbers (for line lookup). */
+function pointerToPath(root: PyValue, pointer: string): (string | number)[] {
+  if (pointer === '') return [];
+  const path: (string | number)[] = [];
+  let cur: PyValue | undefined = root;
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur) && /^\d+$/.test(seg)) {
+      path.push(Number(seg));
+      cur = cur[Number(seg)];
+    } else {
+      path.push(seg);
+      cur = isPyDict(cur) ? cur.get(seg) : undefined;
+    }
+  }
+  return path;
+}
+
+function schemaMessage(e: ErrorObject): string {
+  const p: Record<string, unknown> = e.params;
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `unknown key '${String(p['additionalProperty'])}'`;
+    case 'required':
+      return `missing required key '${String(p['missingProperty'])}'`;
+    case 'const':
+      return `must be ${JSON.stringify(p['allowedValue'])}`;
+    case 'oneOf':
+      // Only `cmd` has alternatives of different types.
+      return 'must be a string or a list of strings';
+    case 'anyOf':
+      // Only checksums (md5, etag, checksum) do.
+      return 'must be a hash string';
+    default:
+      return e.message ?? `fails ${e.keyword}`;
+  }
+}
+
+function validateAgainstSchema(
+  root: PyValue,
+  file: string,
+  loaded: LoadedYaml,
+  mapPath: (p: KeyPath) => KeyPath = (p) => p,
+): void {
+  const validate = lockValidator();
+  if (validate(toPlain(root))) return;
+  const all = validate.errors ?? [];
+  // A oneOf/anyOf failure repeats each branch's error; keep the summary only.
+  const isSummary = (o: ErrorObject): boolean => o.keyword === 'oneOf' || o.keyword === 'anyOf';
+  const errors = all.filter(
+    (e) => !all.some((o) => isSummary(o) && o.instancePath === e.instancePath && e.schemaPath.startsWith(`${o.schemaPath}/`)),
+  );
+  const found = errors.map((e) => {
+    const at = pointerToPath(root, e.instancePath);
+    // An unknown key is reported at the key itself.
+    const extra: unknown = e.params['additionalProperty'];
+    const path = mapPath(e.keyword === 'additionalProperties' && typeof extra === 'string' ? [...at, extra] : at);
+    return corrupt(file, loaded, path, schemaMessage(e));
+  });
+  if (found.length === 1 && found[0]) throw found[0];
+  throw new ReprodErrors(found.length > 0 ? found : [corrupt(file, loaded, [], 'does not match the dvc.lock schema')]);
+}
+
+// After schema validation these checks cannot fail; they narrow the types without casts.
+
+function expectDict(v: PyValue | undefined, file: string, loaded: LoadedYaml, path: KeyPath): PyDict {
+  if (isPyDict(v)) return v;
+  throw corrupt(file, loaded, path, 'must be a mapping');
+}
+
+function expectList(v: PyValue | undefined, file: string, loaded: LoadedYaml, path: KeyPath): PyValue[] {
+  if (Array.isArray(v)) return v;
+  throw corrupt(file, loaded, path, 'must be a list');
+}
+
+function expectString(v: PyValue | undefined, file: string, loaded: LoadedYaml, path: KeyPath): string {
+  if (typeof v === 'string') return v;
+  throw corrupt(file, loaded, path, 'must be a string');
+}
+
+function optionalInt(v: PyValue | undefined, file: string, loaded: LoadedYaml, path: KeyPath): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  throw corrupt(file, loaded, path, 'must be an integer');
+}
+
+/** DVC accepts a checksum as a string or an integer; an empty one (or null) means none. */
+function checksum(v: PyValue | undefined, file: string, loaded: LoadedYaml, path: KeyPath): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'string') return v;
+  if ((typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint') return v.toString();
+  throw corrupt(file, loaded, path, 'must be a hash string');
+}
+
+function toLockStage(v: PyValue | undefined, file: string, loaded: LoadedYaml, path: KeyPath): LockStage {
+  const d = expectDict(v, file, loaded, path);
+  const cmdNode = d.get('cmd');
+  const cmd = Array.isArray(cmdNode)
+    ? cmdNode.map((c, i) => expectString(c, file, loaded, [...path, 'cmd', i]))
+    : expectString(cmdNode, file, loaded, [...path, 'cmd']);
+  const entries = (key: 'deps' | 'outs'): LockFileEntry[] => {
+    const node = d.get(key);
+    if (node === undefined) return [];
+    return expectList(node, file, loaded, [...path, key]).map((e, i) => toEntry(e, file, loaded, [...path, key, i]));
+  };
+  const params = new Map<string, PyDict>();
+  const paramsNode = d.get('params');
+  if (paramsNode !== undefined) {
+    for (const [pfile, values] of expectDict(paramsNode, file, loaded, [...path, 'params'])) {
+      params.set(pfile, expectDict(values, file, loaded, [...path, 'params', pfile]));
+    }
+  }
+  return { cmd, deps: entries('deps'), params, outs: entries('outs') };
+}
+
+function toEntry(v: PyValue, file: string, loaded: LoadedYaml, path: KeyPath): LockFileEntry {
+  const d = expectDict(v, file, loaded, path);
+  const entry: LockFileEntry = {
+    path: expectString(d.get('path'), file, loaded, [...path, 'path']),
+    md5: checksum(d.get('md5'), file, loaded, [...path, 'md5']),
+  };
+  if (d.get('hash') === 'md5') entry.hash = 'md5';
+  const size = optionalInt(d.get('size'), file, loaded, [...path, 'size']);
+  if (size !== undefined) entry.size = size;
+  const nfiles = optionalInt(d.get('nfiles'), file, loaded, [...path, 'nfiles']);
+  if (nfiles !== undefined) entry.nfiles = nfiles;
+  if (d.get('isexec') === true) entry.isexec = true;
+  return entry;
+}
+
+// ------------------------------------------------------------------ writing
+
+function byPath(a: LockFileEntry, b: LockFileEntry): number {
+  return pyStrCompare(a.path, b.path);
+}
+
+/** Params files in DVC's order: `params.yaml` first, then the others by name. */
+function byParamsFile(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a === DEFAULT_PARAMS_FILE) return -1;
+  if (b === DEFAULT_PARAMS_FILE) return 1;
+  return pyStrCompare(a, b);
+}
+
+function entryData(e: LockFileEntry): PyDict {
+  const d: PyDict = new Map<string, PyValue>([['path', e.path]]);
+  if (e.hash !== undefined) d.set('hash', e.hash);
+  if (e.md5 !== '') d.set('md5', e.md5);
+  if (e.size !== undefined) d.set('size', e.size);
+  if (e.nfiles !== undefined) d.set('nfiles', e.nfiles);
+  if (e.isexec === true) d.set('isexec', true);
+  return d;
+}
+
+/**
+ * One stage's entry as DVC serialises it (`to_single_stage_lockfile`): keys in
+ * the order cmd, deps, params, outs, each left out when empty; deps and outs
+ * sorted by path (code point order); params files `params.yaml` first then by
+ * name, their keys sorted at the top level only, values nested as given.
+ * An entry whose md5 is '' (none known) is written without `md5`.
+ */
+export function lockStageData(entry: LockStage): PyDict {
+  const d: PyDict = new Map<string, PyValue>([['cmd', Array.isArray(entry.cmd) ? [...entry.cmd] : entry.cmd]]);
+  if (entry.deps.length > 0) d.set('deps', [...entry.deps].sort(byPath).map(entryData));
+  if (entry.params.size > 0) {
+    const params: PyDict = new Map();
+    for (const pfile of [...entry.params.keys()].sort(byParamsFile)) {
+      const values = entry.params.get(pfile) ?? new Map<string, PyValue>();
+      params.set(pfile, new Map([...values].sort(([a], [b]) => pyStrCompare(a, b))));
+    }
+    d.set('params', params);
+  }
+  if (entry.outs.length > 0) d.set('outs', [...entry.outs].sort(byPath).map(entryData));
+  return d;
+}
+
+/** The bytes DVC 3 writes for this lock: `schema: '2.0'` first, stages in map order. */
+export function serializeLockfile(lock: Lockfile): string {
+  const stages: PyDict = new Map();
+  for (const [name, entry] of lock.stages) stages.set(name, lockStageData(entry));
+  return emitYaml(
+    new Map<string, PyValue>([
+      ['schema', LOCK_SCHEMA_VERSION],
+      ['stages', stages],
+    ]),
+  );
+}
+
+/** Replaces a stage's entry where it stands, or appends it at the end, as DVC does. */
+export function upsertStage(lock: Lockfile, name: string, entry: LockStage): Lockfile {
+  const stages = new Map(lock.stages);
+  stages.set(name, entry);
+  return { stages };
+}
+
+// ------------------------------------------------------------------ from a run
+
+/** What a finished run observed, keyed by workspace-relative path. */
+export interface RunRecord {
+  /** Hash of every dep (`DepSpec.path`) and out (`OutSpec.path`). */
+  hashes: ReadonlyMap<string, HashInfo>;
+  /** Parsed params files by `ParamsDep.path`. */
+  params: ReadonlyMap<string, PyDict>;
+}
+
+function fileEntry(defPath: string, info: HashInfo): LockFileEntry {
+  const e: LockFileEntry = { path: defPath, hash: 'md5', md5: info.md5, size: info.size };
+  if (info.nfiles !== undefined) e.nfiles = info.nfiles;
+  if (info.isexec === true) e.isexec = true;
+  return e;
+}
+
+/**
+ * The dvc.lock entry of a stage that ran: DVC 3 entries (`hash: md5`) for
+ * every dep and out, and the values of its params (listed keys looked up
+ * dotted, or every top-level key of a whole-file params dep), in DVC's order.
+ * A missing hash or params key is an error: the entry must describe the run.
+ */
+export function lockStageFromRun(stage: Stage, run: RunRecord): LockStage {
+  const hashOf = (path: string, defPath: string, what: 'dependency' | 'output'): HashInfo => {
+    const h = run.hashes.get(path);
+    if (h) return h;
+    throw what === 'dependency'
+      ? new ReprodError('DEP_MISSING', `stage '${stage.name}': dependency '${defPath}' does not exist`, { source: stage.source })
+      : new ReprodError('OUT_MISSING', `stage '${stage.name}' did not produce its output '${defPath}'`, { source: stage.source });
+  };
+  const deps = stage.deps.map((d) => fileEntry(d.defPath, hashOf(d.path, d.defPath, 'dependency'))).sort(byPath);
+  const outs = stage.outs.map((o) => fileEntry(o.defPath, hashOf(o.path, o.defPath, 'output'))).sort(byPath);
+
+  const params = new Map<string, PyDict>();
+  for (const p of [...stage.params].sort((a, b) => byParamsFile(a.defPath, b.defPath))) {
+    const content = run.params.get(p.path);
+    if (!content) {
+      throw new ReprodError('PARAMS_FILE', `stage '${stage.name}': params file '${p.defPath}' does not exist`, {
+        source: stage.source,
+      });
+    }
+    const values = params.get(p.defPath) ?? new Map<string, PyValue>();
+    if (p.keys === null) {
+      for (const [k, v] of content) values.set(k, v);
+    } else {
+      const missing = p.keys.filter((k) => !getDotted(content, k).found);
+      if (missing.length > 0) {
+        throw new ReprodError(
+          'PARAMS_MISSING',
+          `stage '${stage.name}': parameters ${missing.map((m) => `'${m}'`).join(', ')} are missing from '${p.defPath}'`,
+          { source: { file: p.path, key: missing[0] as string } },
+        );
+      }
+      for (const k of p.keys) {
+        const found = getDotted(content, k);
+        if (found.found) values.set(k, found.value);
+      }
+    }
+    params.set(p.defPath, new Map([...values].sort(([a], [b]) => pyStrCompare(a, b))));
+  }
+  return { cmd: Array.isArray(stage.cmd) ? [...stage.cmd] : stage.cmd, deps, params, outs };
+}
