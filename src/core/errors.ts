@@ -21,6 +21,8 @@ export const ErrorCodes = {
   LOCK_CORRUPT: { exit: 2, remedy: 'Fix dvc.lock by hand, or delete it to rerun every stage.' },
   CMD_FAILED: { exit: 1, remedy: 'See the stage\'s output above; fix the command or its inputs.' },
   CACHE: { exit: 1, remedy: 'Check that .dvc/cache is writable.' },
+  HASH_IO: { exit: 1, remedy: 'Make the path readable, and fix or remove broken symlinks and special files (fifos, sockets) inside tracked directories.' },
+  DVCIGNORE_IN_DIR: { exit: 2, remedy: 'Move the .dvcignore file out of the tracked directory, to the workspace root or a folder above it (DVC refuses it there too).' },
   CONFIG: { exit: 2, remedy: 'Fix .dvc/config (DVC\'s INI format).' },
   RUNTIME: { exit: 1, remedy: 'Check that the container engine is reachable.' },
   NO_PIPELINE: { exit: 2, remedy: 'Run reprod in a folder that has a dvc.yaml.' },

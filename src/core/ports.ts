@@ -50,6 +50,12 @@ export interface RunResult {
 /** Runs a stage's `cmd` (every command of a list, in order, each in its own shell). */
 export interface StageRuntime {
   readonly name: string;
+  /**
+   * Resolves what the stage will run in, building it when needed: an image ID
+   * (`sha256:…`), or `host`. Part of the stage's identity: when it changes the
+   * stage is stale (`image-changed`).
+   */
+  prepare(stage: Stage, signal: AbortSignal): Promise<string>;
   run(req: RunRequest): Promise<RunResult>;
 }
 

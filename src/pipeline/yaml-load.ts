@@ -33,7 +33,7 @@ export function loadYaml(text: string, file: string): LoadedYaml {
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: '1.2' });
   const err = doc.errors[0];
   if (err) {
-    const pos = err.linePos?.[0];
+    const pos = err.linePos?.[0] ?? lineCounter.linePos(err.pos[0]);
     const firstLine = err.message.split('\n')[0] ?? err.message;
     throw new ReprodError('YAML_SYNTAX', `invalid YAML: ${firstLine.replace(/ at line \d+, column \d+:?$/, '')}`, {
       source: { file, ...(pos ? { line: pos.line, column: pos.col } : {}) },

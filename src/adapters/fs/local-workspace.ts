@@ -1,0 +1,55 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Workspace } from '../../core/ports.js';
+
+/** The workspace on the local filesystem. */
+export class LocalWorkspace implements Workspace {
+  constructor(readonly root: string) {}
+
+  private abs(p: string): string {
+    return path.join(this.root, p);
+  }
+
+  async readText(p: string): Promise<string | undefined> {
+    try {
+      return await fs.readFile(this.abs(p), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async writeTextAtomic(p: string, text: string): Promise<void> {
+    const dst = this.abs(p);
+    await fs.mkdir(path.dirname(dst), { recursive: true });
+    const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.${randomUUID()}.tmp`);
+    try {
+      const fh = await fs.open(tmp, 'w', 0o644);
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(tmp, dst);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  async remove(p: string): Promise<void> {
+    await fs.rm(this.abs(p), { recursive: true, force: true });
+  }
+
+  async exists(p: string): Promise<boolean> {
+    try {
+      await fs.lstat(this.abs(p));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+}

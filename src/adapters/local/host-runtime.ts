@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { RunRequest, RunResult, StageRuntime } from '../../core/ports.js';
+
+/** How long a cancelled command gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 5_000;
+
+/** The shell DVC uses: `$SHELL`, else `/bin/sh`; bash and zsh without rc files. */
+export function shellArgv(cmd: string, shell = process.env.SHELL || '/bin/sh'): string[] {
+  const name = path.basename(shell).toLowerCase();
+  const opts = name === 'bash' ? ['--noprofile', '--norc'] : name === 'zsh' ? ['--no-rcs'] : [];
+  return [shell, ...opts, '-c', cmd];
+}
+
+/**
+ * Runs a stage's commands on the host, as DVC does: each command of a list in
+ * its own shell, in order, in the stage's wdir; the first non-zero exit stops.
+ */
+export class HostRuntime implements StageRuntime {
+  readonly name = 'host';
+
+  async prepare(): Promise<string> {
+    return 'host';
+  }
+
+  async run(req: RunRequest): Promise<RunResult> {
+    const startedAt = new Date();
+    const cmds = typeof req.stage.cmd === 'string' ? [req.stage.cmd] : req.stage.cmd;
+    const cwd = path.join(req.workspace, req.stage.wdir);
+    for (const cmd of cmds) {
+      if (req.signal.aborted) return { outcome: { kind: 'cancelled' }, runtime: 'host', startedAt, finishedAt: new Date() };
+      const outcome = await this.runOne(cmd, cwd, req);
+      if (outcome.kind === 'cancelled' || outcome.exitCode !== 0) {
+        return { outcome, runtime: 'host', startedAt, finishedAt: new Date() };
+      }
+    }
+    return { outcome: { kind: 'exited', exitCode: 0 }, runtime: 'host', startedAt, finishedAt: new Date() };
+  }
+
+  private runOne(
+    cmd: string,
+    cwd: string,
+    req: RunRequest,
+  ): Promise<{ kind: 'exited'; exitCode: number } | { kind: 'cancelled' }> {
+    const [exe, ...args] = shellArgv(cmd);
+    return new Promise((resolve, reject) => {
+      const child = spawn(exe as string, args, {
+        cwd,
+        env: { ...process.env, ...req.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      let cancelled = false;
+      let killTimer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        cancelled = true;
+        // the whole process group: a shell's children must stop too
+        try {
+          process.kill(-(child.pid as number), 'SIGTERM');
+        } catch {
+          // already gone
+        }
+        killTimer = setTimeout(() => {
+          try {
+            process.kill(-(child.pid as number), 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }, KILL_GRACE_MS);
+      };
+      req.signal.addEventListener('abort', onAbort, { once: true });
+      child.stdout.setEncoding('utf8').on('data', (d: string) => req.log.write(d, 'stdout'));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => req.log.write(d, 'stderr'));
+      child.on('error', reject);
+      child.on('close', (code, sig) => {
+        req.signal.removeEventListener('abort', onAbort);
+        if (killTimer) clearTimeout(killTimer);
+        if (cancelled) resolve({ kind: 'cancelled' });
+        else resolve({ kind: 'exited', exitCode: code ?? (sig ? 128 : 1) });
+      });
+    });
+  }
+}

@@ -1,0 +1,256 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pino } from 'pino';
+import { HostRuntime } from '../adapters/local/host-runtime.js';
+import { loadPipeline, openProject, reproDeps, type Project } from '../app/project.js';
+import { ReprodError, ReprodErrors } from '../core/errors.js';
+import type { Logger } from '../core/ports.js';
+import type { Stage } from '../core/types.js';
+import { selectStages, type Dag } from '../pipeline/dag.js';
+import { dagToDot, dagToJson, dagToMermaid, dagToText } from '../pipeline/dag-format.js';
+import { validateDvcYamlText } from '../pipeline/schema.js';
+import { describeReason, stageStatus, toDvcStatusJson } from '../pipeline/stage-status.js';
+import { observeStage } from '../reconcile/observe.js';
+import { lockEntryFromObserved, reproduce, type StageDecision } from '../reconcile/reproduce.js';
+
+/** Where a command writes; tests capture it. `exitCode` is what the command decided. */
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+  exitCode: number;
+}
+
+export function processIo(): Io {
+  return {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    exitCode: 0,
+  };
+}
+
+function makeLogger(verbose: boolean): Logger {
+  return pino({ level: verbose ? 'debug' : 'warn', base: null }, pino.destination(2));
+}
+
+async function withProject<T>(root: string, fn: (p: Project) => Promise<T>): Promise<T> {
+  const project = openProject(root);
+  try {
+    return await fn(project);
+  } finally {
+    await project.hasher[Symbol.asyncDispose]();
+  }
+}
+
+export async function commandValidate(io: Io, root: string, schemaOnly: string | undefined): Promise<number> {
+  if (schemaOnly !== undefined) {
+    const abs = path.resolve(root, schemaOnly);
+    let text: string;
+    try {
+      text = await readFile(abs, 'utf8');
+    } catch (cause) {
+      throw new ReprodError('USAGE', `cannot read ${schemaOnly}`, { cause, remedy: 'Give the path of a dvc.yaml file.' });
+    }
+    const errors = validateDvcYamlText(text, schemaOnly);
+    if (errors.length === 0) {
+      io.out(`${schemaOnly}: valid\n`);
+      return 0;
+    }
+    throw errors.length === 1 ? errors[0] : new ReprodErrors(errors);
+  }
+  return withProject(root, async (project) => {
+    const { pipeline, dag } = loadPipeline(project.root);
+    const errors: ReprodError[] = [];
+    for (const stage of pipeline.stages) {
+      for (const dep of stage.deps) {
+        const produced = [...dag.producers.keys()].some((o) => dep.path === o || dep.path.startsWith(`${o}/`) || o.startsWith(`${dep.path}/`));
+        if (!produced && !(await project.ws.exists(dep.path))) {
+          errors.push(
+            new ReprodError('DEP_MISSING', `stage '${stage.name}': dependency '${dep.defPath}' does not exist and no stage produces it`, {
+              source: { ...stage.source, key: `${stage.source.key ?? `stages.${stage.name}`}.deps` },
+            }),
+          );
+        }
+      }
+      const produced = stage.params.every((p) => dag.producers.has(p.path));
+      if (!produced && stage.params.length > 0) {
+        try {
+          const paramsOnly = { ...stage, deps: [], outs: [] };
+          lockEntryFromObserved(paramsOnly, await observeStage(project, paramsOnly, undefined), false);
+        } catch (e) {
+          if (e instanceof ReprodError) errors.push(e);
+          else throw e;
+        }
+      }
+    }
+    if (errors.length > 0) throw errors.length === 1 ? errors[0] : new ReprodErrors(errors);
+    io.out(`dvc.yaml: valid (${pipeline.stages.length} stages)\n`);
+    return 0;
+  });
+}
+
+function statusTargets(dag: Dag, targets: string[]): Stage[] {
+  if (targets.length === 0) return dag.stages;
+  const chosen = new Set(selectStages(dag, targets, { single: true }).map((s) => s.name));
+  return dag.stages.filter((s) => chosen.has(s.name));
+}
+
+export async function commandStatus(
+  io: Io,
+  root: string,
+  targets: string[],
+  opts: { json: boolean; verbose: boolean },
+): Promise<number> {
+  return withProject(root, async (project) => {
+    const { dag } = loadPipeline(project.root);
+    const lock = await project.lockStore.read();
+    const result: Record<string, unknown> = {};
+    const human: string[] = [];
+    for (const stage of statusTargets(dag, targets)) {
+      const entry = lock.stages.get(stage.name);
+      const reasons = stageStatus(stage, entry, await observeStage(project, stage, entry));
+      if (reasons.length === 0) continue;
+      result[stage.name] = toDvcStatusJson(reasons);
+      human.push(`${stage.name}:`, ...reasons.map((r) => `    ${describeReason(r)}`));
+    }
+    await project.hasher.flush();
+    if (opts.json) io.out(`${JSON.stringify(result)}\n`);
+    else io.out(human.length ? `${human.join('\n')}\n` : 'Data and pipelines are up to date.\n');
+    return 0;
+  });
+}
+
+function describeDecision(d: StageDecision): string {
+  switch (d.action) {
+    case 'skipped':
+      return `Stage '${d.stage}' didn't change, skipping`;
+    case 'frozen':
+      return `Stage '${d.stage}' is frozen, skipping`;
+    case 'would-run':
+      return `Would run stage '${d.stage}': ${d.reasons.map(describeReason).join('; ')}`;
+    case 'ran':
+      return `Stage '${d.stage}' done`;
+    case 'restored':
+      return `Stage '${d.stage}' restored from the run-cache`;
+    case 'failed':
+      return `Stage '${d.stage}' failed`;
+    case 'blocked':
+      return `Stage '${d.stage}' not run: upstream '${d.upstream}' failed`;
+  }
+}
+
+export async function commandRepro(
+  io: Io,
+  root: string,
+  targets: string[],
+  opts: {
+    force: boolean;
+    dry: boolean;
+    downstream: boolean;
+    single: boolean;
+    keepGoing: boolean;
+    runCache: boolean;
+    verbose: boolean;
+  },
+): Promise<number> {
+  return withProject(root, async (project) => {
+    const { dag } = loadPipeline(project.root);
+    const deps = reproDeps(project, new HostRuntime(), makeLogger(opts.verbose), () => ({
+      write: (chunk, stream) => (stream === 'stdout' ? io.out(chunk) : io.err(chunk)),
+    }));
+    const decisions = await reproduce(deps, dag, {
+      targets,
+      force: opts.force,
+      dry: opts.dry,
+      downstream: opts.downstream,
+      single: opts.single,
+      keepGoing: opts.keepGoing,
+      runCache: opts.runCache,
+      onEvent: (e) => {
+        if (e.type === 'stage-starting') {
+          const cmds = typeof e.stage.cmd === 'string' ? [e.stage.cmd] : e.stage.cmd;
+          const why = e.reasons.length ? ` (${e.reasons.map(describeReason).join('; ')})` : ' (forced)';
+          io.out(`Running stage '${e.stage.name}'${why}:\n${cmds.map((c) => `> ${c}`).join('\n')}\n`);
+        } else if (e.type === 'stage-restored') {
+          io.out(`Stage '${e.stage}' is cached: restored its outputs from the run-cache\n`);
+        }
+      },
+    });
+    for (const d of decisions) {
+      if (d.action === 'skipped' || d.action === 'would-run' || d.action === 'frozen' || d.action === 'blocked') {
+        io.out(`${describeDecision(d)}\n`);
+      }
+    }
+    const failures = decisions.filter((d): d is Extract<StageDecision, { action: 'failed' }> => d.action === 'failed');
+    for (const f of failures) io.err(`ERROR: ${f.error.format()}\n`);
+    if (failures.length > 0) return Math.max(...failures.map((f) => f.error.exitCode));
+    if (!opts.dry && decisions.some((d) => d.action === 'ran' || d.action === 'restored')) {
+      io.out('Updated dvc.lock\n');
+    } else if (!opts.dry) {
+      io.out('Data and pipelines are up to date.\n');
+    }
+    return 0;
+  });
+}
+
+export async function commandCheckout(io: Io, root: string, targets: string[]): Promise<number> {
+  return withProject(root, async (project) => {
+    const { dag } = loadPipeline(project.root);
+    const lock = await project.lockStore.read();
+    const stages = targets.length ? selectStages(dag, targets, { single: true }) : dag.stages;
+    let restored = 0;
+    const missing: string[] = [];
+    for (const stage of stages) {
+      const entry = lock.stages.get(stage.name);
+      if (!entry) continue;
+      for (const out of stage.outs) {
+        const locked = entry.outs.find((o) => o.path === out.defPath);
+        if (!locked || !out.cache) continue;
+        const actual = await project.hasher.hash(out.path);
+        if (actual?.info.md5 === locked.md5) continue;
+        if (!(await project.cache.has(locked.md5))) {
+          missing.push(out.path);
+          continue;
+        }
+        await project.cache.checkout(out.path, locked.md5);
+        io.out(`${actual ? 'M' : 'A'}\t${out.path}\n`);
+        restored++;
+      }
+    }
+    await project.hasher.flush();
+    if (missing.length) {
+      throw new ReprodError('CACHE', `not in the cache, so not checked out: ${missing.join(', ')}`, {
+        remedy: 'Run `reprod repro` to produce them, or pull them from a remote.',
+      });
+    }
+    if (restored === 0) io.out('Nothing to check out: the workspace matches dvc.lock.\n');
+    return 0;
+  });
+}
+
+export async function commandDag(
+  io: Io,
+  root: string,
+  target: string | undefined,
+  format: 'text' | 'dot' | 'mermaid' | 'json',
+): Promise<number> {
+  const { dag: full } = loadPipeline(path.resolve(root));
+  let dag = full;
+  if (target) {
+    const keep = new Set(selectStages(full, [target]).map((s) => s.name));
+    dag = {
+      ...full,
+      stages: full.stages.filter((s) => keep.has(s.name)),
+      upstream: new Map([...full.upstream].filter(([k]) => keep.has(k))),
+    };
+  }
+  const text =
+    format === 'json'
+      ? `${JSON.stringify(dagToJson(dag), null, 2)}\n`
+      : format === 'dot'
+        ? dagToDot(dag)
+        : format === 'mermaid'
+          ? dagToMermaid(dag)
+          : dagToText(dag);
+  io.out(text);
+  return 0;
+}

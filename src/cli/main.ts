@@ -1,0 +1,108 @@
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ReprodError } from '../core/errors.js';
+import { commandCheckout, commandDag, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Builds the command line. Every command returns its exit code; errors become codes only here. */
+export function buildCli(io: Io): Command {
+  const program = new Command('reprod')
+    .description('Keeps a DVC pipeline up to date: works out stale stages by content hash and runs them.')
+    .version(pkg.version)
+    .option('-C, --cwd <dir>', 'run as if started in <dir>', '.')
+    .option('-v, --verbose', 'log debug details to stderr')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+
+  const root = () => path.resolve(program.opts<{ cwd: string }>().cwd);
+  const verbose = () => program.opts<{ verbose?: boolean }>().verbose === true;
+
+  program
+    .command('validate')
+    .description('check dvc.yaml: syntax, schema, interpolation, files and the DAG')
+    .option('--schema-only <file>', 'check one file against the dvc.yaml schema alone, as an editor would')
+    .action(async (o: { schemaOnly?: string }) => {
+      io.exitCode = await commandValidate(io, root(), o.schemaOnly);
+    });
+
+  program
+    .command('status')
+    .description('show which stages are stale and why')
+    .argument('[targets...]', 'stages (or foreach/matrix groups) to check')
+    .option('--json', 'print the shape `dvc status --json` prints')
+    .action(async (targets: string[], o: { json?: boolean }) => {
+      io.exitCode = await commandStatus(io, root(), targets, { json: o.json === true, verbose: verbose() });
+    });
+
+  program
+    .command('repro')
+    .description('reproduce stale stages, upstream first')
+    .argument('[targets...]', 'stages (or groups) to bring up to date, with their upstream')
+    .option('-f, --force', 'run even stages that are up to date')
+    .option('--dry', 'only print what would run')
+    .option('--downstream', 'the targets and every stage downstream of them')
+    .option('-s, --single-item', 'only the targets, not their upstream')
+    .option('-k, --keep-going', 'after a failure, go on with stages that do not depend on it')
+    .option('--no-run-cache', 'always run commands; never restore outputs from the run-cache')
+    .action(
+      async (
+        targets: string[],
+        o: { force?: boolean; dry?: boolean; downstream?: boolean; singleItem?: boolean; keepGoing?: boolean; runCache: boolean },
+      ) => {
+        io.exitCode = await commandRepro(io, root(), targets, {
+          force: o.force === true,
+          dry: o.dry === true,
+          downstream: o.downstream === true,
+          single: o.singleItem === true,
+          keepGoing: o.keepGoing === true,
+          runCache: o.runCache,
+          verbose: verbose(),
+        });
+      },
+    );
+
+  program
+    .command('checkout')
+    .description('restore outputs from the cache to match dvc.lock')
+    .argument('[targets...]', 'stages to check out')
+    .action(async (targets: string[]) => {
+      io.exitCode = await commandCheckout(io, root(), targets);
+    });
+
+  program
+    .command('dag')
+    .description('show the pipeline graph')
+    .argument('[target]', 'only this stage and its upstream')
+    .addOption(new Option('--dot', 'Graphviz DOT').conflicts(['mermaid', 'json']))
+    .addOption(new Option('--mermaid', 'Mermaid flowchart').conflicts(['json']))
+    .option('--json', 'nodes and edges as JSON')
+    .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean }) => {
+      const format = o.dot ? 'dot' : o.mermaid ? 'mermaid' : o.json ? 'json' : 'text';
+      io.exitCode = await commandDag(io, root(), target, format);
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const program = buildCli(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return io.exitCode;
+  } catch (e) {
+    if (e instanceof ReprodError) {
+      io.err(`ERROR: ${e.format()}\n`);
+      return e.exitCode;
+    }
+    const ce = e as { code?: string; exitCode?: number };
+    if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) {
+      return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' ? 0 : (ce.exitCode ?? 2);
+    }
+    io.err(`ERROR: unexpected: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}

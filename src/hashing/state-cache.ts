@@ -1,0 +1,199 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DirEntry, HashInfo } from '../core/types.js';
+import { errMessage, isMissing } from './errno.js';
+
+/**
+ * What reprod remembers between runs so that an unchanged workspace is not
+ * read again: DVC's "state" idea, in reprod's own file.
+ *
+ * A file's md5 is trusted while its stamp — size, inode and modification time
+ * in nanoseconds, as one string `size:ino:mtimeNs` — is unchanged. Like DVC,
+ * this trusts mtime: a write that keeps the size and puts the old mtime back
+ * (`touch -d`, some copy tools, clocks set back) goes unseen. ctime is not
+ * used, because DVC does not use it either and a chmod or a hardlink would
+ * then force a reread.
+ *
+ * A directory's result (listing hash and rows) is kept with the stamp of
+ * every listed file, so a directory whose files all carry their recorded
+ * stamps, with no file added or removed, is answered without reading a byte
+ * or rebuilding its listing.
+ *
+ * File format (UTF-8 text, one record per line, fields separated by tabs,
+ * `\\`, tab, LF and CR in paths escaped as `\\\\`, `\\t`, `\\n`, `\\r`):
+ *
+ *     reprod-state	1
+ *     F	<path>	<md5>	<stamp>
+ *     D	<path>	<md5>.dir	<nfiles>
+ *     E	<relpath>	<md5>	<stamp>	<0|1 isexec>      (nfiles lines after their D)
+ *
+ * Paths are workspace-relative. Records are written in insertion order: the
+ * file is a cache whose content depends on inodes and clocks anyway, so
+ * sorting it would buy nothing.
+ */
+
+export interface FileRecord {
+  md5: string;
+  stamp: string;
+}
+
+export interface DirRecord {
+  info: HashInfo;
+  /** In listing order. */
+  entries: DirEntry[];
+  /** The stamp of each entry, same index. */
+  stamps: string[];
+}
+
+/** The stamp the state compares: `size:ino:mtimeNs`, all exact decimal integers. */
+export function stampOf(st: { size: number | bigint; ino: string | bigint; mtimeNs: string | bigint }): string {
+  return `${st.size}:${st.ino}:${st.mtimeNs}`;
+}
+
+const HEADER = 'reprod-state\t1';
+
+export type StateLoad = { state: StateCache; problem?: undefined } | { state: StateCache; problem: string };
+
+export class StateCache {
+  private readonly files = new Map<string, FileRecord>();
+  private readonly dirs = new Map<string, DirRecord>();
+  private readonly indexes = new WeakMap<DirRecord, Map<string, number>>();
+  private changed = false;
+
+  /**
+   * Reads a state file. A missing file gives an empty state; an unreadable or
+   * malformed one also gives an empty state (it is only a cache, and DVC too
+   * drops entries it cannot parse) but says why in `problem`, for the log.
+   */
+  static load(file: string): StateLoad {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      if (isMissing(err)) return { state: new StateCache() };
+      return { state: new StateCache(), problem: `cannot read ${file}: ${errMessage(err)}` };
+    }
+    const state = new StateCache();
+    const problem = state.parse(text);
+    return problem === undefined ? { state } : { state: new StateCache(), problem: `${file}: ${problem}; starting from an empty state` };
+  }
+
+  get dirty(): boolean {
+    return this.changed;
+  }
+
+  get size(): { files: number; dirs: number } {
+    return { files: this.files.size, dirs: this.dirs.size };
+  }
+
+  getFile(path: string): FileRecord | undefined {
+    return this.files.get(path);
+  }
+
+  setFile(path: string, rec: FileRecord): void {
+    const old = this.files.get(path);
+    if (old && old.md5 === rec.md5 && old.stamp === rec.stamp) return;
+    this.files.set(path, rec);
+    this.changed = true;
+  }
+
+  getDir(path: string): DirRecord | undefined {
+    return this.dirs.get(path);
+  }
+
+  setDir(path: string, rec: DirRecord): void {
+    this.dirs.set(path, rec);
+    this.changed = true;
+  }
+
+  /** Position of each relpath in a directory record (built once per record). */
+  indexOf(rec: DirRecord): Map<string, number> {
+    let index = this.indexes.get(rec);
+    if (!index) {
+      index = new Map();
+      for (let i = 0; i < rec.entries.length; i++) index.set((rec.entries[i] as DirEntry).relpath, i);
+      this.indexes.set(rec, index);
+    }
+    return index;
+  }
+
+  /** Drops what is known about `path` (gone from the workspace). */
+  forget(path: string): void {
+    if (this.files.delete(path)) this.changed = true;
+    if (this.dirs.delete(path)) this.changed = true;
+  }
+
+  serialize(): string {
+    const parts: string[] = [HEADER];
+    for (const [path, r] of this.files) parts.push(`F\t${escapeField(path)}\t${r.md5}\t${r.stamp}`);
+    for (const [path, d] of this.dirs) {
+      parts.push(`D\t${escapeField(path)}\t${d.info.md5}\t${d.entries.length}`);
+      for (let i = 0; i < d.entries.length; i++) {
+        const e = d.entries[i] as DirEntry;
+        parts.push(`E\t${escapeField(e.relpath)}\t${e.md5}\t${d.stamps[i]}\t${e.isexec ? 1 : 0}`);
+      }
+    }
+    parts.push('');
+    return parts.join('\n');
+  }
+
+  /** Writes the state atomically (temp file + rename) and marks it clean. */
+  save(file: string): void {
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, this.serialize());
+    renameSync(tmp, file);
+    this.changed = false;
+  }
+
+  /** Fills this (empty) state from text; returns what is wrong with it, if anything. */
+  private parse(text: string): string | undefined {
+    if (text === '') return undefined;
+    const lines = text.split('\n');
+    if (lines[0] !== HEADER) return 'unknown format or version';
+    const n = lines.length;
+    let i = 1;
+    while (i < n) {
+      const line = lines[i] as string;
+      i++;
+      if (line === '') continue;
+      const f = line.split('\t');
+      if (f[0] === 'F' && f.length === 4) {
+        this.files.set(unescapeField(f[1] as string), { md5: f[2] as string, stamp: f[3] as string });
+      } else if (f[0] === 'D' && f.length === 4) {
+        const count = Number(f[3]);
+        if (!Number.isInteger(count) || count < 0 || i + count > n) return `bad directory record at line ${i}`;
+        const entries = new Array<DirEntry>(count);
+        const stamps = new Array<string>(count);
+        let size = 0;
+        for (let k = 0; k < count; k++) {
+          const e = (lines[i + k] as string).split('\t');
+          if (e[0] !== 'E' || e.length !== 5) return `bad entry at line ${i + k + 1}`;
+          const stamp = e[3] as string;
+          const fileSize = parseInt(stamp, 10);
+          if (!Number.isFinite(fileSize)) return `bad stamp at line ${i + k + 1}`;
+          size += fileSize;
+          entries[k] = { relpath: unescapeField(e[1] as string), md5: e[2] as string, size: fileSize, isexec: e[4] === '1' };
+          stamps[k] = stamp;
+        }
+        i += count;
+        this.dirs.set(unescapeField(f[1] as string), { info: { md5: f[2] as string, size, nfiles: count }, entries, stamps });
+      } else {
+        return `bad record at line ${i}`;
+      }
+    }
+    return undefined;
+  }
+}
+
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
+function escapeField(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return s;
+  return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+function unescapeField(s: string): string {
+  if (!s.includes('\\')) return s;
+  return s.replace(/\\(.)/g, (_m, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c));
+}

@@ -1,0 +1,315 @@
+import { statSync, type BigIntStats } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { isAbsolute, join, posix, resolve } from 'node:path';
+import { ReprodError } from '../core/errors.js';
+import type { Hasher, HashResult, Logger } from '../core/ports.js';
+import type { DirEntry, HashInfo } from '../core/types.js';
+import { dirHash } from './dir-listing.js';
+import { DvcIgnore } from './dvc-ignore.js';
+import { errMessage, errnoCode, isMissing } from './errno.js';
+import { md5File, md5FileSync, scratchBuffer, type FileDigest } from './file-md5.js';
+import { HashPool, isFailure } from './hash-pool.js';
+import { StateCache, stampOf, type DirRecord } from './state-cache.js';
+import { walkFiles, type WalkedFile } from './walk-files.js';
+
+export interface WorkspaceHasherOptions {
+  /** Absolute path of the workspace (the folder holding `.dvc/`). */
+  root: string;
+  /**
+   * Threads that hash the files of a directory in parallel. Default: the
+   * number of cores; 1 hashes on the calling thread only.
+   */
+  jobs?: number;
+  /** Where the state persists; default `<root>/.dvc/tmp/reprod/state.tsv`. `null` keeps it in memory only. */
+  statePath?: string | null;
+  logger?: Logger;
+}
+
+/** What the hasher did since it was made: tests assert on reads with it, not on timing. */
+export interface HashCounters {
+  /** Files whose bytes were read and hashed. */
+  filesHashed: number;
+  bytesHashed: number;
+  /** Files answered from the state cache (stat only). */
+  filesFromState: number;
+  /** Directories answered whole from the state cache (no listing rebuilt). */
+  dirsFromState: number;
+}
+
+/** Below this many files to hash in one directory, starting worker threads costs more than it saves. */
+const POOL_MIN_FILES = 48;
+/** ...unless they hold at least this many bytes (a few big files hash in parallel). */
+const POOL_MIN_BYTES = 32 << 20;
+
+/**
+ * Hashes workspace paths exactly as DVC 3 does (see dir-listing.ts for
+ * directories, walk-files.ts for what a directory lists), remembering digests
+ * in a state cache keyed by size, inode and mtime so that unchanged files are
+ * only stat'ed.
+ *
+ * A file's `isexec` is true when any exec bit is set (DVC's `is_exec`
+ * tests user, group and other); it is read from the file's current mode,
+ * never from the cache.
+ *
+ * `.dvcignore` files are read once per hasher: make one per reconcile pass.
+ * Call `flush()` to persist the state; dispose to stop the worker threads.
+ */
+export class WorkspaceHasher implements Hasher, AsyncDisposable {
+  readonly root: string;
+  readonly counters: HashCounters = { filesHashed: 0, bytesHashed: 0, filesFromState: 0, dirsFromState: 0 };
+  private readonly jobs: number;
+  private readonly statePath: string | null;
+  private readonly logger: Logger | undefined;
+  private readonly ignore: DvcIgnore;
+  private readonly scratch = scratchBuffer();
+  private stateCache: StateCache | undefined;
+  private pool: HashPool | undefined;
+
+  constructor(opts: WorkspaceHasherOptions) {
+    if (!isAbsolute(opts.root)) throw new TypeError(`workspace root must be absolute: ${opts.root}`);
+    this.root = resolve(opts.root);
+    this.jobs = Math.max(1, Math.floor(opts.jobs ?? availableParallelism()));
+    this.statePath = opts.statePath === undefined ? join(this.root, '.dvc', 'tmp', 'reprod', 'state.tsv') : opts.statePath;
+    this.logger = opts.logger;
+    this.ignore = new DvcIgnore(this.root);
+  }
+
+  async hash(path: string): Promise<HashResult | null> {
+    const rel = this.normalize(path);
+    const abs = rel === '' ? this.root : `${this.root}/${rel}`;
+    let st: BigIntStats;
+    try {
+      st = statSync(abs, { bigint: true });
+    } catch (err) {
+      if (isMissing(err)) {
+        this.state.forget(rel);
+        return null;
+      }
+      throw ioError(rel, err);
+    }
+    if (st.isDirectory()) return this.hashDir(rel, abs);
+    if (st.isFile()) return { info: await this.hashFile(rel, abs, st) };
+    throw new ReprodError('HASH_IO', `${rel} is not a regular file or directory`, { source: { file: rel } });
+  }
+
+  /** True when `.dvcignore` (or DVC's built-in rules) exclude `path`: DVC refuses such outputs. */
+  isIgnored(path: string, isDir: boolean): boolean {
+    return this.ignore.isIgnored(this.normalize(path), isDir);
+  }
+
+  async flush(): Promise<void> {
+    if (this.statePath === null || !this.stateCache?.dirty) return;
+    try {
+      this.stateCache.save(this.statePath);
+    } catch (err) {
+      throw new ReprodError('HASH_IO', `cannot write the hash state ${this.statePath}: ${errMessage(err)}`, {
+        cause: err,
+        remedy: 'Check that .dvc/tmp is writable.',
+      });
+    }
+  }
+
+  /** Terminates the worker threads (does not flush). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    if (pool) await pool[Symbol.asyncDispose]();
+  }
+
+  private get state(): StateCache {
+    if (!this.stateCache) {
+      if (this.statePath === null) {
+        this.stateCache = new StateCache();
+      } else {
+        const loaded = StateCache.load(this.statePath);
+        if (loaded.problem !== undefined) this.logger?.warn({ statePath: this.statePath }, loaded.problem);
+        this.stateCache = loaded.state;
+      }
+    }
+    return this.stateCache;
+  }
+
+  /** Workspace-relative, `/`-separated, no `.` or `..` segments; `''` for the root. */
+  private normalize(path: string): string {
+    const p = posix.normalize(path.replaceAll('\\', '/'));
+    if (p === '.' || p === './') return '';
+    if (posix.isAbsolute(p) || p === '..' || p.startsWith('../')) {
+      throw new ReprodError('PATH_OUTSIDE', `${path} is outside the workspace`, { source: { file: path } });
+    }
+    return p.endsWith('/') ? p.slice(0, -1) : p;
+  }
+
+  private async hashFile(rel: string, abs: string, st: BigIntStats): Promise<HashInfo> {
+    const stamp = stampOf(st);
+    const rec = this.state.getFile(rel);
+    const isexec = isExec(Number(st.mode));
+    if (rec && rec.stamp === stamp) {
+      this.counters.filesFromState++;
+      return fileInfo(rec.md5, Number(st.size), isexec);
+    }
+    const d = await this.readFile(rel, abs);
+    this.state.setFile(rel, { md5: d.md5, stamp: stampOf(d) });
+    return fileInfo(d.md5, d.size, isExec(d.mode));
+  }
+
+  private async readFile(rel: string, abs: string): Promise<FileDigest> {
+    let d: FileDigest;
+    try {
+      d = await md5File(abs, this.scratch);
+    } catch (err) {
+      throw ioError(rel, err);
+    }
+    this.counters.filesHashed++;
+    this.counters.bytesHashed += d.size;
+    return d;
+  }
+
+  private async hashDir(rel: string, abs: string): Promise<HashResult> {
+    const files = walkFiles(this.ignore, rel, abs);
+    const state = this.state;
+    const rec = state.getDir(rel);
+    const index = rec ? state.indexOf(rec) : undefined;
+
+    const md5s = new Array<string>(files.length);
+    const sizes = new Array<number>(files.length);
+    const stamps = new Array<string>(files.length);
+    const exec = new Array<boolean>(files.length);
+    const todo: number[] = [];
+    let sameAsRecord = rec !== undefined && rec.entries.length === files.length;
+
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i] as WalkedFile;
+      const at = index?.get(f.relpath);
+      const fileRec = at === undefined ? state.getFile(rel === '' ? f.relpath : `${rel}/${f.relpath}`) : undefined;
+      if (at === undefined && fileRec === undefined) {
+        // Nothing known: read it, and let the read's own fstat give the stamp (no extra stat).
+        todo.push(i);
+        sameAsRecord = false;
+        continue;
+      }
+      const st = statOrUndefined(f.abs);
+      if (!st) {
+        todo.push(i);
+        sameAsRecord = false;
+        continue;
+      }
+      const stamp = stampOf(st);
+      const x = isExec(Number(st.mode));
+      if (rec && at !== undefined && rec.stamps[at] === stamp) {
+        const e = rec.entries[at] as DirEntry;
+        md5s[i] = e.md5;
+        sizes[i] = e.size;
+        if (e.isexec !== x) sameAsRecord = false;
+      } else if (fileRec && fileRec.stamp === stamp) {
+        md5s[i] = fileRec.md5;
+        sizes[i] = Number(st.size);
+        sameAsRecord = false;
+      } else {
+        todo.push(i);
+        sameAsRecord = false;
+        continue;
+      }
+      stamps[i] = stamp;
+      exec[i] = x;
+      this.counters.filesFromState++;
+    }
+
+    if (sameAsRecord && rec) {
+      // Same files, same stamps, same exec bits: the listing and its hash cannot have changed.
+      this.counters.dirsFromState++;
+      return { info: { ...rec.info }, entries: rec.entries };
+    }
+
+    await this.hashInto(rel, files, todo, md5s, sizes, stamps, exec);
+
+    const rows: (DirEntry & { stamp: string })[] = files.map((f, i) => ({
+      relpath: f.relpath,
+      md5: md5s[i] as string,
+      size: sizes[i] as number,
+      isexec: exec[i] as boolean,
+      stamp: stamps[i] as string,
+    }));
+    const { info, sorted } = dirHash(rows);
+    const entries: DirEntry[] = sorted.map((r) => ({ relpath: r.relpath, md5: r.md5, size: r.size, isexec: r.isexec }));
+    const record: DirRecord = { info, entries, stamps: sorted.map((r) => r.stamp) };
+    state.setDir(rel, record);
+    return { info: { ...info }, entries };
+  }
+
+  /** Reads and hashes files[todo[*]], on worker threads when there are enough of them. */
+  private async hashInto(
+    rel: string,
+    files: readonly WalkedFile[],
+    todo: readonly number[],
+    md5s: string[],
+    sizes: number[],
+    stamps: string[],
+    exec: boolean[],
+  ): Promise<void> {
+    if (todo.length === 0) return;
+    const put = (i: number, d: FileDigest): void => {
+      md5s[i] = d.md5;
+      sizes[i] = d.size;
+      stamps[i] = stampOf(d);
+      exec[i] = isExec(d.mode);
+    };
+    const inDir = (i: number): string => {
+      const r = (files[i] as WalkedFile).relpath;
+      return rel === '' ? r : `${rel}/${r}`;
+    };
+    if (this.usePool(files, todo)) {
+      this.pool ??= new HashPool(this.jobs, (p) => md5FileSync(p, this.scratch));
+      const results = await this.pool.hashFiles(todo.map((i) => (files[i] as WalkedFile).abs));
+      for (let k = 0; k < todo.length; k++) {
+        const i = todo[k] as number;
+        const r = results[k];
+        if (r === undefined) throw new Error('hash pool lost a result');
+        if (isFailure(r)) {
+          throw new ReprodError('HASH_IO', `cannot read ${inDir(i)}: ${r.message}`, { source: { file: inDir(i) }, cause: r });
+        }
+        this.counters.filesHashed++;
+        this.counters.bytesHashed += r.size;
+        put(i, r);
+      }
+      return;
+    }
+    for (const i of todo) put(i, await this.readFile(inDir(i), (files[i] as WalkedFile).abs));
+  }
+
+  private usePool(files: readonly WalkedFile[], todo: readonly number[]): boolean {
+    if (this.jobs < 2 || todo.length < 2) return false;
+    if (todo.length >= POOL_MIN_FILES) return true;
+    let bytes = 0;
+    for (const i of todo) {
+      const st = statOrUndefined((files[i] as WalkedFile).abs);
+      bytes += st ? Number(st.size) : 0;
+    }
+    return bytes >= POOL_MIN_BYTES;
+  }
+}
+
+/** DVC's is_exec: any of the user, group or other exec bits. */
+function isExec(mode: number): boolean {
+  return (mode & 0o111) !== 0;
+}
+
+function fileInfo(md5: string, size: number, isexec: boolean): HashInfo {
+  return isexec ? { md5, size, isexec: true } : { md5, size };
+}
+
+/** The stat of a walked file, or undefined when it vanished since the walk (reading it will then say so). */
+function statOrUndefined(abs: string): BigIntStats | undefined {
+  try {
+    return statSync(abs, { bigint: true });
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw new ReprodError('HASH_IO', `cannot stat ${abs}: ${errMessage(err)}`, { cause: err });
+  }
+}
+
+function ioError(rel: string, err: unknown): ReprodError {
+  if (err instanceof ReprodError) return err;
+  const code = errnoCode(err);
+  const what = code === 'ENOENT' ? 'vanished while being hashed' : `cannot be read: ${errMessage(err)}`;
+  return new ReprodError('HASH_IO', `${rel || '.'} ${what}`, { source: { file: rel || '.' }, cause: err });
+}
