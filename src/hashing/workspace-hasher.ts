@@ -51,8 +51,9 @@ const POOL_MIN_BYTES = 32 << 20;
  * tests user, group and other); it is read from the file's current mode,
  * never from the cache.
  *
- * `.dvcignore` files are read once per hasher: make one per reconcile pass.
- * Call `flush()` to persist the state; dispose to stop the worker threads.
+ * Call `flush()` once per pass: it persists the state and forgets the
+ * `.dvcignore` files read (they are read once per pass), so one hasher can
+ * serve a long-running daemon. Dispose to stop the worker threads.
  */
 export class WorkspaceHasher implements Hasher, AsyncDisposable {
   readonly root: string;
@@ -60,7 +61,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
   private readonly jobs: number;
   private readonly statePath: string | null;
   private readonly logger: Logger | undefined;
-  private readonly ignore: DvcIgnore;
+  private ignore: DvcIgnore;
   private readonly scratch = scratchBuffer();
   private stateCache: StateCache | undefined;
   private pool: HashPool | undefined;
@@ -98,6 +99,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
   }
 
   async flush(): Promise<void> {
+    this.ignore = new DvcIgnore(this.root);
     if (this.statePath === null || !this.stateCache?.dirty) return;
     try {
       this.stateCache.save(this.statePath);
@@ -129,9 +131,13 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     return this.stateCache;
   }
 
-  /** Workspace-relative, `/`-separated, no `.` or `..` segments; `''` for the root. */
+  /**
+   * Workspace-relative, no `.` or `..` segments, `''` for the root. Paths use
+   * `/` (dvc.yaml's separator); a backslash is an ordinary character of a
+   * POSIX file name.
+   */
   private normalize(path: string): string {
-    const p = posix.normalize(path.replaceAll('\\', '/'));
+    const p = posix.normalize(path);
     if (p === '.' || p === './') return '';
     if (posix.isAbsolute(p) || p === '..' || p.startsWith('../')) {
       throw new ReprodError('PATH_OUTSIDE', `${path} is outside the workspace`, { source: { file: path } });
@@ -217,7 +223,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     if (sameAsRecord && rec) {
       // Same files, same stamps, same exec bits: the listing and its hash cannot have changed.
       this.counters.dirsFromState++;
-      return { info: { ...rec.info }, entries: rec.entries };
+      return { info: { ...rec.info }, entries: rec.entries.slice() };
     }
 
     await this.hashInto(rel, files, todo, md5s, sizes, stamps, exec);
