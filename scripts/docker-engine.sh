@@ -21,6 +21,8 @@ missing=()
 if ! have docker || { ! have dockerd && ! engine_up; }; then missing+=(docker.io); fi
 have_compose || missing+=(docker-compose)
 have debootstrap || missing+=(debootstrap)
+# the Docker integration tests build a tiny image from a static busybox
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 
 if ((${#missing[@]})); then
   [[ $(id -u) -eq 0 ]] || die "missing ${missing[*]}; install them as root (apt-get install ${missing[*]}) and run again"

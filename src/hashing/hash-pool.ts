@@ -105,7 +105,9 @@ export class HashPool implements AsyncDisposable {
     return out;
   }
 
-  private start(): void {
+  /** Starts the workers now (they take tens of milliseconds); hashFiles starts them anyway. */
+  start(): void {
+    if (this.disposed) return;
     while (this.slots.length < this.threads - 1) {
       const worker = new Worker(HASH_WORKER_SOURCE, { eval: true });
       worker.unref();

@@ -40,6 +40,11 @@ export interface HashCounters {
 const POOL_MIN_FILES = 48;
 /** ...unless they hold at least this many bytes (a few big files hash in parallel). */
 const POOL_MIN_BYTES = 32 << 20;
+/**
+ * A folder's own size grows with its entries (ext4: a 4 KiB block per ~100
+ * names); past this, its files are worth worker threads for sure.
+ */
+const BIG_FOLDER_BYTES = 16 << 10;
 
 /**
  * Hashes workspace paths exactly as DVC 3 does (see dir-listing.ts for
@@ -88,7 +93,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
       }
       throw ioError(rel, err);
     }
-    if (st.isDirectory()) return this.hashDir(rel, abs);
+    if (st.isDirectory()) return this.hashDir(rel, abs, Number(st.size));
     if (st.isFile()) return { info: await this.hashFile(rel, abs, st) };
     throw new ReprodError('HASH_IO', `${rel} is not a regular file or directory`, { source: { file: rel } });
   }
@@ -170,10 +175,12 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     return d;
   }
 
-  private async hashDir(rel: string, abs: string): Promise<HashResult> {
-    const files = walkFiles(this.ignore, rel, abs);
+  private async hashDir(rel: string, abs: string, dirBytes: number): Promise<HashResult> {
     const state = this.state;
     const rec = state.getDir(rel);
+    // A large folder never hashed before is about to be read: let the workers boot during the walk.
+    if (!rec && dirBytes >= BIG_FOLDER_BYTES) this.startPool();
+    const files = walkFiles(this.ignore, rel, abs);
     const index = rec ? state.indexOf(rec) : undefined;
 
     const md5s = new Array<string>(files.length);
@@ -264,8 +271,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
       return rel === '' ? r : `${rel}/${r}`;
     };
     if (this.usePool(files, todo)) {
-      this.pool ??= new HashPool(this.jobs, (p) => md5FileSync(p, this.scratch));
-      const results = await this.pool.hashFiles(todo.map((i) => (files[i] as WalkedFile).abs));
+      const results = await this.startPool().hashFiles(todo.map((i) => (files[i] as WalkedFile).abs));
       for (let k = 0; k < todo.length; k++) {
         const i = todo[k] as number;
         const r = results[k];
@@ -280,6 +286,12 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
       return;
     }
     for (const i of todo) put(i, await this.readFile(inDir(i), (files[i] as WalkedFile).abs));
+  }
+
+  private startPool(): HashPool {
+    this.pool ??= new HashPool(this.jobs, (p) => md5FileSync(p, this.scratch));
+    this.pool.start();
+    return this.pool;
   }
 
   private usePool(files: readonly WalkedFile[], todo: readonly number[]): boolean {

@@ -1,0 +1,338 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type Docker from 'dockerode';
+import { ReprodError } from '../../core/errors.js';
+import { systemClock, type Clock, type Logger, type RunOutcome, type RunRequest, type RunResult, type StageLogSink, type StageRuntime } from '../../core/ports.js';
+import type { Stage } from '../../core/types.js';
+import type { ContainerSettings, ResolvedRuntime } from '../../pipeline/manifests.js';
+import { HostRuntime } from '../local/host-runtime.js';
+import { engineError, engineMessage, engineStatus } from './engine.js';
+import { resolveHostPaths, type HostPathMapper } from './host-paths.js';
+import { ImageBuilder } from './image-builder.js';
+import { stageLabels } from './labels.js';
+import { removeOrphans, type RemovedContainer } from './orphans.js';
+
+export interface DockerRuntimeOptions {
+  docker: Docker;
+  /** Absolute path of the workspace root as reprod sees it (build contexts are read from here). */
+  workspace: string;
+  /** What a stage runs in: the manifests and the `stages/<group>/` convention (see resolveStageRuntime). */
+  resolve: (stage: Stage) => ResolvedRuntime;
+  logger: Logger;
+  /** How reprod's paths become host paths; found through the engine when not given. */
+  hostPaths?: HostPathMapper;
+  builder?: ImageBuilder;
+  /** Runs the stages that resolve to the host (default: {@link HostRuntime}). */
+  host?: StageRuntime;
+  clock?: Clock;
+  /** Seconds between SIGTERM and SIGKILL when a run is cancelled (default 5). */
+  stopTimeoutSeconds?: number;
+}
+
+type CommandOutcome = { kind: 'exited'; exitCode: number; oomKilled: boolean } | { kind: 'cancelled' };
+
+/** Bytes of a container's stdout/stderr, decoded as UTF-8 across chunk boundaries, to a log sink. */
+function sinkStream(log: StageLogSink, stream: 'stdout' | 'stderr'): Writable {
+  const decoder = new StringDecoder('utf8');
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      const text = decoder.write(chunk);
+      if (text !== '') log.write(text, stream);
+      done();
+    },
+    final(done) {
+      const text = decoder.end();
+      if (text !== '') log.write(text, stream);
+      done();
+    },
+  });
+}
+
+function streamEnded(stream: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', reject);
+  });
+}
+
+/** How long the log stream may lag behind the container's exit before it is cut. */
+const LOG_DRAIN_MS = 5_000;
+
+/**
+ * Runs each stage in a sibling container of the host's Docker engine:
+ *
+ *   prepare(stage) ─► image ID (built from its context, or named; `host` when none)
+ *   run(req)       ─► for each command of `cmd`, in order, until one fails:
+ *                       create (labels, limits, no caps, no network) ─► attach ─► start
+ *                       ─► wait ─► inspect (exit code, OOM kill) ─► remove
+ *
+ * The workspace is bind-mounted at its host path, on both sides, and the
+ * command runs in `<host workspace>/<wdir>` as the workspace owner's uid:gid,
+ * so that files it writes belong to the user and paths agree inside and out.
+ * An abort stops the container (SIGTERM, SIGKILL after the grace period) and
+ * removes it. Containers are always removed, whatever happens. A result's
+ * `runtime` is the image ID (`unknown` only when cancelled before it was known).
+ */
+export class DockerRuntime implements StageRuntime {
+  readonly name = 'docker';
+  readonly builder: ImageBuilder;
+  private readonly docker: Docker;
+  private readonly workspace: string;
+  private readonly logger: Logger;
+  private readonly host: StageRuntime;
+  private readonly clock: Clock;
+  private readonly stopTimeout: number;
+  private hostPaths: HostPathMapper | undefined;
+  /** The image a stage was last prepared with: what `run` uses, so that the recorded image is the one that ran. */
+  private readonly prepared = new Map<string, string>();
+  private readonly activeRuns = new Set<string>();
+  /** False once the engine has shown it has no docker-init. */
+  private init = true;
+
+  constructor(private readonly opts: DockerRuntimeOptions) {
+    this.docker = opts.docker;
+    this.workspace = path.resolve(opts.workspace);
+    this.logger = opts.logger;
+    this.builder = opts.builder ?? new ImageBuilder(opts.docker, { logger: opts.logger });
+    this.host = opts.host ?? new HostRuntime();
+    this.clock = opts.clock ?? systemClock;
+    this.stopTimeout = opts.stopTimeoutSeconds ?? 5;
+    this.hostPaths = opts.hostPaths;
+  }
+
+  /** The mapper of reprod's paths to host paths, found once. */
+  async hostPathMapper(): Promise<HostPathMapper> {
+    this.hostPaths ??= await resolveHostPaths(this.docker, { workspace: this.workspace });
+    return this.hostPaths;
+  }
+
+  /**
+   * The image ID a stage will run in (building or pulling it when needed), or
+   * `host`. Build output goes to `log` when given (the port has no sink for
+   * preparation), else to the logger at debug level.
+   */
+  async prepare(stage: Stage, signal: AbortSignal, log?: StageLogSink): Promise<string> {
+    const resolved = this.opts.resolve(stage);
+    if (resolved.kind === 'host') return this.host.prepare(stage, signal);
+    const sink = log ?? this.debugSink(stage);
+    const img = resolved.image;
+    const ensured =
+      img.kind === 'image'
+        ? await this.builder.ensurePulled(img.name, signal, sink)
+        : await this.builder.ensureBuilt(
+            { group: img.group, context: path.join(this.workspace, img.context), dockerfile: img.dockerfile, args: img.args },
+            signal,
+            sink,
+          );
+    this.prepared.set(stage.name, ensured.id);
+    return ensured.id;
+  }
+
+  /** Removes containers of this workspace left by an earlier process (see orphans.ts). */
+  async removeOrphans(): Promise<RemovedContainer[]> {
+    const hostWorkspace = (await this.hostPathMapper()).toHost(this.workspace);
+    const removed = await removeOrphans(this.docker, hostWorkspace, (runId) => this.activeRuns.has(runId));
+    for (const r of removed) this.logger.info({ container: r.id, stage: r.stage, runId: r.runId, state: r.state }, 'removed an orphan container');
+    return removed;
+  }
+
+  async run(req: RunRequest): Promise<RunResult> {
+    const resolved = this.opts.resolve(req.stage);
+    if (resolved.kind === 'host') return this.host.run(req);
+    const startedAt = this.clock.now();
+    const done = (outcome: RunOutcome, runtime: string, container?: string): RunResult => ({
+      outcome,
+      runtime,
+      ...(container !== undefined ? { container } : {}),
+      startedAt,
+      finishedAt: this.clock.now(),
+    });
+    if (req.signal.aborted) return done({ kind: 'cancelled' }, this.prepared.get(req.stage.name) ?? 'unknown');
+    let imageId = this.prepared.get(req.stage.name);
+    if (imageId === undefined) {
+      try {
+        imageId = await this.prepare(req.stage, req.signal, req.log);
+      } catch (err) {
+        if (req.signal.aborted) return done({ kind: 'cancelled' }, 'unknown');
+        throw err;
+      }
+    }
+    if (req.signal.aborted) return done({ kind: 'cancelled' }, imageId);
+    const hostWorkspace = (await this.hostPathMapper()).toHost(path.resolve(req.workspace));
+    const user = resolved.settings.user ?? (await this.ownerOf(req.workspace));
+    const cmds = typeof req.stage.cmd === 'string' ? [req.stage.cmd] : req.stage.cmd;
+    const logger = this.logger.child({ stage: req.stage.name, runId: req.runId });
+    this.activeRuns.add(req.runId);
+    let last: string | undefined;
+    try {
+      for (const cmd of cmds) {
+        const create = this.containerSpec(req, cmd, imageId, hostWorkspace, user, resolved.settings);
+        const { outcome, container } = await this.runCommand(create, req, logger);
+        last = container ?? last;
+        if (outcome.kind === 'cancelled') return done(outcome, imageId, last);
+        if (outcome.exitCode !== 0) {
+          return done({ kind: 'exited', exitCode: outcome.exitCode, ...(outcome.oomKilled ? { oomKilled: true } : {}) }, imageId, last);
+        }
+      }
+    } finally {
+      this.activeRuns.delete(req.runId);
+    }
+    return done({ kind: 'exited', exitCode: 0 }, imageId, last);
+  }
+
+  private debugSink(stage: Stage): StageLogSink {
+    const logger = this.logger.child({ stage: stage.name });
+    return { write: (chunk, stream) => logger.debug({ stream, output: chunk }, 'image build output') };
+  }
+
+  /** `uid:gid` of the workspace root: the files a stage writes belong to the workspace's owner. */
+  private async ownerOf(workspace: string): Promise<string> {
+    const st = await fs.stat(workspace);
+    return `${st.uid}:${st.gid}`;
+  }
+
+  private containerSpec(
+    req: RunRequest,
+    cmd: string,
+    imageId: string,
+    hostWorkspace: string,
+    user: string,
+    settings: ContainerSettings,
+  ): Docker.ContainerCreateOptions {
+    const env: Record<string, string> = { HOME: '/tmp', ...req.env, ...settings.env };
+    const workingDir = req.stage.wdir === '.' ? hostWorkspace : path.posix.join(hostWorkspace, req.stage.wdir);
+    const specHash = createHash('sha256')
+      .update(JSON.stringify([imageId, cmd, req.stage.wdir, user, settings.network, settings.cpus ?? null, settings.memoryBytes ?? null, Object.entries(settings.env).sort()]))
+      .digest('hex')
+      .slice(0, 16);
+    return {
+      Image: imageId,
+      // The image's entrypoint would wrap the command; DVC runs it as is, in a shell.
+      Entrypoint: [''],
+      Cmd: ['/bin/sh', '-c', cmd],
+      WorkingDir: workingDir,
+      User: user,
+      Env: Object.keys(env)
+        .sort()
+        .map((k) => `${k}=${env[k] ?? ''}`),
+      Labels: stageLabels({ workspace: hostWorkspace, stage: req.stage.name, runId: req.runId, specHash }),
+      AttachStdin: false,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      OpenStdin: false,
+      HostConfig: {
+        // Mounts, not Binds: any path (even with `:`), and a missing source is an error, not a new empty folder
+        Mounts: [{ Type: 'bind', Source: hostWorkspace, Target: hostWorkspace, ReadOnly: false }],
+        NetworkMode: settings.network,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        ...(settings.cpus !== undefined ? { NanoCpus: Math.round(settings.cpus * 1e9) } : {}),
+        // no swap on top of the limit: a memory limit is a limit
+        ...(settings.memoryBytes !== undefined ? { Memory: settings.memoryBytes, MemorySwap: settings.memoryBytes } : {}),
+      },
+    };
+  }
+
+  private async create(spec: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+    try {
+      return await this.docker.createContainer({ ...spec, HostConfig: { ...spec.HostConfig, Init: this.init } });
+    } catch (err) {
+      throw engineError(err, 'creating the stage container');
+    }
+  }
+
+  /** Runs one command in its own container; the container is gone when this returns or throws. */
+  private async runCommand(
+    spec: Docker.ContainerCreateOptions,
+    req: RunRequest,
+    logger: Logger,
+  ): Promise<{ outcome: CommandOutcome; container: string | undefined }> {
+    const first = await this.runInContainer(spec, req, logger);
+    if (first !== 'no-init') return first;
+    this.init = false;
+    logger.warn({}, 'the Docker engine has no docker-init: stage containers run without an init process');
+    const second = await this.runInContainer(spec, req, logger);
+    if (second === 'no-init') throw new ReprodError('RUNTIME', 'the stage container would not start without docker-init either');
+    return second;
+  }
+
+  private async runInContainer(
+    spec: Docker.ContainerCreateOptions,
+    req: RunRequest,
+    logger: Logger,
+  ): Promise<{ outcome: CommandOutcome; container: string } | 'no-init'> {
+    const container = await this.create(spec);
+    let started = false;
+    let stopping: Promise<void> | undefined;
+    const stop = (): void => {
+      stopping ??= this.stop(container, logger);
+    };
+    const onAbort = (): void => {
+      if (started) stop();
+    };
+    req.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (req.signal.aborted) return { outcome: { kind: 'cancelled' }, container: container.id };
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true, logs: false });
+      const ended = streamEnded(stream);
+      this.docker.modem.demuxStream(stream, sinkStream(req.log, 'stdout'), sinkStream(req.log, 'stderr'));
+      try {
+        await container.start();
+      } catch (err) {
+        if (this.init && /docker-init|init binary/i.test(engineMessage(err))) return 'no-init';
+        throw engineError(err, 'starting the stage container');
+      }
+      started = true;
+      logger.debug({ container: container.id, cmd: spec.Cmd?.[2] }, 'container started');
+      if (req.signal.aborted) stop();
+      const waited: unknown = await container.wait();
+      let drainTimer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise((resolve) => (drainTimer = setTimeout(resolve, LOG_DRAIN_MS)))]);
+      clearTimeout(drainTimer);
+      if (stopping) {
+        await stopping;
+        return { outcome: { kind: 'cancelled' }, container: container.id };
+      }
+      const info = await container.inspect();
+      const exitCode =
+        info.State.ExitCode ??
+        (typeof waited === 'object' && waited !== null && 'StatusCode' in waited && typeof waited.StatusCode === 'number' ? waited.StatusCode : 1);
+      logger.debug({ container: container.id, exitCode, oomKilled: info.State.OOMKilled }, 'container exited');
+      return { outcome: { kind: 'exited', exitCode, oomKilled: info.State.OOMKilled }, container: container.id };
+    } catch (err) {
+      throw engineError(err, `running stage ${req.stage.name}`);
+    } finally {
+      req.signal.removeEventListener('abort', onAbort);
+      await stopping;
+      // Best effort: a container left behind carries its labels, and the next start-up removes it.
+      await this.remove(container).catch((err: unknown) => logger.warn({ container: container.id, err }, 'could not remove the stage container'));
+    }
+  }
+
+  /** docker stop: SIGTERM, then SIGKILL after the grace period; a kill when stop itself fails. */
+  private async stop(container: Docker.Container, logger: Logger): Promise<void> {
+    logger.info({ container: container.id }, 'stopping the stage container');
+    try {
+      await container.stop({ t: this.stopTimeout });
+    } catch (err) {
+      const status = engineStatus(err);
+      if (status === 304 || status === 404) return; // stopped or gone already
+      await container.kill().catch(() => undefined);
+    }
+  }
+
+  private async remove(container: Docker.Container): Promise<void> {
+    try {
+      await container.remove({ force: true, v: true });
+    } catch (err) {
+      const status = engineStatus(err);
+      if (status === 404 || status === 409) return; // gone, or removal already under way
+      throw new ReprodError('RUNTIME', `removing container ${container.id.slice(0, 12)}: ${engineMessage(err)}`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The labels on every container reprod creates. They are the only link
+ * between a container and the run that made it: after a restart, containers
+ * are found by label and removed (see orphans.ts), never duplicated.
+ */
+export const LABEL = {
+  /** Always `true`: the container is reprod's to remove. */
+  managed: 'reprod.managed',
+  /** Absolute path of the workspace, as reprod sees it (not the host path). */
+  workspace: 'reprod.workspace',
+  stage: 'reprod.stage',
+  runId: 'reprod.run-id',
+  /** Hash of what the container was created from (image, command, settings). */
+  specHash: 'reprod.spec-hash',
+} as const;
+
+export interface StageLabels {
+  workspace: string;
+  stage: string;
+  runId: string;
+  specHash: string;
+}
+
+export function stageLabels(l: StageLabels): Record<string, string> {
+  return {
+    [LABEL.managed]: 'true',
+    [LABEL.workspace]: l.workspace,
+    [LABEL.stage]: l.stage,
+    [LABEL.runId]: l.runId,
+    [LABEL.specHash]: l.specHash,
+  };
+}
+
+/** The engine's `filters` for reprod's containers of one workspace. */
+export function workspaceFilter(workspace: string): { label: string[] } {
+  return { label: [`${LABEL.managed}=true`, `${LABEL.workspace}=${workspace}`] };
+}

@@ -1,0 +1,487 @@
+import { createRequire } from 'node:module';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { ReprodError, ReprodErrors } from '../core/errors.js';
+import { isPyDict, toPlain, type PyValue } from '../core/pyvalue.js';
+import type { SourceRef, Stage } from '../core/types.js';
+import { normalizeWsPath } from './paths.js';
+import { formatKeyPath, loadYaml, type KeyPath, type LoadedYaml } from './yaml-load.js';
+
+/**
+ * Runtime manifests (`manifests/*.yaml`): what dvc.yaml cannot say about a
+ * stage (its image, limits, network, retries) and about the pipeline
+ * (`maxParallel`). Kubernetes style, several documents per file allowed:
+ *
+ *   apiVersion: reprod.dev/v1
+ *   kind: Stage                 # or Pipeline
+ *   metadata: {name: train}     # a stage name, or a foreach/matrix group name
+ *   spec: {image: …, network: none, resources: {cpus: 2, memory: 2g}, …}
+ *
+ * Everything here is pure: text in, specs out. Which image a stage finally
+ * runs in is {@link resolveStageRuntime}'s decision.
+ */
+
+export type NetworkMode = 'none' | 'bridge' | 'host';
+
+export interface BuildSpec {
+  /** Workspace-relative build context folder. */
+  context: string;
+  /** The Dockerfile, relative to the context. */
+  dockerfile: string;
+  args: Record<string, string>;
+}
+
+/** Model registration settings, kept for the tracking adapter (not used by the runtime). */
+export interface ModelSpec {
+  path: string;
+  name?: string;
+  alias?: string;
+  promote?: { metric: string; threshold: number; alias: string };
+}
+
+export interface RetrySpec {
+  limit: number;
+  backoffSeconds: number;
+}
+
+/** One `kind: Stage` document, validated, defaults not yet applied (see {@link resolveStageRuntime}). */
+export interface StageRuntimeSpec {
+  /** `metadata.name`: a stage name or a group name. */
+  name: string;
+  runtime?: 'docker' | 'host';
+  image?: string;
+  build?: BuildSpec;
+  network?: NetworkMode;
+  cpus?: number;
+  memoryBytes?: number;
+  env: Record<string, string>;
+  user?: string;
+  retries?: RetrySpec;
+  model?: ModelSpec;
+  /** The document's `metadata.name`: file and line, for messages. */
+  source: SourceRef;
+}
+
+export interface PipelineRuntimeSpec {
+  /** undefined when no manifest sets it: the caller picks its default. */
+  maxParallel?: number;
+  source?: SourceRef;
+}
+
+export interface ParsedManifests {
+  /** Keyed by `metadata.name`. */
+  stages: Map<string, StageRuntimeSpec>;
+  pipeline: PipelineRuntimeSpec;
+}
+
+/** Default delay before the first retry, when `retries.backoffSeconds` is not given. */
+export const DEFAULT_BACKOFF_SECONDS = 10;
+
+// ------------------------------------------------------------------ schema
+
+/** The plain-data shape that schemas/manifest.schema.json accepts. */
+type ManifestDoc =
+  | { apiVersion: 'reprod.dev/v1'; kind: 'Stage'; metadata: { name: string }; spec: StageSpecDoc }
+  | { apiVersion: 'reprod.dev/v1'; kind: 'Pipeline'; metadata: { name: string }; spec: { maxParallel?: number } };
+
+interface StageSpecDoc {
+  runtime?: 'docker' | 'host';
+  image?: string;
+  build?: { context: string; dockerfile?: string; args?: Record<string, string> };
+  network?: NetworkMode;
+  resources?: { cpus?: number; memory?: number | string };
+  env?: Record<string, string>;
+  user?: string;
+  retries?: { limit: number; backoffSeconds?: number };
+  model?: ModelSpec;
+}
+
+let validator: ValidateFunction<ManifestDoc> | undefined;
+
+function manifestValidator(): ValidateFunction<ManifestDoc> {
+  if (!validator) {
+    // schemas/ sits two levels above both src/pipeline/ and dist/pipeline/.
+    const schema: unknown = createRequire(import.meta.url)('../../schemas/manifest.schema.json');
+    if (typeof schema !== 'object' || schema === null) throw new TypeError('schemas/manifest.schema.json is not a JSON object');
+    validator = new Ajv({ allErrors: true, strict: true, strictTypes: false }).compile<ManifestDoc>(schema);
+  }
+  return validator;
+}
+
+// ------------------------------------------------------------------ parsing
+
+interface YamlDoc {
+  loaded: LoadedYaml;
+  value: PyValue;
+}
+
+/**
+ * Splits a YAML stream at its document markers (`---`, `...` at column 0,
+ * which YAML forbids inside content) and loads each document on its own,
+ * padded with blank lines so that line numbers stay those of the file.
+ * Empty documents (only comments) are dropped.
+ */
+function loadDocuments(text: string, file: string): YamlDoc[] {
+  const lines = text.split('\n');
+  const pieces: { start: number; end: number }[] = [];
+  let start = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (/^---(\s|$)/.test(line) && i > start) {
+      pieces.push({ start, end: i });
+      start = i;
+    } else if (/^\.\.\.(\s|$)/.test(line)) {
+      pieces.push({ start, end: i + 1 });
+      start = i + 1;
+    }
+  }
+  if (start < lines.length) pieces.push({ start, end: lines.length });
+  const docs: YamlDoc[] = [];
+  for (const p of pieces) {
+    const body = lines.slice(p.start, p.end).join('\n');
+    if (body.trim() === '') continue;
+    const padded = '\n'.repeat(p.start) + body;
+    let loaded: LoadedYaml;
+    try {
+      loaded = loadYaml(padded, file);
+    } catch (err) {
+      throw withSyntaxLine(err, padded);
+    }
+    if (loaded.value === null) continue;
+    docs.push({ loaded, value: loaded.value });
+  }
+  return docs;
+}
+
+/**
+ * loadYaml leaves the line out of some syntax errors (the parser gives only an
+ * offset then): derive it from the offset so that every message has a line.
+ */
+function withSyntaxLine(err: unknown, text: string): unknown {
+  if (!(err instanceof ReprodError) || err.source?.line !== undefined) return err;
+  const cause: unknown = err.cause;
+  const pos = typeof cause === 'object' && cause !== null && 'pos' in cause && Array.isArray(cause.pos) ? cause.pos[0] : undefined;
+  if (typeof pos !== 'number') return err;
+  const line = text.slice(0, pos).split('\n').length;
+  return new ReprodError(err.code, err.message, { source: { ...(err.source ?? { file: '' }), line }, cause: err.cause });
+}
+
+function sourceAt(file: string, loaded: LoadedYaml, path: KeyPath): SourceRef {
+  const key = formatKeyPath(path);
+  const line = loaded.lineOf(path);
+  return { file, ...(key ? { key } : {}), ...(line !== undefined ? { line } : {}) };
+}
+
+/** The message says what is wrong; the source (file, line, key path) says where. */
+function schemaError(file: string, loaded: LoadedYaml, path: KeyPath, message: string): ReprodError {
+  return new ReprodError('SCHEMA', message, { source: sourceAt(file, loaded, path) });
+}
+
+/** Turns a JSON pointer into a key path, with list indices as numbers (for line lookup). */
+function pointerToPath(root: PyValue, pointer: string): (string | number)[] {
+  if (pointer === '') return [];
+  const path: (string | number)[] = [];
+  let cur: PyValue | undefined = root;
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur) && /^\d+$/.test(seg)) {
+      path.push(Number(seg));
+      cur = cur[Number(seg)];
+    } else {
+      path.push(seg);
+      cur = isPyDict(cur) ? cur.get(seg) : undefined;
+    }
+  }
+  return path;
+}
+
+/** A message per ajv error, with the key path it concerns (a missing or unknown key is named in the path). */
+function describeSchemaError(e: ErrorObject, base: (string | number)[]): { path: (string | number)[]; message: string } {
+  const p: Record<string, unknown> = e.params;
+  if (e.propertyName !== undefined) return { path: [...base, e.propertyName], message: `'${e.propertyName}' is not an environment variable name` };
+  if (e.keyword === 'oneOf' && e.schemaPath.endsWith('/resources/properties/memory/oneOf')) {
+    return { path: base, message: 'must be a number of bytes, or a size such as `512m` or `2g`' };
+  }
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return { path: [...base, String(p['additionalProperty'])], message: `unknown key '${String(p['additionalProperty'])}'` };
+    case 'required':
+      return { path: [...base, String(p['missingProperty'])], message: `missing required key '${String(p['missingProperty'])}'` };
+    case 'type': {
+      const names: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false' };
+      const t = String(p['type']);
+      return { path: base, message: `must be ${names[t] ?? t}` };
+    }
+    case 'const':
+      return { path: base, message: `must be ${JSON.stringify(p['allowedValue'])}` };
+    case 'enum':
+      return {
+        path: base,
+        message: `must be one of: ${Array.isArray(p['allowedValues']) ? p['allowedValues'].map((v) => JSON.stringify(v)).join(', ') : '?'}`,
+      };
+    case 'not':
+      return { path: base, message: '`image` and `build` exclude each other, and `runtime: host` takes neither' };
+    case 'oneOf':
+    case 'anyOf':
+      return { path: base, message: 'has a value of the wrong type or form' };
+    default:
+      return { path: base, message: e.message ?? `fails ${e.keyword}` };
+  }
+}
+
+function validateDoc(doc: YamlDoc, file: string): ManifestDoc | ReprodError[] {
+  const validate = manifestValidator();
+  const plain = toPlain(doc.value);
+  if (validate(plain)) return plain;
+  const all = validate.errors ?? [];
+  // if/then and oneOf/anyOf repeat their branches' errors: keep the most specific ones.
+  const isSummary = (o: ErrorObject): boolean => o.keyword === 'oneOf' || o.keyword === 'anyOf';
+  const errors = all.filter(
+    (e) =>
+      e.keyword !== 'if' &&
+      e.keyword !== 'propertyNames' && // its failing subschema has the key name
+      !all.some((o) => isSummary(o) && o.instancePath === e.instancePath && e.schemaPath.startsWith(`${o.schemaPath}/`)),
+  );
+  const seen = new Set<string>();
+  const out: ReprodError[] = [];
+  for (const e of errors) {
+    const { path, message } = describeSchemaError(e, pointerToPath(doc.value, e.instancePath));
+    const id = `${formatKeyPath(path)}\0${message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(schemaError(file, doc.loaded, path, message));
+  }
+  // in the file's order, then by key
+  out.sort((a, b) => (a.source?.line ?? 0) - (b.source?.line ?? 0) || ((a.source?.key ?? '') < (b.source?.key ?? '') ? -1 : 1));
+  if (out.length === 0) out.push(schemaError(file, doc.loaded, [], 'does not match schemas/manifest.schema.json'));
+  return out;
+}
+
+const UNIT_POWER: Record<string, number> = { '': 0, k: 1, m: 2, g: 3, t: 4 };
+
+/**
+ * Bytes of a memory size as Docker's CLI reads it (`512m`, `2g`, `1.5GiB`,
+ * `100`): powers of 1024, fractions rounded down. undefined when malformed.
+ */
+export function parseMemorySize(v: number | string): number | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v > 0 ? v : undefined;
+  const m = /^([0-9]+(?:\.[0-9]+)?) ?([kKmMgGtT]?)[iI]?[bB]?$/.exec(v);
+  if (!m || (m[2] === '' && /[iI]/.test(v))) return undefined;
+  const power = UNIT_POWER[(m[2] ?? '').toLowerCase()];
+  if (power === undefined) return undefined;
+  const bytes = Math.floor(Number(m[1]) * 1024 ** power);
+  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+function toStageSpec(name: string, spec: StageSpecDoc, file: string, doc: YamlDoc, errors: ReprodError[]): StageRuntimeSpec {
+  const out: StageRuntimeSpec = { name, env: { ...(spec.env ?? {}) }, source: sourceAt(file, doc.loaded, ['metadata', 'name']) };
+  if (spec.runtime !== undefined) out.runtime = spec.runtime;
+  if (spec.image !== undefined) out.image = spec.image;
+  if (spec.build !== undefined) {
+    const context = normalizeWsPath(spec.build.context);
+    const dockerfile = normalizeWsPath(spec.build.dockerfile ?? 'Dockerfile');
+    if (context === undefined) errors.push(schemaError(file, doc.loaded, ['spec', 'build', 'context'], 'the build context must be a folder inside the workspace (relative, not above the root)'));
+    if (dockerfile === undefined || dockerfile === '.')
+      errors.push(schemaError(file, doc.loaded, ['spec', 'build', 'dockerfile'], 'the Dockerfile must be a file inside the build context'));
+    out.build = { context: context ?? '.', dockerfile: dockerfile ?? 'Dockerfile', args: { ...(spec.build.args ?? {}) } };
+  }
+  if (spec.network !== undefined) out.network = spec.network;
+  if (spec.resources?.cpus !== undefined) out.cpus = spec.resources.cpus;
+  if (spec.resources?.memory !== undefined) {
+    const bytes = parseMemorySize(spec.resources.memory);
+    if (bytes === undefined) errors.push(schemaError(file, doc.loaded, ['spec', 'resources', 'memory'], 'not a memory size such as `512m` or `2g`'));
+    else out.memoryBytes = bytes;
+  }
+  if (spec.user !== undefined) out.user = spec.user;
+  if (spec.retries !== undefined) out.retries = { limit: spec.retries.limit, backoffSeconds: spec.retries.backoffSeconds ?? DEFAULT_BACKOFF_SECONDS };
+  if (spec.model !== undefined) out.model = spec.model;
+  return out;
+}
+
+function where(s: SourceRef): string {
+  return s.line === undefined ? s.file : `${s.file}:${s.line}`;
+}
+
+/**
+ * Parses and validates every manifest file. All problems found are reported
+ * together (a {@link ReprodErrors} when there are several): YAML syntax,
+ * schema violations with file, key path and line, and a stage or pipeline
+ * defined twice (naming both places). Files are read in the order given;
+ * pass them sorted for deterministic messages.
+ */
+export function parseManifests(files: readonly { path: string; text: string }[]): ParsedManifests {
+  const errors: ReprodError[] = [];
+  const stages = new Map<string, StageRuntimeSpec>();
+  const pipeline: PipelineRuntimeSpec = {};
+  for (const f of files) {
+    let docs: YamlDoc[];
+    try {
+      docs = loadDocuments(f.text, f.path);
+    } catch (err) {
+      if (err instanceof ReprodError) {
+        errors.push(err);
+        continue;
+      }
+      throw err;
+    }
+    for (const doc of docs) {
+      const valid = validateDoc(doc, f.path);
+      if (Array.isArray(valid)) {
+        errors.push(...valid);
+        continue;
+      }
+      const name = valid.metadata.name;
+      if (valid.kind === 'Stage') {
+        const spec = toStageSpec(name, valid.spec, f.path, doc, errors);
+        const earlier = stages.get(name);
+        if (earlier) {
+          errors.push(
+            new ReprodError('SCHEMA', `stage \`${name}\` has two manifest entries: ${where(earlier.source)} and ${where(spec.source)}`, {
+              source: spec.source,
+              remedy: 'Keep one `kind: Stage` document per stage or group name.',
+            }),
+          );
+        } else {
+          stages.set(name, spec);
+        }
+      } else {
+        const source = sourceAt(f.path, doc.loaded, ['metadata', 'name']);
+        if (pipeline.source) {
+          errors.push(
+            new ReprodError('SCHEMA', `two \`kind: Pipeline\` manifests: ${where(pipeline.source)} and ${where(source)}`, {
+              source,
+              remedy: 'Keep one `kind: Pipeline` document.',
+            }),
+          );
+          continue;
+        }
+        pipeline.source = source;
+        if (valid.spec.maxParallel !== undefined) pipeline.maxParallel = valid.spec.maxParallel;
+      }
+    }
+  }
+  if (errors.length === 1 && errors[0]) throw errors[0];
+  if (errors.length > 1) throw new ReprodErrors(errors);
+  return { stages, pipeline };
+}
+
+// ------------------------------------------------------------------ resolution
+
+/** Where a stage's image comes from. */
+export type ImageSource =
+  | { kind: 'image'; name: string }
+  | {
+      kind: 'build';
+      /** The stage's group: names the image (`reprod/<group>:ctx-…`). */
+      group: string;
+      /** Workspace-relative context folder. */
+      context: string;
+      /** Relative to the context. */
+      dockerfile: string;
+      args: Record<string, string>;
+    };
+
+/** The container settings of a stage, defaults applied. */
+export interface ContainerSettings {
+  network: NetworkMode;
+  cpus?: number;
+  memoryBytes?: number;
+  env: Record<string, string>;
+  /** Overrides the workspace owner's uid:gid. */
+  user?: string;
+}
+
+export type ResolvedRuntime =
+  | {
+      kind: 'host';
+      /** For status and logs: `runs on the host: …`. */
+      reason: string;
+      /** The manifest entry that applied, if any (retries, model). */
+      manifest?: StageRuntimeSpec;
+    }
+  | {
+      kind: 'container';
+      image: ImageSource;
+      settings: ContainerSettings;
+      reason: string;
+      manifest?: StageRuntimeSpec;
+    };
+
+/** The folder whose Dockerfile gives a group its image by convention. */
+export function conventionContext(group: string): string {
+  return `stages/${group}`;
+}
+
+/**
+ * Decides what a stage runs in:
+ *
+ *   manifest entry for the stage's name ── else ── for its group ── else none
+ *        │ runtime: host ─────────────────────────────► host
+ *        │ image: X ──────────────────────────────────► container, image X
+ *        │ build: {context…} ─────────────────────────► container, built from context
+ *        └ neither ─┐
+ *                   ▼
+ *   stages/<group>/Dockerfile exists ? ─ yes ─► container, built from stages/<group>/
+ *                                     └ no ──► host (DVC's behaviour)
+ *
+ * The first manifest entry found applies whole (entries are not merged).
+ * `hasStageFolder(group)` is true when `stages/<group>/Dockerfile` exists.
+ * A manifest that says `runtime: docker` while no image can be found is a SCHEMA error.
+ */
+export function resolveStageRuntime(
+  stage: Stage,
+  specs: ReadonlyMap<string, StageRuntimeSpec>,
+  hasStageFolder: (group: string) => boolean,
+): ResolvedRuntime {
+  const manifest = specs.get(stage.name) ?? specs.get(stage.group);
+  const withManifest = manifest ? { manifest } : {};
+  const at = manifest ? ` (${where(manifest.source)})` : '';
+  if (manifest?.runtime === 'host') {
+    return { kind: 'host', reason: `runs on the host: its manifest says \`runtime: host\`${at}`, ...withManifest };
+  }
+  const settings: ContainerSettings = { network: manifest?.network ?? 'none', env: { ...(manifest?.env ?? {}) } };
+  if (manifest?.cpus !== undefined) settings.cpus = manifest.cpus;
+  if (manifest?.memoryBytes !== undefined) settings.memoryBytes = manifest.memoryBytes;
+  if (manifest?.user !== undefined) settings.user = manifest.user;
+  if (manifest?.image !== undefined) {
+    return {
+      kind: 'container',
+      image: { kind: 'image', name: manifest.image },
+      settings,
+      reason: `runs in image ${manifest.image}${at}`,
+      ...withManifest,
+    };
+  }
+  if (manifest?.build !== undefined) {
+    const b = manifest.build;
+    return {
+      kind: 'container',
+      image: { kind: 'build', group: stage.group, context: b.context, dockerfile: b.dockerfile, args: { ...b.args } },
+      settings,
+      reason: `runs in the image built from ${b.context}/${at}`,
+      ...withManifest,
+    };
+  }
+  const ctx = conventionContext(stage.group);
+  if (hasStageFolder(stage.group)) {
+    return {
+      kind: 'container',
+      image: { kind: 'build', group: stage.group, context: ctx, dockerfile: 'Dockerfile', args: {} },
+      settings,
+      reason: `runs in the image built from ${ctx}/ (convention)`,
+      ...withManifest,
+    };
+  }
+  if (manifest?.runtime === 'docker') {
+    throw new ReprodError('SCHEMA', `stage \`${stage.name}\`: its manifest says \`runtime: docker\` but names no image and ${ctx}/Dockerfile does not exist`, {
+      source: manifest.source,
+      remedy: `Add \`image:\` or \`build:\` to the manifest, or create ${ctx}/Dockerfile.`,
+    });
+  }
+  return {
+    kind: 'host',
+    reason: manifest
+      ? `runs on the host: no ${ctx}/Dockerfile, and its manifest${at} names no image`
+      : `runs on the host: no ${ctx}/Dockerfile and no manifest`,
+    ...withManifest,
+  };
+}
