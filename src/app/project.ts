@@ -1,26 +1,34 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { connectEngine } from '../adapters/docker/engine.js';
+import { DockerRuntime } from '../adapters/docker/docker-runtime.js';
 import { LocalWorkspace } from '../adapters/fs/local-workspace.js';
+import { stageLogFile } from '../adapters/fs/stage-log-file.js';
+import { HostRuntime } from '../adapters/local/host-runtime.js';
 import { LocalObjectCache } from '../cache/object-cache.js';
 import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
 import { ReprodError } from '../core/errors.js';
-import { systemClock, type Hasher, type Logger, type StageRuntime } from '../core/ports.js';
-import type { Lockfile, Pipeline } from '../core/types.js';
+import { systemClock, type Clock, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
+import type { Lockfile, LockStage, Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
-import { emptyLockfile, parseLockfile, serializeLockfile } from '../lock/lockfile.js';
+import { emptyLockfile, parseLockfile, serializeLockfile, upsertStage } from '../lock/lockfile.js';
 import { buildDag, type Dag } from '../pipeline/dag.js';
+import { parseManifests, resolveStageRuntime, type ParsedManifests, type ResolvedRuntime } from '../pipeline/manifests.js';
 import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
-import type { LockStore, ReproDeps } from '../reconcile/reproduce.js';
+import type { LockStore, StepDeps } from '../reconcile/stage-steps.js';
+import { stageLogPath, StatusStore } from '../status/status-store.js';
 
 export const DVC_YAML = 'dvc.yaml';
 export const DVC_LOCK = 'dvc.lock';
+export const MANIFESTS_DIR = 'manifests';
 
 function readOptional(abs: string): string | undefined {
   try {
     return readFileSync(abs, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
     throw e;
   }
 }
@@ -35,20 +43,53 @@ export function loadDvcConfig(root: string): DvcConfig {
   );
 }
 
+/** The desired state, read from disk: dvc.yaml (templated, checked, as a DAG) and manifests. */
+export interface Spec {
+  pipeline: Pipeline;
+  dag: Dag;
+  manifests: ParsedManifests;
+  /** dvc.yaml, the files its templating read, and the manifests: their text, for the spec hash. */
+  text: string;
+}
+
 /** Parses and checks the pipeline: syntax, schema, templating, then the DAG. */
 export function loadPipeline(root: string): { pipeline: Pipeline; dag: Dag } {
+  const { pipeline, dag } = loadSpec(root);
+  return { pipeline, dag };
+}
+
+export function loadSpec(root: string): Spec {
   const text = readOptional(path.join(root, DVC_YAML));
   if (text === undefined) {
     throw new ReprodError('NO_PIPELINE', `no ${DVC_YAML} in ${root}`);
   }
+  const read: string[] = [text];
   const pipeline = parseDvcYaml(text, {
     file: DVC_YAML,
-    readFile: (rel) => readOptional(path.join(root, rel)),
+    readFile: (rel) => {
+      const t = readOptional(path.join(root, rel));
+      read.push(`${rel}\n${t ?? ''}`);
+      return t;
+    },
   });
-  return { pipeline, dag: buildDag(pipeline) };
+  const manifestFiles = listManifests(root);
+  for (const f of manifestFiles) read.push(`${f.path}\n${f.text}`);
+  return { pipeline, dag: buildDag(pipeline), manifests: parseManifests(manifestFiles), text: read.join('\n---\n') };
 }
 
+function listManifests(root: string): { path: string; text: string }[] {
+  const dir = path.join(root, MANIFESTS_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .sort()
+    .map((f) => ({ path: `${MANIFESTS_DIR}/${f}`, text: readFileSync(path.join(dir, f), 'utf8') }));
+}
+
+/** dvc.lock on disk; commits are serialized and each re-reads the file. */
 export class FileLockStore implements LockStore {
+  private chain: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly ws: LocalWorkspace) {}
 
   async read(): Promise<Lockfile> {
@@ -57,10 +98,13 @@ export class FileLockStore implements LockStore {
     return parseLockfile(text, DVC_LOCK);
   }
 
-  async write(lock: Lockfile): Promise<void> {
-    const text = serializeLockfile(lock);
-    const cur = await this.ws.readText(DVC_LOCK);
-    if (cur !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
+  commit(stage: string, entry: LockStage): Promise<void> {
+    const next = this.chain.then(async () => {
+      const text = serializeLockfile(upsertStage(await this.read(), stage, entry));
+      if ((await this.ws.readText(DVC_LOCK)) !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
   }
 }
 
@@ -71,10 +115,11 @@ export interface Project {
   hasher: Hasher & AsyncDisposable;
   cache: LocalObjectCache;
   lockStore: FileLockStore;
+  statusStore: StatusStore;
 }
 
 /** The composition root for one workspace: the only place adapters are constructed. */
-export function openProject(rootDir: string): Project {
+export function openProject(rootDir: string, log?: Logger): Project {
   const root = path.resolve(rootDir);
   const config = loadDvcConfig(root);
   const ws = new LocalWorkspace(root);
@@ -84,26 +129,52 @@ export function openProject(rootDir: string): Project {
     ...(cacheDir ? { cacheDir: path.resolve(root, '.dvc', cacheDir) } : {}),
     linkTypes: cacheLinkTypes(config),
   });
-  const hasher = new WorkspaceHasher({ root });
-  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws) };
+  const hasher = new WorkspaceHasher({ root, ...(log ? { logger: log } : {}) });
+  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws), statusStore: new StatusStore(ws, log) };
 }
 
-export function reproDeps(
+export type RuntimeMode = 'auto' | 'docker' | 'host';
+
+export interface SelectedRuntime {
+  runtime: StageRuntime;
+  resolve(stage: Stage): ResolvedRuntime;
+  docker?: DockerRuntime;
+}
+
+/**
+ * What each stage runs in: `host` runs everything on the host (as DVC);
+ * `auto`/`docker` follow the manifests and the `stages/<group>/Dockerfile`
+ * convention, and reach the engine only when some stage needs a container.
+ */
+export function selectRuntime(project: Project, spec: Spec, mode: RuntimeMode, log: Logger): SelectedRuntime {
+  const hasStageFolder = (group: string) => existsSync(path.join(project.root, 'stages', group, 'Dockerfile'));
+  const resolve = (stage: Stage): ResolvedRuntime =>
+    mode === 'host'
+      ? { kind: 'host', reason: 'runs on the host: --runtime host' }
+      : resolveStageRuntime(stage, spec.manifests.stages, hasStageFolder);
+  const needsEngine = mode === 'docker' || spec.pipeline.stages.some((s) => resolve(s).kind === 'container');
+  if (!needsEngine) return { runtime: new HostRuntime(), resolve };
+  const docker = new DockerRuntime({ docker: connectEngine(), workspace: project.root, resolve, logger: log });
+  return { runtime: docker, resolve, docker };
+}
+
+export function stepDeps(
   project: Project,
   runtime: StageRuntime,
   log: Logger,
-  stageLog: ReproDeps['stageLog'],
-): ReproDeps {
+  tee?: (stage: Stage) => StageLogSink | undefined,
+  clock: Clock = systemClock,
+): StepDeps {
   return {
     ws: project.ws,
     hasher: project.hasher,
     cache: project.cache,
     runtime,
     lockStore: project.lockStore,
-    clock: systemClock,
+    clock,
     log,
     newRunId: () => randomUUID(),
-    stageLog,
+    stageLog: (stage) => stageLogFile(project.root, stageLogPath(stage.name), tee?.(stage)),
     env: { DVC_ROOT: project.root },
   };
 }

@@ -1,17 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { HostRuntime } from '../adapters/local/host-runtime.js';
-import { loadPipeline, openProject, reproDeps, type Project } from '../app/project.js';
+import { pipelineStatus, reproOnce } from '../app/oneshot.js';
+import { loadPipeline, openProject, type Project, type RuntimeMode } from '../app/project.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
-import type { Stage } from '../core/types.js';
-import { selectStages, type Dag } from '../pipeline/dag.js';
+import { selectStages } from '../pipeline/dag.js';
 import { dagToDot, dagToJson, dagToMermaid, dagToText } from '../pipeline/dag-format.js';
 import { validateDvcYamlText } from '../pipeline/schema.js';
-import { describeReason, stageStatus, toDvcStatusJson } from '../pipeline/stage-status.js';
+import { describeReason, toDvcStatusJson } from '../pipeline/stage-status.js';
 import { observeStage } from '../reconcile/observe.js';
-import { lockEntryFromObserved, reproduce, type StageDecision } from '../reconcile/reproduce.js';
+import type { StageDecision } from '../reconcile/reproduce.js';
+import { lockEntryFromObserved } from '../reconcile/stage-steps.js';
 
 /** Where a command writes; tests capture it. `exitCode` is what the command decided. */
 export interface Io {
@@ -88,35 +88,21 @@ export async function commandValidate(io: Io, root: string, schemaOnly: string |
   });
 }
 
-function statusTargets(dag: Dag, targets: string[]): Stage[] {
-  if (targets.length === 0) return dag.stages;
-  const chosen = new Set(selectStages(dag, targets, { single: true }).map((s) => s.name));
-  return dag.stages.filter((s) => chosen.has(s.name));
-}
-
 export async function commandStatus(
   io: Io,
   root: string,
   targets: string[],
-  opts: { json: boolean; verbose: boolean },
+  opts: { json: boolean; verbose: boolean; runtime: RuntimeMode },
 ): Promise<number> {
-  return withProject(root, async (project) => {
-    const { dag } = loadPipeline(project.root);
-    const lock = await project.lockStore.read();
-    const result: Record<string, unknown> = {};
-    const human: string[] = [];
-    for (const stage of statusTargets(dag, targets)) {
-      const entry = lock.stages.get(stage.name);
-      const reasons = stageStatus(stage, entry, await observeStage(project, stage, entry));
-      if (reasons.length === 0) continue;
-      result[stage.name] = toDvcStatusJson(reasons);
-      human.push(`${stage.name}:`, ...reasons.map((r) => `    ${describeReason(r)}`));
-    }
-    await project.hasher.flush();
-    if (opts.json) io.out(`${JSON.stringify(result)}\n`);
-    else io.out(human.length ? `${human.join('\n')}\n` : 'Data and pipelines are up to date.\n');
-    return 0;
-  });
+  const stale = await pipelineStatus({ root, runtime: opts.runtime, log: makeLogger(opts.verbose) }, targets);
+  if (opts.json) {
+    io.out(`${JSON.stringify(Object.fromEntries(stale.map(({ stage, reasons }) => [stage.name, toDvcStatusJson(reasons)])))}\n`);
+  } else if (stale.length === 0) {
+    io.out('Data and pipelines are up to date.\n');
+  } else {
+    io.out(`${stale.flatMap(({ stage, reasons }) => [`${stage.name}:`, ...reasons.map((r) => `    ${describeReason(r)}`)]).join('\n')}\n`);
+  }
+  return 0;
 }
 
 function describeDecision(d: StageDecision): string {
@@ -135,6 +121,8 @@ function describeDecision(d: StageDecision): string {
       return `Stage '${d.stage}' failed`;
     case 'blocked':
       return `Stage '${d.stage}' not run: upstream '${d.upstream}' failed`;
+    case 'cancelled':
+      return `Stage '${d.stage}' cancelled`;
   }
 }
 
@@ -150,14 +138,12 @@ export async function commandRepro(
     keepGoing: boolean;
     runCache: boolean;
     verbose: boolean;
+    runtime: RuntimeMode;
   },
 ): Promise<number> {
-  return withProject(root, async (project) => {
-    const { dag } = loadPipeline(project.root);
-    const deps = reproDeps(project, new HostRuntime(), makeLogger(opts.verbose), () => ({
-      write: (chunk, stream) => (stream === 'stdout' ? io.out(chunk) : io.err(chunk)),
-    }));
-    const decisions = await reproduce(deps, dag, {
+  const decisions = await reproOnce(
+    { root, runtime: opts.runtime, log: makeLogger(opts.verbose) },
+    {
       targets,
       force: opts.force,
       dry: opts.dry,
@@ -165,6 +151,7 @@ export async function commandRepro(
       single: opts.single,
       keepGoing: opts.keepGoing,
       runCache: opts.runCache,
+      tee: () => ({ write: (chunk, stream) => (stream === 'stdout' ? io.out(chunk) : io.err(chunk)) }),
       onEvent: (e) => {
         if (e.type === 'stage-starting') {
           const cmds = typeof e.stage.cmd === 'string' ? [e.stage.cmd] : e.stage.cmd;
@@ -174,22 +161,23 @@ export async function commandRepro(
           io.out(`Stage '${e.stage}' is cached: restored its outputs from the run-cache\n`);
         }
       },
-    });
-    for (const d of decisions) {
-      if (d.action === 'skipped' || d.action === 'would-run' || d.action === 'frozen' || d.action === 'blocked') {
-        io.out(`${describeDecision(d)}\n`);
-      }
+    },
+  );
+  for (const d of decisions) {
+    if (d.action === 'skipped' || d.action === 'would-run' || d.action === 'frozen' || d.action === 'blocked') {
+      io.out(`${describeDecision(d)}\n`);
     }
-    const failures = decisions.filter((d): d is Extract<StageDecision, { action: 'failed' }> => d.action === 'failed');
-    for (const f of failures) io.err(`ERROR: ${f.error.format()}\n`);
-    if (failures.length > 0) return Math.max(...failures.map((f) => f.error.exitCode));
-    if (!opts.dry && decisions.some((d) => d.action === 'ran' || d.action === 'restored')) {
-      io.out('Updated dvc.lock\n');
-    } else if (!opts.dry) {
-      io.out('Data and pipelines are up to date.\n');
-    }
-    return 0;
-  });
+  }
+  const failures = decisions.filter((d): d is Extract<StageDecision, { action: 'failed' }> => d.action === 'failed');
+  for (const f of failures) io.err(`ERROR: ${f.error.format()}\n`);
+  if (failures.length > 0) return Math.max(...failures.map((f) => f.error.exitCode));
+  if (decisions.some((d) => d.action === 'cancelled')) return 130;
+  if (!opts.dry && decisions.some((d) => d.action === 'ran' || d.action === 'restored')) {
+    io.out('Updated dvc.lock\n');
+  } else if (!opts.dry) {
+    io.out('Data and pipelines are up to date.\n');
+  }
+  return 0;
 }
 
 export async function commandCheckout(io: Io, root: string, targets: string[]): Promise<number> {

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { RuntimeMode } from '../app/project.js';
 import { ReprodError } from '../core/errors.js';
 import { commandCheckout, commandDag, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
 
@@ -13,12 +14,18 @@ export function buildCli(io: Io): Command {
     .version(pkg.version)
     .option('-C, --cwd <dir>', 'run as if started in <dir>', '.')
     .option('-v, --verbose', 'log debug details to stderr')
+    .addOption(
+      new Option('--runtime <mode>', 'where stages run: containers per manifests and stages/<stage>/Dockerfile, or all on the host')
+        .choices(['auto', 'docker', 'host'])
+        .default('auto'),
+    )
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
 
   const root = () => path.resolve(program.opts<{ cwd: string }>().cwd);
   const verbose = () => program.opts<{ verbose?: boolean }>().verbose === true;
+  const runtime = () => program.opts<{ runtime: RuntimeMode }>().runtime;
 
   program
     .command('validate')
@@ -34,7 +41,7 @@ export function buildCli(io: Io): Command {
     .argument('[targets...]', 'stages (or foreach/matrix groups) to check')
     .option('--json', 'print the shape `dvc status --json` prints')
     .action(async (targets: string[], o: { json?: boolean }) => {
-      io.exitCode = await commandStatus(io, root(), targets, { json: o.json === true, verbose: verbose() });
+      io.exitCode = await commandStatus(io, root(), targets, { json: o.json === true, verbose: verbose(), runtime: runtime() });
     });
 
   program
@@ -60,6 +67,7 @@ export function buildCli(io: Io): Command {
           keepGoing: o.keepGoing === true,
           runCache: o.runCache,
           verbose: verbose(),
+          runtime: runtime(),
         });
       },
     );

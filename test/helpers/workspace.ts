@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { parse } from 'yaml';
+import { statusSchemaErrors } from '../../src/status/status-store.js';
 import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -32,7 +34,20 @@ export async function reprod(cwd: string, ...args: string[]): Promise<CliResult>
   let stderr = '';
   const io: Io = { out: (s) => void (stdout += s), err: (s) => void (stderr += s), exitCode: 0 };
   const code = await main(['-C', cwd, ...args], io);
+  assertStatusFilesValid(cwd);
   return { code, stdout, stderr };
+}
+
+/** Every status manifest a test produces must validate against schemas/status.schema.json. */
+export function assertStatusFilesValid(root: string): void {
+  const dir = path.join(root, 'status');
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.yaml')) continue;
+    const doc: unknown = parse(readFileSync(path.join(dir, f), 'utf8'));
+    const errors = statusSchemaErrors(doc);
+    if (errors) throw new Error(`status/${f} does not validate: ${errors}`);
+  }
 }
 
 /** `path<TAB>size` of every file under .dvc/cache, sorted, as the conformance cache listings are. */
@@ -63,7 +78,8 @@ export async function workspaceFiles(root: string): Promise<string[]> {
     for (const e of await fs.readdir(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       const rel = path.relative(root, p);
-      if (rel === '.dvc' || rel === '.git') continue;
+      // reprod's own reports (status/) are not part of what DVC writes
+      if (rel === '.dvc' || rel === '.git' || rel === 'status') continue;
       if (e.isDirectory()) await walk(p);
       else {
         const st = await fs.stat(p);

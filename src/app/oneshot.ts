@@ -1,0 +1,133 @@
+import { systemClock, type Logger, type StageLogSink } from '../core/ports.js';
+import type { ChangeReason, Stage } from '../core/types.js';
+import { selectStages } from '../pipeline/dag.js';
+import { reproduce, type ReproOptions, type StageDecision } from '../reconcile/reproduce.js';
+import { planStage } from '../reconcile/stage-steps.js';
+import { StatusReporter, lastRunFrom } from '../status/reporter.js';
+import type { StagePhase } from '../status/status-docs.js';
+import { loadSpec, openProject, selectRuntime, stepDeps, type RuntimeMode } from './project.js';
+
+export interface OneShotOptions {
+  root: string;
+  runtime: RuntimeMode;
+  log: Logger;
+}
+
+async function withOpen<T>(opts: OneShotOptions, fn: (ctx: ReturnType<typeof open>) => Promise<T>): Promise<T> {
+  const ctx = open(opts);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.project.hasher[Symbol.asyncDispose]();
+  }
+}
+
+function open(opts: OneShotOptions) {
+  const project = openProject(opts.root, opts.log);
+  const spec = loadSpec(project.root);
+  const selected = selectRuntime(project, spec, opts.runtime, opts.log);
+  const reporter = new StatusReporter(project.statusStore, systemClock, (stage) => {
+    const r = selected.resolve(stage);
+    return { kind: r.kind === 'container' ? 'docker' : 'host', reason: r.reason };
+  });
+  return { project, spec, selected, reporter };
+}
+
+/** Every stale stage (in dvc.yaml order) with its reasons; targets limit the stages looked at. */
+export async function pipelineStatus(opts: OneShotOptions, targets: string[]): Promise<{ stage: Stage; reasons: ChangeReason[] }[]> {
+  return withOpen(opts, async ({ project, spec, selected, reporter }) => {
+    const chosen = new Set(selectStages(spec.dag, targets, { single: true }).map((s) => s.name));
+    const deps = stepDeps(project, selected.runtime, opts.log);
+    const lock = await project.lockStore.read();
+    const out: { stage: Stage; reasons: ChangeReason[] }[] = [];
+    const signal = new AbortController().signal;
+    for (const stage of spec.pipeline.stages) {
+      if (!chosen.has(stage.name)) continue;
+      const plan = await planStage(deps, stage, lock.stages.get(stage.name), {
+        recordedRuntime: await reporter.recordedRuntime(stage.name),
+        signal,
+      });
+      if (plan.reasons.length) out.push({ stage, reasons: plan.reasons });
+    }
+    await project.hasher.flush();
+    return out;
+  });
+}
+
+function phaseOf(d: StageDecision): StagePhase {
+  switch (d.action) {
+    case 'skipped':
+    case 'ran':
+    case 'restored':
+      return 'UpToDate';
+    case 'frozen':
+      return 'Frozen';
+    case 'would-run':
+      return 'Stale';
+    case 'failed':
+      return 'Failed';
+    case 'cancelled':
+      return 'Cancelled';
+    case 'blocked':
+      return 'Blocked';
+  }
+}
+
+export interface ReproRun extends Omit<ReproOptions, 'recordedRuntime' | 'onDecision'> {
+  /** Where a stage's output also goes (besides status/logs/<stage>.log). */
+  tee?: (stage: Stage) => StageLogSink | undefined;
+}
+
+/**
+ * `reprod repro`: one pass over the selected stages, writing dvc.lock, the
+ * cache, and status/<stage>.yaml + status/pipeline.yaml as it goes.
+ */
+export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<StageDecision[]> {
+  return withOpen(opts, async ({ project, spec, selected, reporter }) => {
+    if (selected.docker) await selected.docker.removeOrphans();
+    const deps = stepDeps(project, selected.runtime, opts.log, run.tee);
+    const phases: Record<string, StagePhase> = {};
+    const prev = await project.statusStore.readPipeline();
+    for (const s of spec.pipeline.stages) phases[s.name] = prev?.status.stages[s.name] ?? 'Stale';
+    const startedAt = systemClock.now();
+    const decisions = await reproduce(deps, spec.dag, {
+      ...run,
+      recordedRuntime: (name) => reporter.recordedRuntime(name),
+      onDecision: async (d, detail) => {
+        const stage = spec.dag.byName.get(d.stage);
+        if (!stage) return;
+        phases[d.stage] = phaseOf(d);
+        const entry = (await project.lockStore.read()).stages.get(d.stage);
+        const reasons = 'reasons' in d ? d.reasons : [];
+        const lastRun =
+          d.action === 'ran' || d.action === 'restored'
+            ? lastRunFrom(stage, d.runId, d.action, 'Succeeded', detail.runtime ?? 'host', detail.run)
+            : d.action === 'failed' && detail.run
+              ? lastRunFrom(stage, d.runId ?? 'unknown', 'ran', 'Failed', detail.runtime ?? 'host', detail.run, d.error.message)
+              : undefined;
+        await reporter.stage(stage, detail.runtime, {
+          phase: phases[d.stage] as StagePhase,
+          reasons: d.action === 'ran' || d.action === 'restored' || d.action === 'skipped' ? [] : reasons,
+          entry,
+          ...(lastRun ? { lastRun } : {}),
+          ...(d.action === 'failed' ? { message: d.error.message } : {}),
+          ...(d.action === 'blocked' ? { message: `upstream stage '${d.upstream}' failed` } : {}),
+        });
+      },
+    });
+    if (!run.dry) {
+      await reporter.pipeline({
+        file: spec.pipeline.file,
+        specText: spec.text,
+        stages: phases,
+        lastPass: {
+          startedAt: startedAt.toISOString(),
+          finishedAt: systemClock.now().toISOString(),
+          ran: decisions.filter((d) => d.action === 'ran' || d.action === 'restored').length,
+          failed: decisions.filter((d) => d.action === 'failed').length,
+        },
+      });
+    }
+    return decisions;
+  });
+}

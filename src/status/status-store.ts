@@ -1,0 +1,95 @@
+import { createRequire } from 'node:module';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { stringify } from 'yaml';
+import { ReprodError } from '../core/errors.js';
+import { toPlain } from '../core/pyvalue.js';
+import type { Logger, Workspace } from '../core/ports.js';
+import { loadYaml } from '../pipeline/yaml-load.js';
+import type { PipelineStatusDoc, StageStatusDoc, StatusDoc } from './status-docs.js';
+
+export const STATUS_DIR = 'status';
+
+let validator: ValidateFunction | undefined;
+
+function statusValidator(): ValidateFunction {
+  if (!validator) {
+    const schema: unknown = createRequire(import.meta.url)('../../schemas/status.schema.json');
+    if (typeof schema !== 'object' || schema === null) throw new TypeError('schemas/status.schema.json is not an object');
+    validator = new Ajv({ allErrors: true, strict: true }).compile(schema);
+  }
+  return validator;
+}
+
+/** Errors of a document against schemas/status.schema.json ('' when valid). */
+export function statusSchemaErrors(doc: unknown): string {
+  const validate = statusValidator();
+  if (validate(doc)) return '';
+  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
+}
+
+export function serializeStatus(doc: StatusDoc): string {
+  return stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+export function stageStatusPath(stage: string): string {
+  return `${STATUS_DIR}/${stage}.yaml`;
+}
+
+export function stageLogPath(stage: string): string {
+  return `${STATUS_DIR}/logs/${stage}.log`;
+}
+
+function isKind<K extends StatusDoc['kind']>(doc: unknown, kind: K): doc is Extract<StatusDoc, { kind: K }> {
+  return typeof doc === 'object' && doc !== null && (doc as { kind?: unknown }).kind === kind && statusSchemaErrors(doc) === '';
+}
+
+/**
+ * Reads and writes status manifests. Every document is validated against the
+ * schema before it is written (a bug here must not publish a bad manifest),
+ * written atomically, and rewritten only when its text changes. A previous
+ * file that is missing, unreadable or invalid is treated as absent (it is
+ * reprod's own output, rebuilt from the workspace) and logged.
+ */
+export class StatusStore {
+  constructor(
+    private readonly ws: Workspace,
+    private readonly log?: Logger,
+  ) {}
+
+  private async read(path: string): Promise<unknown> {
+    const text = await this.ws.readText(path);
+    if (text === undefined) return undefined;
+    try {
+      return toPlain(loadYaml(text, path).value);
+    } catch (e) {
+      this.log?.warn({ path, err: (e as Error).message }, 'ignoring an unreadable status file');
+      return undefined;
+    }
+  }
+
+  async readStage(stage: string): Promise<StageStatusDoc | undefined> {
+    const doc = await this.read(stageStatusPath(stage));
+    return isKind(doc, 'StageStatus') ? doc : undefined;
+  }
+
+  async readPipeline(): Promise<PipelineStatusDoc | undefined> {
+    const doc = await this.read(`${STATUS_DIR}/pipeline.yaml`);
+    return isKind(doc, 'PipelineStatus') ? doc : undefined;
+  }
+
+  /** Writes a document when its content changed; returns whether it wrote. */
+  async write(doc: StatusDoc): Promise<boolean> {
+    const errors = statusSchemaErrors(doc);
+    if (errors) {
+      throw new ReprodError('SCHEMA', `refusing to write an invalid ${doc.kind} for '${doc.metadata.name}': ${errors}`, {
+        source: { file: 'schemas/status.schema.json' },
+        remedy: 'This is a bug in reprod: please report it with the message above.',
+      });
+    }
+    const path = doc.kind === 'PipelineStatus' ? `${STATUS_DIR}/pipeline.yaml` : stageStatusPath(doc.metadata.name);
+    const text = serializeStatus(doc);
+    if ((await this.ws.readText(path)) === text) return false;
+    await this.ws.writeTextAtomic(path, text);
+    return true;
+  }
+}
