@@ -73,7 +73,7 @@ function phaseOf(d: StageDecision): StagePhase {
   }
 }
 
-export interface ReproRun extends Omit<ReproOptions, 'recordedRuntime' | 'onDecision'> {
+export interface ReproRun extends Omit<ReproOptions, 'recordedRuntime'> {
   /** Where a stage's output also goes (besides status/logs/<stage>.log). */
   tee?: (stage: Stage) => StageLogSink | undefined;
 }
@@ -94,6 +94,7 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
       ...run,
       recordedRuntime: (name) => reporter.recordedRuntime(name),
       onDecision: async (d, detail) => {
+        await run.onDecision?.(d, detail);
         const stage = spec.dag.byName.get(d.stage);
         if (!stage) return;
         phases[d.stage] = phaseOf(d);

@@ -152,6 +152,11 @@ export async function commandRepro(
       keepGoing: opts.keepGoing,
       runCache: opts.runCache,
       tee: () => ({ write: (chunk, stream) => (stream === 'stdout' ? io.out(chunk) : io.err(chunk)) }),
+      onDecision: (d) => {
+        if (d.action === 'skipped' || d.action === 'would-run' || d.action === 'frozen' || d.action === 'blocked') {
+          io.out(`${describeDecision(d)}\n`);
+        }
+      },
       onEvent: (e) => {
         if (e.type === 'stage-starting') {
           const cmds = typeof e.stage.cmd === 'string' ? [e.stage.cmd] : e.stage.cmd;
@@ -163,11 +168,6 @@ export async function commandRepro(
       },
     },
   );
-  for (const d of decisions) {
-    if (d.action === 'skipped' || d.action === 'would-run' || d.action === 'frozen' || d.action === 'blocked') {
-      io.out(`${describeDecision(d)}\n`);
-    }
-  }
   const failures = decisions.filter((d): d is Extract<StageDecision, { action: 'failed' }> => d.action === 'failed');
   for (const f of failures) io.err(`ERROR: ${f.error.format()}\n`);
   if (failures.length > 0) return Math.max(...failures.map((f) => f.error.exitCode));

@@ -111,7 +111,8 @@ export async function executeStage(d: StepDeps, plan: StagePlan, opts: ExecuteOp
     throw e;
   }
 
-  if (opts.runCache !== false) {
+  // the run-cache knows nothing of images: a stage whose image changed must really run
+  if (opts.runCache !== false && !plan.reasons.some((r) => r.kind === 'image')) {
     const restored = await restoreFromRunCache(d, stage, inputs, plan.entry);
     if (restored) {
       await d.lockStore.commit(stage.name, restored);

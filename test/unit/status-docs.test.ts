@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Stage } from '../../src/core/types.js';
-import { nextPipelineStatus, nextStageStatus, type StageStatusInput } from '../../src/status/status-docs.js';
+import { nextPipelineStatus, nextStageStatus, type Condition, type StageStatusInput } from '../../src/status/status-docs.js';
 import { serializeStatus, statusSchemaErrors } from '../../src/status/status-store.js';
 
 const stage: Stage = {
@@ -28,7 +28,7 @@ const base: StageStatusInput = {
   entry: undefined,
 };
 
-const cond = (doc: { status: { conditions: { type: string }[] } }, type: string) => doc.status.conditions.find((c) => c.type === type);
+const cond = (doc: { status: { conditions: Condition[] } }, type: string) => doc.status.conditions.find((c) => c.type === type);
 
 describe('stage status manifests', () => {
   it('are valid against the schema in every phase', () => {

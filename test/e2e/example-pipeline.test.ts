@@ -1,0 +1,93 @@
+/**
+ * The README's example, as the README runs it: reprod in its own container
+ * (docker-compose), every stage of ingest → preprocess → train → evaluate in a
+ * sibling container, on a copy of this repository's example pipeline.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { assertStatusFilesValid } from '../helpers/workspace.js';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const EXAMPLE = ['dvc.yaml', 'params.yaml', 'stages', '.dvc/config', '.dvcignore'];
+
+let ws = '';
+
+function compose(...args: string[]): { code: number; out: string } {
+  const res = spawnSync('docker-compose', ['-f', path.join(REPO, 'docker-compose.yml'), '--project-directory', REPO, ...args], {
+    cwd: ws,
+    env: { ...process.env, PWD: ws, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  return { code: res.status ?? -1, out: `${res.stdout}${res.stderr}` };
+}
+
+/** `docker-compose run --rm reprod repro`: what ran, from reprod's own output. */
+function repro(): string[] {
+  const res = compose('run', '--rm', 'reprod', 'repro');
+  expect(res.code, res.out).toBe(0);
+  return [...res.out.matchAll(/^Running stage '([^']+)'/gm)].map((m) => m[1] as string);
+}
+
+beforeAll(() => {
+  ws = mkdtempSync(path.join(os.tmpdir(), 'reprod-e2e-'));
+  for (const p of EXAMPLE) cpSync(path.join(REPO, p), path.join(ws, p), { recursive: true });
+  // the image under test is the one built from this checkout (registry or no registry: `npm run images` knows)
+  const build = spawnSync('npm', ['run', 'images', '--', 'reprod'], { cwd: REPO, encoding: 'utf8', timeout: 600_000 });
+  expect(build.status, `${build.stdout}${build.stderr}`).toBe(0);
+}, 600_000);
+
+afterAll(() => {
+  if (ws) execFileSync('rm', ['-rf', ws]);
+});
+
+describe('the example pipeline in containers, as the README runs it', () => {
+  it('runs end to end and real metrics come out', () => {
+    expect(repro()).toEqual(['ingest', 'preprocess', 'train', 'evaluate']);
+    const scores = JSON.parse(readFileSync(path.join(ws, 'metrics/scores.json'), 'utf8')) as Record<string, number>;
+    for (const k of ['accuracy', 'f1', 'roc_auc']) {
+      expect(scores[k]).toBeGreaterThan(0.8);
+      expect(scores[k]).toBeLessThanOrEqual(1);
+    }
+    const train = parse(readFileSync(path.join(ws, 'status/train.yaml'), 'utf8'));
+    expect(train.spec.runtime.kind).toBe('docker');
+    expect(train.status.lastRun.runtime).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(train.status.lastRun.container).toMatch(/^[0-9a-f]{64}$/);
+    assertStatusFilesValid(ws);
+    // files written by stages belong to the workspace's owner, not to root-in-a-container
+    const owner = execFileSync('stat', ['-c', '%u:%g', ws], { encoding: 'utf8' }).trim();
+    expect(execFileSync('stat', ['-c', '%u:%g', path.join(ws, 'models/model.pkl')], { encoding: 'utf8' }).trim()).toBe(owner);
+    // no container left behind
+    const left = execFileSync('docker', ['ps', '-aq', '--filter', 'label=reprod.managed=true', '--filter', `label=reprod.workspace=${ws}`], {
+      encoding: 'utf8',
+    });
+    expect(left.trim()).toBe('');
+  });
+
+  it('a second run runs nothing', () => {
+    expect(repro()).toEqual([]);
+  });
+
+  it('changing one hyperparameter reruns exactly train and evaluate', () => {
+    const params = readFileSync(path.join(ws, 'params.yaml'), 'utf8');
+    const changed = params.replace(/^(\s+C:\s*)([0-9.]+)/m, (_m, k: string, v: string) => `${k}${Number(v) === 0.5 ? 0.25 : 0.5}`);
+    expect(changed).not.toBe(params);
+    writeFileSync(path.join(ws, 'params.yaml'), changed);
+    expect(repro()).toEqual(['train', 'evaluate']);
+  });
+
+  it('touching a stage\'s code reruns that stage; what follows reruns when its inputs change (DVC\'s early cut-off)', () => {
+    const code = path.join(ws, 'stages/preprocess/preprocess.py');
+    writeFileSync(code, `${readFileSync(code, 'utf8')}\n# touched\n`);
+    // same data out of preprocess: train and evaluate see unchanged inputs
+    expect(repro()).toEqual(['preprocess']);
+
+    const params = readFileSync(path.join(ws, 'params.yaml'), 'utf8');
+    writeFileSync(path.join(ws, 'params.yaml'), params.replace(/^(\s+test_size:\s*)([0-9.]+)/m, '$10.3'));
+    expect(repro()).toEqual(['preprocess', 'train', 'evaluate']);
+  });
+});
