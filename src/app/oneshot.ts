@@ -2,7 +2,7 @@ import { systemClock, type Logger, type StageLogSink } from '../core/ports.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { selectStages } from '../pipeline/dag.js';
 import { reproduce, type ReproOptions, type StageDecision } from '../reconcile/reproduce.js';
-import { planStage } from '../reconcile/stage-steps.js';
+import { commitObserved, planStage } from '../reconcile/stage-steps.js';
 import { StatusReporter, lastRunFrom } from '../status/reporter.js';
 import type { StagePhase } from '../status/status-docs.js';
 import { loadSpec, openProject, selectRuntime, stepDeps, type RuntimeMode } from './project.js';
@@ -130,5 +130,27 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
       });
     }
     return decisions;
+  });
+}
+
+/**
+ * `reprod commit`: records the workspace as it is in dvc.lock and the cache,
+ * for stages whose commands ran elsewhere (by hand, or as Airflow tasks), as
+ * `dvc commit` does. Every dep and out must exist; nothing runs.
+ */
+export async function commitStages(opts: OneShotOptions, targets: string[]): Promise<string[]> {
+  return withOpen(opts, async ({ project, spec, selected }) => {
+    const deps = stepDeps(project, selected.runtime, opts.log);
+    const committed: string[] = [];
+    for (const stage of selectStages(spec.dag, targets, { single: targets.length > 0 })) {
+      if (stage.frozen) continue;
+      const lock = await project.lockStore.read();
+      const plan = await planStage(deps, stage, lock.stages.get(stage.name), { signal: new AbortController().signal });
+      if (plan.reasons.length === 0) continue;
+      await commitObserved(deps, plan);
+      committed.push(stage.name);
+    }
+    await project.hasher.flush();
+    return committed;
   });
 }

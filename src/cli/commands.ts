@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { pipelineStatus, reproOnce } from '../app/oneshot.js';
+import { exportAirflow } from '../app/export.js';
+import { commitStages, pipelineStatus, reproOnce } from '../app/oneshot.js';
 import { loadPipeline, openProject, type Project, type RuntimeMode } from '../app/project.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
@@ -92,9 +93,10 @@ export async function commandStatus(
   io: Io,
   root: string,
   targets: string[],
-  opts: { json: boolean; verbose: boolean; runtime: RuntimeMode },
+  opts: { json: boolean; quiet?: boolean; verbose: boolean; runtime: RuntimeMode },
 ): Promise<number> {
   const stale = await pipelineStatus({ root, runtime: opts.runtime, log: makeLogger(opts.verbose) }, targets);
+  if (opts.quiet) return stale.length ? 1 : 0;
   if (opts.json) {
     io.out(`${JSON.stringify(Object.fromEntries(stale.map(({ stage, reasons }) => [stage.name, toDvcStatusJson(reasons)])))}\n`);
   } else if (stale.length === 0) {
@@ -240,5 +242,33 @@ export async function commandDag(
           ? dagToMermaid(dag)
           : dagToText(dag);
   io.out(text);
+  return 0;
+}
+
+export async function commandCommit(io: Io, root: string, targets: string[], opts: { verbose: boolean; runtime: RuntimeMode }): Promise<number> {
+  const committed = await commitStages({ root, runtime: opts.runtime, log: makeLogger(opts.verbose) }, targets);
+  io.out(committed.length ? committed.map((s) => `Committed stage '${s}'\n`).join('') : 'Nothing to commit: dvc.lock matches the workspace.\n');
+  return 0;
+}
+
+export async function commandExportAirflow(
+  io: Io,
+  root: string,
+  opts: { out?: string; dagId?: string; reprodImage: string; check: boolean; verbose: boolean },
+): Promise<number> {
+  const text = await exportAirflow({
+    root,
+    log: makeLogger(opts.verbose),
+    ...(opts.dagId ? { dagId: opts.dagId } : {}),
+    reprodImage: opts.check ? opts.reprodImage : null,
+  });
+  if (opts.out) {
+    const file = path.resolve(root, opts.out);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, text);
+    io.out(`Wrote ${opts.out}\n`);
+  } else {
+    io.out(text);
+  }
   return 0;
 }

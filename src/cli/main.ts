@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeMode } from '../app/project.js';
 import { ReprodError } from '../core/errors.js';
-import { commandCheckout, commandDag, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
+import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -40,8 +40,9 @@ export function buildCli(io: Io): Command {
     .description('show which stages are stale and why')
     .argument('[targets...]', 'stages (or foreach/matrix groups) to check')
     .option('--json', 'print the shape `dvc status --json` prints')
-    .action(async (targets: string[], o: { json?: boolean }) => {
-      io.exitCode = await commandStatus(io, root(), targets, { json: o.json === true, verbose: verbose(), runtime: runtime() });
+    .option('-q, --quiet', 'print nothing; exit 1 when a stage is stale (as `dvc status -q`)')
+    .action(async (targets: string[], o: { json?: boolean; quiet?: boolean }) => {
+      io.exitCode = await commandStatus(io, root(), targets, { json: o.json === true, quiet: o.quiet === true, verbose: verbose(), runtime: runtime() });
     });
 
   program
@@ -71,6 +72,27 @@ export function buildCli(io: Io): Command {
         });
       },
     );
+
+  program
+    .command('commit')
+    .description('record outputs produced outside reprod (by hand, by Airflow) in dvc.lock and the cache, as `dvc commit`')
+    .argument('[targets...]', 'stages to commit (default: every stale stage)')
+    .action(async (targets: string[]) => {
+      io.exitCode = await commandCommit(io, root(), targets, { verbose: verbose(), runtime: runtime() });
+    });
+
+  program
+    .command('export')
+    .description('export the pipeline to another orchestrator')
+    .command('airflow')
+    .description('write an Airflow 2.x DAG with one DockerOperator task per stage')
+    .option('-o, --out <file>', 'write to this file instead of stdout')
+    .option('--dag-id <id>', 'the DAG id (default: reprod_<workspace folder>)')
+    .option('--reprod-image <image>', "reprod's image, for the final task that confirms nothing is stale", 'reprod/reprod:latest')
+    .option('--no-check', 'leave out the final `reprod status` task')
+    .action(async (o: { out?: string; dagId?: string; reprodImage: string; check: boolean }) => {
+      io.exitCode = await commandExportAirflow(io, root(), { ...o, verbose: verbose() });
+    });
 
   program
     .command('checkout')

@@ -145,22 +145,31 @@ export async function executeStage(d: StepDeps, plan: StagePlan, opts: ExecuteOp
     return { kind: 'failed', runId, error, run };
   }
 
-  const after = await observeStage(d, stage, undefined);
-  let entry: LockStage;
   try {
-    entry = lockEntryFromObserved(stage, after, true);
+    const entry = await commitObserved(d, { ...plan, obs: await observeStage(d, stage, undefined) });
+    return { kind: 'ran', runId, entry, run };
   } catch (e) {
     await removeOuts(d, stage);
     if (e instanceof ReprodError) return { kind: 'failed', runId, error: e, run };
     throw e;
   }
+}
+
+/**
+ * Commits what is on disk for a stage: hashes of deps and outs into its
+ * dvc.lock entry, outs into the cache, and an entry in the run-cache. Throws
+ * when a dep or an out is missing.
+ */
+export async function commitObserved(d: StepDeps, plan: Pick<StagePlan, 'stage' | 'obs'>): Promise<LockStage> {
+  const { stage, obs } = plan;
+  const entry = lockEntryFromObserved(stage, obs, true);
   // Metrics and plots with `cache: false` still go to the cache when DVC records the run in its run-cache.
   const runCached = canUseRunCache(stage, entry);
   for (const out of stage.outs) {
-    const r = after.results.get(out.path);
+    const r = obs.results.get(out.path);
     if (r && (out.cache || runCached)) await d.cache.save(out.path, r);
   }
   await d.lockStore.commit(stage.name, entry);
   if (runCached) await saveToRunCache(d, stage, entry);
-  return { kind: 'ran', runId, entry, run };
+  return entry;
 }

@@ -173,6 +173,24 @@ describe('repro', () => {
   });
 });
 
+describe('commit and status -q (outputs produced outside reprod, e.g. by Airflow tasks)', () => {
+  it('commit records what the commands wrote by hand; status -q exits 1 while stale, 0 after', async () => {
+    using ws = tempDir();
+    write(ws.path, {
+      'in.txt': 'a\n',
+      'dvc.yaml': 'stages:\n  s:\n    cmd: cp in.txt o.txt\n    deps: [in.txt]\n    outs: [o.txt]\n',
+    });
+    expect((await reprod(ws.path, 'status', '-q')).code).toBe(1);
+    write(ws.path, { 'o.txt': 'a\n' });
+    const res = await reprod(ws.path, 'commit');
+    expect(res.stdout).toBe("Committed stage 's'\n");
+    expect(lockOf(ws.path).stages.get('s')?.outs[0]?.md5).toBe(md5('a\n'));
+    const q = await reprod(ws.path, 'status', '-q');
+    expect([q.code, q.stdout]).toEqual([0, '']);
+    expect((await reprod(ws.path, 'repro')).stdout).toMatch(/Stage 's' didn't change/);
+  });
+});
+
 describe('bad input: one clear message (file, key, line), non-zero exit, nothing deleted', () => {
   const base =
     'stages:\n  a:\n    cmd: cp in.txt a.txt\n    deps: [in.txt]\n    outs: [a.txt]\n' +

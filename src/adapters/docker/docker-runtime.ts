@@ -89,6 +89,8 @@ export class DockerRuntime implements StageRuntime {
   private hostPaths: HostPathMapper | undefined;
   /** The image a stage was last prepared with: what `run` uses, so that the recorded image is the one that ran. */
   private readonly prepared = new Map<string, string>();
+  /** The reference (tag or name) each prepared image was found or built under. */
+  private readonly refs = new Map<string, string>();
   private readonly activeRuns = new Set<string>();
   /** False once the engine has shown it has no docker-init. */
   private init = true;
@@ -129,7 +131,13 @@ export class DockerRuntime implements StageRuntime {
             sink,
           );
     this.prepared.set(stage.name, ensured.id);
+    this.refs.set(stage.name, ensured.ref);
     return ensured.id;
+  }
+
+  /** The tag or name of the image a stage was last prepared with (for exports that name images). */
+  imageRef(stage: string): string | undefined {
+    return this.refs.get(stage);
   }
 
   /** Removes containers of this workspace left by an earlier process (see orphans.ts). */
