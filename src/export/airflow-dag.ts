@@ -70,10 +70,6 @@ export function shellCommand(cmd: string | string[]): string {
   return cmd.map((c) => `/bin/sh -c ${shQuote(c)}`).join(' && ');
 }
 
-function joinPath(root: string, wdir: string): string {
-  return wdir === '.' ? root : `${root.replace(/\/$/, '')}/${wdir}`;
-}
-
 /**
  * An Airflow 2.x DAG file: one DockerOperator per stage (foreach/matrix
  * expanded), the same image, command, working directory, bind mount, user,
