@@ -68,8 +68,11 @@ describe('the example pipeline in containers, as the README runs it', () => {
     expect(left.trim()).toBe('');
   });
 
-  it('a second run runs nothing', () => {
+  it('a second run runs nothing, and status agrees', () => {
     expect(repro()).toEqual([]);
+    const st = compose('run', '--rm', 'reprod', 'status', '--json');
+    expect(st.code, st.out).toBe(0);
+    expect(st.out.trim().split('\n').at(-1)).toBe('{}');
   });
 
   it('changing one hyperparameter reruns exactly train and evaluate', () => {
