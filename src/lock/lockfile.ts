@@ -3,7 +3,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import { getDotted, isPyDict, pyStrCompare, toPlain, type PyDict, type PyValue } from '../core/pyvalue.js';
 import type { HashInfo, LockFileEntry, Lockfile, LockStage, Stage } from '../core/types.js';
-import { formatKeyPath, loadYaml, type KeyPath, type LoadedYaml } from '../pipeline/yaml-load.js';
+import { formatKeyPath, loadYaml, pointerToKeyPath, type KeyPath, type LoadedYaml } from '../pipeline/yaml-load.js';
 import { emitYaml } from './yaml-emit.js';
 
 /** DVC's default params file: listed first under a stage's `params:`. */
@@ -96,23 +96,6 @@ function corrupt(file: string, loaded: LoadedYaml, path: KeyPath, message: strin
   });
 }
 
-/** Turns a JSON pointer into a key path, with list indices as numbers (for line lookup). */
-function pointerToPath(root: PyValue, pointer: string): (string | number)[] {
-  if (pointer === '') return [];
-  const path: (string | number)[] = [];
-  let cur: PyValue | undefined = root;
-  for (const raw of pointer.slice(1).split('/')) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (Array.isArray(cur) && /^\d+$/.test(seg)) {
-      path.push(Number(seg));
-      cur = cur[Number(seg)];
-    } else {
-      path.push(seg);
-      cur = isPyDict(cur) ? cur.get(seg) : undefined;
-    }
-  }
-  return path;
-}
 
 function schemaMessage(e: ErrorObject): string {
   const p: Record<string, unknown> = e.params;
@@ -149,7 +132,7 @@ function validateAgainstSchema(
     (e) => !all.some((o) => isSummary(o) && o.instancePath === e.instancePath && e.schemaPath.startsWith(`${o.schemaPath}/`)),
   );
   const found = errors.map((e) => {
-    const at = pointerToPath(root, e.instancePath);
+    const at = pointerToKeyPath(root, e.instancePath);
     // An unknown key is reported at the key itself.
     const extra: unknown = e.params['additionalProperty'];
     const path = mapPath(e.keyword === 'additionalProperties' && typeof extra === 'string' ? [...at, extra] : at);

@@ -3,7 +3,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Docum
 import { ReprodError } from '../core/errors.js';
 import { isPyDict, PyFloat, type PyValue } from '../core/pyvalue.js';
 import { isFalsy, withYamlErrorLine } from './params-file.js';
-import { formatKeyPath, loadYaml, type KeyPath, type LoadedYaml } from './yaml-load.js';
+import { formatKeyPath, loadYaml, pointerToKeyPath, type KeyPath, type LoadedYaml } from './yaml-load.js';
 
 /**
  * dvc.yaml's JSON Schema (`schemas/dvc.schema.json`) checked with ajv, with
@@ -102,7 +102,7 @@ interface Described {
 }
 
 function describe(e: ErrorObject, root: PyValue): Described | undefined {
-  const path = toKeyPath(e.instancePath, root);
+  const path = pointerToKeyPath(root, e.instancePath);
   const params: Record<string, unknown> = e.params;
   switch (e.keyword) {
     case 'additionalProperties': {
@@ -166,23 +166,6 @@ function joinOr(words: string[]): string {
   return `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
 }
 
-function toKeyPath(pointer: string, root: PyValue): KeyPath {
-  if (pointer === '') return [];
-  const out: (string | number)[] = [];
-  let cur: PyValue | undefined = root;
-  for (const raw of pointer.slice(1).split('/')) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (Array.isArray(cur)) {
-      const i = Number(seg);
-      out.push(i);
-      cur = cur[i];
-    } else {
-      out.push(seg);
-      cur = cur !== undefined && isPyDict(cur) ? cur.get(seg) : undefined;
-    }
-  }
-  return out;
-}
 
 function valueAt(root: PyValue, path: KeyPath): PyValue | undefined {
   let cur: PyValue | undefined = root;

@@ -1,24 +1,17 @@
 import type { Clock, RunResult } from '../core/ports.js';
-import type { ChangeReason, LockStage, Stage } from '../core/types.js';
+import type { Stage } from '../core/types.js';
 import {
   nextPipelineStatus,
   nextStageStatus,
   type LastRun,
   type PipelineStatusInput,
-  type StagePhase,
   type StageStatusDoc,
+  type StageStatusInput,
 } from './status-docs.js';
 import { stageLogPath, type StatusStore } from './status-store.js';
 
-export interface StageReport {
-  phase: StagePhase;
-  reasons: readonly ChangeReason[];
-  entry: LockStage | undefined;
-  lastRun?: LastRun;
-  message?: string;
-  retries?: number;
-  nextRetryAt?: Date;
-}
+/** What the reconciler says about a stage; the reporter adds the stage and where it runs. */
+export type StageReport = Omit<StageStatusInput, 'stage' | 'runtime'>;
 
 /** The `lastRun` of a status manifest from a runtime's result. */
 export function lastRunFrom(
@@ -70,13 +63,7 @@ export class StatusReporter {
       {
         stage,
         runtime: { kind: rt.kind, ...(image ? { image } : {}), reason: rt.reason },
-        phase: report.phase,
-        reasons: report.reasons,
-        entry: report.entry,
-        ...(report.lastRun ? { lastRun: report.lastRun } : {}),
-        ...(report.message !== undefined ? { message: report.message } : {}),
-        ...(report.retries !== undefined ? { retries: report.retries } : {}),
-        ...(report.nextRetryAt ? { nextRetryAt: report.nextRetryAt } : {}),
+        ...report,
       },
       this.clock.now(),
     );
