@@ -25,8 +25,17 @@ export const ErrorCodes = {
   DVCIGNORE_IN_DIR: { exit: 2, remedy: 'Move the .dvcignore file out of the tracked directory, to the workspace root or a folder above it (DVC refuses it there too).' },
   CONFIG: { exit: 2, remedy: 'Fix .dvc/config (DVC\'s INI format).' },
   RUNTIME: { exit: 1, remedy: 'Check that the container engine is reachable.' },
+  STALE_RUN: { exit: 1, remedy: 'Nothing to do: the stage runs again with its new inputs.' },
   NO_PIPELINE: { exit: 2, remedy: 'Run reprod in a folder that has a dvc.yaml.' },
   USAGE: { exit: 2, remedy: 'See `reprod --help`.' },
+  TRACKING: {
+    exit: 1,
+    remedy: 'Check MLFLOW_TRACKING_URI and the MLflow credentials; undelivered records wait in .dvc/tmp/reprod/mlflow-outbox/ and are sent when the server accepts them.',
+  },
+  NO_REMOTE: { exit: 2, remedy: 'Add one with `dvc remote add -d <name> <url>` (or pick one with -r <name>); see docs/REMOTES.md.' },
+  REMOTE: { exit: 1, remedy: "Check the remote's URL and that it is reachable, then run the command again: only what is still missing moves." },
+  REMOTE_AUTH: { exit: 1, remedy: 'Check the credentials: `dvc remote modify --local <name> access_key_id ...` and `secret_access_key ...` (kept in .dvc/config.local), or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.' },
+  TRANSFER: { exit: 1, remedy: 'Run the command again: objects already transferred are not sent again, the rest are retried.' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
-import { isPyDict, toPlain, type PyValue } from '../core/pyvalue.js';
+import { toPlain, type PyValue } from '../core/pyvalue.js';
 import type { SourceRef, Stage } from '../core/types.js';
 import { normalizeWsPath } from './paths.js';
-import { formatKeyPath, loadYaml, type KeyPath, type LoadedYaml } from './yaml-load.js';
+import { formatKeyPath, loadYaml, pointerToKeyPath, type KeyPath, type LoadedYaml } from './yaml-load.js';
 
 /**
  * Runtime manifests (`manifests/*.yaml`): what dvc.yaml cannot say about a
@@ -30,12 +30,19 @@ export interface BuildSpec {
   args: Record<string, string>;
 }
 
+/** A number read from a params file: `{param: evaluate.champion_threshold}` (file: params.yaml unless given). */
+export interface ParamRef {
+  param: string;
+  file?: string;
+}
+
 /** Model registration settings, kept for the tracking adapter (not used by the runtime). */
 export interface ModelSpec {
   path: string;
   name?: string;
   alias?: string;
-  promote?: { metric: string; threshold: number; alias: string };
+  /** Moves `alias` to the version when `metric` (of this stage or a later one reading the model) reaches `threshold`. */
+  promote?: { metric: string; threshold: number | ParamRef; alias: string };
 }
 
 export interface RetrySpec {
@@ -176,23 +183,6 @@ function schemaError(file: string, loaded: LoadedYaml, path: KeyPath, message: s
   return new ReprodError('SCHEMA', message, { source: sourceAt(file, loaded, path) });
 }
 
-/** Turns a JSON pointer into a key path, with list indices as numbers (for line lookup). */
-function pointerToPath(root: PyValue, pointer: string): (string | number)[] {
-  if (pointer === '') return [];
-  const path: (string | number)[] = [];
-  let cur: PyValue | undefined = root;
-  for (const raw of pointer.slice(1).split('/')) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (Array.isArray(cur) && /^\d+$/.test(seg)) {
-      path.push(Number(seg));
-      cur = cur[Number(seg)];
-    } else {
-      path.push(seg);
-      cur = isPyDict(cur) ? cur.get(seg) : undefined;
-    }
-  }
-  return path;
-}
 
 /** A message per ajv error, with the key path it concerns (a missing or unknown key is named in the path). */
 function describeSchemaError(e: ErrorObject, base: (string | number)[]): { path: (string | number)[]; message: string } {
@@ -244,7 +234,7 @@ function validateDoc(doc: YamlDoc, file: string): ManifestDoc | ReprodError[] {
   const seen = new Set<string>();
   const out: ReprodError[] = [];
   for (const e of errors) {
-    const { path, message } = describeSchemaError(e, pointerToPath(doc.value, e.instancePath));
+    const { path, message } = describeSchemaError(e, pointerToKeyPath(doc.value, e.instancePath));
     const id = `${formatKeyPath(path)}\0${message}`;
     if (seen.has(id)) continue;
     seen.add(id);

@@ -1,0 +1,199 @@
+import type { Clock, Logger, Workspace } from '../core/ports.js';
+import type { PyDict } from '../core/pyvalue.js';
+import type { PassRun, StageRun, Tracker, TrackedParam, TrackedRunStatus, TrackingHealth } from '../core/tracking.js';
+import type { ChangeReason, LockStage, Stage } from '../core/types.js';
+import { readGitCommit } from './git-commit.js';
+import { promotionsFor, registrationFor, thresholdFiles, type ModelDecl } from './promotion.js';
+import { buildStageRecord, parseParamsFiles, passTags, stageParams, stageStartTags, type RunSource } from './stage-record.js';
+
+/**
+ * What the reconciler calls around each stage run to record it in MLflow:
+ *
+ *   const pass = recorder.beginPass()                 // parent run, created lazily
+ *   const t = await recorder.startStage(pass, {...})  // nested run; t.env → the stage's environment
+ *   … run the stage …
+ *   const { trackingRunId } = await recorder.finishStage(t, {...})   // → status lastRun.trackingRunId
+ *   await recorder.endPass(pass, 'succeeded')
+ *
+ * Nothing here throws or waits long: tracking trouble is logged and shows in
+ * {@link StageRunRecorder.health} (the `TrackingAvailable` condition), and
+ * the stage goes on. A pass that runs no stage leaves no run.
+ */
+
+export interface RecorderOptions {
+  tracker: Tracker;
+  ws: Workspace;
+  clock: Clock;
+  log: Logger;
+  /** Workspace-relative dvc.yaml (`mlflow.source.name`). */
+  pipelineFile: string;
+  /** `mlflow.user`. */
+  user?: string;
+  /** Every stage's `model:` manifest entry (see pipelineModels in src/app/tracking.ts). */
+  models: readonly ModelDecl[];
+}
+
+export interface PassTracking {
+  readonly name: string;
+  readonly startedAt: Date;
+  /** @internal the parent run, once a stage started */
+  run?: Promise<PassRun | undefined>;
+  /** @internal */
+  gitCommit?: Promise<string | undefined>;
+}
+
+export interface StageTracking {
+  readonly stage: Stage;
+  /** Environment for the stage's process (tracking URI, run and experiment ids, credentials). Never log it. */
+  readonly env: Readonly<Record<string, string>>;
+  /** @internal */
+  readonly run: StageRun | undefined;
+  /** @internal params as the run read them */
+  readonly params: TrackedParam[];
+}
+
+export type StageOutcomeKind = 'succeeded' | 'failed' | 'cancelled';
+
+const STATUS: Record<StageOutcomeKind, TrackedRunStatus> = { succeeded: 'FINISHED', failed: 'FAILED', cancelled: 'KILLED' };
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class StageRunRecorder {
+  constructor(private readonly o: RecorderOptions) {}
+
+  health(): TrackingHealth {
+    return this.o.tracker.health();
+  }
+
+  /** A pass; its parent run is created when its first stage starts. */
+  beginPass(opts: { name?: string; startedAt?: Date } = {}): PassTracking {
+    return { name: opts.name ?? 'pipeline', startedAt: opts.startedAt ?? this.o.clock.now() };
+  }
+
+  private source(pass: PassTracking): Promise<RunSource> {
+    pass.gitCommit ??= readGitCommit(this.o.ws).catch((e: unknown) => {
+      this.o.log.debug({ err: errText(e) }, 'git commit not read');
+      return undefined;
+    });
+    return pass.gitCommit.then((gitCommit) => ({
+      pipelineFile: this.o.pipelineFile,
+      ...(this.o.user ? { user: this.o.user } : {}),
+      ...(gitCommit ? { gitCommit } : {}),
+    }));
+  }
+
+  private passRun(pass: PassTracking): Promise<PassRun | undefined> {
+    pass.run ??= this.source(pass)
+      .then((src) =>
+        this.o.tracker.startPass({
+          name: pass.name,
+          startedAt: pass.startedAt,
+          tags: Object.fromEntries(passTags(src).map((t) => [t.key, t.value])),
+        }),
+      )
+      .catch((e: unknown) => {
+        this.o.log.warn({ err: errText(e) }, 'pass not tracked');
+        return undefined;
+      });
+    return pass.run;
+  }
+
+  /** Reads the params files the stage depends on (as they are before it runs). */
+  private async readParams(stage: Stage): Promise<TrackedParam[]> {
+    const texts = new Map<string, string | undefined>();
+    for (const p of stage.params) if (!texts.has(p.path)) texts.set(p.path, await this.o.ws.readText(p.path));
+    const { files, problems } = parseParamsFiles(texts);
+    for (const problem of problems) this.o.log.warn({ stage: stage.name }, problem);
+    return stageParams(stage, files);
+  }
+
+  async startStage(
+    pass: PassTracking,
+    s: { stage: Stage; reprodRunId: string; runtime: string; reasons: readonly ChangeReason[]; startedAt?: Date },
+  ): Promise<StageTracking> {
+    const { stage } = s;
+    let params: TrackedParam[] = [];
+    try {
+      params = await this.readParams(stage);
+      const parent = await this.passRun(pass);
+      if (!parent) return { stage, env: {}, run: undefined, params };
+      const src = await this.source(pass);
+      const tags = stageStartTags(src, { stage, reprodRunId: s.reprodRunId, runtime: s.runtime, reasons: s.reasons });
+      const run = await this.o.tracker.startStageRun(parent, {
+        stageName: stage.name,
+        startedAt: s.startedAt ?? this.o.clock.now(),
+        tags: Object.fromEntries(tags.map((t) => [t.key, t.value])),
+      });
+      return { stage, env: run.env, run, params };
+    } catch (e) {
+      this.o.log.warn({ stage: stage.name, err: errText(e) }, 'stage run not tracked');
+      return { stage, env: {}, run: undefined, params };
+    }
+  }
+
+  async finishStage(
+    t: StageTracking,
+    f: { outcome: StageOutcomeKind; action: 'ran' | 'restored'; entry?: LockStage; finishedAt?: Date; error?: string },
+  ): Promise<{ trackingRunId?: string }> {
+    const run = t.run;
+    if (!run) return {};
+    const { stage } = t;
+    try {
+      const metricsTexts = new Map<string, string | undefined>();
+      if (f.outcome === 'succeeded') {
+        for (const out of stage.outs) if (out.kind === 'metric') metricsTexts.set(out.path, await this.o.ws.readText(out.path));
+      }
+      const { record, problems } = buildStageRecord({
+        stage,
+        status: STATUS[f.outcome],
+        endTime: f.finishedAt ?? this.o.clock.now(),
+        action: f.action,
+        params: t.params,
+        metricsTexts,
+        ...(f.entry ? { entry: f.entry } : {}),
+        ...(f.error ? { error: f.error } : {}),
+      });
+      for (const problem of problems) this.o.log.warn({ stage: stage.name }, problem);
+      if (f.outcome === 'succeeded') {
+        const reg = registrationFor(stage, f.entry, this.o.models);
+        for (const problem of reg.problems) this.o.log.warn({ stage: stage.name }, problem);
+        if (reg.registration) await this.o.tracker.registerModel(run, reg.registration);
+        const files = await this.thresholdParams();
+        const promo = promotionsFor(stage, f.entry, record.metrics, this.o.models, files);
+        for (const problem of promo.problems) this.o.log.warn({ stage: stage.name }, problem);
+        for (const d of promo.decisions) {
+          record.tags.push(d.tag);
+          if (d.promotion) await this.o.tracker.promoteModel(run, d.promotion);
+        }
+      }
+      await this.o.tracker.finishStageRun(run, record);
+    } catch (e) {
+      this.o.log.warn({ stage: stage.name, err: errText(e) }, 'stage run not fully tracked');
+    }
+    const id = this.o.tracker.runIdOf(run);
+    return id ? { trackingRunId: id } : {};
+  }
+
+  private async thresholdParams(): Promise<Map<string, PyDict | null>> {
+    const wanted = thresholdFiles(this.o.models);
+    if (wanted.length === 0) return new Map();
+    const texts = new Map<string, string | undefined>();
+    for (const f of wanted) texts.set(f, await this.o.ws.readText(f));
+    const parsed = parseParamsFiles(texts);
+    for (const problem of parsed.problems) this.o.log.warn({}, problem);
+    return parsed.files;
+  }
+
+  async endPass(pass: PassTracking, outcome: StageOutcomeKind, endedAt?: Date): Promise<void> {
+    if (!pass.run) return;
+    const run = await pass.run;
+    if (!run) return;
+    try {
+      await this.o.tracker.finishPass(run, STATUS[outcome], endedAt ?? this.o.clock.now());
+    } catch (e) {
+      this.o.log.warn({ err: errText(e) }, 'pass end not tracked');
+    }
+  }
+}
