@@ -5,7 +5,10 @@ import { reproduce, type ReproOptions, type StageDecision } from '../reconcile/r
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
 import { StatusReporter, lastRunFrom } from '../status/reporter.js';
 import type { StagePhase } from '../status/status-docs.js';
+import { pullRunCache, remotePuller } from './remotes.js';
 import { loadSpec, openProject, selectRuntime, stepDeps, type RuntimeMode } from './project.js';
+import { openTracking, pipelineModels, trackingCondition } from './tracking.js';
+import type { StageTracking } from '../tracking/stage-run-recorder.js';
 
 export interface OneShotOptions {
   root: string;
@@ -76,6 +79,8 @@ function phaseOf(d: StageDecision): StagePhase {
 export interface ReproRun extends Omit<ReproOptions, 'recordedRuntime'> {
   /** Where a stage's output also goes (besides status/logs/<stage>.log). */
   tee?: (stage: Stage) => StageLogSink | undefined;
+  /** `--pull`: missing data comes from the remote before a stage runs (and the run-cache first). */
+  pull?: boolean;
 }
 
 /**
@@ -86,13 +91,27 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
   return withOpen(opts, async ({ project, spec, selected, reporter }) => {
     if (selected.docker) await selected.docker.removeOrphans();
     const deps = stepDeps(project, selected.runtime, opts.log, run.tee);
+    if (run.pull && !run.dry) {
+      deps.pull = remotePuller(project, { log: opts.log });
+      if (run.runCache !== false) await pullRunCache(project, { log: opts.log });
+    }
     const phases: Record<string, StagePhase> = {};
     const prev = await project.statusStore.readPipeline();
     for (const s of spec.pipeline.stages) phases[s.name] = prev?.status.stages[s.name] ?? 'Stale';
     const startedAt = systemClock.now();
+    await using tracking = run.dry ? undefined : await openTracking({ root: project.root, log: opts.log });
+    const recorder = tracking?.recorder({ ws: project.ws, pipelineFile: spec.pipeline.file, models: pipelineModels(spec.pipeline.stages, selected.resolve) });
+    const pass = recorder?.beginPass({ startedAt });
+    const tracked = new Map<string, StageTracking>();
     const decisions = await reproduce(deps, spec.dag, {
       ...run,
       recordedRuntime: (name) => reporter.recordedRuntime(name),
+      beforeRun: async (stage, runId, plan) => {
+        if (!recorder || !pass) return {};
+        const t = await recorder.startStage(pass, { stage, reprodRunId: runId, runtime: plan.runtime, reasons: plan.reasons });
+        tracked.set(stage.name, t);
+        return { ...t.env };
+      },
       onDecision: async (d, detail) => {
         await run.onDecision?.(d, detail);
         const stage = spec.dag.byName.get(d.stage);
@@ -100,12 +119,23 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
         phases[d.stage] = phaseOf(d);
         const entry = (await project.lockStore.read()).stages.get(d.stage);
         const reasons = 'reasons' in d ? d.reasons : [];
+        const t = tracked.get(d.stage);
+        const { trackingRunId } =
+          t && recorder
+            ? await recorder.finishStage(t, {
+                outcome: d.action === 'ran' ? 'succeeded' : d.action === 'cancelled' ? 'cancelled' : 'failed',
+                action: 'ran',
+                ...(entry && d.action === 'ran' ? { entry } : {}),
+                ...(d.action === 'failed' ? { error: d.error.message } : {}),
+              })
+            : { trackingRunId: undefined };
         const lastRun =
           d.action === 'ran' || d.action === 'restored'
             ? lastRunFrom(stage, d.runId, d.action, 'Succeeded', detail.runtime ?? 'host', detail.run)
             : d.action === 'failed' && detail.run
               ? lastRunFrom(stage, d.runId ?? 'unknown', 'ran', 'Failed', detail.runtime ?? 'host', detail.run, d.error.message)
               : undefined;
+        if (lastRun && trackingRunId) lastRun.trackingRunId = trackingRunId;
         await reporter.stage(stage, detail.runtime, {
           phase: phases[d.stage] as StagePhase,
           reasons: d.action === 'ran' || d.action === 'restored' || d.action === 'skipped' ? [] : reasons,
@@ -116,8 +146,15 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
         });
       },
     });
+    if (recorder && pass) {
+      const failed = decisions.some((d) => d.action === 'failed');
+      await recorder.endPass(pass, decisions.some((d) => d.action === 'cancelled') ? 'cancelled' : failed ? 'failed' : 'succeeded');
+    }
+    // a one-shot command gives tracking a moment to deliver; what is left waits in the outbox for the next run
+    const health = tracking ? await tracking.flush(5_000) : undefined;
     if (!run.dry) {
       await reporter.pipeline({
+        ...(health ? { tracking: trackingCondition(health) } : {}),
         file: spec.pipeline.file,
         specText: spec.text,
         stages: phases,

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
+import { runDaemon } from '../app/daemon.js';
 import { exportAirflow } from '../app/export.js';
 import { commitStages, pipelineStatus, reproOnce } from '../app/oneshot.js';
 import { loadPipeline, openProject, type Project, type RuntimeMode } from '../app/project.js';
@@ -13,12 +14,18 @@ import { describeReason, toDvcStatusJson } from '../pipeline/stage-status.js';
 import { observeStage } from '../reconcile/observe.js';
 import type { StageDecision } from '../reconcile/reproduce.js';
 import { lockEntryFromObserved } from '../reconcile/stage-steps.js';
+import { cloudStatusData, fetchData, gcData, pullData, pushData, type DataCommandOptions } from '../app/remotes.js';
+import { formatCloudStatus } from '../remote/cloud-status.js';
+import { failuresError, summary } from '../remote/report.js';
+import type { SkippedOut } from '../remote/tracked.js';
 
 /** Where a command writes; tests capture it. `exitCode` is what the command decided. */
 export interface Io {
   out(s: string): void;
   err(s: string): void;
   exitCode: number;
+  /** stderr is a terminal: progress is drawn as a bar there, as plain lines elsewhere. */
+  errIsTTY?: boolean;
 }
 
 export function processIo(): Io {
@@ -26,6 +33,7 @@ export function processIo(): Io {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
     exitCode: 0,
+    errIsTTY: process.stderr.isTTY === true,
   };
 }
 
@@ -139,6 +147,7 @@ export async function commandRepro(
     single: boolean;
     keepGoing: boolean;
     runCache: boolean;
+    pull?: boolean;
     verbose: boolean;
     runtime: RuntimeMode;
   },
@@ -153,6 +162,7 @@ export async function commandRepro(
       single: opts.single,
       keepGoing: opts.keepGoing,
       runCache: opts.runCache,
+      pull: opts.pull === true,
       tee: () => ({ write: (chunk, stream) => (stream === 'stdout' ? io.out(chunk) : io.err(chunk)) }),
       onDecision: (d) => {
         if (d.action === 'skipped' || d.action === 'would-run' || d.action === 'frozen' || d.action === 'blocked') {
@@ -270,5 +280,143 @@ export async function commandExportAirflow(
   } else {
     io.out(text);
   }
+  return 0;
+}
+
+// ------------------------------------------------------------ data remotes
+
+/** What the data commands (push, pull, fetch, status --cloud, gc) take from the command line. */
+export interface DataCliOptions {
+  remote?: string;
+  jobs?: number;
+  runCache?: boolean;
+  withDeps?: boolean;
+  force?: boolean;
+  verbose: boolean;
+}
+
+function dataOptions(io: Io, o: DataCliOptions): DataCommandOptions {
+  return {
+    ...(o.remote !== undefined ? { remote: o.remote } : {}),
+    ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
+    runCache: o.runCache === true,
+    withDeps: o.withDeps === true,
+    force: o.force === true,
+    progress: { write: (s) => io.err(s), tty: io.errIsTTY === true },
+    log: makeLogger(o.verbose),
+  };
+}
+
+function warnSkipped(io: Io, skipped: readonly SkippedOut[]): void {
+  for (const s of skipped) io.err(`WARNING: '${s.path}' (${s.owner}) is not transferred: ${s.reason}\n`);
+}
+
+export async function commandPush(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
+  const res = await pushData(root, targets, dataOptions(io, o));
+  warnSkipped(io, res.skipped);
+  io.out(`${summary([['pushed', res.moved]]) || 'Everything is up to date.'}\n`);
+  if (res.failed.length > 0) throw failuresError('push', res.failed);
+  return 0;
+}
+
+export async function commandFetch(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
+  const res = await fetchData(root, targets, dataOptions(io, o));
+  warnSkipped(io, res.skipped);
+  io.out(`${summary([['fetched', res.moved]]) || 'Everything is up to date.'}\n`);
+  if (res.failed.length > 0) throw failuresError('fetch', res.failed);
+  return 0;
+}
+
+export async function commandPull(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
+  const res = await pullData(root, targets, dataOptions(io, o));
+  warnSkipped(io, res.skipped);
+  for (const p of res.modified) io.out(`M\t${p}\n`);
+  for (const p of res.added) io.out(`A\t${p}\n`);
+  const text = summary([
+    ['fetched', res.moved],
+    ['added', res.added.length],
+    ['modified', res.modified.length],
+  ]);
+  io.out(`${text || 'Everything is up to date.'}\n`);
+  if (res.failed.length > 0) throw failuresError('pull', res.failed);
+  return 0;
+}
+
+/** `status --cloud` / `status -r NAME`: what `dvc status -c` prints (`--json`: its JSON). */
+export async function commandCloudStatus(io: Io, root: string, targets: string[], o: DataCliOptions & { json: boolean }): Promise<number> {
+  const { remote, status } = await cloudStatusData(root, targets, dataOptions(io, o));
+  io.out(o.json ? `${JSON.stringify(Object.fromEntries(status))}\n` : formatCloudStatus(status, remote));
+  return 0;
+}
+
+export async function commandGc(io: Io, root: string, o: DataCliOptions & { cloud: boolean }): Promise<number> {
+  const res = await gcData(root, { ...dataOptions(io, o), cloud: o.cloud });
+  const report = (where: string, keys: readonly string[], kept: number) => {
+    if (keys.length === 0) {
+      io.out(`Nothing to remove from ${where}: all ${kept} objects are in use.\n`);
+    } else if (o.force) {
+      io.out(`Removed ${keys.length} objects from ${where}; ${kept} in use are kept.\n`);
+    } else {
+      io.out(`Would remove ${keys.length} objects from ${where}; ${kept} in use are kept (dry run: add --force to remove them):\n`);
+      for (const k of keys) io.out(`  ${k}\n`);
+    }
+  };
+  report('the cache', res.cache, res.kept);
+  if (res.remote) report(`the remote ${res.remote.display}`, res.remote.keys, res.remote.kept);
+  return 0;
+}
+
+
+/**
+ * `reprod daemon`: runs until SIGTERM or SIGINT, then stops cleanly (running
+ * stages cancelled, their containers removed, status written) and exits 0. A
+ * second signal exits at once; the next start cleans up after it.
+ */
+export async function commandDaemon(
+  io: Io,
+  root: string,
+  opts: {
+    maxParallel?: number;
+    debounceMs: number;
+    http: { host: string; port: number } | null;
+    poll: boolean;
+    verbose: boolean;
+    runtime: RuntimeMode;
+  },
+): Promise<number> {
+  // a service logs what it does; sync, so that the last lines before an exit are not lost
+  const log: Logger = pino({ level: opts.verbose ? 'debug' : 'info', base: null }, pino.destination({ fd: 2, sync: true }));
+  const ac = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ signal: sig }, 'second signal: exiting without cleaning up');
+      process.exit(130);
+    }
+    log.info({ signal: sig }, 'stopping');
+    ac.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await runDaemon(
+      {
+        root,
+        runtime: opts.runtime,
+        log,
+        debounceMs: opts.debounceMs,
+        http: opts.http,
+        poll: opts.poll,
+        ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
+        onListening: (port: number) => io.err(`reprod daemon: /healthz and /metrics on ${opts.http?.host ?? ''}:${port}\n`),
+      },
+      ac.signal,
+    );
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  log.info({}, 'stopped');
   return 0;
 }

@@ -1,9 +1,11 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeMode } from '../app/project.js';
 import { ReprodError } from '../core/errors.js';
 import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
+import { commandDaemon } from './commands.js';
+import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -26,6 +28,14 @@ export function buildCli(io: Io): Command {
   const root = () => path.resolve(program.opts<{ cwd: string }>().cwd);
   const verbose = () => program.opts<{ verbose?: boolean }>().verbose === true;
   const runtime = () => program.opts<{ runtime: RuntimeMode }>().runtime;
+  const dataFlags = (o: { remote?: string; jobs?: number; runCache?: boolean; withDeps?: boolean; force?: boolean }) => ({
+    ...(o.remote !== undefined ? { remote: o.remote } : {}),
+    ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
+    runCache: o.runCache === true,
+    withDeps: o.withDeps === true,
+    force: o.force === true,
+    verbose: verbose(),
+  });
 
   program
     .command('validate')
@@ -41,7 +51,14 @@ export function buildCli(io: Io): Command {
     .argument('[targets...]', 'stages (or foreach/matrix groups) to check')
     .option('--json', 'print the shape `dvc status --json` prints')
     .option('-q, --quiet', 'print nothing; exit 1 when a stage is stale (as `dvc status -q`)')
-    .action(async (targets: string[], o: { json?: boolean; quiet?: boolean }) => {
+    .option('-c, --cloud', 'compare the cache with the remote instead: what push would send, what is missing')
+    .option('-r, --remote <name>', 'the remote to compare with (implies --cloud)')
+    .option('-j, --jobs <n>', 'parallel requests to the remote', positiveInt)
+    .action(async (targets: string[], o: { json?: boolean; quiet?: boolean; cloud?: boolean; remote?: string; jobs?: number }) => {
+      if (o.cloud || o.remote !== undefined) {
+        io.exitCode = await commandCloudStatus(io, root(), targets, { ...dataFlags(o), json: o.json === true });
+        return;
+      }
       io.exitCode = await commandStatus(io, root(), targets, { json: o.json === true, quiet: o.quiet === true, verbose: verbose(), runtime: runtime() });
     });
 
@@ -55,10 +72,11 @@ export function buildCli(io: Io): Command {
     .option('-s, --single-item', 'only the targets, not their upstream')
     .option('-k, --keep-going', 'after a failure, go on with stages that do not depend on it')
     .option('--no-run-cache', 'always run commands; never restore outputs from the run-cache')
+    .option('--pull', 'pull missing dependencies (and outputs that can be restored) from the remote before running a stage')
     .action(
       async (
         targets: string[],
-        o: { force?: boolean; dry?: boolean; downstream?: boolean; singleItem?: boolean; keepGoing?: boolean; runCache: boolean },
+        o: { force?: boolean; dry?: boolean; downstream?: boolean; singleItem?: boolean; keepGoing?: boolean; runCache: boolean; pull?: boolean },
       ) => {
         io.exitCode = await commandRepro(io, root(), targets, {
           force: o.force === true,
@@ -67,6 +85,7 @@ export function buildCli(io: Io): Command {
           single: o.singleItem === true,
           keepGoing: o.keepGoing === true,
           runCache: o.runCache,
+          pull: o.pull === true,
           verbose: verbose(),
           runtime: runtime(),
         });
@@ -94,6 +113,39 @@ export function buildCli(io: Io): Command {
       io.exitCode = await commandExportAirflow(io, root(), { ...o, verbose: verbose() });
     });
 
+  const dataCommand = (name: string, description: string) =>
+    program
+      .command(name)
+      .description(description)
+      .argument('[targets...]', 'stages, .dvc files or tracked paths (default: everything dvc.lock and the .dvc files record)')
+      .option('-r, --remote <name>', "the remote to use (default: each output's own remote, else core.remote)")
+      .option('-j, --jobs <n>', "transfers at once (default: the remote's jobs, else 4 per CPU)", positiveInt)
+      .option('--run-cache', 'also transfer the run-cache (.dvc/cache/runs)')
+      .option('-d, --with-deps', 'include the stages upstream of the targets');
+  type DataOpts = { remote?: string; jobs?: number; runCache?: boolean; withDeps?: boolean; force?: boolean };
+  dataCommand('push', 'upload cached outputs the remote lacks').action(async (targets: string[], o: DataOpts) => {
+    io.exitCode = await commandPush(io, root(), targets, dataFlags(o));
+  });
+  dataCommand('fetch', 'download outputs the cache lacks from the remote, verified').action(async (targets: string[], o: DataOpts) => {
+    io.exitCode = await commandFetch(io, root(), targets, dataFlags(o));
+  });
+  dataCommand('pull', 'fetch, then check the outputs out into the workspace')
+    .option('-f, --force', 'overwrite workspace changes that are not in the cache')
+    .action(async (targets: string[], o: DataOpts) => {
+      io.exitCode = await commandPull(io, root(), targets, dataFlags(o));
+    });
+  program
+    .command('gc')
+    .description('remove cache objects that dvc.lock and the .dvc files no longer use (a dry run unless --force)')
+    .option('-f, --force', 'remove them (default: only list them)')
+    .option('-w, --workspace', 'keep what the workspace uses (the only mode; accepted as in DVC)')
+    .option('-c, --cloud', 'also remove them from the remote')
+    .option('-r, --remote <name>', 'the remote for --cloud')
+    .option('-j, --jobs <n>', 'parallel requests to the remote', positiveInt)
+    .action(async (o: { force?: boolean; cloud?: boolean; remote?: string; jobs?: number }) => {
+      io.exitCode = await commandGc(io, root(), { ...dataFlags(o), cloud: o.cloud === true });
+    });
+
   program
     .command('checkout')
     .description('restore outputs from the cache to match dvc.lock')
@@ -114,7 +166,41 @@ export function buildCli(io: Io): Command {
       io.exitCode = await commandDag(io, root(), target, format);
     });
 
+  program
+    .command('daemon')
+    .description('keep the pipeline up to date: watch its inputs, rerun stale stages, report in status/ (stops on SIGTERM or SIGINT)')
+    .option('--max-parallel <n>', "stages running at once (default: the Pipeline manifest's maxParallel, else 2)", daemonInt(1))
+    .option('--debounce-ms <ms>', 'quiet time that ends a burst of file events', daemonInt(0), 150)
+    .option('--port <port>', 'port of /healthz and /metrics (0: any free port; -1: no endpoint)', daemonInt(-1, 65535), 9465)
+    .option('--host <address>', 'address of /healthz and /metrics (0.0.0.0 to be scraped from elsewhere)', '127.0.0.1')
+    .option('--poll', 'poll the file system instead of inotify (for file systems that send no events)')
+    .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean }) => {
+      io.exitCode = await commandDaemon(io, root(), {
+        ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
+        debounceMs: o.debounceMs,
+        http: o.port < 0 ? null : { host: o.host, port: o.port },
+        poll: o.poll === true,
+        verbose: verbose(),
+        runtime: runtime(),
+      });
+    });
+
   return program;
+}
+
+/** A whole number in [min, max] for a daemon flag. */
+function daemonInt(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
 }
 
 /** Runs the CLI; returns the process exit code. */

@@ -1,7 +1,7 @@
 import { ReprodError } from '../core/errors.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { selectStages, type Dag } from '../pipeline/dag.js';
-import { executeStage, planStage, type StepDeps } from './stage-steps.js';
+import { executeStage, planStage, type StagePlan, type StepDeps } from './stage-steps.js';
 
 /** What happened to one stage in a repro pass. */
 export type StageDecision =
@@ -30,6 +30,8 @@ export interface ReproOptions {
   /** The image (or `host`) each stage's last successful run used, for `image-changed`. */
   recordedRuntime?(stage: string): Promise<string | undefined>;
   onEvent?(e: ReproEvent): void;
+  /** Right before a stage's command runs: extra environment for it (e.g. tracking run ids). */
+  beforeRun?(stage: Stage, runId: string, plan: StagePlan): Promise<Record<string, string>>;
   /** Called once per stage with what happened, for status reports. */
   onDecision?(d: StageDecision, detail: { runtime?: string; run?: import('../core/ports.js').RunResult }): Promise<void> | void;
 }
@@ -83,7 +85,10 @@ export async function reproduce(d: StepDeps, dag: Dag, opts: ReproOptions = {}):
       const outcome = await executeStage(d, plan, {
         signal,
         runCache: !forced && opts.runCache !== false,
-        onStart: (runId) => opts.onEvent?.({ type: 'stage-starting', stage, reasons, runId }),
+        onStart: async (runId) => {
+          opts.onEvent?.({ type: 'stage-starting', stage, reasons, runId });
+          return (await opts.beforeRun?.(stage, runId, plan)) ?? {};
+        },
         onRestored: () => opts.onEvent?.({ type: 'stage-restored', stage: stage.name }),
       });
       switch (outcome.kind) {

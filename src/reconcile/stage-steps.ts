@@ -29,6 +29,12 @@ export interface StepDeps {
   newRunId(): string;
   stageLog(stage: Stage): StageLogSink;
   env?: Record<string, string>;
+  /**
+   * Pull-before-run (`repro --pull`, the daemon's setting): fetches and checks
+   * out what these workspace paths are recorded as, from the remote. Best
+   * effort: it never throws for data it cannot get.
+   */
+  pull?(paths: readonly string[]): Promise<void>;
 }
 
 /** A stage as observed now: why it is stale (empty = up to date) and what it would run in. */
@@ -81,8 +87,23 @@ export interface ExecuteOptions {
   runId?: string;
   /** Restore outputs from the run-cache when the same inputs ran before (default true). */
   runCache?: boolean;
-  onStart?(runId: string): void;
+  /** Called right before the command runs; may return extra environment for it (tracking ids). */
+  onStart?(runId: string): Promise<Record<string, string> | void> | Record<string, string> | void;
   onRestored?(runId: string): void;
+}
+
+/**
+ * With a puller: missing deps are pulled, and so are the outputs when only
+ * they are stale (then the run-cache restores them instead of a run, as
+ * `dvc repro --pull` does); the stage is observed again afterwards.
+ */
+async function pullMissing(d: StepDeps, plan: StagePlan): Promise<StagePlan> {
+  const { stage } = plan;
+  const paths = stage.deps.filter((dep) => !plan.obs.hashes.get(dep.path)).map((dep) => dep.path);
+  if (plan.reasons.length > 0 && plan.reasons.every((r) => r.kind === 'out')) paths.push(...stage.outs.filter((o) => o.cache).map((o) => o.path));
+  if (paths.length === 0 || !d.pull) return plan;
+  await d.pull(paths);
+  return { ...plan, obs: await observeStage(d, stage, plan.entry) };
 }
 
 async function removeOuts(d: StepDeps, stage: Stage): Promise<void> {
@@ -100,7 +121,8 @@ async function removeOuts(d: StepDeps, stage: Stage): Promise<void> {
  * committed ones or none, never a mix. Errors of the stage itself come back as
  * `failed`; only infrastructure errors (cache, lock) throw.
  */
-export async function executeStage(d: StepDeps, plan: StagePlan, opts: ExecuteOptions): Promise<StageOutcome> {
+export async function executeStage(d: StepDeps, planned: StagePlan, opts: ExecuteOptions): Promise<StageOutcome> {
+  const plan = d.pull ? await pullMissing(d, planned) : planned;
   const { stage } = plan;
   const runId = opts.runId ?? d.newRunId();
   let inputs: LockStage;
@@ -121,14 +143,14 @@ export async function executeStage(d: StepDeps, plan: StagePlan, opts: ExecuteOp
     }
   }
 
-  opts.onStart?.(runId);
+  const extraEnv = (await opts.onStart?.(runId)) ?? {};
   d.log.info({ stage: stage.name, runId, runtime: plan.runtime, reasons: plan.reasons.map((r) => r.kind) }, 'running stage');
   await removeOuts(d, stage);
   const run = await d.runtime.run({
     stage,
     workspace: d.ws.root,
     runId,
-    env: { ...(d.env ?? {}), DVC_STAGE: stage.name },
+    env: { ...(d.env ?? {}), ...extraEnv, DVC_STAGE: stage.name },
     log: d.stageLog(stage),
     signal: opts.signal,
   });

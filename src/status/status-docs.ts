@@ -238,6 +238,8 @@ export interface PipelineStatusInput {
   stages: Record<string, StagePhase>;
   error?: PipelineStatusDoc['status']['error'];
   lastPass?: PipelineStatusDoc['status']['lastPass'];
+  /** Whether tracking records reach MLflow (an outage is a condition, never a stage failure). */
+  tracking?: { status: ConditionStatus; reason: string; message: string };
 }
 
 /**
@@ -267,6 +269,7 @@ export function nextPipelineStatus(prev: PipelineStatusDoc | undefined, input: P
       Reconciling: busy ? ['True', 'StagesPending', 'stages are queued or running'] : ['False', 'Idle', ''],
       Stalled: stuck || input.error ? ['True', input.error ? 'InvalidSpec' : 'StagesFailed', errText || `failed: ${failedNames.join(', ')}`] : ['False', 'Progressing', ''],
       SpecValid: input.error ? ['False', 'InvalidSpec', errText] : ['True', 'Valid', ''],
+      ...(input.tracking ? { TrackingAvailable: [input.tracking.status, input.tracking.reason, input.tracking.message] as Triple } : {}),
     },
     generation,
     now,

@@ -4,7 +4,7 @@
  * sibling container, on a copy of this repository's example pipeline.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { assertStatusFilesValid } from '../helpers/workspace.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-const EXAMPLE = ['dvc.yaml', 'params.yaml', 'stages', '.dvc/config', '.dvcignore'];
+const EXAMPLE = ['dvc.yaml', 'params.yaml', 'stages', 'manifests', '.dvc/config', '.dvcignore'];
 
 let ws = '';
 
@@ -71,6 +71,20 @@ describe('the example pipeline in containers, as the README runs it', () => {
     expect(train.status.lastRun.runtime).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(train.status.lastRun.container).toMatch(/^[0-9a-f]{64}$/);
     assertStatusFilesValid(ws);
+    // every stage run is an MLflow run nested under the pass's run, and the model is registered
+    const runId = train.status.lastRun.trackingRunId as string;
+    expect(runId).toMatch(/^[0-9a-f]{32}$/);
+    const [experiment] = readdirSync(path.join(ws, 'mlruns')).filter((d) => /^\d+$/.test(d) && d !== '0');
+    const runDir = path.join(ws, 'mlruns', experiment as string, runId);
+    expect(readFileSync(path.join(runDir, 'tags/mlflow.runName'), 'utf8')).toBe('train');
+    expect(readFileSync(path.join(runDir, 'tags/mlflow.parentRunId'), 'utf8')).toMatch(/^[0-9a-f]{32}$/);
+    expect(readFileSync(path.join(runDir, 'params/train.C'), 'utf8')).toBe('1.0');
+    const evaluate = parse(readFileSync(path.join(ws, 'status/evaluate.yaml'), 'utf8'));
+    const evalRun = path.join(ws, 'mlruns', experiment as string, evaluate.status.lastRun.trackingRunId as string);
+    expect(readFileSync(path.join(evalRun, 'metrics/accuracy'), 'utf8')).toMatch(/^\d+ 0\.9\d* 0\n?$/);
+    const model = path.join(ws, 'mlruns/models/breast-cancer-classifier');
+    expect(readFileSync(path.join(model, 'aliases/candidate'), 'utf8')).toBe('1');
+    expect(readFileSync(path.join(model, 'aliases/champion'), 'utf8')).toBe('1');
     // files written by stages belong to the workspace's owner, not to root-in-a-container
     const owner = execFileSync('stat', ['-c', '%u:%g', ws], { encoding: 'utf8' }).trim();
     expect(execFileSync('stat', ['-c', '%u:%g', path.join(ws, 'models/model.pkl')], { encoding: 'utf8' }).trim()).toBe(owner);

@@ -78,8 +78,8 @@ export async function workspaceFiles(root: string): Promise<string[]> {
     for (const e of await fs.readdir(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       const rel = path.relative(root, p);
-      // reprod's own reports (status/) are not part of what DVC writes
-      if (rel === '.dvc' || rel === '.git' || rel === 'status') continue;
+      // reprod's own reports (status/) and MLflow's runs (mlruns/) are not part of what DVC writes
+      if (rel === '.dvc' || rel === '.git' || rel === 'status' || rel === 'mlruns') continue;
       if (e.isDirectory()) await walk(p);
       else {
         const st = await fs.stat(p);

@@ -1,0 +1,77 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ReprodError } from '../../core/errors.js';
+import type { Logger } from '../../core/ports.js';
+import { PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+
+export interface HttpEndpointOptions {
+  /** Address to listen on: `127.0.0.1` (default) or `0.0.0.0` to be scraped from elsewhere. */
+  host: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+  /** Whether the reconcile loop is alive, with details for humans. */
+  health(): { ok: boolean; detail: Record<string, unknown> };
+  /** Prometheus exposition text. */
+  metrics(): string;
+  log: Logger;
+}
+
+export interface HttpEndpoint extends AsyncDisposable {
+  /** The port bound (useful with port 0). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The daemon's HTTP endpoint (node:http, nothing else):
+ *
+ *   GET /healthz  200 {"status":"ok",…} while the loop is alive, else 503
+ *   GET /metrics  Prometheus text
+ */
+export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<HttpEndpoint> {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    try {
+      if (url.pathname === '/healthz') {
+        const h = opts.health();
+        const body = `${JSON.stringify({ status: h.ok ? 'ok' : 'unavailable', ...h.detail })}\n`;
+        res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' }).end(req.method === 'HEAD' ? undefined : body);
+      } else if (url.pathname === '/metrics') {
+        const body = opts.metrics();
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
+      }
+    } catch (err) {
+      opts.log.error({ path: url.pathname, err: err instanceof Error ? err.message : String(err) }, 'http handler failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        new ReprodError('USAGE', `cannot listen on ${opts.host}:${opts.port}: ${err.message}`, {
+          cause: err,
+          remedy: 'Choose another port with --port (0 picks a free one, -1 turns the endpoint off).',
+        }),
+      );
+    server.once('error', onError);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  opts.log.info({ host: opts.host, port }, 'serving /healthz and /metrics');
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return { port, close, [Symbol.asyncDispose]: close };
+}

@@ -1,0 +1,171 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { DaemonMetrics } from '../adapters/http/daemon-metrics.js';
+import { startHttpEndpoint, type HttpEndpoint } from '../adapters/http/http-endpoint.js';
+import { SpecWatcher } from '../adapters/watch/spec-watcher.js';
+import { watchPlan } from '../adapters/watch/watch-plan.js';
+import { ReprodError } from '../core/errors.js';
+import { systemClock, type Logger } from '../core/ports.js';
+import type { Pipeline, Stage } from '../core/types.js';
+import { resolveStageRuntime } from '../pipeline/manifests.js';
+import { Reconciler, type ReconcilerHooks } from '../reconcile/reconciler.js';
+import { stepEffects } from '../reconcile/stage-effects.js';
+import { systemTimerClock } from '../reconcile/timer-clock.js';
+import { StatusReporter } from '../status/reporter.js';
+import { DVC_YAML, loadSpec, openProject, selectRuntime, stepDeps, type RuntimeMode, type Spec } from './project.js';
+
+export interface DaemonOptions {
+  root: string;
+  runtime: RuntimeMode;
+  log: Logger;
+  /** Overrides the `Pipeline` manifest's `maxParallel` (default 2). */
+  maxParallel?: number;
+  /** Quiet time that ends a burst of file events (default 150 ms). */
+  debounceMs?: number;
+  /** /healthz and /metrics; null turns the endpoint off. Default 127.0.0.1:9465. */
+  http?: { host: string; port: number } | null;
+  /** Poll the file system instead of inotify. */
+  poll?: boolean;
+  hooks?: ReconcilerHooks;
+  /** Called once the HTTP endpoint listens (with the port actually bound). */
+  onListening?(port: number): void;
+}
+
+export const DEFAULT_PORT = 9465;
+
+/**
+ * `vars:` files of dvc.yaml (`file.yaml`, or `file.yaml:key,…`): templating
+ * reads them, so their change is a change of the spec. Called after a valid
+ * load, so dvc.yaml parses; if it no longer does, the last plan stands until
+ * the next valid load.
+ */
+function varsFiles(root: string): string[] {
+  const text = readFileSync(path.join(root, DVC_YAML), 'utf8');
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return [];
+  }
+  const vars = typeof doc === 'object' && doc !== null && 'vars' in doc ? doc.vars : undefined;
+  if (!Array.isArray(vars)) return [];
+  return vars.filter((v): v is string => typeof v === 'string').map((v) => path.posix.normalize(v.split(':')[0] ?? v));
+}
+
+/**
+ * `reprod daemon`: the composition root of the long-running reconciler.
+ *
+ *   start: remove orphan containers of this workspace (by label)
+ *   loop:  chokidar ─► work queue ─► Reconciler (one xstate actor per stage)
+ *          ─► status/*.yaml, dvc.lock, cache ; /healthz, /metrics
+ *   stop (signal): cancel running stages (containers stopped and removed),
+ *          write status, close the watcher and the endpoint.
+ *
+ * Restart safety comes from the parts: outputs are committed to dvc.lock only
+ * after a run ends (atomically, serialized), containers carry labels and
+ * orphans are removed at start, and every pass re-derives state from disk.
+ */
+export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promise<void> {
+  const log = opts.log;
+  const project = openProject(opts.root, log);
+  const root = project.root;
+  let current: Spec | undefined;
+  const emptyPipeline: Pipeline = { file: DVC_YAML, stages: [], params: [], metrics: [], plots: [] };
+  // the spec in force, read through getters: the runtime resolves each stage against the latest good manifests
+  const live: Spec = {
+    get pipeline() {
+      return current?.pipeline ?? emptyPipeline;
+    },
+    get dag() {
+      if (!current) throw new ReprodError('NO_PIPELINE', 'no valid spec loaded yet');
+      return current.dag;
+    },
+    get manifests() {
+      return current?.manifests ?? { stages: new Map(), pipeline: {} };
+    },
+    get text() {
+      return current?.text ?? '';
+    },
+  };
+  const hostOnly = opts.runtime === 'host';
+  // `auto` takes the Docker runtime: it runs host stages itself, and reaches the engine only for container stages
+  const selected = selectRuntime(project, live, hostOnly ? 'host' : 'docker', log);
+  const hasStageFolder = (group: string) => existsSync(path.join(root, 'stages', group, 'Dockerfile'));
+
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  let http: HttpEndpoint | undefined;
+  let watcher: SpecWatcher | undefined;
+  try {
+    if (selected.docker) {
+      try {
+        await selected.docker.removeOrphans();
+      } catch (err) {
+        if (opts.runtime === 'docker') throw err;
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot reach the Docker engine: container stages will retry until it answers');
+      }
+    }
+    const reporter = new StatusReporter(project.statusStore, systemClock, (stage) => {
+      const r = selected.resolve(stage);
+      return { kind: r.kind === 'container' ? 'docker' : 'host', reason: r.reason };
+    });
+    const buildContextOf = (stage: Stage): string | undefined => {
+      const r = selected.resolve(stage);
+      return r.kind === 'container' && r.image.kind === 'build' ? r.image.context : undefined;
+    };
+    const metrics = new DaemonMetrics(() => reconciler.stats());
+    const reconciler: Reconciler = new Reconciler({
+      loadSpec: () => {
+        const spec = loadSpec(root);
+        // a manifest that names no usable image is an invalid spec (with its file and line), not a failed stage
+        if (!hostOnly) for (const s of spec.pipeline.stages) resolveStageRuntime(s, spec.manifests.stages, hasStageFolder);
+        current = spec;
+        return spec;
+      },
+      effects: stepEffects(stepDeps(project, selected.runtime, log), (name) => reporter.recordedRuntime(name)),
+      status: reporter,
+      clock: systemTimerClock,
+      log,
+      ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
+      ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
+      ...(opts.hooks ? { hooks: opts.hooks } : {}),
+      metrics,
+      previousStatus: await project.statusStore.readPipeline(),
+      onSpec: (spec) => {
+        watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles: varsFiles(root), buildContextOf })).catch((err: unknown) =>
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot watch the workspace'),
+        );
+      },
+    });
+    watcher = new SpecWatcher({
+      root,
+      onKeys: (keys) => keys.forEach((k) => reconciler.enqueue(k)),
+      isBeingWritten: (p) => reconciler.isBeingWritten(p),
+      log,
+      ...(opts.poll ? { usePolling: true } : {}),
+    });
+    // spec files are watched from the start: a dvc.yaml invalid at start-up must be seen when it is fixed
+    await watcher.update(watchPlan({ pipeline: undefined }));
+    if (opts.http !== null) {
+      const h = opts.http ?? { host: '127.0.0.1', port: DEFAULT_PORT };
+      http = await startHttpEndpoint({
+        host: h.host,
+        port: h.port,
+        log,
+        health: () => {
+          const s = reconciler.stats();
+          return { ok: s.alive, detail: { specValid: s.specValid, running: s.running, queueDepth: s.queueDepth, passes: s.passes } };
+        },
+        metrics: () => metrics.render(),
+      });
+      opts.onListening?.(http.port);
+    }
+    log.info({ root, runtime: opts.runtime, maxParallel: opts.maxParallel }, 'reconciling');
+    await reconciler.start(signal);
+  } finally {
+    clearInterval(keepAlive);
+    await watcher?.close();
+    await http?.close();
+    await project.hasher[Symbol.asyncDispose]();
+  }
+}

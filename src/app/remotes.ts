@@ -1,0 +1,370 @@
+import { promises as fs, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { LocalCacheStore } from '../adapters/remote/cache-store.js';
+import { LocalRemote } from '../adapters/remote/local-remote.js';
+import { S3Remote } from '../adapters/remote/s3-remote.js';
+import { parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
+import { ReprodError } from '../core/errors.js';
+import { systemClock, type Logger } from '../core/ports.js';
+import type { Pipeline } from '../core/types.js';
+import { DvcIgnore } from '../hashing/dvc-ignore.js';
+import { buildDag, type Dag } from '../pipeline/dag.js';
+import { parseDvcFile, type DvcFile } from '../pipeline/dvc-file.js';
+import { checkoutTracked, type CheckoutResult } from '../remote/checkout.js';
+import type { CloudState } from '../remote/cloud-status.js';
+import {
+  cloudStatusOf,
+  fetchObjects,
+  planCacheGc,
+  planRemoteGc,
+  pushObjects,
+  readListingAnywhere,
+  usedOids,
+  type Failure,
+  type Listings,
+} from '../remote/data-sync.js';
+import type { RemoteStore } from '../remote/ports.js';
+import { Progress } from '../remote/progress.js';
+import { defaultJobs, defaultRemoteName, resolveRemote, type RemoteConfigInput, type RemoteSpec } from '../remote/remote-config.js';
+import { selectTracked, trackedOuts, type SelectContext, type SkippedOut, type TrackedOut } from '../remote/tracked.js';
+import { DVC_YAML, loadPipeline, openProject, type Project } from './project.js';
+
+/** Options shared by push, pull, fetch, status --cloud and gc. */
+export interface DataCommandOptions {
+  /** `-r NAME`: every object goes to (comes from) this remote; else each output's `remote:` or the default. */
+  remote?: string;
+  /** `-j N`: transfers at once; else the remote's `jobs`, else 4 per CPU as DVC. */
+  jobs?: number;
+  /** Also move run-cache entries (and the objects they name). */
+  runCache?: boolean;
+  /** Targets bring in the stages upstream of them and their `.dvc` data sources. */
+  withDeps?: boolean;
+  /** pull: overwrite workspace changes that are not in the cache. */
+  force?: boolean;
+  /** Where progress goes (stderr), and whether that is a terminal. */
+  progress?: { write(s: string): void; tty: boolean };
+  env?: Readonly<Record<string, string | undefined>>;
+  signal?: AbortSignal;
+  log?: Logger;
+}
+
+// ------------------------------------------------------------ configuration
+
+function readConfig(file: string, rel: string): DvcConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw e;
+  }
+  return parseDvcConfig(text, rel);
+}
+
+/** `.dvc/config` and `.dvc/config.local` kept apart (secrets may come only from the latter), and the environment. */
+export function remoteConfigInput(root: string, env: Readonly<Record<string, string | undefined>> = process.env): RemoteConfigInput {
+  const dvcDir = path.join(root, '.dvc');
+  return {
+    config: readConfig(path.join(dvcDir, 'config'), '.dvc/config'),
+    local: readConfig(path.join(dvcDir, 'config.local'), '.dvc/config.local'),
+    env,
+    dvcDir,
+  };
+}
+
+/** The adapter for a configured remote: the one place remotes are constructed. */
+export function openRemote(spec: RemoteSpec): RemoteStore {
+  return spec.kind === 'local' ? new LocalRemote(spec.path) : new S3Remote(spec);
+}
+
+// ------------------------------------------------------------ what is tracked
+
+/**
+ * Every `.dvc` file of the workspace, as DVC collects them: `.dvcignore`d
+ * folders, `.git`/`.dvc` folders and the folders in `skip` (pipeline outputs:
+ * data, not metadata) are not entered.
+ */
+export async function findDvcFiles(root: string, skip: ReadonlySet<string> = new Set()): Promise<DvcFile[]> {
+  const ignore = new DvcIgnore(root);
+  const found: DvcFile[] = [];
+  const data = new Set(skip);
+  const walk = async (dir: string): Promise<void> => {
+    const abs = dir === '' ? root : path.join(root, dir);
+    const entries = (await fs.readdir(abs, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // a folder's .dvc files first: the folders they track hold data, not more .dvc files, and are not walked
+    for (const e of entries) {
+      if (!e.isFile() || !e.name.endsWith('.dvc') || ignore.ignoresChild(dir, e.name, false)) continue;
+      const f = parseDvcFile(await fs.readFile(path.join(abs, e.name), 'utf8'), dir === '' ? e.name : `${dir}/${e.name}`);
+      found.push(f);
+      for (const o of f.outs) data.add(o.path);
+    }
+    for (const e of entries) {
+      const rel = dir === '' ? e.name : `${dir}/${e.name}`;
+      if (e.isDirectory() && !data.has(rel) && !ignore.ignoresChild(dir, e.name, true)) await walk(rel);
+    }
+  };
+  await walk('');
+  return found;
+}
+
+export interface TrackedData {
+  outs: TrackedOut[];
+  skipped: SkippedOut[];
+  select: SelectContext;
+}
+
+const EMPTY_PIPELINE: Pipeline = { file: DVC_YAML, stages: [], params: [], metrics: [], plots: [] };
+
+/** The pipeline (none when there is no dvc.yaml: `.dvc` files alone are fine), dvc.lock and the `.dvc` files. */
+export async function loadTracked(project: Project): Promise<TrackedData> {
+  let pipeline: Pipeline;
+  let dag: Dag;
+  try {
+    ({ pipeline, dag } = loadPipeline(project.root));
+  } catch (e) {
+    if (!(e instanceof ReprodError && e.code === 'NO_PIPELINE')) throw e;
+    pipeline = EMPTY_PIPELINE;
+    dag = buildDag(pipeline);
+  }
+  const lock = await project.lockStore.read();
+  const dvcFiles = await findDvcFiles(project.root, new Set(pipeline.stages.flatMap((s) => s.outs.map((o) => o.path))));
+  const { outs, skipped } = trackedOuts(pipeline.stages, lock, dvcFiles);
+  return { outs, skipped, select: { dag, pipelineFile: pipeline.file, dvcFiles } };
+}
+
+// ------------------------------------------------------------ plumbing
+
+async function withProject<T>(root: string, log: Logger | undefined, fn: (p: Project) => Promise<T>): Promise<T> {
+  const project = openProject(root, log);
+  try {
+    return await fn(project);
+  } finally {
+    await project.hasher[Symbol.asyncDispose]();
+  }
+}
+
+function cacheStore(project: Project): LocalCacheStore {
+  return new LocalCacheStore(project.cache.dir, project.root);
+}
+
+/** Outputs grouped by the remote they go to: `-r`, else their own `remote:`, else the default (''). */
+function byRemote(outs: readonly TrackedOut[], explicit: string | undefined, withDefault: boolean): Map<string, TrackedOut[]> {
+  const groups = new Map<string, TrackedOut[]>();
+  if (withDefault) groups.set(explicit ?? '', []);
+  for (const o of outs) {
+    const name = explicit ?? o.remote ?? '';
+    groups.set(name, [...(groups.get(name) ?? []), o]);
+  }
+  return groups;
+}
+
+interface Opened {
+  spec: RemoteSpec;
+  remote: RemoteStore;
+  jobs: number;
+}
+
+async function withRemote<T>(root: string, name: string, opts: DataCommandOptions, fn: (r: Opened) => Promise<T>): Promise<T> {
+  const spec = resolveRemote(remoteConfigInput(root, opts.env), name === '' ? undefined : name);
+  const remote = openRemote(spec);
+  try {
+    return await fn({ spec, remote, jobs: opts.jobs ?? spec.jobs ?? defaultJobs(availableParallelism()) });
+  } finally {
+    remote.close();
+  }
+}
+
+function progressFor(label: string, opts: DataCommandOptions): Progress {
+  return new Progress({ label, write: opts.progress?.write ?? (() => undefined), tty: opts.progress?.tty ?? false, clock: systemClock });
+}
+
+function selected(data: TrackedData, targets: readonly string[], opts: DataCommandOptions): TrackedOut[] {
+  return selectTracked(data.outs, data.select, targets, { withDeps: opts.withDeps === true });
+}
+
+// ------------------------------------------------------------ commands
+
+export interface TransferSummary {
+  moved: number;
+  failed: Failure[];
+  /** Outputs that cannot be moved at all (DVC 2 hashes). */
+  skipped: SkippedOut[];
+}
+
+/** `reprod push`: what the remote lacks of the targets' outputs (all when none). */
+export async function pushData(root: string, targets: readonly string[], opts: DataCommandOptions = {}): Promise<TransferSummary> {
+  return withProject(root, opts.log, async (project) => {
+    const data = await loadTracked(project);
+    const outs = selected(data, targets, opts);
+    let moved = 0;
+    const failed: Failure[] = [];
+    for (const [name, group] of byRemote(outs, opts.remote, opts.runCache === true)) {
+      await withRemote(project.root, name, opts, async ({ remote, jobs }) => {
+        const ctx = { cache: cacheStore(project), remote, jobs, progress: progressFor('push', opts), ...(opts.signal ? { signal: opts.signal } : {}) };
+        const res = await pushObjects(ctx, group, { runCache: opts.runCache === true && name === (opts.remote ?? '') });
+        moved += res.moved;
+        failed.push(...res.failed);
+      });
+    }
+    return { moved, failed, skipped: data.skipped };
+  });
+}
+
+async function fetchSelected(
+  project: Project,
+  outs: readonly TrackedOut[],
+  opts: DataCommandOptions & { runCacheObjects?: boolean },
+): Promise<{ moved: number; failed: Failure[]; listings: Listings }> {
+  let moved = 0;
+  const failed: Failure[] = [];
+  const listings: Listings = new Map();
+  for (const [name, group] of byRemote(outs, opts.remote, opts.runCache === true)) {
+    await withRemote(project.root, name, opts, async ({ remote, jobs }) => {
+      const ctx = { cache: cacheStore(project), remote, jobs, progress: progressFor('fetch', opts), ...(opts.signal ? { signal: opts.signal } : {}) };
+      const res = await fetchObjects(ctx, group, {
+        runCache: opts.runCache === true && name === (opts.remote ?? ''),
+        ...(opts.runCacheObjects === false ? { runCacheObjects: false } : {}),
+      });
+      moved += res.moved;
+      failed.push(...res.failed);
+      for (const [oid, rows] of res.listings) if (rows) listings.set(oid, rows);
+    });
+  }
+  return { moved, failed, listings };
+}
+
+/** `reprod fetch`: what the cache lacks of the targets' outputs, verified. */
+export async function fetchData(root: string, targets: readonly string[], opts: DataCommandOptions = {}): Promise<TransferSummary> {
+  return withProject(root, opts.log, async (project) => {
+    const data = await loadTracked(project);
+    const { moved, failed } = await fetchSelected(project, selected(data, targets, opts), opts);
+    return { moved, failed, skipped: data.skipped };
+  });
+}
+
+export interface PullSummary extends TransferSummary {
+  added: string[];
+  modified: string[];
+}
+
+/** A checkout failure of an output whose objects already failed to fetch says nothing new. */
+function alreadyReported(f: Failure, fetchFailed: readonly Failure[]): boolean {
+  return fetchFailed.some((x) => x.name === f.name || x.name.startsWith(`${f.name}/`) || f.name.startsWith(`${x.name}/`));
+}
+
+async function pullSelected(project: Project, outs: readonly TrackedOut[], opts: DataCommandOptions): Promise<{ moved: number; failed: Failure[] } & Omit<CheckoutResult, 'failed'>> {
+  const fetched = await fetchSelected(project, outs, opts);
+  const checkout = await checkoutTracked({ hasher: project.hasher, cache: project.cache, store: cacheStore(project) }, outs, fetched.listings, {
+    force: opts.force === true,
+  });
+  await project.hasher.flush();
+  return {
+    moved: fetched.moved,
+    added: checkout.added,
+    modified: checkout.modified,
+    failed: [...fetched.failed, ...checkout.failed.filter((f) => !alreadyReported(f, fetched.failed))],
+  };
+}
+
+/** `reprod pull`: fetch, then check out the targets' outputs into the workspace. */
+export async function pullData(root: string, targets: readonly string[], opts: DataCommandOptions = {}): Promise<PullSummary> {
+  return withProject(root, opts.log, async (project) => {
+    const data = await loadTracked(project);
+    const res = await pullSelected(project, selected(data, targets, opts), opts);
+    return { ...res, skipped: data.skipped };
+  });
+}
+
+/** `reprod status --cloud`: the remote's name (for the in-sync message) and each object's state. */
+export async function cloudStatusData(root: string, targets: readonly string[], opts: DataCommandOptions = {}): Promise<{ remote: string; status: Map<string, CloudState> }> {
+  return withProject(root, opts.log, async (project) => {
+    const data = await loadTracked(project);
+    const outs = selected(data, targets, opts);
+    const status = new Map<string, CloudState>();
+    const input = remoteConfigInput(project.root, opts.env);
+    const shown = opts.remote ?? defaultRemoteName(input) ?? '';
+    for (const [name, group] of byRemote(outs, opts.remote, outs.length === 0)) {
+      await withRemote(project.root, name, opts, async ({ remote, jobs }) => {
+        const res = await cloudStatusOf({ cache: cacheStore(project), remote, jobs, ...(opts.signal ? { signal: opts.signal } : {}) }, group);
+        for (const [k, v] of res) if (!status.has(k)) status.set(k, v);
+      });
+    }
+    return { remote: shown, status };
+  });
+}
+
+export interface GcSummary {
+  /** Cache keys removed (or, in a dry run, that would be). */
+  cache: string[];
+  kept: number;
+  /** With `cloud`: the remote's keys likewise. */
+  remote?: { display: string; keys: string[]; kept: number };
+}
+
+/**
+ * `reprod gc`: cache objects that neither dvc.lock nor a `.dvc` file uses
+ * (DVC's `gc -w`); with `cloud`, the remote's as well. Removes only with
+ * `force`; otherwise reports what would go.
+ */
+export async function gcData(root: string, opts: DataCommandOptions & { cloud?: boolean } = {}): Promise<GcSummary> {
+  return withProject(root, opts.log, async (project) => {
+    const data = await loadTracked(project);
+    const store = cacheStore(project);
+    const input = remoteConfigInput(project.root, opts.env);
+    const hasRemote = opts.remote !== undefined || defaultRemoteName(input) !== undefined;
+    const run = async (remote: RemoteStore | undefined, jobs: number): Promise<GcSummary> => {
+      const used = await usedOids(data.outs, (oid) => readListingAnywhere(store, remote, oid));
+      const local = await planCacheGc(store, used);
+      if (opts.force) await store.delete(local.remove);
+      const summary: GcSummary = { cache: local.remove, kept: local.kept };
+      if (opts.cloud && remote) {
+        const onRemote = await planRemoteGc(remote, used, opts.signal);
+        if (opts.force) await remote.delete(onRemote.remove, { jobs });
+        summary.remote = { display: remote.display, keys: onRemote.remove, kept: onRemote.kept };
+      }
+      return summary;
+    };
+    if (!opts.cloud && !hasRemote) return run(undefined, 1);
+    return withRemote(project.root, opts.remote ?? '', opts, ({ remote, jobs }) => run(remote, jobs));
+  });
+}
+
+/**
+ * Pull-before-run for `repro --pull` and the daemon: fetches and checks out
+ * whatever `paths` (stage deps or outs, `.dvc` data) are recorded as, from
+ * their remote. Best effort: paths nothing records are ignored, and failures
+ * are logged, not thrown — the stage then runs, or fails on its missing
+ * input, as it would have without a remote.
+ */
+export function remotePuller(project: Project, opts: DataCommandOptions = {}): (paths: readonly string[]) => Promise<void> {
+  return async (paths) => {
+    const data = await loadTracked(project);
+    const outs: TrackedOut[] = [];
+    for (const p of paths) {
+      try {
+        outs.push(...selectTracked(data.outs, data.select, [p]));
+      } catch (e) {
+        if (!(e instanceof ReprodError && e.code === 'STAGE_NOT_FOUND')) throw e;
+      }
+    }
+    if (outs.length === 0) return;
+    try {
+      const res = await pullSelected(project, outs, opts);
+      for (const f of res.failed) opts.log?.warn({ path: f.name, reason: f.reason }, 'could not pull');
+    } catch (e) {
+      if (!(e instanceof ReprodError)) throw e;
+      opts.log?.warn({ paths, error: e.message }, 'could not pull');
+    }
+  };
+}
+
+/** `repro --pull` with the run-cache: the remote's run-cache entries, best effort (DVC warns and goes on). */
+export async function pullRunCache(project: Project, opts: DataCommandOptions = {}): Promise<void> {
+  try {
+    await fetchSelected(project, [], { ...opts, runCache: true, runCacheObjects: false });
+  } catch (e) {
+    if (!(e instanceof ReprodError)) throw e;
+    opts.log?.warn({ error: e.message }, 'could not pull the run-cache');
+  }
+}

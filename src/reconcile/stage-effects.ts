@@ -1,0 +1,103 @@
+import { ReprodError } from '../core/errors.js';
+import type { StageRuntime } from '../core/ports.js';
+import type { Lockfile, LockStage, Stage } from '../core/types.js';
+import { lockStageData } from '../lock/lockfile.js';
+import { pyJsonDumpsSorted } from '../lock/py-json.js';
+import { observeStage } from './observe.js';
+import { inputsFingerprint } from './stage-fingerprint.js';
+import { executeStage, lockEntryFromObserved, planStage, type LockStore, type StageOutcome, type StagePlan, type StepDeps } from './stage-steps.js';
+
+/**
+ * What the reconciler does to the world, one stage at a time. The default
+ * implementation ({@link stepEffects}) is the stage steps that `repro` uses;
+ * tests of the reconciler's logic supply fakes.
+ */
+export interface StageEffects {
+  /** Observes the stage: why it is stale (empty = up to date), what it runs in. */
+  plan(stage: Stage, signal: AbortSignal): Promise<StagePlan>;
+  /** The fingerprint of the stage's inputs as they are now (see inputsFingerprint). */
+  inputs(stage: Stage, signal: AbortSignal): Promise<string>;
+  /** Runs a planned stage and commits it; a cancelled signal stops it. */
+  execute(plan: StagePlan, opts: { signal: AbortSignal; runId: string; env: Record<string, string> }): Promise<StageOutcome>;
+  newRunId(): string;
+  /** dvc.lock as committed (status shows each stage's committed outputs). */
+  readLock(): Promise<Lockfile>;
+  /** Persists what a pass learnt (the hash state); called when a pass ends. */
+  flush(): Promise<void>;
+}
+
+/** The inputs part of a lock entry (cmd, deps, params), as comparable text. */
+function inputsText(entry: LockStage): string {
+  return pyJsonDumpsSorted(lockStageData({ ...entry, outs: [] }));
+}
+
+/** The inputs of `stage` on disk now, as comparable text; undefined when some are missing. */
+async function inputsNow(d: StepDeps, stage: Stage): Promise<string | undefined> {
+  const bare = { ...stage, outs: [] };
+  try {
+    return inputsText(lockEntryFromObserved(bare, await observeStage(d, bare, undefined), false));
+  } catch (e) {
+    if (e instanceof ReprodError) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The stage steps' ports for one run of `stage`, refusing to record the run
+ * when its inputs changed while it ran. executeStage hashes deps again after
+ * the command, so an edit during the run would otherwise be locked next to
+ * outputs made from the old content: the stage would look up to date, and the
+ * run-cache would map the new inputs to the old outputs. The inputs are read
+ * when the command starts (after any pull) and compared at commit; refused,
+ * the outputs are removed uncommitted and the stage runs again.
+ */
+export function guardedDeps(d: StepDeps, stage: Stage): StepDeps {
+  let atStart: string | undefined;
+  const runtime: StageRuntime = {
+    name: d.runtime.name,
+    prepare: (s, signal) => d.runtime.prepare(s, signal),
+    run: async (req) => {
+      atStart = await inputsNow(d, stage);
+      return d.runtime.run(req);
+    },
+  };
+  const lockStore: LockStore = {
+    read: () => d.lockStore.read(),
+    commit: async (name, entry) => {
+      if (name === stage.name && atStart !== undefined && inputsText(entry) !== atStart) {
+        throw new ReprodError('STALE_RUN', `the inputs of stage '${name}' changed while it ran: its outputs are not recorded`, { source: stage.source });
+      }
+      await d.lockStore.commit(name, entry);
+    },
+  };
+  return { ...d, runtime, lockStore };
+}
+
+/** True for the error of a run whose inputs changed under it (see guardedDeps). */
+export function isStaleRun(err: unknown): boolean {
+  return err instanceof ReprodError && err.code === 'STALE_RUN';
+}
+
+/**
+ * The effects of the stage steps. `recordedRuntime` gives the image a stage's
+ * last successful run used (for `image-changed`).
+ */
+export function stepEffects(d: StepDeps, recordedRuntime: (stage: string) => Promise<string | undefined>): StageEffects {
+  return {
+    async plan(stage, signal) {
+      const entry = (await d.lockStore.read()).stages.get(stage.name);
+      return planStage(d, stage, entry, { recordedRuntime: await recordedRuntime(stage.name), signal });
+    },
+    async inputs(stage, signal) {
+      // outputs are not inputs, and a running stage is writing them: leave them unhashed
+      return inputsFingerprint(await planStage(d, { ...stage, outs: [] }, undefined, { signal }));
+    },
+    execute(plan, { signal, runId, env }) {
+      const deps: StepDeps = { ...guardedDeps(d, plan.stage), env: { ...(d.env ?? {}), ...env } };
+      return executeStage(deps, plan, { signal, runId });
+    },
+    newRunId: () => d.newRunId(),
+    readLock: () => d.lockStore.read(),
+    flush: () => d.hasher.flush(),
+  };
+}

@@ -1,0 +1,365 @@
+import { assign, emit, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import type { Stage } from '../core/types.js';
+import { errorMessage, isTransientError, isTransientOutcome, retryDelayMs, type RetryPolicy } from './failure-policy.js';
+import { isStaleRun } from './stage-effects.js';
+import { inputsFingerprint } from './stage-fingerprint.js';
+import type { StageOutcome, StagePlan } from './stage-steps.js';
+
+/**
+ * One stage's life, as an xstate machine. Its effects are named here and
+ * supplied by the composition root with `.provide()`:
+ *
+ *   plan(stage)           observe the stage: why it is stale, what it runs in
+ *   execute(plan, signal) run it and commit (executeStage); the signal cancels
+ *   inputs(stage)         the fingerprint of its inputs now (for a running stage)
+ *
+ *            CHECK                    stale                 START
+ *   idle ──────────► planning ──► deciding ──► queued ──────────► running ─┐
+ *   waiting ◄── WAIT   │              │ fresh ─► upToDate            │      │ CHECK: inputs changed?
+ *                      │              │ frozen ─► frozen             │      │ ─► cancelling ─► cancelled
+ *                      │              │ same failed inputs ─► failed │      │
+ *                      │              └ upstream failed ─► blocked   │      │
+ *                      └ error ─► backoff | failed                   ▼      │
+ *                                      ran/restored ─► upToDate ; exit≠0 ─► failed ; transient ─► backoff
+ *
+ * The reconciler decides *when* (CHECK once upstream has settled, START when
+ * a slot is free, WAIT while upstream is busy); the machine decides *what*.
+ * It tells the reconciler what happened by emitting `settled` (a final
+ * verdict: downstream may go), `queued` (wants a slot), `requeue` (look at me
+ * again: cancelled, or a backoff elapsed) and `finished` (a run ended).
+ * Its states are projected onto status phases by the reconciler; the machine
+ * is not the API.
+ */
+
+export interface PlanInput {
+  stage: Stage;
+}
+
+export interface ExecuteInput {
+  plan: StagePlan;
+  /** Aborted when the run must stop (inputs changed, stage removed, shutdown). */
+  signal: AbortSignal;
+}
+
+export interface StageMachineInput {
+  stage: Stage;
+  retry: RetryPolicy;
+}
+
+export type StageEvent =
+  | { type: 'CHECK'; upstreamFailed?: string | undefined }
+  | { type: 'WAIT' }
+  | { type: 'START' }
+  | { type: 'CANCEL'; reason: string }
+  | { type: 'UPDATE'; stage: Stage; retry: RetryPolicy };
+
+export type StageEmitted =
+  | { type: 'settled'; stage: string }
+  | { type: 'queued'; stage: string }
+  | { type: 'requeue'; stage: string }
+  | {
+      type: 'finished';
+      stage: string;
+      plan: StagePlan;
+      /** What executeStage returned, or what it threw. */
+      result: { kind: 'outcome'; outcome: StageOutcome } | { kind: 'error'; error: unknown };
+      transient: boolean;
+    };
+
+export interface StageContext {
+  stage: Stage;
+  retry: RetryPolicy;
+  /** The last plan: what the stage is (or was) stale for. */
+  plan: StagePlan | undefined;
+  /** inputsFingerprint of that plan. */
+  fingerprint: string | undefined;
+  /** Inputs under which the stage failed for its own reasons: it stays failed while they hold. */
+  failedFingerprint: string | undefined;
+  /** Transient failures in a row. */
+  retries: number;
+  /** The upstream stage that failed, when the last CHECK said so. */
+  upstreamFailed: string | undefined;
+  /** Why the stage last failed (or could not be planned). */
+  error: string | undefined;
+  /** Set while a run is being cancelled: why. */
+  cancelReason: string | undefined;
+  abort: AbortController | undefined;
+}
+
+/** Why a run was cancelled when its inputs changed under it. */
+export const INPUTS_CHANGED = 'its inputs changed while it ran';
+
+const notProvided = (name: string) => () => Promise.reject(new Error(`stage machine: the '${name}' effect was not provided`));
+
+export const stageMachine = setup({
+  types: {
+    context: {} as StageContext,
+    events: {} as StageEvent,
+    input: {} as StageMachineInput,
+    emitted: {} as StageEmitted,
+  },
+  actors: {
+    plan: fromPromise<StagePlan, PlanInput>(notProvided('plan')),
+    execute: fromPromise<StageOutcome, ExecuteInput>(notProvided('execute')),
+    inputs: fromPromise<string, PlanInput>(notProvided('inputs')),
+  },
+  delays: {
+    retryDelay: ({ context }) => retryDelayMs(context.retry, context.retries),
+  },
+  guards: {
+    frozen: ({ context }) => context.stage.frozen,
+    fresh: ({ context }) => (context.plan?.reasons.length ?? 0) === 0,
+    knownFailure: ({ context }) => context.failedFingerprint !== undefined && context.failedFingerprint === context.fingerprint,
+    upstreamFailed: ({ context }) => context.upstreamFailed !== undefined,
+    canRetry: ({ context }) => context.retries < context.retry.limit,
+  },
+  actions: {
+    takeCheck: assign({
+      upstreamFailed: ({ event }) => (event.type === 'CHECK' ? event.upstreamFailed : undefined),
+    }),
+    abortRun: ({ context }) => context.abort?.abort(),
+    emitSettled: emit(({ context }) => ({ type: 'settled' as const, stage: context.stage.name })),
+    emitRequeue: emit(({ context }) => ({ type: 'requeue' as const, stage: context.stage.name })),
+    emitQueued: emit(({ context }) => ({ type: 'queued' as const, stage: context.stage.name })),
+    emitFinished: emit(({ context, event }): StageEmitted => {
+      const result = executeResult(event);
+      return {
+        type: 'finished',
+        stage: context.stage.name,
+        plan: context.plan as StagePlan,
+        result,
+        transient:
+          result.kind === 'outcome'
+            ? result.outcome.kind === 'failed' && !isStaleRun(result.outcome.error) && isTransientOutcome(result.outcome)
+            : !isStaleRun(result.error) && isTransientError(result.error),
+      };
+    }),
+  },
+}).createMachine({
+  id: 'stage',
+  context: ({ input }) => ({
+    stage: input.stage,
+    retry: input.retry,
+    plan: undefined,
+    fingerprint: undefined,
+    failedFingerprint: undefined,
+    retries: 0,
+    upstreamFailed: undefined,
+    error: undefined,
+    cancelReason: undefined,
+    abort: undefined,
+  }),
+  initial: 'idle',
+  on: {
+    UPDATE: { actions: assign({ stage: ({ event }) => event.stage, retry: ({ event }) => event.retry }) },
+  },
+  states: {
+    idle: {
+      on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
+    },
+    waiting: {
+      on: { CHECK: { target: 'planning', actions: 'takeCheck' } },
+    },
+    planning: {
+      invoke: {
+        src: 'plan',
+        input: ({ context }) => ({ stage: context.stage }),
+        onDone: {
+          target: 'deciding',
+          actions: assign(({ context, event }) => {
+            const fingerprint = inputsFingerprint(event.output);
+            // new inputs: earlier transient failures no longer count
+            return { plan: event.output, fingerprint, retries: fingerprint === context.fingerprint ? context.retries : 0 };
+          }),
+        },
+        onError: [
+          {
+            guard: ({ context, event }) => isTransientError(event.error) && context.retries < context.retry.limit,
+            target: 'backoff',
+            actions: assign({ retries: ({ context }) => context.retries + 1, error: ({ event }) => errorMessage(event.error) }),
+          },
+          { target: 'failed', actions: assign({ error: ({ event }) => errorMessage(event.error), failedFingerprint: undefined }) },
+        ],
+      },
+      on: { CHECK: { target: 'planning', reenter: true, actions: 'takeCheck' } },
+    },
+    deciding: {
+      always: [
+        { guard: 'frozen', target: 'frozen' },
+        { guard: 'fresh', target: 'upToDate' },
+        { guard: 'knownFailure', target: 'failed' },
+        { guard: 'upstreamFailed', target: 'blocked' },
+        { target: 'queued' },
+      ],
+    },
+    queued: {
+      entry: 'emitQueued',
+      on: {
+        START: 'running',
+        CHECK: { target: 'planning', actions: 'takeCheck' },
+        WAIT: 'waiting',
+      },
+    },
+    running: {
+      entry: assign({ abort: () => new AbortController(), cancelReason: undefined }),
+      exit: 'abortRun',
+      invoke: {
+        src: 'execute',
+        input: ({ context }) => ({ plan: context.plan as StagePlan, signal: (context.abort as AbortController).signal }),
+        onDone: [
+          {
+            // its inputs changed under it and it was not recorded (see guardedDeps): as good as cancelled
+            guard: ({ event }) => event.output.kind === 'failed' && isStaleRun(event.output.error),
+            target: 'cancelled',
+            actions: [assign({ cancelReason: INPUTS_CHANGED }), 'emitFinished'],
+          },
+          {
+            guard: ({ event }) => isSuccess(event.output),
+            target: 'upToDate',
+            actions: 'emitFinished',
+          },
+          {
+            guard: ({ event }) => event.output.kind === 'cancelled',
+            target: 'cancelled',
+            actions: 'emitFinished',
+          },
+          {
+            guard: ({ context, event }) => isTransientOutcome(event.output) && context.retries < context.retry.limit,
+            target: 'backoff',
+            actions: [assign({ retries: ({ context }) => context.retries + 1, error: ({ event }) => outcomeError(event.output) }), 'emitFinished'],
+          },
+          {
+            target: 'failed',
+            actions: [
+              assign({
+                error: ({ event }) => outcomeError(event.output),
+                // exhausted transient failures may heal by themselves: only the stage's own failures stick
+                failedFingerprint: ({ context, event }) => (isTransientOutcome(event.output) ? undefined : context.fingerprint),
+              }),
+              'emitFinished',
+            ],
+          },
+        ],
+        onError: [
+          {
+            // its inputs changed under it and it was not recorded (see guardedLockStore): as good as cancelled
+            guard: ({ event }) => isStaleRun(event.error),
+            target: 'cancelled',
+            actions: [assign({ cancelReason: INPUTS_CHANGED }), 'emitFinished'],
+          },
+          {
+            guard: ({ context, event }) => isTransientError(event.error) && context.retries < context.retry.limit,
+            target: 'backoff',
+            actions: [assign({ retries: ({ context }) => context.retries + 1, error: ({ event }) => errorMessage(event.error) }), 'emitFinished'],
+          },
+          {
+            target: 'failed',
+            actions: [
+              assign({
+                error: ({ event }) => errorMessage(event.error),
+                failedFingerprint: ({ context, event }) => (isTransientError(event.error) ? undefined : context.fingerprint),
+              }),
+              'emitFinished',
+            ],
+          },
+        ],
+      },
+      initial: 'active',
+      states: {
+        active: { on: { CHECK: 'verifying' } },
+        verifying: {
+          invoke: {
+            src: 'inputs',
+            input: ({ context }) => ({ stage: context.stage }),
+            onDone: [
+              {
+                guard: ({ context, event }) => event.output !== context.fingerprint,
+                target: 'cancelling',
+                actions: [assign({ cancelReason: INPUTS_CHANGED }), 'abortRun'],
+              },
+              { target: 'active' },
+            ],
+            // cannot tell (e.g. a dep is mid-write): let the run go on; the next event looks again
+            onError: { target: 'active' },
+          },
+          on: { CHECK: { target: 'verifying', reenter: true } },
+        },
+        cancelling: {},
+      },
+      on: {
+        CANCEL: { target: '.cancelling', actions: [assign({ cancelReason: ({ event }) => event.reason }), 'abortRun'] },
+      },
+    },
+    backoff: {
+      after: { retryDelay: { target: 'waiting', actions: 'emitRequeue' } },
+      initial: 'holding',
+      states: {
+        holding: { on: { CHECK: { target: 'verifying', actions: 'takeCheck' } } },
+        verifying: {
+          // a retry waits out its delay unless the inputs changed, which makes it a new attempt
+          invoke: {
+            src: 'inputs',
+            input: ({ context }) => ({ stage: context.stage }),
+            onDone: [{ guard: ({ context, event }) => event.output !== context.fingerprint, target: '#stage.planning' }, { target: 'holding' }],
+            onError: { target: 'holding' },
+          },
+        },
+      },
+    },
+    upToDate: {
+      entry: [assign({ retries: 0, failedFingerprint: undefined, error: undefined }), 'emitSettled'],
+      on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
+    },
+    frozen: {
+      entry: 'emitSettled',
+      on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
+    },
+    failed: {
+      entry: 'emitSettled',
+      on: {
+        // a new look is a new attempt: transient retries start over (a known failure stays failed in deciding)
+        CHECK: { target: 'planning', actions: ['takeCheck', assign({ retries: 0 })] },
+        WAIT: 'waiting',
+      },
+    },
+    blocked: {
+      entry: 'emitSettled',
+      on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
+    },
+    cancelled: {
+      entry: 'emitRequeue',
+      on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
+    },
+  },
+});
+
+export type StageActor = ActorRefFrom<typeof stageMachine>;
+export type StageSnapshot = SnapshotFrom<typeof stageMachine>;
+
+/** What the `execute` effect's done or error event carries. */
+function executeResult(event: unknown): Extract<StageEmitted, { type: 'finished' }>['result'] {
+  if (typeof event === 'object' && event !== null) {
+    if ('output' in event) return { kind: 'outcome', outcome: event.output as StageOutcome };
+    if ('error' in event) return { kind: 'error', error: event.error };
+  }
+  return { kind: 'error', error: new Error('stage machine: a run ended without a result') };
+}
+
+function isSuccess(o: StageOutcome): boolean {
+  return o.kind === 'ran' || o.kind === 'restored';
+}
+
+function outcomeError(o: StageOutcome): string | undefined {
+  return o.kind === 'failed' ? o.error.message : undefined;
+}
+
+/** The top-level state of a snapshot (`running`, `backoff`, …). */
+export function topState(s: StageSnapshot): string {
+  const v = s.value;
+  return typeof v === 'string' ? v : (Object.keys(v)[0] ?? 'idle');
+}
+
+/** True while the machine is working out something that a worker waits for: a plan, or a check of inputs. */
+export function isLooking(s: StageSnapshot): boolean {
+  return s.matches('planning') || s.matches({ running: 'verifying' }) || s.matches({ backoff: 'verifying' });
+}

@@ -1,0 +1,65 @@
+import type { ChangeReason } from '../core/types.js';
+import type { StagePhase } from '../status/status-docs.js';
+import { topState, type StageSnapshot } from './stage-machine.js';
+
+/** What status/<stage>.yaml says about a machine state. */
+export interface StageProjection {
+  phase: StagePhase;
+  reasons: readonly ChangeReason[];
+  message?: string;
+  retries?: number;
+  /** The image (or `host`) the stage runs in, when a plan said. */
+  runtime?: string;
+}
+
+/**
+ * Projects a stage machine's state onto a status phase. States that are only
+ * on the way to a verdict (idle, waiting, planning) project to nothing: the
+ * status keeps saying what was last known rather than flickering.
+ *
+ *   queued ─► Queued     running ─► Running    backoff ─► Backoff
+ *   upToDate ─► UpToDate frozen ─► Frozen      failed ─► Failed
+ *   blocked ─► Blocked   cancelled ─► Cancelled
+ */
+export function projectStage(s: StageSnapshot, runId?: string): StageProjection | undefined {
+  const c = s.context;
+  const reasons = c.plan?.reasons ?? [];
+  const runtime = c.plan ? { runtime: c.plan.runtime } : {};
+  switch (topState(s)) {
+    case 'queued':
+      return { phase: 'Queued', reasons, ...runtime };
+    case 'running':
+      return {
+        phase: 'Running',
+        reasons,
+        // the stale reasons say why it runs; a cancellation says why it stops
+        ...(s.matches({ running: 'cancelling' }) ? { message: `cancelling${runId ? ` run ${runId}` : ''}: ${c.cancelReason ?? 'stopped'}` } : {}),
+        ...runtime,
+      };
+    case 'backoff':
+      return {
+        phase: 'Backoff',
+        reasons,
+        message: `retry ${c.retries} of ${c.retry.limit} after a transient failure: ${c.error ?? 'unknown error'}`,
+        retries: c.retries,
+        ...runtime,
+      };
+    case 'upToDate':
+      return { phase: 'UpToDate', reasons: [], ...runtime };
+    case 'frozen':
+      return { phase: 'Frozen', reasons: [], ...runtime };
+    case 'failed':
+      return {
+        phase: 'Failed',
+        reasons,
+        message: `${c.error ?? 'failed'}${c.failedFingerprint ? ' (runs again when its inputs change)' : ''}`,
+        ...runtime,
+      };
+    case 'blocked':
+      return { phase: 'Blocked', reasons, message: `upstream stage '${c.upstreamFailed ?? '?'}' failed`, ...runtime };
+    case 'cancelled':
+      return { phase: 'Cancelled', reasons, message: `cancelled: ${c.cancelReason ?? 'stopped'}`, ...runtime };
+    default:
+      return undefined;
+  }
+}

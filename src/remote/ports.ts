@@ -1,0 +1,74 @@
+/**
+ * The two ends of a data transfer. Both are addressed by the keys of
+ * layout.ts (`files/md5/xx/…`, `runs/…`), so that moving an object is the
+ * same operation in either direction.
+ */
+
+/**
+ * The remote stopped answering (connection refused, reset, unknown host):
+ * the transfers still to start would fail the same way, so they are not
+ * attempted; the ones in flight finish, and a rerun picks up the rest.
+ */
+export class RemoteUnreachable extends Error {
+  override readonly name = 'RemoteUnreachable';
+}
+
+export interface TransferOptions {
+  signal?: AbortSignal;
+  /** Called with each chunk's byte count as it moves (progress). */
+  onBytes?(n: number): void;
+}
+
+/** What a download wrote: the md5 of the bytes and their count, for verification. */
+export interface Downloaded {
+  md5: string;
+  size: number;
+}
+
+/**
+ * A DVC remote: a folder or an S3 bucket prefix in DVC's layout.
+ *
+ * Errors: a refusal of the credentials throws REMOTE_AUTH, a remote that
+ * cannot be used at all (no such bucket, an unreadable folder) throws
+ * REMOTE; either stops the whole command. Any other throw concerns the one
+ * key and is reported with it.
+ */
+export interface RemoteStore {
+  /** Names the remote in messages: its URL, never a secret. */
+  readonly display: string;
+  /** Which of `keys` the remote holds. */
+  existing(keys: readonly string[], opts: { jobs: number; signal?: AbortSignal }): Promise<Set<string>>;
+  /** Every key under `prefix` (a folder of the layout, ending in `/`). */
+  list(prefix: string, opts?: { signal?: AbortSignal }): AsyncIterable<string>;
+  /** Stores `file` under `key`; readers never see a partial object. */
+  put(key: string, file: string, size: number, opts?: TransferOptions): Promise<void>;
+  /** Writes the object to `dest` and says what was written; null when the remote has no such key. */
+  get(key: string, dest: string, opts?: TransferOptions): Promise<Downloaded | null>;
+  /** A small object's bytes (listings, run-cache entries); null when absent. */
+  read(key: string, opts?: { signal?: AbortSignal }): Promise<Uint8Array | null>;
+  delete(keys: readonly string[], opts?: { jobs?: number }): Promise<void>;
+  /** Releases connections. */
+  close(): void;
+}
+
+/** The local cache (`.dvc/cache`) as the other end of a transfer. */
+export interface CacheStore {
+  /** Absolute path of the object at `key`, for uploading it. */
+  pathOf(key: string): string;
+  /** Size of each of `keys` that is present. */
+  sizes(keys: readonly string[]): Promise<Map<string, number>>;
+  /** Every key under `prefix`. */
+  list(prefix: string): AsyncIterable<string>;
+  /** A fresh temporary path beside where `key` goes (same filesystem, so adopting is a rename). */
+  tempFor(key: string): string;
+  /** Moves a verified download into place, read-only, atomically. */
+  adopt(temp: string, key: string): Promise<void>;
+  /** Removes a temporary file (a failed or corrupt download). */
+  discard(temp: string): Promise<void>;
+  read(key: string): Promise<Uint8Array | null>;
+  /** Stores verified bytes under `key` (small objects), read-only, atomically. */
+  write(key: string, bytes: Uint8Array): Promise<void>;
+  delete(keys: readonly string[]): Promise<void>;
+  /** Copies one cached file to a workspace path (granular checkout of a file inside a directory). */
+  copyOut(key: string, wsPath: string): Promise<void>;
+}

@@ -1,0 +1,124 @@
+/**
+ * A real S3 protocol server on loopback for tests and the bench: the
+ * maintained fork of s3rver (@20minutes/s3rver), which checks SigV4
+ * signatures, run in a child process so that a test can kill it mid-transfer
+ * and start it again on the same port and data folder.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { S3Client } from '@aws-sdk/client-s3';
+import { withBareBucketPath } from '../../src/adapters/remote/s3-remote.js';
+
+/** s3rver's built-in account. */
+export const S3_KEY = 'S3RVER';
+export const S3_SECRET = 'S3RVER';
+
+/**
+ * The child: s3rver's Koa app behind a plain HTTP server, so that it can
+ * count PUT requests and, with a crash limit, die abruptly on the one past
+ * the limit (the connection is reset, as when a server goes away mid-push).
+ */
+const CHILD = `
+const http = require('node:http');
+const [modPath, dir, port, crashAfter, bucket] = process.argv.slice(1);
+const S3rver = require(modPath);
+const srv = new S3rver({ directory: dir, silent: true, configureBuckets: [{ name: bucket }], vhostBuckets: false });
+(async () => {
+  await srv.configureBuckets();
+  const handle = srv.callback();
+  const limit = Number(crashAfter);
+  let puts = 0;
+  const server = http.createServer((req, res) => {
+    if (limit >= 0 && req.method === 'PUT' && ++puts > limit) {
+      req.socket.destroy();
+      process.exit(3);
+    }
+    handle(req, res);
+  });
+  server.listen(Number(port), '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
+})().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(2); });
+`;
+
+export interface S3TestServer extends AsyncDisposable {
+  pid: number;
+  endpoint: string;
+  port: number;
+  /** The server's data folder (kept across restarts). */
+  dir: string;
+  bucket: string;
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number | null>;
+  /** Kills the server (idempotent). */
+  stop(): Promise<void>;
+}
+
+export interface S3ServerOptions {
+  /** Data folder; a new temporary one when absent (removed on dispose). */
+  dir?: string;
+  /** 0: any free port. */
+  port?: number;
+  bucket?: string;
+  /** Die on the PUT after this many (fault tests). */
+  crashAfterPuts?: number;
+}
+
+export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3TestServer> {
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'reprod-s3-'));
+  const bucket = opts.bucket ?? 'dvc';
+  const modPath = createRequire(import.meta.url).resolve('@20minutes/s3rver');
+  const child: ChildProcess = spawn(process.execPath, ['-e', CHILD, modPath, dir, String(opts.port ?? 0), String(opts.crashAfterPuts ?? -1), bucket], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => void (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+    void exited.then((code) => reject(new Error(`the S3 server exited (${code}) before listening: ${stderr}`)));
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  return {
+    pid: child.pid as number,
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    dir,
+    bucket,
+    exited,
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A plain SDK client for the server (seeding, listing, corrupting objects), configured as reprod's is. */
+export function s3Client(server: Pick<S3TestServer, 'endpoint' | 'bucket'>, secret = S3_SECRET): S3Client {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const client = new S3Client({
+    endpoint: server.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: S3_KEY, secretAccessKey: secret },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return withBareBucketPath(client, server.bucket);
+}
+
+/** `.dvc/config` lines for a remote on this server (the credentials go to config.local). */
+export function s3RemoteConfig(server: Pick<S3TestServer, 'endpoint' | 'bucket'>, prefix: string, name = 'storage'): { config: string; local: (secret?: string) => string } {
+  return {
+    config: `[core]\n    remote = ${name}\n['remote "${name}"']\n    url = s3://${server.bucket}/${prefix}\n    endpointurl = ${server.endpoint}\n`,
+    local: (secret = S3_SECRET) => `['remote "${name}"']\n    access_key_id = ${S3_KEY}\n    secret_access_key = ${secret}\n`,
+  };
+}
