@@ -160,7 +160,9 @@ export async function pushObjects(ctx: SyncContext, outs: readonly TrackedOut[],
   const refs = expandObjects(selected, listings);
   const keys = refs.map((r) => r.key);
   const local = await cache.sizes([...keys, ...runKeys]);
-  const onRemote = await remote.existing([...keys, ...runKeys], { jobs: ctx.jobs, ...(signal ? { signal } : {}) });
+  const remoteSizes = await remote.existing([...keys, ...runKeys], { jobs: ctx.jobs, ...(signal ? { signal } : {}) });
+  // An object whose size differs from the cache's was cut off (a server that is not atomic died mid-upload): send it again.
+  const onRemote = new Set([...remoteSizes].filter(([k, size]) => !local.has(k) || local.get(k) === size).map(([k]) => k));
 
   const failed: Failure[] = [];
   const failedKeys = new Set<string>();
@@ -360,7 +362,7 @@ export async function cloudStatusOf(ctx: Omit<SyncContext, 'progress'>, outs: re
   const refs = expandObjects(selected, listings);
   const keys = refs.map((r) => r.key);
   const local = new Set((await ctx.cache.sizes(keys)).keys());
-  const onRemote = await ctx.remote.existing(keys, { jobs: ctx.jobs, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const onRemote = new Set((await ctx.remote.existing(keys, { jobs: ctx.jobs, ...(ctx.signal ? { signal: ctx.signal } : {}) })).keys());
   return cloudStatus(refs, local, onRemote);
 }
 

@@ -36,8 +36,8 @@ export interface Downloaded {
 export interface RemoteStore {
   /** Names the remote in messages: its URL, never a secret. */
   readonly display: string;
-  /** Which of `keys` the remote holds. */
-  existing(keys: readonly string[], opts: { jobs: number; signal?: AbortSignal }): Promise<Set<string>>;
+  /** Which of `keys` the remote holds, with each object's size (a truncated object shows as the wrong size). */
+  existing(keys: readonly string[], opts: { jobs: number; signal?: AbortSignal }): Promise<Map<string, number>>;
   /** Every key under `prefix` (a folder of the layout, ending in `/`). */
   list(prefix: string, opts?: { signal?: AbortSignal }): AsyncIterable<string>;
   /** Stores `file` under `key`; readers never see a partial object. */

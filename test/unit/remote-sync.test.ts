@@ -39,7 +39,11 @@ class World {
 
   remote: RemoteStore = {
     display: 'mem://remote',
-    existing: async (ks) => new Set(ks.filter((k) => this.files.has(`remote/${k}`))),
+    existing: async (ks) =>
+      new Map(ks.flatMap((k) => {
+        const b = this.files.get(`remote/${k}`);
+        return b ? [[k, b.length] as const] : [];
+      })),
     list: (prefix) => this.keys('remote/', prefix),
     put: async (k, file) => {
       if (this.failPut.has(k)) throw new Error('connection reset');
@@ -99,6 +103,14 @@ describe('push', () => {
     expect(w.puts.indexOf(objectKey(dir))).toBe(w.puts.length - 1);
     expect(w.puts).not.toContain(objectKey(a));
     expect((await pushObjects(w.ctx(), outs)).moved).toBe(0);
+  });
+
+  it('sends again an object the remote holds cut short (a non-atomic server that died mid-upload)', async () => {
+    const { w, a, outs } = setup();
+    w.files.set(`remote/${objectKey(a)}`, enc(''));
+    await pushObjects(w.ctx(), outs);
+    expect(w.puts).toContain(objectKey(a));
+    expect(new TextDecoder().decode(w.files.get(`remote/${objectKey(a)}`))).toBe('a-bytes');
   });
 
   it('keeps a listing back when one of its files failed, and names every failure', async () => {

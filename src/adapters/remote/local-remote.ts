@@ -25,17 +25,23 @@ export class LocalRemote implements RemoteStore {
     return path.join(this.root, ...key.split('/'));
   }
 
-  async existing(keys: readonly string[], opts: { jobs: number }): Promise<Set<string>> {
+  async existing(keys: readonly string[], opts: { jobs: number }): Promise<Map<string, number>> {
     await this.checkRoot();
     const found = await mapLimit(keys, Math.max(opts.jobs, 16), async (k) => {
       try {
-        return (await fs.stat(this.pathOf(k))).isFile();
+        const st = await fs.stat(this.pathOf(k));
+        return st.isFile() ? st.size : undefined;
       } catch (e) {
-        if (isMissing(e)) return false;
+        if (isMissing(e)) return undefined;
         throw e;
       }
     });
-    return new Set(keys.filter((_, i) => found[i]));
+    const out = new Map<string, number>();
+    keys.forEach((k, i) => {
+      const size = found[i];
+      if (size !== undefined) out.set(k, size);
+    });
+    return out;
   }
 
   /** A remote folder that exists but cannot be read is a fatal problem, not a per-object one. */

@@ -175,17 +175,18 @@ export class S3Remote implements RemoteStore {
     return f instanceof ReprodError ? f : new ReprodError('REMOTE', `remote '${this.spec.name}': ${f.message}`, { cause: f });
   }
 
-  private async head(key: string, signal?: AbortSignal): Promise<boolean> {
+  /** The object's size, or undefined when there is none. */
+  private async head(key: string, signal?: AbortSignal): Promise<number | undefined> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.spec.bucket, Key: this.full(key) }), signal ? { abortSignal: signal } : {});
-      return true;
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.spec.bucket, Key: this.full(key) }), signal ? { abortSignal: signal } : {});
+      return res.ContentLength ?? 0;
     } catch (e) {
-      if (isNotFound(e)) return false;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }
 
-  private async *pages(prefix: string, signal?: AbortSignal): AsyncIterable<{ keys: string[]; more: boolean }> {
+  private async *pages(prefix: string, signal?: AbortSignal): AsyncIterable<{ keys: string[]; sizes: Map<string, number>; more: boolean }> {
     let token: string | undefined;
     const full = this.full(prefix);
     do {
@@ -193,9 +194,13 @@ export class S3Remote implements RemoteStore {
         new ListObjectsV2Command({ Bucket: this.spec.bucket, Prefix: full, MaxKeys: PAGE, ...(token ? { ContinuationToken: token } : {}) }),
         signal ? { abortSignal: signal } : {},
       );
-      const keys = (res.Contents ?? []).map((o) => o.Key).filter((k): k is string => k !== undefined && k.startsWith(this.base)).map((k) => k.slice(this.base.length));
+      const sizes = new Map<string, number>();
+      for (const o of res.Contents ?? []) {
+        if (o.Key !== undefined && o.Key.startsWith(this.base)) sizes.set(o.Key.slice(this.base.length), o.Size ?? 0);
+      }
+      const keys = [...sizes.keys()];
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      yield { keys, more: token !== undefined };
+      yield { keys, sizes, more: token !== undefined };
     } while (token !== undefined);
   }
 
@@ -205,11 +210,14 @@ export class S3Remote implements RemoteStore {
    * so a key before the last one listed and not seen is absent, and only the
    * keys after it (a large remote) fall back to HEAD.
    */
-  async existing(keys: readonly string[], opts: { jobs: number; signal?: AbortSignal }): Promise<Set<string>> {
-    const found = new Set<string>();
+  async existing(keys: readonly string[], opts: { jobs: number; signal?: AbortSignal }): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
     const headAll = async (ks: readonly string[]) => {
       const hits = await mapLimit(ks, opts.jobs, (k) => this.head(k, opts.signal));
-      ks.forEach((k, i) => hits[i] && found.add(k));
+      ks.forEach((k, i) => {
+        const size = hits[i];
+        if (size !== undefined) found.set(k, size);
+      });
     };
     try {
       if (keys.length <= HEAD_ONLY) {
@@ -228,7 +236,7 @@ export class S3Remote implements RemoteStore {
         let last: string | undefined;
         let complete = false;
         for await (const page of this.pages(prefix, opts.signal)) {
-          for (const k of page.keys) if (wanted.has(k)) found.add(k);
+          for (const [k, size] of page.sizes) if (wanted.has(k)) found.set(k, size);
           last = page.keys.at(-1) ?? last;
           pages++;
           if (!page.more) {
