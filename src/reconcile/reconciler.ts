@@ -119,8 +119,10 @@ interface Pass {
 }
 
 interface Entry {
+  name: string;
   actor: StageActor;
   subs: Subscription[];
+  /** The top-level state last seen (kept in step with the sets below by onSnapshot). */
   lastState: string;
 }
 
@@ -157,10 +159,15 @@ export class Reconciler {
   private readonly entries = new Map<string, Entry>();
   /** Removed from the spec while running: kept until their run has stopped. */
   private readonly retiring = new Set<Entry>();
+  /** Entries by top-level state, kept up to date on every snapshot: scheduling never scans every stage. */
+  private readonly inState = new Map<string, Set<Entry>>();
+  private orderIndex = new Map<string, number>();
   private readonly runIds = new Map<string, string>();
   private readonly lastRuns = new Map<string, LastRun>();
   private readonly backoffUntil = new Map<string, Date>();
   private readonly phases = new Map<string, StagePhase>();
+  /** What was last reported per stage: an unchanged report is not even read back. */
+  private readonly reported = new Map<string, string>();
   private readonly statusDirty = new Set<string>();
   private pipelineDirty = false;
   private writer: Promise<void> | undefined;
@@ -220,9 +227,8 @@ export class Reconciler {
 
   /** True when `path` (workspace-relative) is an output of a stage that is running: its events are the stage's own. */
   isBeingWritten(path: string): boolean {
-    for (const e of this.allEntries()) {
+    for (const e of this.state('running')) {
       const s = e.actor.getSnapshot();
-      if (!s.matches('running')) continue;
       for (const out of s.context.plan?.stage.outs ?? []) {
         if (path === out.path || path.startsWith(`${out.path}/`)) return true;
       }
@@ -231,8 +237,7 @@ export class Reconciler {
   }
 
   stats(): ReconcilerStats {
-    let running = 0;
-    for (const e of this.allEntries()) if (e.actor.getSnapshot().matches('running')) running++;
+    const running = this.state('running').size;
     return {
       alive: this.alive,
       specValid: this.spec !== undefined && this.specError === undefined,
@@ -325,10 +330,17 @@ export class Reconciler {
   }
 
   private runningDescendant(name: string): string | undefined {
-    for (const d of this.descendants.get(name) ?? []) {
-      if (this.entries.get(d)?.actor.getSnapshot().matches('running')) return d;
-    }
+    const desc = this.descendants.get(name);
+    if (!desc) return undefined;
+    for (const e of this.state('running')) if (desc.has(e.name)) return e.name;
     return undefined;
+  }
+
+  /** The entries whose top-level state is `st` (a live set: copy it before changing states). */
+  private state(st: string): Set<Entry> {
+    let set = this.inState.get(st);
+    if (!set) this.inState.set(st, (set = new Set()));
+    return set;
   }
 
   /** Resolves when the actor's state satisfies `pred`, it stops, or the reconciler stops. */
@@ -370,6 +382,8 @@ export class Reconciler {
     }
     if (this.specError) this.log.info({}, 'the spec is valid again');
     this.specError = undefined;
+    // a full look rewrites what status files say, should someone have changed them meanwhile
+    this.reported.clear();
     this.applySpec(spec);
     this.markPipeline();
     try {
@@ -384,6 +398,7 @@ export class Reconciler {
     const dag = spec.dag;
     this.spec = spec;
     this.order = selectStages(dag).map((s) => s.name);
+    this.orderIndex = new Map(this.order.map((n, i) => [n, i]));
     const ancestors = new Map<string, string[]>();
     for (const name of this.order) {
       const set = new Set<string>();
@@ -404,6 +419,7 @@ export class Reconciler {
       if (keep.has(name)) continue;
       this.entries.delete(name);
       this.phases.delete(name);
+      this.reported.delete(name);
       this.lastRuns.delete(name);
       this.backoffUntil.delete(name);
       if (entry.actor.getSnapshot().matches('running')) {
@@ -423,8 +439,9 @@ export class Reconciler {
 
   private spawn(stage: Stage, retry: RetryPolicy): Entry {
     const actor = createActor(this.machine, { input: { stage, retry }, clock: this.opts.clock });
-    const entry: Entry = { actor, subs: [], lastState: 'idle' };
     const name = stage.name;
+    const entry: Entry = { name, actor, subs: [], lastState: 'idle' };
+    this.state('idle').add(entry);
     entry.subs.push(
       actor.on('settled', () => this.onSettled(name)),
       actor.on('queued', () => this.onQueued(name)),
@@ -445,6 +462,7 @@ export class Reconciler {
     for (const s of entry.subs) s.unsubscribe();
     entry.actor.stop();
     this.retiring.delete(entry);
+    this.state(entry.lastState).delete(entry);
     this.notifyChange();
   }
 
@@ -458,7 +476,11 @@ export class Reconciler {
   private onSnapshot(name: string, entry: Entry, s: StageSnapshot): void {
     const st = topState(s);
     const was = entry.lastState;
-    entry.lastState = st;
+    if (st !== was) {
+      this.state(was).delete(entry);
+      this.state(st).add(entry);
+      entry.lastState = st;
+    }
     if (this.retiring.has(entry)) {
       if (st !== 'running') this.dispose(entry);
       this.schedule();
@@ -481,9 +503,9 @@ export class Reconciler {
 
   private onQueued(name: string): void {
     // a stage about to rerun removes its outputs: whatever is reading them now reads a stale past
-    for (const d of this.descendants.get(name) ?? []) {
-      const e = this.entries.get(d);
-      if (e?.actor.getSnapshot().matches('running')) e.actor.send({ type: 'CANCEL', reason: `upstream stage '${name}' runs again` });
+    const desc = this.descendants.get(name);
+    for (const e of [...this.state('running')]) {
+      if (desc?.has(e.name) && this.entries.get(e.name) === e) e.actor.send({ type: 'CANCEL', reason: `upstream stage '${name}' runs again` });
     }
     this.schedule();
   }
@@ -536,14 +558,18 @@ export class Reconciler {
   /** Starts queued stages, upstream first, while slots are free. */
   private schedule(): void {
     if (this.stopping || this.specError || !this.spec) return;
-    let running = 0;
-    for (const e of this.allEntries()) if (e.actor.getSnapshot().matches('running')) running++;
+    const queued = this.state('queued');
+    if (queued.size === 0) return;
+    let running = this.state('running').size;
     const limit = Math.max(1, this.opts.maxParallel ?? this.spec.manifests.pipeline.maxParallel ?? DEFAULT_MAX_PARALLEL);
-    for (const name of this.order) {
+    if (running >= limit) return;
+    const candidates = [...queued]
+      .filter((e) => this.entries.get(e.name) === e)
+      .sort((a, b) => (this.orderIndex.get(a.name) ?? 0) - (this.orderIndex.get(b.name) ?? 0));
+    for (const e of candidates) {
       if (running >= limit) return;
-      const e = this.entries.get(name);
-      if (!e || !e.actor.getSnapshot().matches('queued')) continue;
-      if (this.busyAncestor(name) !== undefined || this.runningDescendant(name) !== undefined) continue;
+      if (!e.actor.getSnapshot().matches('queued')) continue;
+      if (this.busyAncestor(e.name) !== undefined || this.runningDescendant(e.name) !== undefined) continue;
       e.actor.send({ type: 'START' });
       running++;
     }
@@ -567,18 +593,18 @@ export class Reconciler {
   private checkPassEnd(): void {
     const pass = this.pass;
     if (!pass || !this.queue.idle) return;
-    for (const e of this.allEntries()) {
-      const st = topState(e.actor.getSnapshot());
+    for (const st of BUSY) {
       // a queued stage cannot start while the spec is invalid: it does not hold the pass open
-      if (BUSY.has(st) && !(st === 'queued' && this.specError)) return;
+      if (st === 'queued' && this.specError) continue;
+      if (this.state(st).size > 0) return;
     }
     // a waiting stage whose ancestors all settled missed its wake-up: look at it rather than end the pass
     if (!this.specError && !this.stopping) {
       let woke = false;
-      for (const [name, e] of this.entries) {
-        if (e.actor.getSnapshot().matches('waiting') && this.busyAncestor(name) === undefined) {
-          this.log.warn({ stage: name }, 'a waiting stage was not woken: looking at it');
-          this.queue.addNow(name);
+      for (const e of this.state('waiting')) {
+        if (this.entries.get(e.name) === e && !this.queue.has(e.name) && this.busyAncestor(e.name) === undefined) {
+          this.log.warn({ stage: e.name }, 'a waiting stage was not woken: looking at it');
+          this.queue.addNow(e.name);
           woke = true;
         }
       }
@@ -666,16 +692,20 @@ export class Reconciler {
             this.phases.set(name, p.phase);
             this.pipelineDirty = true;
           }
+          const report: StageReport = {
+            phase: p.phase,
+            reasons: p.reasons,
+            entry: lock?.stages.get(name),
+            ...(lastRun ? { lastRun } : {}),
+            ...(p.message !== undefined ? { message: p.message } : {}),
+            ...(p.retries !== undefined ? { retries: p.retries } : {}),
+            ...(nextRetryAt ? { nextRetryAt } : {}),
+          };
+          const key = JSON.stringify([s.context.stage, p.runtime, { ...report, entry: report.entry?.outs }]);
+          if (this.reported.get(name) === key) continue;
           try {
-            await this.opts.status.stage(s.context.stage, p.runtime, {
-              phase: p.phase,
-              reasons: p.reasons,
-              entry: lock?.stages.get(name),
-              ...(lastRun ? { lastRun } : {}),
-              ...(p.message !== undefined ? { message: p.message } : {}),
-              ...(p.retries !== undefined ? { retries: p.retries } : {}),
-              ...(nextRetryAt ? { nextRetryAt } : {}),
-            });
+            await this.opts.status.stage(s.context.stage, p.runtime, report);
+            this.reported.set(name, key);
           } catch (err) {
             this.log.warn({ stage: name, err: errorMessage(err) }, 'cannot write the stage status');
           }

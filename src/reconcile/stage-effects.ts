@@ -78,26 +78,59 @@ export function isStaleRun(err: unknown): boolean {
   return err instanceof ReprodError && err.code === 'STALE_RUN';
 }
 
+/** dvc.lock's file, hashed to tell whether the parsed copy is still current. */
+const LOCK_FILE = 'dvc.lock';
+
+/**
+ * Reads dvc.lock through the LockStore, parsing it again only when its
+ * content changed (by the hasher, whose state cache makes an unchanged file a
+ * stat): planning a stage needs its entry, and parsing a lock of a thousand
+ * stages for each of them would cost more than all the rest of planning.
+ */
+export function cachedLockReader(d: Pick<StepDeps, 'hasher' | 'lockStore'>): () => Promise<Lockfile> {
+  let seen: string | undefined;
+  let lock: Lockfile | undefined;
+  return async () => {
+    const now = (await d.hasher.hash(LOCK_FILE))?.info.md5 ?? '';
+    if (lock && now === seen) return lock;
+    const fresh = await d.lockStore.read();
+    // if the file changed between the hash and the read, `seen` is older than `fresh`: the next call parses again
+    seen = now;
+    lock = fresh;
+    return fresh;
+  };
+}
+
 /**
  * The effects of the stage steps. `recordedRuntime` gives the image a stage's
- * last successful run used (for `image-changed`).
+ * last successful run used (for `image-changed`); it is asked once per stage,
+ * and afterwards the runs made here say it.
  */
 export function stepEffects(d: StepDeps, recordedRuntime: (stage: string) => Promise<string | undefined>): StageEffects {
+  const readLock = cachedLockReader(d);
+  const recorded = new Map<string, string | undefined>();
+  const runtimeOf = async (stage: string): Promise<string | undefined> => {
+    if (!recorded.has(stage)) recorded.set(stage, await recordedRuntime(stage));
+    return recorded.get(stage);
+  };
   return {
     async plan(stage, signal) {
-      const entry = (await d.lockStore.read()).stages.get(stage.name);
-      return planStage(d, stage, entry, { recordedRuntime: await recordedRuntime(stage.name), signal });
+      const entry = (await readLock()).stages.get(stage.name);
+      return planStage(d, stage, entry, { recordedRuntime: await runtimeOf(stage.name), signal });
     },
     async inputs(stage, signal) {
       // outputs are not inputs, and a running stage is writing them: leave them unhashed
       return inputsFingerprint(await planStage(d, { ...stage, outs: [] }, undefined, { signal }));
     },
-    execute(plan, { signal, runId, env }) {
+    async execute(plan, { signal, runId, env }) {
       const deps: StepDeps = { ...guardedDeps(d, plan.stage), env: { ...(d.env ?? {}), ...env } };
-      return executeStage(deps, plan, { signal, runId });
+      const outcome = await executeStage(deps, plan, { signal, runId });
+      if (outcome.kind === 'ran') recorded.set(plan.stage.name, outcome.run.runtime);
+      else if (outcome.kind === 'restored') recorded.set(plan.stage.name, plan.runtime);
+      return outcome;
     },
     newRunId: () => d.newRunId(),
-    readLock: () => d.lockStore.read(),
+    readLock,
     flush: () => d.hasher.flush(),
   };
 }
