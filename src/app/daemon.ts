@@ -13,7 +13,10 @@ import { Reconciler, type ReconcilerHooks } from '../reconcile/reconciler.js';
 import { stepEffects } from '../reconcile/stage-effects.js';
 import { systemTimerClock } from '../reconcile/timer-clock.js';
 import { StatusReporter } from '../status/reporter.js';
-import { DVC_YAML, loadSpec, openProject, selectRuntime, stepDeps, type RuntimeMode, type Spec } from './project.js';
+import { DVC_YAML, loadSpec, openProject, selectRuntime, stepDeps, type Project, type RuntimeMode, type Spec } from './project.js';
+import { openTracking, pipelineModels, type TrackingService } from './tracking.js';
+import type { PassTracking, StageTracking } from '../tracking/stage-run-recorder.js';
+import type { ResolvedRuntime } from '../pipeline/manifests.js';
 
 export interface DaemonOptions {
   root: string;
@@ -28,6 +31,8 @@ export interface DaemonOptions {
   /** Poll the file system instead of inotify. */
   poll?: boolean;
   hooks?: ReconcilerHooks;
+  /** MLflow tracking (default on: `./mlruns`, or `MLFLOW_TRACKING_URI`); false turns it off. */
+  tracking?: boolean;
   /** Called once the HTTP endpoint listens (with the port actually bound). */
   onListening?(port: number): void;
 }
@@ -96,6 +101,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
   const keepAlive = setInterval(() => undefined, 1 << 30);
   let http: HttpEndpoint | undefined;
   let watcher: SpecWatcher | undefined;
+  let tracking: TrackingService | undefined;
   try {
     if (selected.docker) {
       try {
@@ -114,6 +120,10 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
       return r.kind === 'container' && r.image.kind === 'build' ? r.image.context : undefined;
     };
     const metrics = new DaemonMetrics(() => reconciler.stats());
+    // MLflow: background delivery of the outbox for the daemon's lifetime; tracking never blocks or fails a stage
+    tracking = opts.tracking === false ? undefined : await openTracking({ root, log });
+    const trackingDone = tracking?.start(signal);
+    const hooks = tracking ? trackingHooks(tracking, project, () => live, selected.resolve, opts.hooks) : opts.hooks;
     const reconciler: Reconciler = new Reconciler({
       loadSpec: () => {
         const spec = loadSpec(root);
@@ -128,7 +138,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
       log,
       ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
       ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
-      ...(opts.hooks ? { hooks: opts.hooks } : {}),
+      ...(hooks ? { hooks } : {}),
       metrics,
       previousStatus: await project.statusStore.readPipeline(),
       onSpec: (spec) => {
@@ -162,10 +172,69 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     }
     log.info({ root, runtime: opts.runtime, maxParallel: opts.maxParallel }, 'reconciling');
     await reconciler.start(signal);
+    await trackingDone;
   } finally {
+    await tracking?.close();
     clearInterval(keepAlive);
     await watcher?.close();
     await http?.close();
     await project.hasher[Symbol.asyncDispose]();
   }
+}
+
+/**
+ * The reconciler's hooks that record stage runs in MLflow: a parent run per
+ * pass (created when its first stage starts), a nested run per stage run, the
+ * run's ids in the stage container's environment and its id in status.
+ * Composed with any hooks given by the caller.
+ */
+function trackingHooks(
+  tracking: TrackingService,
+  project: Project,
+  spec: () => Spec,
+  resolve: (stage: Stage) => ResolvedRuntime,
+  inner: ReconcilerHooks | undefined,
+): ReconcilerHooks {
+  let pass: PassTracking | undefined;
+  let failedInPass = false;
+  const started = new Map<string, StageTracking>();
+  const recorder = () => {
+    const s = spec();
+    return tracking.recorder({ ws: project.ws, pipelineFile: s.pipeline.file, models: pipelineModels(s.pipeline.stages, resolve) });
+  };
+  let rec = recorder();
+  return {
+    passStarted: async (passId) => {
+      rec = recorder();
+      pass = rec.beginPass();
+      failedInPass = false;
+      await inner?.passStarted?.(passId);
+    },
+    stageStarting: async (stage, runId, plan) => {
+      const env = (await inner?.stageStarting?.(stage, runId, plan)) ?? {};
+      pass ??= rec.beginPass();
+      const t = await rec.startStage(pass, { stage, reprodRunId: runId, runtime: plan.runtime, reasons: plan.reasons });
+      started.set(runId, t);
+      return { ...env, ...t.env };
+    },
+    stageFinished: async (stage, outcome, plan) => {
+      await inner?.stageFinished?.(stage, outcome, plan);
+      const t = started.get(outcome.runId);
+      if (!t) return;
+      started.delete(outcome.runId);
+      if (outcome.kind === 'failed') failedInPass = true;
+      const entry = outcome.kind === 'ran' || outcome.kind === 'restored' ? outcome.entry : undefined;
+      return rec.finishStage(t, {
+        outcome: outcome.kind === 'ran' || outcome.kind === 'restored' ? 'succeeded' : outcome.kind === 'cancelled' ? 'cancelled' : 'failed',
+        action: outcome.kind === 'restored' ? 'restored' : 'ran',
+        ...(entry ? { entry } : {}),
+        ...(outcome.kind === 'failed' ? { error: outcome.error.message } : {}),
+      });
+    },
+    passFinished: async (passId, summary) => {
+      await inner?.passFinished?.(passId, summary);
+      if (pass) await rec.endPass(pass, failedInPass ? 'failed' : 'succeeded');
+      pass = undefined;
+    },
+  };
 }

@@ -51,8 +51,9 @@ export interface PassSummary {
 export interface ReconcilerHooks {
   passStarted?(passId: string): void | Promise<void>;
   /** Called before a stage's command starts; returns extra environment for its container. */
-  stageStarting?(stage: Stage, runId: string): Promise<Record<string, string>>;
-  stageFinished?(stage: Stage, outcome: StageOutcome, plan: StagePlan): void | Promise<void>;
+  stageStarting?(stage: Stage, runId: string, plan: StagePlan): Promise<Record<string, string>>;
+  /** May return the tracking run's id, which then goes into the stage's status (`lastRun.trackingRunId`). */
+  stageFinished?(stage: Stage, outcome: StageOutcome, plan: StagePlan): void | Promise<void | { trackingRunId?: string }>;
   passFinished?(passId: string, summary: PassSummary): void | Promise<void>;
 }
 
@@ -204,7 +205,7 @@ export class Reconciler {
           let env: Record<string, string> = {};
           if (this.opts.hooks?.stageStarting) {
             try {
-              env = await this.opts.hooks.stageStarting(stage, runId);
+              env = await this.opts.hooks.stageStarting(stage, runId, input.plan);
             } catch (err) {
               this.log.warn({ stage: stage.name, runId, err: errorMessage(err) }, 'the stageStarting hook failed');
             }
@@ -551,6 +552,13 @@ export class Reconciler {
     if (hook) {
       Promise.resolve()
         .then(() => hook(stage, outcome, e.plan))
+        .then((r) => {
+          const last = this.lastRuns.get(e.stage);
+          if (r && r.trackingRunId && last && last.runId === outcome.runId) {
+            last.trackingRunId = r.trackingRunId;
+            this.markStatus(e.stage);
+          }
+        })
         .catch((err: unknown) => this.log.warn({ stage: e.stage, err: errorMessage(err) }, 'the stageFinished hook failed'));
     }
   }

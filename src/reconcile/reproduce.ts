@@ -1,6 +1,7 @@
 import { ReprodError } from '../core/errors.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { selectStages, type Dag } from '../pipeline/dag.js';
+import { guardedDeps } from './stage-effects.js';
 import { executeStage, planStage, type StagePlan, type StepDeps } from './stage-steps.js';
 
 /** What happened to one stage in a repro pass. */
@@ -82,7 +83,8 @@ export async function reproduce(d: StepDeps, dag: Dag, opts: ReproOptions = {}):
         await decide({ stage: stage.name, action: 'would-run', reasons }, { runtime: plan.runtime });
         continue;
       }
-      const outcome = await executeStage(d, plan, {
+      // an input edited while the command ran makes the run's outputs unrecordable (STALE_RUN)
+      const outcome = await executeStage(guardedDeps(d, stage), plan, {
         signal,
         runCache: !forced && opts.runCache !== false,
         onStart: async (runId) => {

@@ -7,7 +7,7 @@
  * for logic.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { parse } from 'yaml';
@@ -152,6 +152,11 @@ describe('reprod daemon', () => {
     expect(status(ws.path, 'other')?.status.lastRun?.runId).toBe(otherRun);
     const lock = parseLockfile(read(ws.path, 'dvc.lock') ?? '');
     expect(lock.stages.get('twice')?.deps[0]?.md5).toBe(lock.stages.get('upper')?.outs[0]?.md5);
+    // each stage run is an MLflow run (./mlruns by default), named in the stage's status
+    await waitFor('the tracking run id in status', () => typeof status(ws.path, 'upper')?.status.lastRun?.trackingRunId === 'string');
+    const trackingRunId = status(ws.path, 'upper')?.status.lastRun?.trackingRunId as string;
+    const experiments = readdirSync(path.join(ws.path, 'mlruns')).filter((e) => /^\d+$/.test(e) && e !== '0');
+    expect(experiments.some((e) => read(ws.path, `mlruns/${e}/${trackingRunId}/tags/mlflow.runName`) === 'upper')).toBe(true);
     await d.stop();
     expect(await reprodContainers(docker, ws.path)).toEqual([]);
     assertStatusFilesValid(ws.path);
