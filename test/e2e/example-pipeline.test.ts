@@ -3,41 +3,17 @@
  * (docker-compose), every stage of ingest → preprocess → train → evaluate in a
  * sibling container, on a copy of this repository's example pipeline.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { buildReprodImage, compose as composeIn, exampleWorkspace, run } from '../helpers/compose.js';
 import { assertStatusFilesValid } from '../helpers/workspace.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const EXAMPLE = ['dvc.yaml', 'params.yaml', 'stages', 'manifests', '.dvc/config', '.dvcignore'];
-
 let ws = '';
-
-/**
- * Runs a command without blocking the test worker's event loop (a blocked
- * worker cannot answer the test runner, which then reports a timeout).
- */
-function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ code: number; out: string; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, out: `${stdout}${stderr}`, stdout }));
-  });
-}
-
-function compose(...args: string[]): Promise<{ code: number; out: string; stdout: string }> {
-  return run('docker-compose', ['-f', path.join(REPO, 'docker-compose.yml'), '--project-directory', REPO, ...args], {
-    cwd: ws,
-    env: { ...process.env, PWD: ws, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
-  });
-}
+const PROJECT = `reprod-e2e-run-${process.pid}`;
+const compose = (...args: string[]) => composeIn(ws, PROJECT, ...args);
 
 /** `docker-compose run --rm reprod repro`: what ran, from reprod's own output. */
 async function repro(): Promise<string[]> {
@@ -47,10 +23,8 @@ async function repro(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  ws = mkdtempSync(path.join(os.tmpdir(), 'reprod-e2e-'));
-  for (const p of EXAMPLE) cpSync(path.join(REPO, p), path.join(ws, p), { recursive: true });
-  // the image under test is the one built from this checkout (registry or no registry: `npm run images` knows)
-  const build = await run('npm', ['run', 'images', '--', 'reprod'], { cwd: REPO });
+  ws = exampleWorkspace();
+  const build = await buildReprodImage();
   expect(build.code, build.out).toBe(0);
 }, 600_000);
 
@@ -119,5 +93,69 @@ describe('the example pipeline in containers, as the README runs it', () => {
     const params = readFileSync(path.join(ws, 'params.yaml'), 'utf8');
     writeFileSync(path.join(ws, 'params.yaml'), params.replace(/^(\s+test_size:\s*)([0-9.]+)/m, '$10.3'));
     expect(await repro()).toEqual(['preprocess', 'train', 'evaluate']);
+  });
+});
+
+describe('the example pipeline under the daemon, as the README\'s quick start runs it', () => {
+  let ws2 = '';
+  const P2 = `reprod-e2e-daemon-${process.pid}`;
+
+  /** Polls without blocking until `check` holds (waiting for a real daemon in real containers). */
+  async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 240_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > end) {
+        const logs = await composeIn(ws2, P2, 'logs', '--tail', '40', 'daemon');
+        throw new Error(`timed out waiting for ${what}\n${logs.out}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  const doc = (name: string) => {
+    try {
+      return parse(readFileSync(path.join(ws2, 'status', `${name}.yaml`), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  const upToDate = () => doc('pipeline')?.status?.phase === 'UpToDate';
+
+  afterAll(async () => {
+    if (ws2) {
+      await composeIn(ws2, P2, 'down');
+      execFileSync('rm', ['-rf', ws2]);
+    }
+  });
+
+  it('docker-compose up -d daemon brings the pipeline up to date, reruns what an edit makes stale, and stops cleanly', async () => {
+    ws2 = exampleWorkspace();
+    const up = await composeIn(ws2, P2, 'up', '-d', 'daemon');
+    expect(up.code, up.out).toBe(0);
+    await waitFor('the first pass', () => upToDate() && doc('evaluate')?.status?.lastRun?.outcome === 'Succeeded');
+    const scores = JSON.parse(readFileSync(path.join(ws2, 'metrics/scores.json'), 'utf8')) as Record<string, number>;
+    expect(scores.accuracy).toBeGreaterThan(0.8);
+    const trainRun = doc('train').status.lastRun.runId as string;
+    const ingestRun = doc('ingest').status.lastRun.runId as string;
+
+    // an edit, and no command typed: train and evaluate rerun, ingest does not
+    const params = readFileSync(path.join(ws2, 'params.yaml'), 'utf8');
+    writeFileSync(path.join(ws2, 'params.yaml'), params.replace(/^(\s+C:\s*)([0-9.]+)/m, '$10.5'));
+    await waitFor('the rerun', () => doc('train')?.status?.lastRun?.runId !== trainRun && upToDate() && doc('evaluate')?.status?.lastRun?.outcome === 'Succeeded');
+    expect(doc('ingest').status.lastRun.runId).toBe(ingestRun);
+    assertStatusFilesValid(ws2);
+
+    // the compose healthcheck reaches /healthz
+    const id = (await composeIn(ws2, P2, 'ps', '-q', 'daemon')).stdout.trim();
+    await waitFor('a healthy daemon', async () => {
+      const r = await run('docker', ['inspect', '-f', '{{.State.Health.Status}}', id], { cwd: ws2 });
+      return r.stdout.trim() === 'healthy';
+    }, 120_000);
+    const logs = await composeIn(ws2, P2, 'logs', 'daemon');
+    expect(logs.out).toMatch(/stage finished/);
+
+    const down = await composeIn(ws2, P2, 'down');
+    expect(down.code, down.out).toBe(0);
+    const left = execFileSync('docker', ['ps', '-aq', '--filter', 'label=reprod.managed=true', '--filter', `label=reprod.workspace=${ws2}`], { encoding: 'utf8' });
+    expect(left.trim()).toBe('');
   });
 });

@@ -13,14 +13,16 @@ const REPO = path.resolve(import.meta.dirname, '../..');
 /** command as shown → [file that runs it, strings that file must contain] */
 const RUN_BY: Record<string, [string, string[]]> = {
   'bash scripts/setup.sh && docker-compose run --rm reprod repro': ['test/e2e/example-pipeline.test.ts', ["'run', '--rm', 'reprod', 'repro'"]],
+  'bash scripts/setup.sh && docker-compose up -d daemon': ['test/e2e/example-pipeline.test.ts', ["'up', '-d', 'daemon'"]],
   'bash scripts/setup.sh && npm test': ['.ci/run', ['bash scripts/setup.sh', 'npm test']],
   'bash scripts/setup.sh': ['.ci/run', ['bash scripts/setup.sh']],
   'npm test': ['.ci/run', ['npm test']],
   'docker-compose run --rm reprod repro': ['test/e2e/example-pipeline.test.ts', ["'run', '--rm', 'reprod', 'repro'"]],
   'docker-compose run --rm reprod status --json': ['test/e2e/example-pipeline.test.ts', ["'run', '--rm', 'reprod', 'status', '--json'"]],
-  'docker-compose up -d daemon': ['test/e2e/daemon-compose.test.ts', ["'up', '-d', 'daemon'"]],
-  'docker-compose logs -f daemon': ['test/e2e/daemon-compose.test.ts', ["'logs', 'daemon'"]],
-  'docker-compose down': ['test/e2e/daemon-compose.test.ts', ["'down'"]],
+  'docker-compose up -d daemon': ['test/e2e/example-pipeline.test.ts', ["'up', '-d', 'daemon'"]],
+  'docker-compose logs daemon': ['test/e2e/example-pipeline.test.ts', ["'logs', 'daemon'"]],
+  'reprod -C path/to/ws daemon --port 9465 --debounce-ms 150': ['test/integration/daemon.test.ts', ["'-C', root, 'daemon', '--port'", "'--debounce-ms'"]],
+  'docker-compose down': ['test/e2e/example-pipeline.test.ts', ["'down'"]],
 };
 
 function shownCommands(): { file: string; command: string }[] {
