@@ -9,6 +9,7 @@ import type { LogBatch } from '../../tracking/mlflow-limits.js';
 import type { CreateRunInput, MlflowBackend, ModelVersionInfo, RunHandle } from './backend.js';
 import { MlflowError } from './mlflow-error.js';
 import { metaNumber, metaString, readMeta, writeMeta, type MetaValue } from './meta-yaml.js';
+import { readOptionalText } from '../fs/read-optional.js';
 
 /**
  * MLflow's file store, the layout its Python client writes for
@@ -39,14 +40,6 @@ const STATUS_CODE: Record<TrackedRunStatus | 'RUNNING', number> = { RUNNING: 1, 
 const RESERVED = new Set(['.trash', 'models']);
 const RESERVED_IN_EXPERIMENT = new Set(['tags', 'datasets', 'traces']);
 
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 async function writeAtomic(file: string, data: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
@@ -131,7 +124,7 @@ export class FileStoreBackend implements MlflowBackend {
 
   /** MLflow's own start-up: a new root gets the Default experiment; `.trash` always exists. */
   private async ensureRoot(): Promise<void> {
-    const fresh = (await readOptional(path.join(this.root, '0', 'meta.yaml'))) === undefined && (await subdirs(this.root)).length === 0;
+    const fresh = (await readOptionalText(path.join(this.root, '0', 'meta.yaml'))) === undefined && (await subdirs(this.root)).length === 0;
     await fs.mkdir(path.join(this.root, '.trash'), { recursive: true });
     if (fresh) await this.writeExperiment('0', 'Default');
   }
@@ -154,11 +147,11 @@ export class FileStoreBackend implements MlflowBackend {
 
   async experimentId(name: string): Promise<string> {
     const cached = this.experiments.get(name);
-    if (cached !== undefined && (await readOptional(path.join(this.root, cached, 'meta.yaml'))) !== undefined) return cached;
+    if (cached !== undefined && (await readOptionalText(path.join(this.root, cached, 'meta.yaml'))) !== undefined) return cached;
     await this.ensureRoot();
     for (const dir of (await subdirs(this.root)).sort()) {
       if (RESERVED.has(dir)) continue;
-      const text = await readOptional(path.join(this.root, dir, 'meta.yaml'));
+      const text = await readOptionalText(path.join(this.root, dir, 'meta.yaml'));
       if (text === undefined) continue;
       const meta = readMeta(text, `${dir}/meta.yaml`);
       if (metaString(meta, 'name') === name && metaString(meta, 'lifecycle_stage') !== 'deleted') {
@@ -185,7 +178,7 @@ export class FileStoreBackend implements MlflowBackend {
     const expDir = path.join(this.root, experimentId);
     for (const runId of (await subdirs(expDir)).sort()) {
       if (RESERVED_IN_EXPERIMENT.has(runId)) continue;
-      const tag = await readOptional(keyPath(path.join(expDir, runId, 'tags'), key));
+      const tag = await readOptionalText(keyPath(path.join(expDir, runId, 'tags'), key));
       if (tag === value) return this.handle(experimentId, runId);
     }
     return undefined;
@@ -193,7 +186,7 @@ export class FileStoreBackend implements MlflowBackend {
 
   private async readRunMeta(run: RunHandle): Promise<Record<string, unknown>> {
     const file = path.join(this.runDir(run), 'meta.yaml');
-    const text = await readOptional(file);
+    const text = await readOptionalText(file);
     if (text === undefined) throw new MlflowError('not-found', `run ${run.runId} not found in ${this.root}`);
     return readMeta(text, file);
   }
@@ -245,10 +238,10 @@ export class FileStoreBackend implements MlflowBackend {
   /** Repeatable: a param with the same value, a metric line already there and a tag are no-ops. */
   async logBatch(run: RunHandle, batch: LogBatch): Promise<void> {
     const dir = this.runDir(run);
-    if ((await readOptional(path.join(dir, 'meta.yaml'))) === undefined) throw new MlflowError('not-found', `run ${run.runId} not found in ${this.root}`);
+    if ((await readOptionalText(path.join(dir, 'meta.yaml'))) === undefined) throw new MlflowError('not-found', `run ${run.runId} not found in ${this.root}`);
     for (const p of batch.params) {
       const file = keyPath(path.join(dir, 'params'), p.key);
-      const old = await readOptional(file);
+      const old = await readOptionalText(file);
       if (old !== undefined && old !== p.value) {
         throw new MlflowError(
           'rejected',
@@ -265,7 +258,7 @@ export class FileStoreBackend implements MlflowBackend {
     for (const m of batch.metrics) {
       const file = keyPath(path.join(dir, 'metrics'), m.key);
       const line = `${m.timestamp} ${pyFloatRepr(m.value)} ${m.step}\n`;
-      const old = (await readOptional(file)) ?? '';
+      const old = (await readOptionalText(file)) ?? '';
       if (old.split('\n').includes(line.slice(0, -1))) continue;
       await fs.mkdir(path.dirname(file), { recursive: true });
       await fs.appendFile(file, line);
@@ -323,14 +316,14 @@ export class FileStoreBackend implements MlflowBackend {
   private async aliasesOf(name: string): Promise<Record<string, string>> {
     const dir = path.join(this.modelDir(name), 'aliases');
     const out: Record<string, string> = {};
-    for (const a of await filesUnder(dir)) out[a] = (await readOptional(path.join(dir, a))) ?? '';
+    for (const a of await filesUnder(dir)) out[a] = (await readOptionalText(path.join(dir, a))) ?? '';
     return out;
   }
 
   /** Rewrites the model's meta.yaml as MLflow does after any change: current aliases, new update time. */
   private async touchModel(name: string, description?: string | null): Promise<void> {
     const file = path.join(this.modelDir(name), 'meta.yaml');
-    const text = await readOptional(file);
+    const text = await readOptionalText(file);
     const meta = text === undefined ? {} : readMeta(text, file);
     const now = this.now();
     const desc = description !== undefined ? description : (metaString(meta, 'description') ?? null);
@@ -348,7 +341,7 @@ export class FileStoreBackend implements MlflowBackend {
 
   async ensureRegisteredModel(name: string, description?: string): Promise<void> {
     const dir = this.modelDir(name);
-    if ((await readOptional(path.join(dir, 'meta.yaml'))) !== undefined) return;
+    if ((await readOptionalText(path.join(dir, 'meta.yaml'))) !== undefined) return;
     await fs.mkdir(dir, { recursive: true });
     await this.touchModel(name, description ?? null);
   }
@@ -358,12 +351,12 @@ export class FileStoreBackend implements MlflowBackend {
     const out: ModelVersionInfo[] = [];
     for (const sub of await subdirs(dir)) {
       if (!sub.startsWith('version-')) continue;
-      const text = await readOptional(path.join(dir, sub, 'meta.yaml'));
+      const text = await readOptionalText(path.join(dir, sub, 'meta.yaml'));
       if (text === undefined) continue;
       const meta = readMeta(text, `${sub}/meta.yaml`);
       if (metaString(meta, 'current_stage') === 'Deleted_Internal') continue;
       const tags: Record<string, string> = {};
-      for (const k of await filesUnder(path.join(dir, sub, 'tags'))) tags[k] = (await readOptional(path.join(dir, sub, 'tags', k))) ?? '';
+      for (const k of await filesUnder(path.join(dir, sub, 'tags'))) tags[k] = (await readOptionalText(path.join(dir, sub, 'tags', k))) ?? '';
       const runId = metaString(meta, 'run_id');
       out.push({ version: sub.slice('version-'.length), tags, ...(runId ? { runId } : {}) });
     }
@@ -372,7 +365,7 @@ export class FileStoreBackend implements MlflowBackend {
 
   async createModelVersion(name: string, source: string, run: RunHandle, tags: TrackedTag[]): Promise<string> {
     const dir = this.modelDir(name);
-    if ((await readOptional(path.join(dir, 'meta.yaml'))) === undefined) {
+    if ((await readOptionalText(path.join(dir, 'meta.yaml'))) === undefined) {
       throw new MlflowError('not-found', `Registered Model with name=${name} not found`, 404, 'RESOURCE_DOES_NOT_EXIST');
     }
     const existing = await this.modelVersions(name);
@@ -409,7 +402,7 @@ export class FileStoreBackend implements MlflowBackend {
 
   async setAlias(name: string, alias: string, version: string): Promise<void> {
     const dir = this.modelDir(name);
-    if ((await readOptional(path.join(dir, `version-${version}`, 'meta.yaml'))) === undefined) {
+    if ((await readOptionalText(path.join(dir, `version-${version}`, 'meta.yaml'))) === undefined) {
       throw new MlflowError('not-found', `Model Version (name=${name}, version=${version}) not found`, 404, 'RESOURCE_DOES_NOT_EXIST');
     }
     const file = keyPath(path.join(dir, 'aliases'), alias);

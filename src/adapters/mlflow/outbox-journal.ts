@@ -3,6 +3,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RunHandle } from './backend.js';
 import { blobOf, parseJournalLine, refsOf, type JournalLine, type OutboxOp } from './outbox-ops.js';
+import { readOptionalText } from '../fs/read-optional.js';
 
 /**
  * The outbox on disk (`.dvc/tmp/reprod/mlflow-outbox/`):
@@ -49,14 +50,6 @@ function isAliveDefault(pid: number): boolean {
   }
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 /** Replays a journal's lines: what is still pending and the ids learnt. */
 export function replay(text: string): JournalState {
@@ -98,14 +91,14 @@ export class OutboxJournal {
     await fs.mkdir(path.join(dir, 'blobs'), { recursive: true });
     const own = `journal-${pid}.jsonl`;
     const journal = new OutboxJournal(dir, path.join(dir, own));
-    const state = replay((await readOptional(journal.file)) ?? '');
+    const state = replay((await readOptionalText(journal.file)) ?? '');
     const names = (await fs.readdir(dir)).filter((n) => JOURNAL_RE.test(n)).sort();
     const referenced = new Set<string>();
     const toRemove: string[] = [];
     for (const name of names) {
       if (name === own) continue;
       const other = Number(JOURNAL_RE.exec(name)?.[1]);
-      const text = (await readOptional(path.join(dir, name))) ?? '';
+      const text = (await readOptionalText(path.join(dir, name))) ?? '';
       const theirs = replay(text);
       if (isAlive(other)) {
         for (const r of theirs.pending) {

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { mapLimit } from '../../remote/pool.js';
 import type { CacheStore } from '../../remote/ports.js';
+import { fileSizes } from './file-sizes.js';
 import { isMissing, walkKeys } from './key-walk.js';
 
 /** Stats in flight at once when sizing many keys. */
@@ -25,22 +26,8 @@ export class LocalCacheStore implements CacheStore {
     return path.join(this.dir, ...key.split('/'));
   }
 
-  async sizes(keys: readonly string[]): Promise<Map<string, number>> {
-    const stats = await mapLimit(keys, STAT_JOBS, async (k) => {
-      try {
-        const st = await fs.stat(this.pathOf(k));
-        return st.isFile() ? st.size : undefined;
-      } catch (e) {
-        if (isMissing(e)) return undefined;
-        throw e;
-      }
-    });
-    const out = new Map<string, number>();
-    keys.forEach((k, i) => {
-      const s = stats[i];
-      if (s !== undefined) out.set(k, s);
-    });
-    return out;
+  sizes(keys: readonly string[]): Promise<Map<string, number>> {
+    return fileSizes(keys, (k) => this.pathOf(k), STAT_JOBS);
   }
 
   list(prefix: string): AsyncIterable<string> {

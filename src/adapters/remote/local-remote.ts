@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ReprodError } from '../../core/errors.js';
 import { mapLimit } from '../../remote/pool.js';
 import type { Downloaded, RemoteStore, TransferOptions } from '../../remote/ports.js';
+import { fileSizes } from './file-sizes.js';
 import { isMissing, walkKeys } from './key-walk.js';
 import { writeHashed } from './md5-file.js';
 
@@ -27,21 +28,7 @@ export class LocalRemote implements RemoteStore {
 
   async existing(keys: readonly string[], opts: { jobs: number }): Promise<Map<string, number>> {
     await this.checkRoot();
-    const found = await mapLimit(keys, Math.max(opts.jobs, 16), async (k) => {
-      try {
-        const st = await fs.stat(this.pathOf(k));
-        return st.isFile() ? st.size : undefined;
-      } catch (e) {
-        if (isMissing(e)) return undefined;
-        throw e;
-      }
-    });
-    const out = new Map<string, number>();
-    keys.forEach((k, i) => {
-      const size = found[i];
-      if (size !== undefined) out.set(k, size);
-    });
-    return out;
+    return fileSizes(keys, (k) => this.pathOf(k), Math.max(opts.jobs, 16));
   }
 
   /** A remote folder that exists but cannot be read is a fatal problem, not a per-object one. */
