@@ -32,11 +32,22 @@ const srv = new S3rver({ directory: dir, silent: true, configureBuckets: [{ name
   const handle = srv.callback();
   const limit = Number(crashAfter);
   let puts = 0;
+  let inflight = 0;
+  let dying = false;
+  // Dies like a server whose store is atomic (as S3 is): requests already being written finish,
+  // everything after is cut off. s3rver itself is not atomic; a truncated object is covered elsewhere.
   const server = http.createServer((req, res) => {
-    if (limit >= 0 && req.method === 'PUT' && ++puts > limit) {
+    if (dying || (limit >= 0 && req.method === 'PUT' && ++puts > limit)) {
+      dying = true;
       req.socket.destroy();
-      process.exit(3);
+      if (inflight === 0) process.exit(3);
+      return;
     }
+    inflight++;
+    res.on('close', () => {
+      inflight--;
+      if (dying && inflight === 0) process.exit(3);
+    });
     handle(req, res);
   });
   server.listen(Number(port), '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));

@@ -133,9 +133,14 @@ describe('S3 remote (loopback server checking signatures)', () => {
       expect(partial.length).toBeGreaterThan(0);
       expect(partial.some((l) => l.includes('.dir\t'))).toBe(false);
 
+      // an object the dying server left cut short (its size differs from the cache's) is sent again
+      const complete = partial.filter((l) => {
+        const [key, size] = l.split('\t') as [string, string];
+        return statSync(path.join(ws.path, '.dvc/cache', key)).size === Number(size);
+      });
       const rerun = await reprod(ws.path, 'push', '-j', '4');
       expect(rerun.code, rerun.stderr).toBe(0);
-      expect(rerun.stdout).toBe(`${81 - partial.length} files pushed\n`);
+      expect(rerun.stdout).toBe(`${81 - complete.length} files pushed\n`);
       expect(await bucketListing(client, server.bucket, 'p')).toHaveLength(81);
       expect((await reprod(ws.path, 'status', '-c', '--json')).stdout).toBe('{}\n');
 
