@@ -202,7 +202,7 @@ async function plan(): Promise<void> {
     const t0 = performance.now();
     const spec = loadSpec(root);
     const tLoad = performance.now() - t0;
-    const selected = selectRuntime(project, spec, 'host', log);
+    const selected = await selectRuntime(project, spec, 'host', log);
     const reporter = new StatusReporter(project.statusStore, systemTimerClock, () => ({ kind: 'host', reason: 'bench' }));
     const effects = stepEffects(stepDeps(project, selected.runtime, log), (n) => reporter.recordedRuntime(n));
     const signal = new AbortController().signal;

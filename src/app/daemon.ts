@@ -95,7 +95,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
   };
   const hostOnly = opts.runtime === 'host';
   // `auto` takes the Docker runtime: it runs host stages itself, and reaches the engine only for container stages
-  const selected = selectRuntime(project, live, hostOnly ? 'host' : 'docker', log);
+  const selected = await selectRuntime(project, live, hostOnly ? 'host' : 'docker', log);
   const hasStageFolder = (group: string) => existsSync(path.join(root, 'stages', group, 'Dockerfile'));
 
   const keepAlive = setInterval(() => undefined, 1 << 30);

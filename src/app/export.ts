@@ -20,7 +20,7 @@ export async function exportAirflow(opts: AirflowExportOptions): Promise<string>
   const project = openProject(opts.root, opts.log);
   try {
     const spec = loadSpec(project.root);
-    const selected = selectRuntime(project, spec, 'auto', opts.log);
+    const selected = await selectRuntime(project, spec, 'auto', opts.log);
     const signal = new AbortController().signal;
     const stages: ExportedStage[] = [];
     for (const stage of spec.pipeline.stages) {

@@ -5,9 +5,7 @@ import { reproduce, type ReproOptions, type StageDecision } from '../reconcile/r
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
 import { StatusReporter, lastRunFrom } from '../status/reporter.js';
 import type { StagePhase } from '../status/status-docs.js';
-import { pullRunCache, remotePuller } from './remotes.js';
-import { loadSpec, openProject, selectRuntime, stepDeps, type RuntimeMode } from './project.js';
-import { openTracking, pipelineModels, trackingCondition } from './tracking.js';
+import { loadSpec, openProject, selectRuntime, stepDeps, type Project, type RuntimeMode } from './project.js';
 import type { StageTracking } from '../tracking/stage-run-recorder.js';
 
 export interface OneShotOptions {
@@ -16,19 +14,20 @@ export interface OneShotOptions {
   log: Logger;
 }
 
-async function withOpen<T>(opts: OneShotOptions, fn: (ctx: ReturnType<typeof open>) => Promise<T>): Promise<T> {
-  const ctx = open(opts);
+type Opened = Awaited<ReturnType<typeof open>>;
+
+async function withOpen<T>(opts: OneShotOptions, fn: (ctx: Opened) => Promise<T>): Promise<T> {
+  const project = openProject(opts.root, opts.log);
   try {
-    return await fn(ctx);
+    return await fn(await open(opts, project));
   } finally {
-    await ctx.project.hasher[Symbol.asyncDispose]();
+    await project.hasher[Symbol.asyncDispose]();
   }
 }
 
-function open(opts: OneShotOptions) {
-  const project = openProject(opts.root, opts.log);
+async function open(opts: OneShotOptions, project: Project) {
   const spec = loadSpec(project.root);
-  const selected = selectRuntime(project, spec, opts.runtime, opts.log);
+  const selected = await selectRuntime(project, spec, opts.runtime, opts.log);
   const reporter = new StatusReporter(project.statusStore, systemClock, (stage) => {
     const r = selected.resolve(stage);
     return { kind: r.kind === 'container' ? 'docker' : 'host', reason: r.reason };
@@ -92,6 +91,8 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
     if (selected.docker) await selected.docker.removeOrphans();
     const deps = stepDeps(project, selected.runtime, opts.log, run.tee);
     if (run.pull && !run.dry) {
+      // loaded only here: the S3 SDK costs start-up time that commands without --pull need not pay
+      const { pullRunCache, remotePuller } = await import('./remotes.js');
       deps.pull = remotePuller(project, { log: opts.log });
       if (run.runCache !== false) await pullRunCache(project, { log: opts.log });
     }
@@ -99,6 +100,7 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
     const prev = await project.statusStore.readPipeline();
     for (const s of spec.pipeline.stages) phases[s.name] = prev?.status.stages[s.name] ?? 'Stale';
     const startedAt = systemClock.now();
+    const { openTracking, pipelineModels, trackingCondition } = await import('./tracking.js');
     await using tracking = run.dry ? undefined : await openTracking({ root: project.root, log: opts.log });
     const recorder = tracking?.recorder({ ws: project.ws, pipelineFile: spec.pipeline.file, models: pipelineModels(spec.pipeline.stages, selected.resolve) });
     const pass = recorder?.beginPass({ startedAt });

@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { connectEngine } from '../adapters/docker/engine.js';
-import { DockerRuntime } from '../adapters/docker/docker-runtime.js';
+import type { DockerRuntime } from '../adapters/docker/docker-runtime.js';
 import { LocalWorkspace } from '../adapters/fs/local-workspace.js';
 import { stageLogFile } from '../adapters/fs/stage-log-file.js';
 import { HostRuntime } from '../adapters/local/host-runtime.js';
@@ -146,7 +145,7 @@ export interface SelectedRuntime {
  * `auto`/`docker` follow the manifests and the `stages/<group>/Dockerfile`
  * convention, and reach the engine only when some stage needs a container.
  */
-export function selectRuntime(project: Project, spec: Spec, mode: RuntimeMode, log: Logger): SelectedRuntime {
+export async function selectRuntime(project: Project, spec: Spec, mode: RuntimeMode, log: Logger): Promise<SelectedRuntime> {
   const hasStageFolder = (group: string) => existsSync(path.join(project.root, 'stages', group, 'Dockerfile'));
   const resolve = (stage: Stage): ResolvedRuntime =>
     mode === 'host'
@@ -154,6 +153,8 @@ export function selectRuntime(project: Project, spec: Spec, mode: RuntimeMode, l
       : resolveStageRuntime(stage, spec.manifests.stages, hasStageFolder);
   const needsEngine = mode === 'docker' || spec.pipeline.stages.some((s) => resolve(s).kind === 'container');
   if (!needsEngine) return { runtime: new HostRuntime(), resolve };
+  // dockerode is loaded only when a stage needs a container: it is most of a command's start-up time
+  const [{ DockerRuntime }, { connectEngine }] = await Promise.all([import('../adapters/docker/docker-runtime.js'), import('../adapters/docker/engine.js')]);
   const docker = new DockerRuntime({ docker: connectEngine(), workspace: project.root, resolve, logger: log });
   return { runtime: docker, resolve, docker };
 }

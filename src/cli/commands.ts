@@ -1,9 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { runDaemon } from '../app/daemon.js';
-import { exportAirflow } from '../app/export.js';
-import { commitStages, pipelineStatus, reproOnce } from '../app/oneshot.js';
 import { loadPipeline, openProject, type Project, type RuntimeMode } from '../app/project.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
@@ -14,10 +11,17 @@ import { describeReason, toDvcStatusJson } from '../pipeline/stage-status.js';
 import { observeStage } from '../reconcile/observe.js';
 import type { StageDecision } from '../reconcile/reproduce.js';
 import { lockEntryFromObserved } from '../reconcile/stage-steps.js';
-import { cloudStatusData, fetchData, gcData, pullData, pushData, type DataCommandOptions } from '../app/remotes.js';
+import type { DataCommandOptions } from '../app/remotes.js';
 import { formatCloudStatus } from '../remote/cloud-status.js';
 import { failuresError, summary } from '../remote/report.js';
 import type { SkippedOut } from '../remote/tracked.js';
+
+/*
+ * Commands load what they need when they run: a command line that only reads
+ * status should not pay for loading the S3 SDK, dockerode or chokidar.
+ */
+const oneshot = () => import('../app/oneshot.js');
+const remotes = () => import('../app/remotes.js');
 
 /** Where a command writes; tests capture it. `exitCode` is what the command decided. */
 export interface Io {
@@ -103,7 +107,7 @@ export async function commandStatus(
   targets: string[],
   opts: { json: boolean; quiet?: boolean; verbose: boolean; runtime: RuntimeMode },
 ): Promise<number> {
-  const stale = await pipelineStatus({ root, runtime: opts.runtime, log: makeLogger(opts.verbose) }, targets);
+  const stale = await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log: makeLogger(opts.verbose) }, targets);
   if (opts.quiet) return stale.length ? 1 : 0;
   if (opts.json) {
     io.out(`${JSON.stringify(Object.fromEntries(stale.map(({ stage, reasons }) => [stage.name, toDvcStatusJson(reasons)])))}\n`);
@@ -152,7 +156,7 @@ export async function commandRepro(
     runtime: RuntimeMode;
   },
 ): Promise<number> {
-  const decisions = await reproOnce(
+  const decisions = await (await oneshot()).reproOnce(
     { root, runtime: opts.runtime, log: makeLogger(opts.verbose) },
     {
       targets,
@@ -256,7 +260,7 @@ export async function commandDag(
 }
 
 export async function commandCommit(io: Io, root: string, targets: string[], opts: { verbose: boolean; runtime: RuntimeMode }): Promise<number> {
-  const committed = await commitStages({ root, runtime: opts.runtime, log: makeLogger(opts.verbose) }, targets);
+  const committed = await (await oneshot()).commitStages({ root, runtime: opts.runtime, log: makeLogger(opts.verbose) }, targets);
   io.out(committed.length ? committed.map((s) => `Committed stage '${s}'\n`).join('') : 'Nothing to commit: dvc.lock matches the workspace.\n');
   return 0;
 }
@@ -266,7 +270,7 @@ export async function commandExportAirflow(
   root: string,
   opts: { out?: string; dagId?: string; reprodImage: string; check: boolean; verbose: boolean },
 ): Promise<number> {
-  const text = await exportAirflow({
+  const text = await (await import('../app/export.js')).exportAirflow({
     root,
     log: makeLogger(opts.verbose),
     ...(opts.dagId ? { dagId: opts.dagId } : {}),
@@ -312,7 +316,7 @@ function warnSkipped(io: Io, skipped: readonly SkippedOut[]): void {
 }
 
 export async function commandPush(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
-  const res = await pushData(root, targets, dataOptions(io, o));
+  const res = await (await remotes()).pushData(root, targets, dataOptions(io, o));
   warnSkipped(io, res.skipped);
   io.out(`${summary([['pushed', res.moved]]) || 'Everything is up to date.'}\n`);
   if (res.failed.length > 0) throw failuresError('push', res.failed);
@@ -320,7 +324,7 @@ export async function commandPush(io: Io, root: string, targets: string[], o: Da
 }
 
 export async function commandFetch(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
-  const res = await fetchData(root, targets, dataOptions(io, o));
+  const res = await (await remotes()).fetchData(root, targets, dataOptions(io, o));
   warnSkipped(io, res.skipped);
   io.out(`${summary([['fetched', res.moved]]) || 'Everything is up to date.'}\n`);
   if (res.failed.length > 0) throw failuresError('fetch', res.failed);
@@ -328,7 +332,7 @@ export async function commandFetch(io: Io, root: string, targets: string[], o: D
 }
 
 export async function commandPull(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
-  const res = await pullData(root, targets, dataOptions(io, o));
+  const res = await (await remotes()).pullData(root, targets, dataOptions(io, o));
   warnSkipped(io, res.skipped);
   for (const p of res.modified) io.out(`M\t${p}\n`);
   for (const p of res.added) io.out(`A\t${p}\n`);
@@ -344,13 +348,13 @@ export async function commandPull(io: Io, root: string, targets: string[], o: Da
 
 /** `status --cloud` / `status -r NAME`: what `dvc status -c` prints (`--json`: its JSON). */
 export async function commandCloudStatus(io: Io, root: string, targets: string[], o: DataCliOptions & { json: boolean }): Promise<number> {
-  const { remote, status } = await cloudStatusData(root, targets, dataOptions(io, o));
+  const { remote, status } = await (await remotes()).cloudStatusData(root, targets, dataOptions(io, o));
   io.out(o.json ? `${JSON.stringify(Object.fromEntries(status))}\n` : formatCloudStatus(status, remote));
   return 0;
 }
 
 export async function commandGc(io: Io, root: string, o: DataCliOptions & { cloud: boolean }): Promise<number> {
-  const res = await gcData(root, { ...dataOptions(io, o), cloud: o.cloud });
+  const res = await (await remotes()).gcData(root, { ...dataOptions(io, o), cloud: o.cloud });
   const report = (where: string, keys: readonly string[], kept: number) => {
     if (keys.length === 0) {
       io.out(`Nothing to remove from ${where}: all ${kept} objects are in use.\n`);
@@ -400,7 +404,7 @@ export async function commandDaemon(
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    await runDaemon(
+    await (await import('../app/daemon.js')).runDaemon(
       {
         root,
         runtime: opts.runtime,
