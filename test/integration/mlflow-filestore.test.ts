@@ -4,10 +4,12 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LocalWorkspace } from '../../src/adapters/fs/local-workspace.js';
 import { openTracking } from '../../src/app/tracking.js';
-import type { LockStage, Stage } from '../../src/core/types.js';
 import type { ModelDecl } from '../../src/tracking/promotion.js';
 import { MemoryLogger, TestClock } from '../helpers/mlflow-server.js';
 import { CONFORMANCE, tempDir } from '../helpers/workspace.js';
+import { lockOf, trackedStage } from '../helpers/tracking-fixtures.js';
+const stage = trackedStage;
+
 
 /**
  * The file store against what MLflow's own Python client wrote
@@ -51,29 +53,7 @@ function normalise(files: string[], ids: Record<string, string>): string[] {
   return files.map((f) => f.split('/').map((seg) => ids[seg] ?? seg).join('/')).sort();
 }
 
-function stage(name: string, deps: string[], outs: [string, 'out' | 'metric'][], params: Stage['params'] = []): Stage {
-  return {
-    name,
-    group: name,
-    cmd: `python3 stages/${name}.py`,
-    wdir: '.',
-    deps: deps.map((p) => ({ defPath: p, path: p })),
-    params,
-    outs: outs.map(([p, kind]) => ({ defPath: p, path: p, kind, cache: kind === 'out', persist: false, push: true })),
-    frozen: false,
-    alwaysChanged: false,
-    source: { file: 'dvc.yaml' },
-  };
-}
 
-function lockOf(s: Stage, md5: Record<string, string>): LockStage {
-  return {
-    cmd: s.cmd,
-    deps: s.deps.map((d) => ({ path: d.defPath, hash: 'md5', md5: md5[d.path] ?? 'x', size: 1 })),
-    params: new Map(),
-    outs: s.outs.map((o) => ({ path: o.defPath, hash: 'md5', md5: md5[o.path] ?? 'x', size: 1 })),
-  };
-}
 
 describe('MLflow file store', () => {
   it('writes the layout MLflow writes: experiments, nested runs, params, metrics, tags, artifacts, registered model with aliases', async () => {

@@ -8,11 +8,14 @@ import { MlflowRestClient } from '../../src/adapters/mlflow/rest-client.js';
 import { RestBackend } from '../../src/adapters/mlflow/rest-store.js';
 import { OUTBOX_DIR, openTracking } from '../../src/app/tracking.js';
 import type { Tracker } from '../../src/core/tracking.js';
-import type { LockStage, Stage } from '../../src/core/types.js';
+import type { OutKind, Stage } from '../../src/core/types.js';
 import type { ModelDecl } from '../../src/tracking/promotion.js';
 import { StageRunRecorder } from '../../src/tracking/stage-run-recorder.js';
 import { MemoryLogger, MlflowTestServer, shapeViolations, TestClock } from '../helpers/mlflow-server.js';
 import { tempDir } from '../helpers/workspace.js';
+import { lockOf, trackedStage } from '../helpers/tracking-fixtures.js';
+const stage = (name: string, deps: string[], outs: [string, OutKind][], params: Stage['params'] = []): Stage => trackedStage(name, deps, outs, params, `python3 ${name}.py`);
+
 
 /**
  * The outbox: with the server down while stages run, nothing fails or
@@ -21,29 +24,7 @@ import { tempDir } from '../helpers/workspace.js';
  * the server acted but its answer was lost.
  */
 
-function stage(name: string, deps: string[], outs: [string, 'out' | 'metric'][], params: Stage['params'] = []): Stage {
-  return {
-    name,
-    group: name,
-    cmd: `python3 ${name}.py`,
-    wdir: '.',
-    deps: deps.map((p) => ({ defPath: p, path: p })),
-    params,
-    outs: outs.map(([p, kind]) => ({ defPath: p, path: p, kind, cache: kind === 'out', persist: false, push: true })),
-    frozen: false,
-    alwaysChanged: false,
-    source: { file: 'dvc.yaml' },
-  };
-}
 
-function lockOf(s: Stage, md5: Record<string, string>): LockStage {
-  return {
-    cmd: s.cmd,
-    deps: s.deps.map((d) => ({ path: d.defPath, hash: 'md5', md5: md5[d.path] ?? 'x', size: 1 })),
-    params: new Map(),
-    outs: s.outs.map((o) => ({ path: o.defPath, hash: 'md5', md5: md5[o.path] ?? 'x', size: 1 })),
-  };
-}
 
 const train = stage('train', [], [['models/model.pkl', 'out']], [{ defPath: 'params.yaml', path: 'params.yaml', keys: ['train'] }]);
 const evaluate = stage('evaluate', ['models/model.pkl'], [['metrics/scores.json', 'metric']]);

@@ -6,10 +6,13 @@ import { isMlflowError, type MlflowError } from '../../src/adapters/mlflow/mlflo
 import { Redactor } from '../../src/adapters/mlflow/redact.js';
 import { MlflowRestClient } from '../../src/adapters/mlflow/rest-client.js';
 import { openTracking, trackingConfig } from '../../src/app/tracking.js';
-import type { LockStage, Stage } from '../../src/core/types.js';
+import type { Stage } from '../../src/core/types.js';
 import type { ModelDecl } from '../../src/tracking/promotion.js';
 import { loadTranscript, MemoryLogger, MlflowTestServer, shapeViolations, TestClock } from '../helpers/mlflow-server.js';
 import { tempDir } from '../helpers/workspace.js';
+import { lockOf, trackedStage } from '../helpers/tracking-fixtures.js';
+const stage = trackedStage;
+
 
 /**
  * The REST adapter against a server that answers as the recorded MLflow 2.17
@@ -104,29 +107,7 @@ describe('the test server keeps to the recorded server', () => {
 
 // ------------------------------------------------------------------ reprod's client
 
-function stage(name: string, deps: string[], outs: [string, 'out' | 'metric' | 'plot'][], params: Stage['params'] = []): Stage {
-  return {
-    name,
-    group: name,
-    cmd: `python3 stages/${name}.py`,
-    wdir: '.',
-    deps: deps.map((p) => ({ defPath: p, path: p })),
-    params,
-    outs: outs.map(([p, kind]) => ({ defPath: p, path: p, kind, cache: kind === 'out', persist: false, push: true })),
-    frozen: false,
-    alwaysChanged: false,
-    source: { file: 'dvc.yaml' },
-  };
-}
 
-function lockOf(s: Stage, md5: Record<string, string>): LockStage {
-  return {
-    cmd: s.cmd,
-    deps: s.deps.map((d) => ({ path: d.defPath, hash: 'md5', md5: md5[d.path] ?? 'x', size: 1 })),
-    params: new Map(),
-    outs: s.outs.map((o) => ({ path: o.defPath, hash: 'md5', md5: md5[o.path] ?? 'x', size: 1 })),
-  };
-}
 
 /** A workspace with the example pipeline's train and evaluate outputs. */
 function workspace(root: string, params = 'train:\n  C: 1.0\n  max_iter: 1000\n  model: logistic_regression\nevaluate:\n  champion_threshold: 0.9\n'): {
