@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ReprodError } from '../../src/core/errors.js';
 import { cloudStatus, formatCloudStatus } from '../../src/remote/cloud-status.js';
@@ -10,6 +12,7 @@ import { RemoteUnreachable, type CacheStore, type Downloaded, type RemoteStore }
 import { Progress } from '../../src/remote/progress.js';
 import { failuresError, summary } from '../../src/remote/report.js';
 import type { TrackedOut } from '../../src/remote/tracked.js';
+import { CONFORMANCE } from '../helpers/workspace.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const md5 = (b: Uint8Array | string) => createHash('md5').update(b).digest('hex');
@@ -249,30 +252,8 @@ describe('layout, pool, progress, report', () => {
   });
 
   it('checks a run-cache entry against both hashes in its name (the entry DVC pushed for z-remote)', () => {
-    const entry = `cmd: mkdir -p dist && cp src/x.txt dist/x.txt && echo y > dist/y.txt && cat raw.csv
-  > table.csv
-deps:
-- path: raw.csv
-  hash: md5
-  md5: 55ef7578b917b32028f18767310eac72
-  size: 13
-- path: src
-  hash: md5
-  md5: a09178cb203f55e06a822ebae9679cb0.dir
-  size: 2
-  nfiles: 1
-outs:
-- path: dist
-  hash: md5
-  md5: 0763696a0ee503cf7daa85645d570297.dir
-  size: 4
-  nfiles: 2
-- path: table.csv
-  hash: md5
-  md5: 55ef7578b917b32028f18767310eac72
-  size: 13
-`;
     const key = 'runs/e2/e28f8a01087a1ecadc902370e26070175e39089dde667b07f8155aedb92ba009/b91aefd3121978842347394a8a58011618abc359d37929e6901ce1c15dd04b5b';
+    const entry = readFileSync(path.join(CONFORMANCE, 'dvc/z-remote-push-pull/expected/remote', key), 'utf8');
     expect(verifyRunEntry(key, enc(entry))).toBe(true);
     expect(verifyRunEntry(key, enc(entry.replace('size: 13', 'size: 14').replace('55ef7578', '55ef7579')))).toBe(false);
     expect(verifyRunEntry(key.replace(/b91a/, 'b91b'), enc(entry))).toBe(false);
