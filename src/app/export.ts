@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { airflowDagPython, type ExportedStage } from '../export/airflow-dag.js';
 import type { Logger } from '../core/ports.js';
-import { loadSpec, openProject, selectRuntime } from './project.js';
+import { loadSpec, selectRuntime, withProject } from './project.js';
 
 export interface AirflowExportOptions {
   root: string;
@@ -17,8 +17,7 @@ export interface AirflowExportOptions {
  * and writes the pipeline as an Airflow DAG that runs the same containers.
  */
 export async function exportAirflow(opts: AirflowExportOptions): Promise<string> {
-  const project = openProject(opts.root, opts.log);
-  try {
+  return withProject(opts.root, opts.log, async (project) => {
     const spec = loadSpec(project.root);
     const selected = await selectRuntime(project, spec, 'auto', opts.log);
     const signal = new AbortController().signal;
@@ -44,7 +43,5 @@ export async function exportAirflow(opts: AirflowExportOptions): Promise<string>
       dagId: opts.dagId ?? `reprod_${name}`,
       ...(opts.reprodImage === null ? {} : { reprodImage: opts.reprodImage ?? 'reprod/reprod:latest' }),
     });
-  } finally {
-    await project.hasher[Symbol.asyncDispose]();
-  }
+  });
 }

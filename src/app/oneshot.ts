@@ -2,10 +2,11 @@ import { systemClock, type Logger, type StageLogSink } from '../core/ports.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { selectStages } from '../pipeline/dag.js';
 import { reproduce, type ReproOptions, type StageDecision } from '../reconcile/reproduce.js';
+import { cachedLockReader } from '../reconcile/stage-effects.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
 import { StatusReporter, lastRunFrom } from '../status/reporter.js';
 import type { StagePhase } from '../status/status-docs.js';
-import { loadSpec, openProject, selectRuntime, stepDeps, type Project, type RuntimeMode } from './project.js';
+import { loadSpec, selectRuntime, stepDeps, withProject, type Project, type RuntimeMode } from './project.js';
 import type { StageTracking } from '../tracking/stage-run-recorder.js';
 
 export interface OneShotOptions {
@@ -16,13 +17,8 @@ export interface OneShotOptions {
 
 type Opened = Awaited<ReturnType<typeof open>>;
 
-async function withOpen<T>(opts: OneShotOptions, fn: (ctx: Opened) => Promise<T>): Promise<T> {
-  const project = openProject(opts.root, opts.log);
-  try {
-    return await fn(await open(opts, project));
-  } finally {
-    await project.hasher[Symbol.asyncDispose]();
-  }
+function withOpen<T>(opts: OneShotOptions, fn: (ctx: Opened) => Promise<T>): Promise<T> {
+  return withProject(opts.root, opts.log, async (project) => fn(await open(opts, project)));
 }
 
 async function open(opts: OneShotOptions, project: Project) {
@@ -119,7 +115,7 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
         const stage = spec.dag.byName.get(d.stage);
         if (!stage) return;
         phases[d.stage] = phaseOf(d);
-        const entry = (await project.lockStore.read()).stages.get(d.stage);
+        const { entry } = detail;
         const reasons = 'reasons' in d ? d.reasons : [];
         const t = tracked.get(d.stage);
         const { trackingRunId } =
@@ -181,9 +177,10 @@ export async function commitStages(opts: OneShotOptions, targets: string[]): Pro
   return withOpen(opts, async ({ project, spec, selected }) => {
     const deps = stepDeps(project, selected.runtime, opts.log);
     const committed: string[] = [];
+    const readLock = cachedLockReader(deps);
     for (const stage of selectStages(spec.dag, targets, { single: targets.length > 0 })) {
       if (stage.frozen) continue;
-      const lock = await project.lockStore.read();
+      const lock = await readLock();
       const plan = await planStage(deps, stage, lock.stages.get(stage.name), { signal: new AbortController().signal });
       if (plan.reasons.length === 0) continue;
       await commitObserved(deps, plan);

@@ -85,6 +85,10 @@ function listManifests(root: string): { path: string; text: string }[] {
     .map((f) => ({ path: `${MANIFESTS_DIR}/${f}`, text: readFileSync(path.join(dir, f), 'utf8') }));
 }
 
+function parse(text: string | undefined): Lockfile {
+  return text === undefined || text.trim() === '' ? emptyLockfile() : parseLockfile(text, DVC_LOCK);
+}
+
 /** dvc.lock on disk; commits are serialized and each re-reads the file. */
 export class FileLockStore implements LockStore {
   private chain: Promise<unknown> = Promise.resolve();
@@ -92,15 +96,14 @@ export class FileLockStore implements LockStore {
   constructor(private readonly ws: LocalWorkspace) {}
 
   async read(): Promise<Lockfile> {
-    const text = await this.ws.readText(DVC_LOCK);
-    if (text === undefined || text.trim() === '') return emptyLockfile();
-    return parseLockfile(text, DVC_LOCK);
+    return parse(await this.ws.readText(DVC_LOCK));
   }
 
   commit(stage: string, entry: LockStage): Promise<void> {
     const next = this.chain.then(async () => {
-      const text = serializeLockfile(upsertStage(await this.read(), stage, entry));
-      if ((await this.ws.readText(DVC_LOCK)) !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
+      const current = await this.ws.readText(DVC_LOCK);
+      const text = serializeLockfile(upsertStage(parse(current), stage, entry));
+      if (current !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
     });
     this.chain = next.catch(() => undefined);
     return next;
@@ -130,6 +133,16 @@ export function openProject(rootDir: string, log?: Logger): Project {
   });
   const hasher = new WorkspaceHasher({ root, ...(log ? { logger: log } : {}) });
   return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws), statusStore: new StatusStore(ws, log) };
+}
+
+/** Runs `fn` on an opened project, then stops the hasher's workers (whatever `fn` did). */
+export async function withProject<T>(rootDir: string, log: Logger | undefined, fn: (p: Project) => Promise<T>): Promise<T> {
+  const project = openProject(rootDir, log);
+  try {
+    return await fn(project);
+  } finally {
+    await project.hasher[Symbol.asyncDispose]();
+  }
 }
 
 export type RuntimeMode = 'auto' | 'docker' | 'host';

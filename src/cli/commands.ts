@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { loadPipeline, openProject, type Project, type RuntimeMode } from '../app/project.js';
+import { loadPipeline, withProject, type RuntimeMode } from '../app/project.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import { selectStages } from '../pipeline/dag.js';
@@ -45,14 +45,6 @@ function makeLogger(verbose: boolean): Logger {
   return pino({ level: verbose ? 'debug' : 'warn', base: null }, pino.destination(2));
 }
 
-async function withProject<T>(root: string, fn: (p: Project) => Promise<T>): Promise<T> {
-  const project = openProject(root);
-  try {
-    return await fn(project);
-  } finally {
-    await project.hasher[Symbol.asyncDispose]();
-  }
-}
 
 export async function commandValidate(io: Io, root: string, schemaOnly: string | undefined): Promise<number> {
   if (schemaOnly !== undefined) {
@@ -70,7 +62,7 @@ export async function commandValidate(io: Io, root: string, schemaOnly: string |
     }
     throw errors.length === 1 ? errors[0] : new ReprodErrors(errors);
   }
-  return withProject(root, async (project) => {
+  return withProject(root, undefined, async (project) => {
     const { pipeline, dag } = loadPipeline(project.root);
     const errors: ReprodError[] = [];
     for (const stage of pipeline.stages) {
@@ -197,7 +189,7 @@ export async function commandRepro(
 }
 
 export async function commandCheckout(io: Io, root: string, targets: string[]): Promise<number> {
-  return withProject(root, async (project) => {
+  return withProject(root, undefined, async (project) => {
     const { dag } = loadPipeline(project.root);
     const lock = await project.lockStore.read();
     const stages = targets.length ? selectStages(dag, targets, { single: true }) : dag.stages;

@@ -129,18 +129,58 @@ export function getDotted(root: PyValue, key: string): { found: true; value: PyV
   return { found: true, value: cur };
 }
 
-/** Python's `str` ordering: by code point (JS's default sort is by UTF-16 unit, which differs above U+FFFF). */
+/**
+ * Python's `str` ordering: by code point. JS's `<` compares UTF-16 units,
+ * which puts astral characters (surrogates, 0xD800–0xDFFF) before
+ * U+E000–U+FFFF; shifting the units of the first difference restores code
+ * point order.
+ */
 export function pyStrCompare(a: string, b: string): number {
   if (a === b) return 0;
-  const ia = a[Symbol.iterator]();
-  const ib = b[Symbol.iterator]();
-  for (;;) {
-    const x = ia.next();
-    const y = ib.next();
-    if (x.done) return y.done ? 0 : -1;
-    if (y.done) return 1;
-    const cx = x.value.codePointAt(0) as number;
-    const cy = y.value.codePointAt(0) as number;
-    if (cx !== cy) return cx < cy ? -1 : 1;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      if (x < 0xd800 && y < 0xd800) return x - y;
+      return codePointRank(x) - codePointRank(y);
+    }
   }
+  return a.length - b.length;
+}
+
+function codePointRank(unit: number): number {
+  if (unit >= 0xe000) return unit - 0x800;
+  if (unit >= 0xd800) return unit + 0x2000;
+  return unit;
+}
+
+const NEEDS_ESCAPE = /[^\x20-\x21\x23-\x5b\x5d-\x7e]/;
+const SHORT_ESCAPES: Record<number, string> = {
+  0x22: '\\"',
+  0x5c: '\\\\',
+  0x08: '\\b',
+  0x0c: '\\f',
+  0x0a: '\\n',
+  0x0d: '\\r',
+  0x09: '\\t',
+};
+
+/**
+ * A JSON string literal exactly as Python's `json.dumps(s)` writes it
+ * (ensure_ascii): printable ASCII as is, everything else as a lowercase
+ * `\uXXXX` escape, astral characters as their surrogate pair.
+ */
+export function pyJsonString(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const unit = s.charCodeAt(i);
+    if (unit >= 0x20 && unit <= 0x7e && unit !== 0x22 && unit !== 0x5c) {
+      out += s[i];
+    } else {
+      out += SHORT_ESCAPES[unit] ?? `\\u${unit.toString(16).padStart(4, '0')}`;
+    }
+  }
+  return `${out}"`;
 }

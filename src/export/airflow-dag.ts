@@ -1,5 +1,6 @@
 import type { Stage } from '../core/types.js';
 import type { Dag } from '../pipeline/dag.js';
+import { shellQuote } from '../pipeline/interpolate.js';
 import type { ContainerSettings } from '../pipeline/manifests.js';
 
 /** How one stage runs, as `reprod repro` would run it. */
@@ -40,11 +41,6 @@ export function pyStr(s: string): string {
   return `${out}"`;
 }
 
-/** POSIX shell single-quoting (Python's shlex.quote). */
-function shQuote(s: string): string {
-  if (s !== '' && /^[\w@%+=:,./-]+$/.test(s)) return s;
-  return `'${s.replace(/'/g, `'"'"'`)}'`;
-}
 
 /** A valid Python identifier for a task variable, unique within the file. */
 function taskVar(name: string, used: Set<string>): string {
@@ -67,7 +63,7 @@ export function taskId(stage: string): string {
 export function shellCommand(cmd: string | string[]): string {
   if (typeof cmd === 'string') return cmd;
   if (cmd.length === 1) return cmd[0] as string;
-  return cmd.map((c) => `/bin/sh -c ${shQuote(c)}`).join(' && ');
+  return cmd.map((c) => `/bin/sh -c ${shellQuote(c)}`).join(' && ');
 }
 
 /**

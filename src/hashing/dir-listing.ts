@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { pyJsonString, pyStrCompare } from '../core/pyvalue.js';
 import type { DirEntry, HashInfo } from '../core/types.js';
 
 /**
@@ -12,68 +13,9 @@ import type { DirEntry, HashInfo } from '../core/types.js';
  * as a surrogate pair). The exec bit and sizes are not part of the listing.
  */
 
-/**
- * Compares two strings by Unicode code point, as Python compares `str`.
- * Plain `<` compares UTF-16 units, which puts astral characters (surrogates,
- * 0xD800–0xDFFF) before U+E000–U+FFFF; shifting the units of the first
- * difference restores code point order.
- */
-export function compareCodePoints(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) {
-      if (x < 0xd800 && y < 0xd800) return x - y;
-      return codePointRank(x) - codePointRank(y);
-    }
-  }
-  return a.length - b.length;
-}
-
-function codePointRank(unit: number): number {
-  if (unit >= 0xe000) return unit - 0x800;
-  if (unit >= 0xd800) return unit + 0x2000;
-  return unit;
-}
-
-const ASTRAL_OR_PRIVATE = /[\ud800-\uffff]/;
-
-function compareUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** The rows in listing order (by relpath, code point order); the input is not changed. */
 export function sortEntries<T extends { relpath: string }>(entries: readonly T[]): T[] {
-  const needsCodePoints = entries.some((e) => ASTRAL_OR_PRIVATE.test(e.relpath));
-  return [...entries].sort((x, y) => (needsCodePoints ? compareCodePoints(x.relpath, y.relpath) : compareUnits(x.relpath, y.relpath)));
-}
-
-const NEEDS_ESCAPE = /[^\x20-\x21\x23-\x5b\x5d-\x7e]/;
-const SHORT_ESCAPES: Record<number, string> = {
-  0x22: '\\"',
-  0x5c: '\\\\',
-  0x08: '\\b',
-  0x0c: '\\f',
-  0x0a: '\\n',
-  0x0d: '\\r',
-  0x09: '\\t',
-};
-
-/** A JSON string literal exactly as Python's `json.dumps(s)` (ensure_ascii) writes it. */
-export function pyJsonString(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const unit = s.charCodeAt(i);
-    if (unit >= 0x20 && unit <= 0x7e && unit !== 0x22 && unit !== 0x5c) {
-      out += s[i];
-    } else {
-      out += SHORT_ESCAPES[unit] ?? `\\u${unit.toString(16).padStart(4, '0')}`;
-    }
-  }
-  return `${out}"`;
+  return [...entries].sort((x, y) => pyStrCompare(x.relpath, y.relpath));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { isPyDict, PyFloat, pyFloatRepr, pyStrCompare, type PyValue } from '../core/pyvalue.js';
+import { isPyDict, PyFloat, pyFloatRepr, pyJsonString, pyStrCompare, type PyValue } from '../core/pyvalue.js';
 
 /**
  * Python's `json.dumps(value, sort_keys=True)` with its defaults: `", "` and
@@ -13,11 +13,11 @@ export function pyJsonDumpsSorted(v: PyValue): string {
   if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v).toString() : floatJson(v);
   if (v instanceof PyFloat) return floatJson(v.value);
-  if (typeof v === 'string') return jsonString(v);
+  if (typeof v === 'string') return pyJsonString(v);
   if (Array.isArray(v)) return `[${v.map(pyJsonDumpsSorted).join(', ')}]`;
   if (isPyDict(v)) {
     const keys = [...v.keys()].sort(pyStrCompare);
-    return `{${keys.map((k) => `${jsonString(k)}: ${pyJsonDumpsSorted(v.get(k) as PyValue)}`).join(', ')}}`;
+    return `{${keys.map((k) => `${pyJsonString(k)}: ${pyJsonDumpsSorted(v.get(k) as PyValue)}`).join(', ')}}`;
   }
   throw new TypeError('pyJsonDumpsSorted: unsupported value');
 }
@@ -29,26 +29,3 @@ function floatJson(x: number): string {
   return pyFloatRepr(x);
 }
 
-const SHORT_ESCAPES: ReadonlyMap<string, string> = new Map([
-  ['"', '\\"'],
-  ['\\', '\\\\'],
-  ['\n', '\\n'],
-  ['\r', '\\r'],
-  ['\t', '\\t'],
-  ['\b', '\\b'],
-  ['\f', '\\f'],
-]);
-
-function jsonString(s: string): string {
-  let out = '"';
-  // UTF-16 units: an astral character comes out as its surrogate pair, as in Python.
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i] as string;
-    const unit = s.charCodeAt(i);
-    const short = SHORT_ESCAPES.get(ch);
-    if (short !== undefined) out += short;
-    else if (unit >= 0x20 && unit <= 0x7e) out += ch;
-    else out += `\\u${unit.toString(16).padStart(4, '0')}`;
-  }
-  return `${out}"`;
-}

@@ -1,7 +1,8 @@
 import { ReprodError } from '../core/errors.js';
-import type { ChangeReason, Stage } from '../core/types.js';
+import type { RunResult } from '../core/ports.js';
+import type { ChangeReason, LockStage, Stage } from '../core/types.js';
 import { selectStages, type Dag } from '../pipeline/dag.js';
-import { guardedDeps } from './stage-effects.js';
+import { cachedLockReader, guardedDeps } from './stage-effects.js';
 import { executeStage, planStage, type StagePlan, type StepDeps } from './stage-steps.js';
 
 /** What happened to one stage in a repro pass. */
@@ -34,7 +35,14 @@ export interface ReproOptions {
   /** Right before a stage's command runs: extra environment for it (e.g. tracking run ids). */
   beforeRun?(stage: Stage, runId: string, plan: StagePlan): Promise<Record<string, string>>;
   /** Called once per stage with what happened, for status reports. */
-  onDecision?(d: StageDecision, detail: { runtime?: string; run?: import('../core/ports.js').RunResult }): Promise<void> | void;
+  onDecision?(d: StageDecision, detail: DecisionDetail): Promise<void> | void;
+}
+
+/** What went with a decision: where the stage ran, its run, and its dvc.lock entry afterwards. */
+export interface DecisionDetail {
+  runtime?: string;
+  run?: RunResult;
+  entry?: LockStage;
 }
 
 /**
@@ -51,9 +59,14 @@ export async function reproduce(d: StepDeps, dag: Dag, opts: ReproOptions = {}):
   const signal = opts.signal ?? new AbortController().signal;
   const decisions: StageDecision[] = [];
   const failed = new Set<string>();
-  const decide = async (dec: StageDecision, detail: Parameters<NonNullable<ReproOptions['onDecision']>>[1] = {}) => {
+  // dvc.lock is parsed again only when it changed (a pass over many stages would otherwise parse it per stage)
+  const readLock = cachedLockReader(d);
+  const decide = async (dec: StageDecision, detail: DecisionDetail = {}) => {
     decisions.push(dec);
-    await opts.onDecision?.(dec, detail);
+    if (opts.onDecision) {
+      const entry = 'entry' in detail ? detail.entry : (await readLock()).stages.get(dec.stage);
+      await opts.onDecision(dec, { ...detail, ...(entry ? { entry } : {}) });
+    }
   };
 
   for (const stage of stages) {
@@ -66,7 +79,7 @@ export async function reproduce(d: StepDeps, dag: Dag, opts: ReproOptions = {}):
     }
     let reasons: ChangeReason[] = [];
     try {
-      const lock = await d.lockStore.read();
+      const lock = await readLock();
       const entry = lock.stages.get(stage.name);
       const plan = await planStage(d, stage, entry, { recordedRuntime: await opts.recordedRuntime?.(stage.name), signal });
       reasons = plan.reasons;
@@ -95,10 +108,10 @@ export async function reproduce(d: StepDeps, dag: Dag, opts: ReproOptions = {}):
       });
       switch (outcome.kind) {
         case 'ran':
-          await decide({ stage: stage.name, action: 'ran', reasons, runId: outcome.runId }, { runtime: plan.runtime, run: outcome.run });
+          await decide({ stage: stage.name, action: 'ran', reasons, runId: outcome.runId }, { runtime: plan.runtime, run: outcome.run, entry: outcome.entry });
           break;
         case 'restored':
-          await decide({ stage: stage.name, action: 'restored', reasons, runId: outcome.runId }, { runtime: plan.runtime });
+          await decide({ stage: stage.name, action: 'restored', reasons, runId: outcome.runId }, { runtime: plan.runtime, entry: outcome.entry });
           break;
         case 'cancelled':
           failed.add(stage.name);

@@ -1,4 +1,5 @@
 import type { LockStage, OutKind, Stage } from '../../src/core/types.js';
+import { fileStage } from './stages.js';
 
 /** A stage as the parser would give it, for tracking tests: deps, outs of a kind, params. */
 export function trackedStage(
@@ -8,18 +9,7 @@ export function trackedStage(
   params: Stage['params'] = [],
   cmd = `python3 stages/${name}.py`,
 ): Stage {
-  return {
-    name,
-    group: name,
-    cmd,
-    wdir: '.',
-    deps: deps.map((p) => ({ defPath: p, path: p })),
-    params,
-    outs: outs.map(([p, kind]) => ({ defPath: p, path: p, kind, cache: kind === 'out', persist: false, push: true })),
-    frozen: false,
-    alwaysChanged: false,
-    source: { file: 'dvc.yaml' },
-  };
+  return fileStage(name, deps, outs, { cmd, params, source: { file: 'dvc.yaml' } });
 }
 
 /** Its dvc.lock entry, with the md5s given (`x` for the others). */

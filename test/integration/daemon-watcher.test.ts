@@ -12,21 +12,10 @@ import type { Pipeline, Stage } from '../../src/core/types.js';
 import { PIPELINE_KEY } from '../../src/reconcile/reconciler.js';
 import { quietLogger } from '../helpers/docker.js';
 import { tempDir } from '../helpers/workspace.js';
+import { fileStage } from '../helpers/stages.js';
 
-function st(name: string, deps: string[], outs: string[]): Stage {
-  return {
-    name,
-    group: name,
-    cmd: 'x',
-    wdir: '.',
-    deps: deps.map((p) => ({ defPath: p, path: p })),
-    params: [],
-    outs: outs.map((p) => ({ defPath: p, path: p, kind: 'out' as const, cache: true, persist: false, push: true })),
-    frozen: false,
-    alwaysChanged: false,
-    source: { file: 'dvc.yaml' },
-  };
-}
+const st = (name: string, deps: string[], outs: string[]): Stage => fileStage(name, deps, outs, { cmd: 'x', source: { file: 'dvc.yaml' } });
+
 
 const pipeline = (stages: Stage[]): Pipeline => ({ file: 'dvc.yaml', stages, params: [], metrics: [], plots: [] });
 

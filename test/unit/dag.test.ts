@@ -3,21 +3,11 @@ import { ReprodError } from '../../src/core/errors.js';
 import type { Pipeline, Stage } from '../../src/core/types.js';
 import { buildDag, downstreamOf, selectStages } from '../../src/pipeline/dag.js';
 import { dagToDot, dagToJson, dagToMermaid } from '../../src/pipeline/dag-format.js';
+import { fileStage } from '../helpers/stages.js';
 
-function stage(name: string, deps: string[], outs: string[], group = name): Stage {
-  return {
-    name,
-    group,
-    cmd: `make ${name}`,
-    wdir: '.',
-    deps: deps.map((p) => ({ defPath: p, path: p })),
-    params: [],
-    outs: outs.map((p) => ({ defPath: p, path: p, kind: 'out', cache: true, persist: false, push: true })),
-    frozen: false,
-    alwaysChanged: false,
-    source: { file: 'dvc.yaml', key: `stages.${name}`, line: 1 },
-  };
-}
+const stage = (name: string, deps: string[], outs: string[], group = name): Stage =>
+  fileStage(name, deps, outs, { group, source: { file: 'dvc.yaml', key: `stages.${name}`, line: 1 } });
+
 
 function pipeline(...stages: Stage[]): Pipeline {
   return { file: 'dvc.yaml', stages, params: [], metrics: [], plots: [] };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DirEntry } from '../../src/core/types.js';
-import { compareCodePoints, dirHash, dirHashInfo, dirListingJson, pyJsonString, sortEntries } from '../../src/hashing/dir-listing.js';
+import { pyJsonString, pyStrCompare as compareCodePoints } from '../../src/core/pyvalue.js';
+import { dirHash, dirHashInfo, dirListingJson, sortEntries } from '../../src/hashing/dir-listing.js';
 import { parsePatterns } from '../../src/hashing/dvc-ignore.js';
 
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';

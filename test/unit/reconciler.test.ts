@@ -11,23 +11,10 @@ import { inputsFingerprint } from '../../src/reconcile/stage-fingerprint.js';
 import type { StageOutcome, StagePlan } from '../../src/reconcile/stage-steps.js';
 import type { StageReport } from '../../src/status/reporter.js';
 import type { PipelineStatusInput, StagePhase } from '../../src/status/status-docs.js';
+import { fileStage as st } from '../helpers/stages.js';
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet };
 
-function st(name: string, deps: string[], outs: string[]): Stage {
-  return {
-    name,
-    group: name,
-    cmd: `make ${name}`,
-    wdir: '.',
-    deps: deps.map((p) => ({ defPath: p, path: p })),
-    params: [],
-    outs: outs.map((p) => ({ defPath: p, path: p, kind: 'out' as const, cache: true, persist: false, push: true })),
-    frozen: false,
-    alwaysChanged: false,
-    source: { file: 'dvc.yaml', key: `stages.${name}` },
-  };
-}
 
 function spec(stages: Stage[], opts: { maxParallel?: number; manifests?: Map<string, StageRuntimeSpec> } = {}): ReconcileSpec {
   const pipeline: Pipeline = { file: 'dvc.yaml', stages, params: [], metrics: [], plots: [] };

@@ -5,21 +5,10 @@ import { parseParamsText } from '../../src/pipeline/params-file.js';
 import { ReprodError } from '../../src/core/errors.js';
 import { parseManifests } from '../../src/pipeline/manifests.js';
 import { promotionsFor, registrationFor, resolveThreshold, thresholdFiles, type ModelDecl } from '../../src/tracking/promotion.js';
+import { fileStage } from '../helpers/stages.js';
 
-function stage(name: string, deps: string[], outs: string[]): Stage {
-  return {
-    name,
-    group: name,
-    cmd: `run ${name}`,
-    wdir: '.',
-    deps: deps.map((p) => ({ defPath: p, path: p })),
-    params: [],
-    outs: outs.map((p) => ({ defPath: p, path: p, kind: 'out' as const, cache: true, persist: false, push: true })),
-    frozen: false,
-    alwaysChanged: false,
-    source: { file: 'dvc.yaml' },
-  };
-}
+const stage = (name: string, deps: string[], outs: string[]): Stage => fileStage(name, deps, outs, { cmd: `run ${name}`, source: { file: 'dvc.yaml' } });
+
 
 function lock(deps: [string, string][], outs: [string, string][]): LockStage {
   return { cmd: 'x', deps: deps.map(([path, md5]) => ({ path, md5 })), params: new Map(), outs: outs.map(([path, md5]) => ({ path, md5 })) };

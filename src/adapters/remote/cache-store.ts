@@ -4,7 +4,8 @@ import path from 'node:path';
 import { mapLimit } from '../../remote/pool.js';
 import type { CacheStore } from '../../remote/ports.js';
 import { fileSizes } from './file-sizes.js';
-import { isMissing, walkKeys } from './key-walk.js';
+import { isMissing } from '../../hashing/errno.js';
+import { walkKeys } from './key-walk.js';
 
 /** Stats in flight at once when sizing many keys. */
 const STAT_JOBS = 64;

@@ -1,10 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
-export function isMissing(e: unknown): boolean {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
+import { isMissing } from '../../hashing/errno.js';
 
 /** Every file under `dir`, as `/`-separated paths relative to `base`; nothing when `dir` is absent. */
 export async function* walkKeys(base: string, dir: string): AsyncIterable<string> {

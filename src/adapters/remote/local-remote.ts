@@ -5,7 +5,8 @@ import { ReprodError } from '../../core/errors.js';
 import { mapLimit } from '../../remote/pool.js';
 import type { Downloaded, RemoteStore, TransferOptions } from '../../remote/ports.js';
 import { fileSizes } from './file-sizes.js';
-import { isMissing, walkKeys } from './key-walk.js';
+import { isMissing } from '../../hashing/errno.js';
+import { walkKeys } from './key-walk.js';
 import { writeHashed } from './md5-file.js';
 
 /**
