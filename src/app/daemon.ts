@@ -6,17 +6,13 @@ import { startHttpEndpoint, type HttpEndpoint } from '../adapters/http/http-endp
 import { SpecWatcher } from '../adapters/watch/spec-watcher.js';
 import { watchPlan } from '../adapters/watch/watch-plan.js';
 import { ReprodError } from '../core/errors.js';
-import { systemClock, type Logger } from '../core/ports.js';
+import type { Logger } from '../core/ports.js';
 import type { Pipeline, Stage } from '../core/types.js';
 import { resolveStageRuntime } from '../pipeline/manifests.js';
-import { Reconciler, type ReconcilerHooks } from '../reconcile/reconciler.js';
-import { stepEffects } from '../reconcile/stage-effects.js';
-import { systemTimerClock } from '../reconcile/timer-clock.js';
-import { StatusReporter } from '../status/reporter.js';
-import { DVC_YAML, loadSpec, openProject, selectRuntime, stepDeps, type Project, type RuntimeMode, type Spec } from './project.js';
-import { openTracking, pipelineModels, type TrackingService } from './tracking.js';
-import type { PassTracking, StageTracking } from '../tracking/stage-run-recorder.js';
-import type { ResolvedRuntime } from '../pipeline/manifests.js';
+import type { ReconcilerHooks } from '../reconcile/reconciler.js';
+import { buildEngine } from './engine.js';
+import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
+import { openTracking, type TrackingService } from './tracking.js';
 
 export interface DaemonOptions {
   root: string;
@@ -38,6 +34,9 @@ export interface DaemonOptions {
 }
 
 export const DEFAULT_PORT = 9465;
+
+/** How long a stopping daemon waits for MLflow to receive what is pending (the rest waits in the outbox). */
+const STOP_FLUSH_MS = 3_000;
 
 /**
  * `vars:` files of dvc.yaml (`file.yaml`, or `file.yaml:key,…`): templating
@@ -111,10 +110,6 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot reach the Docker engine: container stages will retry until it answers');
       }
     }
-    const reporter = new StatusReporter(project.statusStore, systemClock, (stage) => {
-      const r = selected.resolve(stage);
-      return { kind: r.kind === 'container' ? 'docker' : 'host', reason: r.reason };
-    });
     const buildContextOf = (stage: Stage): string | undefined => {
       const r = selected.resolve(stage);
       return r.kind === 'container' && r.image.kind === 'build' ? r.image.context : undefined;
@@ -123,8 +118,11 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     // MLflow: background delivery of the outbox for the daemon's lifetime; tracking never blocks or fails a stage
     tracking = opts.tracking === false ? undefined : await openTracking({ root, log });
     const trackingDone = tracking?.start(signal);
-    const hooks = tracking ? trackingHooks(tracking, project, () => live, selected.resolve, opts.hooks) : opts.hooks;
-    const reconciler: Reconciler = new Reconciler({
+    const { reconciler } = await buildEngine({
+      project,
+      selected,
+      log,
+      spec: () => live,
       loadSpec: () => {
         const spec = loadSpec(root);
         // a manifest that names no usable image is an invalid spec (with its file and line), not a failed stage
@@ -132,19 +130,17 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         current = spec;
         return spec;
       },
-      effects: stepEffects(stepDeps(project, selected.runtime, log), (name) => reporter.recordedRuntime(name)),
-      status: reporter,
-      clock: systemTimerClock,
-      log,
-      ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
-      ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
-      ...(hooks ? { hooks } : {}),
-      metrics,
-      previousStatus: await project.statusStore.readPipeline(),
-      onSpec: (spec) => {
-        watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles: varsFiles(root), buildContextOf })).catch((err: unknown) =>
-          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot watch the workspace'),
-        );
+      tracking,
+      ...(opts.hooks ? { hooks: opts.hooks } : {}),
+      reconciler: {
+        ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
+        ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
+        metrics,
+        onSpec: (spec) => {
+          watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles: varsFiles(root), buildContextOf })).catch((err: unknown) =>
+            log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot watch the workspace'),
+          );
+        },
       },
     });
     watcher = new SpecWatcher({
@@ -173,6 +169,11 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     log.info({ root, runtime: opts.runtime, maxParallel: opts.maxParallel }, 'reconciling');
     await reconciler.start(signal);
     await trackingDone;
+    if (tracking) {
+      // a clean stop gives MLflow a moment to receive the last pass's records, and says how it went
+      await tracking.flush(STOP_FLUSH_MS);
+      await reconciler.refreshPipelineStatus();
+    }
   } finally {
     await tracking?.close();
     clearInterval(keepAlive);
@@ -180,61 +181,4 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     await http?.close();
     await project.hasher[Symbol.asyncDispose]();
   }
-}
-
-/**
- * The reconciler's hooks that record stage runs in MLflow: a parent run per
- * pass (created when its first stage starts), a nested run per stage run, the
- * run's ids in the stage container's environment and its id in status.
- * Composed with any hooks given by the caller.
- */
-function trackingHooks(
-  tracking: TrackingService,
-  project: Project,
-  spec: () => Spec,
-  resolve: (stage: Stage) => ResolvedRuntime,
-  inner: ReconcilerHooks | undefined,
-): ReconcilerHooks {
-  let pass: PassTracking | undefined;
-  let failedInPass = false;
-  const started = new Map<string, StageTracking>();
-  const recorder = () => {
-    const s = spec();
-    return tracking.recorder({ ws: project.ws, pipelineFile: s.pipeline.file, models: pipelineModels(s.pipeline.stages, resolve) });
-  };
-  let rec = recorder();
-  return {
-    passStarted: async (passId) => {
-      rec = recorder();
-      pass = rec.beginPass();
-      failedInPass = false;
-      await inner?.passStarted?.(passId);
-    },
-    stageStarting: async (stage, runId, plan) => {
-      const env = (await inner?.stageStarting?.(stage, runId, plan)) ?? {};
-      pass ??= rec.beginPass();
-      const t = await rec.startStage(pass, { stage, reprodRunId: runId, runtime: plan.runtime, reasons: plan.reasons });
-      started.set(runId, t);
-      return { ...env, ...t.env };
-    },
-    stageFinished: async (stage, outcome, plan) => {
-      await inner?.stageFinished?.(stage, outcome, plan);
-      const t = started.get(outcome.runId);
-      if (!t) return;
-      started.delete(outcome.runId);
-      if (outcome.kind === 'failed') failedInPass = true;
-      const entry = outcome.kind === 'ran' || outcome.kind === 'restored' ? outcome.entry : undefined;
-      return rec.finishStage(t, {
-        outcome: outcome.kind === 'ran' || outcome.kind === 'restored' ? 'succeeded' : outcome.kind === 'cancelled' ? 'cancelled' : 'failed',
-        action: outcome.kind === 'restored' ? 'restored' : 'ran',
-        ...(entry ? { entry } : {}),
-        ...(outcome.kind === 'failed' ? { error: outcome.error.message } : {}),
-      });
-    },
-    passFinished: async (passId, summary) => {
-      await inner?.passFinished?.(passId, summary);
-      if (pass) await rec.endPass(pass, failedInPass ? 'failed' : 'succeeded');
-      pass = undefined;
-    },
-  };
 }

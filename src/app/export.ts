@@ -25,9 +25,8 @@ export async function exportAirflow(opts: AirflowExportOptions): Promise<string>
     for (const stage of spec.pipeline.stages) {
       const r = selected.resolve(stage);
       if (r.kind === 'container' && selected.docker) {
-        await selected.docker.prepare(stage, signal);
-        const image = selected.docker.imageRef(stage.name);
-        stages.push({ stage, settings: r.settings, ...(image ? { image } : {}) });
+        const prepared = await selected.docker.prepare(stage, signal);
+        stages.push({ stage, settings: r.settings, ...(prepared.kind === 'container' ? { image: prepared.ref } : {}) });
       } else {
         stages.push({ stage });
       }

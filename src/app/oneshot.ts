@@ -1,13 +1,14 @@
-import { systemClock, type Logger, type StageLogSink } from '../core/ports.js';
+import type { Logger, PreparedRuntime, StageLogSink } from '../core/ports.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { selectStages } from '../pipeline/dag.js';
-import { reproduce, type ReproOptions, type StageDecision } from '../reconcile/reproduce.js';
+import type { StageDecision } from '../reconcile/outcome.js';
+import type { StagePlan } from '../reconcile/stage-steps.js';
 import { cachedLockReader } from '../reconcile/stage-effects.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
-import { StatusReporter, lastRunFrom } from '../status/reporter.js';
-import type { StagePhase } from '../status/status-docs.js';
-import { loadSpec, selectRuntime, stepDeps, withProject, type Project, type RuntimeMode } from './project.js';
-import type { StageTracking } from '../tracking/stage-run-recorder.js';
+import { buildEngine, statusReporter } from './engine.js';
+import { loadSpec, selectRuntime, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
+
+export type { StageDecision } from '../reconcile/outcome.js';
 
 export interface OneShotOptions {
   root: string;
@@ -24,148 +25,133 @@ function withOpen<T>(opts: OneShotOptions, fn: (ctx: Opened) => Promise<T>): Pro
 async function open(opts: OneShotOptions, project: Project) {
   const spec = loadSpec(project.root);
   const selected = await selectRuntime(project, spec, opts.runtime, opts.log);
-  const reporter = new StatusReporter(project.statusStore, systemClock, (stage) => {
-    const r = selected.resolve(stage);
-    return { kind: r.kind === 'container' ? 'docker' : 'host', reason: r.reason };
-  });
-  return { project, spec, selected, reporter };
-}
-
-/** Every stale stage (in dvc.yaml order) with its reasons; targets limit the stages looked at. */
-export async function pipelineStatus(opts: OneShotOptions, targets: string[]): Promise<{ stage: Stage; reasons: ChangeReason[] }[]> {
-  return withOpen(opts, async ({ project, spec, selected, reporter }) => {
-    const chosen = new Set(selectStages(spec.dag, targets, { single: true }).map((s) => s.name));
-    const deps = stepDeps(project, selected.runtime, opts.log);
-    const lock = await project.lockStore.read();
-    const out: { stage: Stage; reasons: ChangeReason[] }[] = [];
-    const signal = new AbortController().signal;
-    for (const stage of spec.pipeline.stages) {
-      if (!chosen.has(stage.name)) continue;
-      const plan = await planStage(deps, stage, lock.stages.get(stage.name), {
-        recordedRuntime: await reporter.recordedRuntime(stage.name),
-        signal,
-      });
-      if (plan.reasons.length) out.push({ stage, reasons: plan.reasons });
-    }
-    await project.hasher.flush();
-    return out;
-  });
-}
-
-function phaseOf(d: StageDecision): StagePhase {
-  switch (d.action) {
-    case 'skipped':
-    case 'ran':
-    case 'restored':
-      return 'UpToDate';
-    case 'frozen':
-      return 'Frozen';
-    case 'would-run':
-      return 'Stale';
-    case 'failed':
-      return 'Failed';
-    case 'cancelled':
-      return 'Cancelled';
-    case 'blocked':
-      return 'Blocked';
-  }
-}
-
-export interface ReproRun extends Omit<ReproOptions, 'recordedRuntime'> {
-  /** Where a stage's output also goes (besides status/logs/<stage>.log). */
-  tee?: (stage: Stage) => StageLogSink | undefined;
-  /** `--pull`: missing data comes from the remote before a stage runs (and the run-cache first). */
-  pull?: boolean;
+  return { project, spec, selected, reporter: statusReporter(project, selected) };
 }
 
 /**
- * `reprod repro`: one pass over the selected stages, writing dvc.lock, the
- * cache, and status/<stage>.yaml + status/pipeline.yaml as it goes.
+ * Plans the chosen stages in DVC's order, upstream first, reading only: the
+ * runtime is identified (a build context hashed, an image inspected), never
+ * built or pulled, and nothing is written but the hash state cache.
+ */
+async function planAll(ctx: Opened, log: Logger, stages: readonly Stage[], force = false): Promise<StagePlan[]> {
+  const { project, selected, reporter } = ctx;
+  const deps = stepDeps(project, selected.runtime, log);
+  const readLock = cachedLockReader(deps);
+  const signal = new AbortController().signal;
+  const plans: StagePlan[] = [];
+  for (const stage of stages) {
+    const lock = await readLock();
+    plans.push(
+      await planStage(deps, stage, lock.stages.get(stage.name), {
+        recordedRuntime: await reporter.recordedRuntime(stage.name),
+        signal,
+        ...(force ? { force: true } : {}),
+      }),
+    );
+  }
+  await project.hasher.flush();
+  return plans;
+}
+
+/** Every stale stage (in dvc.yaml order) with its reasons; targets limit the stages looked at. Read-only. */
+export async function pipelineStatus(opts: OneShotOptions, targets: string[]): Promise<{ stage: Stage; reasons: ChangeReason[] }[]> {
+  return withOpen(opts, async (ctx) => {
+    const chosen = new Set(selectStages(ctx.spec.dag, targets, { single: true }).map((s) => s.name));
+    const plans = await planAll(ctx, opts.log, ctx.spec.pipeline.stages.filter((s) => chosen.has(s.name)));
+    return plans.filter((p) => p.reasons.length > 0).map((p) => ({ stage: p.stage, reasons: p.reasons }));
+  });
+}
+
+export interface ReproRun {
+  targets?: string[];
+  force?: boolean;
+  downstream?: boolean;
+  single?: boolean;
+  /** Say what would run, changing nothing (no image built, no status written). */
+  dry?: boolean;
+  keepGoing?: boolean;
+  /** Use outputs recorded in the run-cache instead of running, as DVC does (default true). */
+  runCache?: boolean;
+  /** `--pull`: missing data comes from the remote before a stage runs (and the run-cache first). */
+  pull?: boolean;
+  /** Stages running at once (`-j`; default 1: DVC's order, one after another). */
+  jobs?: number;
+  signal?: AbortSignal;
+  /** Where a stage's output also goes (besides status/logs/<stage>.log). */
+  tee?: (stage: Stage) => StageLogSink | undefined;
+  /** A stage will really run (after its image is ready). */
+  onStart?(stage: Stage, reasons: readonly ChangeReason[], prepared: PreparedRuntime): void;
+  /** Every decision as it is made. */
+  onDecision?(d: StageDecision): void;
+}
+
+function selectedStages(spec: Spec, run: ReproRun): Stage[] {
+  return selectStages(spec.dag, run.targets ?? [], {
+    ...(run.downstream ? { downstream: true } : {}),
+    ...(run.single ? { single: true } : {}),
+  });
+}
+
+/**
+ * `reprod repro`: one pass of the reconciler over the selected stages (the
+ * daemon's engine, stopped after its first pass), writing dvc.lock, the
+ * cache, status/*.yaml and MLflow runs as it goes. `dry` only plans.
  */
 export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<StageDecision[]> {
-  return withOpen(opts, async ({ project, spec, selected, reporter }) => {
+  return withOpen(opts, async (ctx) => {
+    const { project, spec, selected } = ctx;
+    const stages = selectedStages(spec, run);
+    if (run.dry) return dryDecisions(ctx, opts.log, stages, run);
     if (selected.docker) await selected.docker.removeOrphans();
-    const deps = stepDeps(project, selected.runtime, opts.log, run.tee);
-    if (run.pull && !run.dry) {
+    let pull;
+    if (run.pull) {
       // loaded only here: the S3 SDK costs start-up time that commands without --pull need not pay
       const { pullRunCache, remotePuller } = await import('./remotes.js');
-      deps.pull = remotePuller(project, { log: opts.log });
+      pull = remotePuller(project, { log: opts.log });
       if (run.runCache !== false) await pullRunCache(project, { log: opts.log });
     }
-    const phases: Record<string, StagePhase> = {};
-    const prev = await project.statusStore.readPipeline();
-    for (const s of spec.pipeline.stages) phases[s.name] = prev?.status.stages[s.name] ?? 'Stale';
-    const startedAt = systemClock.now();
-    const { openTracking, pipelineModels, trackingCondition } = await import('./tracking.js');
-    await using tracking = run.dry ? undefined : await openTracking({ root: project.root, log: opts.log });
-    const recorder = tracking?.recorder({ ws: project.ws, pipelineFile: spec.pipeline.file, models: pipelineModels(spec.pipeline.stages, selected.resolve) });
-    const pass = recorder?.beginPass({ startedAt });
-    const tracked = new Map<string, StageTracking>();
-    const decisions = await reproduce(deps, spec.dag, {
-      ...run,
-      recordedRuntime: (name) => reporter.recordedRuntime(name),
-      beforeRun: async (stage, runId, plan) => {
-        if (!recorder || !pass) return {};
-        const t = await recorder.startStage(pass, { stage, reprodRunId: runId, runtime: plan.runtime, reasons: plan.reasons });
-        tracked.set(stage.name, t);
-        return { ...t.env };
-      },
-      onDecision: async (d, detail) => {
-        await run.onDecision?.(d, detail);
-        const stage = spec.dag.byName.get(d.stage);
-        if (!stage) return;
-        phases[d.stage] = phaseOf(d);
-        const { entry } = detail;
-        const reasons = 'reasons' in d ? d.reasons : [];
-        const t = tracked.get(d.stage);
-        const { trackingRunId } =
-          t && recorder
-            ? await recorder.finishStage(t, {
-                outcome: d.action === 'ran' ? 'succeeded' : d.action === 'cancelled' ? 'cancelled' : 'failed',
-                action: 'ran',
-                ...(entry && d.action === 'ran' ? { entry } : {}),
-                ...(d.action === 'failed' ? { error: d.error.message } : {}),
-              })
-            : { trackingRunId: undefined };
-        const lastRun =
-          d.action === 'ran' || d.action === 'restored'
-            ? lastRunFrom(stage, d.runId, d.action, 'Succeeded', detail.runtime ?? 'host', detail.run)
-            : d.action === 'failed' && detail.run
-              ? lastRunFrom(stage, d.runId ?? 'unknown', 'ran', 'Failed', detail.runtime ?? 'host', detail.run, d.error.message)
-              : undefined;
-        if (lastRun && trackingRunId) lastRun.trackingRunId = trackingRunId;
-        await reporter.stage(stage, detail.runtime, {
-          phase: phases[d.stage] as StagePhase,
-          reasons: d.action === 'ran' || d.action === 'restored' || d.action === 'skipped' ? [] : reasons,
-          entry,
-          ...(lastRun ? { lastRun } : {}),
-          ...(d.action === 'failed' ? { message: d.error.message } : {}),
-          ...(d.action === 'blocked' ? { message: `upstream stage '${d.upstream}' failed` } : {}),
-        });
-      },
-    });
-    if (recorder && pass) {
-      const failed = decisions.some((d) => d.action === 'failed');
-      await recorder.endPass(pass, decisions.some((d) => d.action === 'cancelled') ? 'cancelled' : failed ? 'failed' : 'succeeded');
-    }
-    // a one-shot command gives tracking a moment to deliver; what is left waits in the outbox for the next run
-    const health = tracking ? await tracking.flush(5_000) : undefined;
-    if (!run.dry) {
-      await reporter.pipeline({
-        ...(health ? { tracking: trackingCondition(health) } : {}),
-        file: spec.pipeline.file,
-        specText: spec.text,
-        stages: phases,
-        lastPass: {
-          startedAt: startedAt.toISOString(),
-          finishedAt: systemClock.now().toISOString(),
-          ran: decisions.filter((d) => d.action === 'ran' || d.action === 'restored').length,
-          failed: decisions.filter((d) => d.action === 'failed').length,
+    const { openTracking } = await import('./tracking.js');
+    await using tracking = await openTracking({ root: project.root, log: opts.log });
+    const { reconciler } = await buildEngine({
+      project,
+      selected,
+      log: opts.log,
+      spec: () => spec,
+      loadSpec: () => spec,
+      tracking,
+      flushTrackingMs: 5_000,
+      ...(run.tee ? { tee: run.tee } : {}),
+      ...(pull ? { pull } : {}),
+      effects: { ...(run.force ? { force: true } : {}), ...(run.runCache === false ? { runCache: false } : {}) },
+      hooks: {
+        stageStarting: async (stage, _runId, plan, prepared) => {
+          run.onStart?.(stage, plan.reasons, prepared);
+          return {};
         },
-      });
-    }
-    return decisions;
+        stageDecided: (d) => run.onDecision?.(d),
+      },
+      reconciler: { maxParallel: Math.max(1, run.jobs ?? 1), resyncMs: 0 },
+    });
+    const summary = await reconciler.runOnce({ scope: new Set(stages.map((s) => s.name)), ...(run.keepGoing ? { keepGoing: true } : {}) }, run.signal);
+    return summary.decisions;
   });
+}
+
+/** `repro --dry`: what a pass would do, in DVC's order; reads only. */
+async function dryDecisions(ctx: Opened, log: Logger, stages: Stage[], run: ReproRun): Promise<StageDecision[]> {
+  const out: StageDecision[] = [];
+  for (const plan of await planAll(ctx, log, stages, run.force === true)) {
+    const name = plan.stage.name;
+    const d: StageDecision =
+      plan.stage.frozen && !plan.forced
+        ? { stage: name, action: 'frozen' }
+        : plan.reasons.length === 0 && !plan.forced
+          ? { stage: name, action: 'skipped' }
+          : { stage: name, action: 'would-run', reasons: plan.reasons };
+    out.push(d);
+    run.onDecision?.(d);
+  }
+  return out;
 }
 
 /**

@@ -9,7 +9,7 @@ import { dagToDot, dagToJson, dagToMermaid, dagToText } from '../pipeline/dag-fo
 import { validateDvcYamlText } from '../pipeline/schema.js';
 import { describeReason, toDvcStatusJson } from '../pipeline/stage-status.js';
 import { observeStage } from '../reconcile/observe.js';
-import type { StageDecision } from '../reconcile/reproduce.js';
+import type { StageDecision } from '../app/oneshot.js';
 import { lockEntryFromObserved } from '../reconcile/stage-steps.js';
 import type { DataCommandOptions } from '../app/remotes.js';
 import { formatCloudStatus } from '../remote/cloud-status.js';
@@ -163,16 +163,14 @@ export async function commandRepro(
       onDecision: (d) => {
         if (d.action === 'skipped' || d.action === 'would-run' || d.action === 'frozen' || d.action === 'blocked') {
           io.out(`${describeDecision(d)}\n`);
+        } else if (d.action === 'restored') {
+          io.out(`Stage '${d.stage}' is cached: restored its outputs from the run-cache\n`);
         }
       },
-      onEvent: (e) => {
-        if (e.type === 'stage-starting') {
-          const cmds = typeof e.stage.cmd === 'string' ? [e.stage.cmd] : e.stage.cmd;
-          const why = e.reasons.length ? ` (${e.reasons.map(describeReason).join('; ')})` : ' (forced)';
-          io.out(`Running stage '${e.stage.name}'${why}:\n${cmds.map((c) => `> ${c}`).join('\n')}\n`);
-        } else if (e.type === 'stage-restored') {
-          io.out(`Stage '${e.stage}' is cached: restored its outputs from the run-cache\n`);
-        }
+      onStart: (stage, reasons) => {
+        const cmds = typeof stage.cmd === 'string' ? [stage.cmd] : stage.cmd;
+        const why = reasons.length ? ` (${reasons.map(describeReason).join('; ')})` : ' (forced)';
+        io.out(`Running stage '${stage.name}'${why}:\n${cmds.map((c) => `> ${c}`).join('\n')}\n`);
       },
     },
   );

@@ -4,41 +4,52 @@ import type { SourceRef } from './types.js';
  * The error catalogue. Every error reprod raises on purpose has a stable code,
  * says what went wrong and where, and tells the user what to do.
  * Only the CLI (and the daemon's boundary) turns them into exit codes or log lines.
+ *
+ * `retry` is the retry policy's data: `false` for failures that say something
+ * about the stage or its inputs (retrying the same inputs cannot help: the
+ * stage stays failed until they change), `true` for infrastructure that may
+ * heal by itself (the engine, the cache's disk, a remote). Errors that are not
+ * ReprodErrors are unexpected, and count as transient.
  */
 export const ErrorCodes = {
-  YAML_SYNTAX: { exit: 2, remedy: 'Fix the YAML syntax at the line shown.' },
-  SCHEMA: { exit: 2, remedy: 'Fix or remove the key shown; see schemas/ for what is allowed.' },
-  INTERPOLATION: { exit: 2, remedy: 'Define the variable in `vars:` or params.yaml, or escape it as \\${...}.' },
-  PARAMS_MISSING: { exit: 2, remedy: 'Add the key to the params file, or remove it from the stage\'s `params:`.' },
-  PARAMS_FILE: { exit: 2, remedy: 'Check that the params file exists and is valid YAML, JSON or TOML.' },
-  DEP_MISSING: { exit: 1, remedy: 'Create the file, or produce it with a stage that lists it in `outs:`.' },
-  OUT_MISSING: { exit: 1, remedy: 'Make the stage\'s command write every path listed in `outs:`.' },
-  CYCLE: { exit: 2, remedy: 'Remove one of the dependencies named so that the stages form a DAG.' },
-  OUT_OVERLAP: { exit: 2, remedy: 'Give each output one producing stage; an output may not lie inside another.' },
-  OUT_DUPLICATE: { exit: 2, remedy: 'Give each output one producing stage.' },
-  PATH_OUTSIDE: { exit: 2, remedy: 'Keep every dep, out and wdir inside the workspace.' },
-  STAGE_NOT_FOUND: { exit: 2, remedy: 'Run `reprod status` to list the stages.' },
-  LOCK_CORRUPT: { exit: 2, remedy: 'Fix dvc.lock by hand, or delete it to rerun every stage.' },
-  CMD_FAILED: { exit: 1, remedy: 'See the stage\'s output above; fix the command or its inputs.' },
-  CACHE: { exit: 1, remedy: 'Check that .dvc/cache is writable.' },
-  HASH_IO: { exit: 1, remedy: 'Make the path readable, and fix or remove broken symlinks and special files (fifos, sockets) inside tracked directories.' },
-  DVCIGNORE_IN_DIR: { exit: 2, remedy: 'Move the .dvcignore file out of the tracked directory, to the workspace root or a folder above it (DVC refuses it there too).' },
-  CONFIG: { exit: 2, remedy: 'Fix .dvc/config (DVC\'s INI format).' },
-  RUNTIME: { exit: 1, remedy: 'Check that the container engine is reachable.' },
-  STALE_RUN: { exit: 1, remedy: 'Nothing to do: the stage runs again with its new inputs.' },
-  NO_PIPELINE: { exit: 2, remedy: 'Run reprod in a folder that has a dvc.yaml.' },
-  USAGE: { exit: 2, remedy: 'See `reprod --help`.' },
+  YAML_SYNTAX: { exit: 2, retry: false, remedy: 'Fix the YAML syntax at the line shown.' },
+  SCHEMA: { exit: 2, retry: false, remedy: 'Fix or remove the key shown; see schemas/ for what is allowed.' },
+  INTERPOLATION: { exit: 2, retry: false, remedy: 'Define the variable in `vars:` or params.yaml, or escape it as \\${...}.' },
+  PARAMS_MISSING: { exit: 2, retry: false, remedy: 'Add the key to the params file, or remove it from the stage\'s `params:`.' },
+  PARAMS_FILE: { exit: 2, retry: false, remedy: 'Check that the params file exists and is valid YAML, JSON or TOML.' },
+  DEP_MISSING: { exit: 1, retry: false, remedy: 'Create the file, or produce it with a stage that lists it in `outs:`.' },
+  OUT_MISSING: { exit: 1, retry: false, remedy: 'Make the stage\'s command write every path listed in `outs:`.' },
+  CYCLE: { exit: 2, retry: false, remedy: 'Remove one of the dependencies named so that the stages form a DAG.' },
+  OUT_OVERLAP: { exit: 2, retry: false, remedy: 'Give each output one producing stage; an output may not lie inside another.' },
+  OUT_DUPLICATE: { exit: 2, retry: false, remedy: 'Give each output one producing stage.' },
+  PATH_OUTSIDE: { exit: 2, retry: false, remedy: 'Keep every dep, out and wdir inside the workspace.' },
+  STAGE_NOT_FOUND: { exit: 2, retry: false, remedy: 'Run `reprod status` to list the stages.' },
+  LOCK_CORRUPT: { exit: 2, retry: false, remedy: 'Fix dvc.lock by hand, or delete it to rerun every stage.' },
+  CMD_FAILED: { exit: 1, retry: false, remedy: 'See the stage\'s output above; fix the command or its inputs.' },
+  CACHE: { exit: 1, retry: true, remedy: 'Check that .dvc/cache is writable.' },
+  HASH_IO: { exit: 1, retry: true, remedy: 'Make the path readable, and fix or remove broken symlinks and special files (fifos, sockets) inside tracked directories.' },
+  DVCIGNORE_IN_DIR: { exit: 2, retry: false, remedy: 'Move the .dvcignore file out of the tracked directory, to the workspace root or a folder above it (DVC refuses it there too).' },
+  CONFIG: { exit: 2, retry: false, remedy: 'Fix .dvc/config (DVC\'s INI format).' },
+  RUNTIME: { exit: 1, retry: true, remedy: 'Check that the container engine is reachable.' },
+  IMAGE_BUILD: { exit: 1, retry: false, remedy: "Fix the stage's Dockerfile or build context (the build output is in the stage's log)." },
+  STALE_RUN: { exit: 1, retry: true, remedy: 'Nothing to do: the stage runs again with its new inputs.' },
+  NO_PIPELINE: { exit: 2, retry: false, remedy: 'Run reprod in a folder that has a dvc.yaml.' },
+  USAGE: { exit: 2, retry: false, remedy: 'See `reprod --help`.' },
   TRACKING: {
     exit: 1,
+    retry: true,
     remedy: 'Check MLFLOW_TRACKING_URI and the MLflow credentials; undelivered records wait in .dvc/tmp/reprod/mlflow-outbox/ and are sent when the server accepts them.',
   },
-  NO_REMOTE: { exit: 2, remedy: 'Add one with `dvc remote add -d <name> <url>` (or pick one with -r <name>); see docs/REMOTES.md.' },
-  REMOTE: { exit: 1, remedy: "Check the remote's URL and that it is reachable, then run the command again: only what is still missing moves." },
-  REMOTE_AUTH: { exit: 1, remedy: 'Check the credentials: `dvc remote modify --local <name> access_key_id ...` and `secret_access_key ...` (kept in .dvc/config.local), or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.' },
-  TRANSFER: { exit: 1, remedy: 'Run the command again: objects already transferred are not sent again, the rest are retried.' },
+  NO_REMOTE: { exit: 2, retry: false, remedy: 'Add one with `dvc remote add -d <name> <url>` (or pick one with -r <name>); see docs/REMOTES.md.' },
+  REMOTE: { exit: 1, retry: true, remedy: "Check the remote's URL and that it is reachable, then run the command again: only what is still missing moves." },
+  REMOTE_AUTH: { exit: 1, retry: false, remedy: 'Check the credentials: `dvc remote modify --local <name> access_key_id ...` and `secret_access_key ...` (kept in .dvc/config.local), or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.' },
+  TRANSFER: { exit: 1, retry: true, remedy: 'Run the command again: objects already transferred are not sent again, the rest are retried.' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
+
+/** Every entry of the catalogue has this shape (checked at compile time). */
+ErrorCodes satisfies Record<string, { exit: number; retry: boolean; remedy: string }>;
 
 export interface ReprodErrorOptions {
   source?: SourceRef;
@@ -81,14 +92,6 @@ export class ReprodError extends Error {
   }
 }
 
-/** A failure that retrying cannot fix: the reconciler stops retrying (controller-runtime's TerminalError). */
-export class TerminalError extends ReprodError {
-  constructor(code: ErrorCode, message: string, opts: ReprodErrorOptions = {}) {
-    super(code, message, opts);
-    this.name = 'TerminalError';
-  }
-}
-
 /** Several errors found in one pass (validation reports all it finds, not only the first). */
 export class ReprodErrors extends ReprodError {
   constructor(readonly errors: ReprodError[]) {
@@ -100,4 +103,15 @@ export class ReprodErrors extends ReprodError {
   override format(): string {
     return this.errors.map((e) => e.format()).join('\n');
   }
+}
+
+/** True when retrying may help (see `retry` in the catalogue); unexpected errors count as transient. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof ReprodError ? ErrorCodes[err.code].retry : true;
+}
+
+/** A short message for any thrown value: `file:line: key: message` for reprod's own errors. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof ReprodError) return err.location ? `${err.location}: ${err.message}` : err.message;
+  return err instanceof Error ? err.message : String(err);
 }

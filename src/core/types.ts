@@ -136,7 +136,8 @@ export type ChangeReason =
   | { kind: 'out'; path: string; change: ItemChange }
   | { kind: 'cmd' }
   | { kind: 'always' }
-  | { kind: 'image'; from?: string; to: string };
+  /** `what: 'context'`: the image's build context changed (`ctx:<hash>` keys); else the image itself (IDs, or host ↔ image). */
+  | { kind: 'image'; from?: string; to: string; what?: 'context' | 'image' };
 
 export interface StageStatus {
   stage: string;

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
+import type { ContainerSettings } from '../core/ports.js';
 import { toPlain, type PyValue } from '../core/pyvalue.js';
 import type { SourceRef, Stage } from '../core/types.js';
 import { normalizeWsPath } from './paths.js';
@@ -20,7 +21,7 @@ import { formatKeyPath, loadYaml, pointerToKeyPath, type KeyPath, type LoadedYam
  * runs in is {@link resolveStageRuntime}'s decision.
  */
 
-export type NetworkMode = 'none' | 'bridge' | 'host';
+export type NetworkMode = ContainerSettings['network'];
 
 export interface BuildSpec {
   /** Workspace-relative build context folder. */
@@ -370,15 +371,7 @@ export type ImageSource =
       args: Record<string, string>;
     };
 
-/** The container settings of a stage, defaults applied. */
-export interface ContainerSettings {
-  network: NetworkMode;
-  cpus?: number;
-  memoryBytes?: number;
-  env: Record<string, string>;
-  /** Overrides the workspace owner's uid:gid. */
-  user?: string;
-}
+export type { ContainerSettings };
 
 export type ResolvedRuntime =
   | {

@@ -131,6 +131,13 @@ export function toDvcStatusJson(reasons: readonly ChangeReason[]): DvcStatusEntr
   return [...res, ...tail];
 }
 
+/** `ctx:<12 hex>` / `sha256:<12 hex>`: enough to tell two apart, short enough to read. */
+function shortKey(key: string | undefined): string {
+  if (key === undefined) return 'none';
+  const m = /^(ctx|sha256):([0-9a-f]{12})[0-9a-f]*$/.exec(key);
+  return m ? `${m[1]}:${m[2]}` : key;
+}
+
 /** One line per reason for humans: `modified: data/raw.txt`, `params.yaml: train.lr modified`. */
 export function describeReason(r: ChangeReason): string {
   switch (r.kind) {
@@ -145,7 +152,9 @@ export function describeReason(r: ChangeReason): string {
     case 'always':
       return 'always changed';
     case 'image':
-      return `image changed: ${r.from ?? 'none'} -> ${r.to}`;
+      return r.what === 'context'
+        ? `image context changed: ${shortKey(r.from)} -> ${shortKey(r.to)}`
+        : `image changed: ${shortKey(r.from)} -> ${shortKey(r.to)}`;
   }
 }
 

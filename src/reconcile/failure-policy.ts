@@ -1,18 +1,15 @@
-import { ReprodError, TerminalError, type ErrorCode } from '../core/errors.js';
 import type { Stage } from '../core/types.js';
 import { DEFAULT_BACKOFF_SECONDS, type StageRuntimeSpec } from '../pipeline/manifests.js';
-import type { StageOutcome } from './stage-steps.js';
 import { backoffDelay } from './work-queue.js';
 
 /**
- * Which failures are worth retrying, and how often.
- *
- * Transient: the engine failed (RUNTIME), the container was killed for want
- * of memory, or infrastructure broke (cache, hashing I/O, anything
- * unexpected). Those retry with a capped exponential backoff, `limit` times.
- * Everything else (a non-zero exit, a missing dep or output, a bad params
- * file) is the stage's own doing: it fails at once and stays failed until its
- * inputs change.
+ * How often, and how soon, transient failures are retried. Which failures are
+ * transient is the error catalogue's `retry` (core/errors.ts), settled once
+ * per run in outcome.ts: the engine failed, the container was killed for want
+ * of memory, or infrastructure broke. Those retry with a capped exponential
+ * backoff, `limit` times. Everything else (a non-zero exit, a missing dep or
+ * output, a broken Dockerfile) is the stage's own doing: it fails at once and
+ * stays failed until its inputs change.
  */
 export interface RetryPolicy {
   /** Retries after the first attempt (0 = never retry). */
@@ -37,46 +34,4 @@ export function retryPolicyFor(stage: Stage, manifests: ReadonlyMap<string, Stag
 export function retryDelayMs(policy: RetryPolicy, n: number): number {
   if (policy.baseMs === 0) return 0;
   return backoffDelay(n, policy.baseMs, policy.maxMs);
-}
-
-/** Codes whose failures say something about the stage or its inputs: retrying cannot help. */
-const DETERMINISTIC: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'YAML_SYNTAX',
-  'SCHEMA',
-  'INTERPOLATION',
-  'PARAMS_MISSING',
-  'PARAMS_FILE',
-  'DEP_MISSING',
-  'OUT_MISSING',
-  'CYCLE',
-  'OUT_OVERLAP',
-  'OUT_DUPLICATE',
-  'PATH_OUTSIDE',
-  'STAGE_NOT_FOUND',
-  'LOCK_CORRUPT',
-  'CMD_FAILED',
-  'DVCIGNORE_IN_DIR',
-  'CONFIG',
-  'NO_PIPELINE',
-  'USAGE',
-]);
-
-/** A thrown error (from planning or executing): transient unless terminal or deterministic. */
-export function isTransientError(err: unknown): boolean {
-  if (err instanceof TerminalError) return false;
-  if (err instanceof ReprodError) return !DETERMINISTIC.has(err.code);
-  return true;
-}
-
-/** A failed outcome: transient when the engine failed or memory ran out. */
-export function isTransientOutcome(outcome: StageOutcome): boolean {
-  if (outcome.kind !== 'failed') return false;
-  if (outcome.run?.outcome.kind === 'exited' && outcome.run.outcome.oomKilled) return true;
-  return isTransientError(outcome.error);
-}
-
-/** A short message for a thrown error. */
-export function errorMessage(err: unknown): string {
-  if (err instanceof ReprodError) return err.location ? `${err.location}: ${err.message}` : err.message;
-  return err instanceof Error ? err.message : String(err);
 }

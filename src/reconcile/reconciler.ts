@@ -1,134 +1,49 @@
 import { createActor, fromPromise, type Subscription } from 'xstate';
-import { ReprodError, ReprodErrors } from '../core/errors.js';
+import { errorMessage, ReprodError, ReprodErrors } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
-import type { Pipeline, Stage } from '../core/types.js';
-import { selectStages, type Dag } from '../pipeline/dag.js';
-import type { ParsedManifests } from '../pipeline/manifests.js';
-import { lastRunFrom, type StageReport } from '../status/reporter.js';
-import type { LastRun, PipelineStatusDoc, PipelineStatusInput, StagePhase } from '../status/status-docs.js';
-import { DEFAULT_RETRY, errorMessage, retryDelayMs, retryPolicyFor, type RetryPolicy } from './failure-policy.js';
-import { isStaleRun, type StageEffects } from './stage-effects.js';
+import type { Stage } from '../core/types.js';
+import type { LastRun, PipelineStatusInput, StagePhase } from '../status/status-docs.js';
+import { DEFAULT_RETRY, retryDelayMs, retryPolicyFor, type RetryPolicy } from './failure-policy.js';
+import { decisionOf, lastRunOf, runSeconds, type StageDecision } from './outcome.js';
+import { PassLedger } from './pass-ledger.js';
+import { PIPELINE_KEY, type OnceOptions, type PassSummary, type ReconcileSpec, type ReconcilerOptions, type ReconcilerStats } from './reconciler-api.js';
 import { isLooking, stageMachine, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
 import { projectStage } from './stage-projection.js';
-import type { StageOutcome, StagePlan } from './stage-steps.js';
-import type { TimerClock, TimerHandle } from './timer-clock.js';
+import { indexStages, type StageIndex } from './stage-index.js';
+import { StatusWriter, type StageView } from './status-writer.js';
+import type { TimerHandle } from './timer-clock.js';
 import { WorkQueue } from './work-queue.js';
 
-/** The work-queue key that means "re-read the spec, then look at every stage" (no stage name has a colon). */
-export const PIPELINE_KEY = ':pipeline';
-
-/** The desired state as loaded from disk (app/project.ts's Spec satisfies it). */
-export interface ReconcileSpec {
-  pipeline: Pipeline;
-  dag: Dag;
-  manifests: ParsedManifests;
-  /** The text the spec was made from: its hash is the pipeline's generation. */
-  text: string;
-}
-
-/** Where status goes (StatusReporter satisfies it). */
-export interface StatusSink {
-  stage(stage: Stage, runtime: string | undefined, report: StageReport): Promise<unknown>;
-  pipeline(input: PipelineStatusInput): Promise<void>;
-}
-
-export interface PassSummary {
-  startedAt: Date;
-  finishedAt: Date;
-  ran: number;
-  restored: number;
-  failed: number;
-  cancelled: number;
-  /** Every stage's phase when the pass ended. */
-  phases: Record<string, StagePhase>;
-}
-
-/**
- * Where a tracking integration (MLflow) plugs in. Every hook is optional and
- * may be slow; a hook that throws is logged and otherwise ignored, except
- * `stageStarting`, whose failure only means no extra environment.
- */
-export interface ReconcilerHooks {
-  passStarted?(passId: string): void | Promise<void>;
-  /** Called before a stage's command starts; returns extra environment for its container. */
-  stageStarting?(stage: Stage, runId: string, plan: StagePlan): Promise<Record<string, string>>;
-  /** May return the tracking run's id, which then goes into the stage's status (`lastRun.trackingRunId`). */
-  stageFinished?(stage: Stage, outcome: StageOutcome, plan: StagePlan): void | Promise<void | { trackingRunId?: string }>;
-  passFinished?(passId: string, summary: PassSummary): void | Promise<void>;
-}
-
-/** What the reconciler reports as it goes (counters and histograms; gauges come from `stats()`). */
-export interface ReconcilerMetrics {
-  runFinished(stage: string, outcome: StageOutcome['kind'], durationSeconds: number | undefined, transient: boolean): void;
-  passFinished(summary: PassSummary): void;
-}
-
-export interface ReconcilerOptions {
-  /** Reads dvc.yaml and the manifests; throws a ReprodError (with file, key, line) when they are invalid. */
-  loadSpec(): ReconcileSpec | Promise<ReconcileSpec>;
-  effects: StageEffects;
-  status: StatusSink;
-  clock: TimerClock;
-  log: Logger;
-  /** Stages running at once; overrides the `Pipeline` manifest's `maxParallel` (default 2). */
-  maxParallel?: number;
-  /** Quiet time that ends a burst of file events (default 150 ms). */
-  debounceMs?: number;
-  /** Keys looked at concurrently: plans in flight (default 4). */
-  workers?: number;
-  /** Retries of transient failures when a stage's manifest says nothing. */
-  retry?: RetryPolicy;
-  /** Full passes at this interval even without events (default 10 min; 0 = never). */
-  resyncMs?: number;
-  /** Backoff of keys whose reconcile threw (default 1 s, doubling, ≤ 5 min). */
-  keyBackoffMs?: { base: number; max: number };
-  hooks?: ReconcilerHooks;
-  metrics?: ReconcilerMetrics;
-  newPassId?(): string;
-  /** Called after each valid spec is loaded (the watcher follows it). */
-  onSpec?(spec: ReconcileSpec): void;
-  /** The phases status/pipeline.yaml showed before this process: shown until a stage is looked at again. */
-  previousStatus?: PipelineStatusDoc;
-}
-
-export interface ReconcilerStats {
-  alive: boolean;
-  specValid: boolean;
-  stages: number;
-  running: number;
-  queueDepth: number;
-  queueWaiting: number;
-  passes: number;
-  lastPassAt: Date | undefined;
-  phases: Record<string, StagePhase>;
-}
+export * from './reconciler-api.js';
 
 /** States after which a stage's downstream may look at it: nothing more will happen without new input. */
 const SETTLED: ReadonlySet<string> = new Set(['upToDate', 'frozen', 'failed', 'blocked']);
 /** States that keep a pass open. */
-const BUSY: ReadonlySet<string> = new Set(['planning', 'deciding', 'queued', 'running', 'cancelled']);
+const BUSY: readonly string[] = ['planning', 'deciding', 'queued', 'running', 'cancelled'];
 
 const DEFAULT_MAX_PARALLEL = 2;
-
-interface Pass {
-  id: string;
-  startedAt: Date;
-  ran: number;
-  restored: number;
-  failed: number;
-  cancelled: number;
-}
+/** A one-shot pass retries only what a manifest asks to retry. */
+const ONCE_RETRY: RetryPolicy = { limit: 0, baseMs: 0, maxMs: 0 };
 
 interface Entry {
   name: string;
   actor: StageActor;
   subs: Subscription[];
-  /** The top-level state last seen (kept in step with the sets below by onSnapshot). */
+  /** The top-level state last seen (kept in step with `inState` by onSnapshot). */
   lastState: string;
 }
 
+interface Once extends OnceOptions {
+  /** Each key is looked at until its stage settles before the next (maxParallel 1: DVC's order, exactly). */
+  sequential: boolean;
+  /** Set by the first failure without keepGoing: nothing more starts. */
+  halted: boolean;
+  done(summary: PassSummary): void;
+}
+
 /**
- * Keeps the pipeline's outputs true to its inputs, for as long as it runs.
+ * Keeps the pipeline's outputs true to its inputs: for as long as it runs
+ * (the daemon), or for one pass (`reprod repro`).
  *
  * Level-triggered: a key in the work queue says only *what* to look at. The
  * `pipeline` key re-reads dvc.yaml and the manifests and then looks at every
@@ -144,38 +59,30 @@ interface Entry {
  * A stage that settles enqueues its direct downstream. Up to `maxParallel`
  * stages run at once; dvc.lock commits are serialized by the LockStore. An
  * invalid spec keeps the last good one, is shown in status/pipeline.yaml, and
- * starts nothing until it is fixed. Stopping cancels running stages, waits
- * for them (containers removed), and writes status.
+ * starts nothing until it is fixed (a one-shot pass fails with it instead).
+ * Stopping cancels running stages, waits for them (containers removed), and
+ * writes status.
  */
 export class Reconciler {
   private readonly opts: ReconcilerOptions;
   private readonly queue: WorkQueue;
   private readonly log: Logger;
   private readonly machine;
+  private readonly status: StatusWriter;
+  private readonly ledger: PassLedger;
   private spec: ReconcileSpec | undefined;
   private specError: ReprodError | undefined;
-  private order: string[] = [];
-  private ancestors = new Map<string, string[]>();
-  private descendants = new Map<string, Set<string>>();
+  private index: StageIndex = { order: [], position: new Map(), ancestors: new Map(), descendants: new Map() };
   private readonly entries = new Map<string, Entry>();
   /** Removed from the spec while running: kept until their run has stopped. */
   private readonly retiring = new Set<Entry>();
   /** Entries by top-level state, kept up to date on every snapshot: scheduling never scans every stage. */
   private readonly inState = new Map<string, Set<Entry>>();
-  private orderIndex = new Map<string, number>();
   private readonly runIds = new Map<string, string>();
   private readonly lastRuns = new Map<string, LastRun>();
   private readonly backoffUntil = new Map<string, Date>();
-  private readonly phases = new Map<string, StagePhase>();
-  /** What was last reported per stage: an unchanged report is not even read back. */
-  private readonly reported = new Map<string, string>();
-  private readonly statusDirty = new Set<string>();
-  private pipelineDirty = false;
-  private writer: Promise<void> | undefined;
-  private pass: Pass | undefined;
-  private passes = 0;
-  private passSeq = 0;
-  private lastPass: { startedAt: Date; finishedAt: Date; ran: number; failed: number } | undefined;
+  private readonly hookCalls = new Set<Promise<unknown>>();
+  private once: Once | undefined;
   private alive = false;
   private stopping = false;
   private resyncTimer: TimerHandle | undefined;
@@ -184,33 +91,45 @@ export class Reconciler {
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
     this.log = opts.log;
-    const base = opts.keyBackoffMs?.base ?? 1000;
     this.queue = new WorkQueue({
       clock: opts.clock,
       debounceMs: opts.debounceMs ?? 150,
-      baseBackoffMs: base,
+      baseBackoffMs: opts.keyBackoffMs?.base ?? 1000,
       maxBackoffMs: opts.keyBackoffMs?.max ?? 300_000,
     });
-    for (const [name, phase] of Object.entries(opts.previousStatus?.status.stages ?? {})) this.phases.set(name, phase);
+    this.ledger = new PassLedger(opts.newPassId);
+    this.status = new StatusWriter({
+      sink: opts.status,
+      readLock: () => opts.effects.readLock(),
+      log: opts.log,
+      view: (name) => this.view(name),
+      pipeline: () => this.pipelineInput(),
+    });
+    for (const [name, phase] of Object.entries(opts.previousStatus?.status.stages ?? {})) this.status.setPhase(name, phase);
     const effects = opts.effects;
     this.machine = stageMachine.provide({
       actors: {
         plan: fromPromise(({ input, signal }) => effects.plan(input.stage, signal)),
         inputs: fromPromise(({ input, signal }) => effects.inputs(input.stage, signal)),
         execute: fromPromise(async ({ input, signal }) => {
-          const stage = input.plan.stage;
+          const plan = input.plan;
           const runId = effects.newRunId();
-          this.runIds.set(stage.name, runId);
-          this.markStatus(stage.name);
-          let env: Record<string, string> = {};
-          if (this.opts.hooks?.stageStarting) {
-            try {
-              env = await this.opts.hooks.stageStarting(stage, runId, input.plan);
-            } catch (err) {
-              this.log.warn({ stage: stage.name, runId, err: errorMessage(err) }, 'the stageStarting hook failed');
-            }
-          }
-          return effects.execute(input.plan, { signal: AbortSignal.any([input.signal, signal]), runId, env });
+          this.runIds.set(plan.stage.name, runId);
+          this.status.markStage(plan.stage.name);
+          const starting = this.opts.hooks?.stageStarting;
+          return effects.execute(plan, {
+            signal: AbortSignal.any([input.signal, signal]),
+            runId,
+            onStart: async (id, prepared) => {
+              if (!starting) return {};
+              try {
+                return await starting(plan.stage, id, plan, prepared);
+              } catch (err) {
+                this.log.warn({ stage: plan.stage.name, runId: id, err: errorMessage(err) }, 'the stageStarting hook failed');
+                return {};
+              }
+            },
+          });
         }),
       },
     });
@@ -226,11 +145,16 @@ export class Reconciler {
     return this.spec;
   }
 
+  /** Writes status/pipeline.yaml again (a condition it does not own, such as TrackingAvailable, changed); resolves once written. */
+  refreshPipelineStatus(): Promise<void> {
+    this.status.markPipeline();
+    return this.status.idle();
+  }
+
   /** True when `path` (workspace-relative) is an output of a stage that is running: its events are the stage's own. */
   isBeingWritten(path: string): boolean {
     for (const e of this.state('running')) {
-      const s = e.actor.getSnapshot();
-      for (const out of s.context.plan?.stage.outs ?? []) {
+      for (const out of e.actor.getSnapshot().context.plan?.stage.outs ?? []) {
         if (path === out.path || path.startsWith(`${out.path}/`)) return true;
       }
     }
@@ -238,16 +162,15 @@ export class Reconciler {
   }
 
   stats(): ReconcilerStats {
-    const running = this.state('running').size;
     return {
       alive: this.alive,
       specValid: this.spec !== undefined && this.specError === undefined,
       stages: this.entries.size,
-      running,
+      running: this.state('running').size,
       queueDepth: this.queue.depth,
       queueWaiting: this.queue.waiting,
-      passes: this.passes,
-      lastPassAt: this.lastPass?.finishedAt,
+      passes: this.ledger.passes,
+      lastPassAt: this.ledger.lastPass?.finishedAt,
       phases: this.phaseRecord(),
     };
   }
@@ -258,13 +181,55 @@ export class Reconciler {
     this.alive = true;
     this.queue.addNow(PIPELINE_KEY);
     this.armResync();
-    const n = Math.max(1, this.opts.workers ?? 4);
-    const workers = Array.from({ length: n }, () => this.worker());
+    const workers = this.startWorkers(this.opts.workers ?? 4);
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     await this.stop(workers);
   }
 
+  /**
+   * One pass over the stages in scope, as `reprod repro` makes it: the same
+   * machines, status and hooks as the daemon's passes. With maxParallel 1 the
+   * stages are looked at one after another in DVC's order. An invalid spec
+   * throws. `signal` cancels what runs (Ctrl-C).
+   */
+  async runOnce(opts: OnceOptions, signal?: AbortSignal): Promise<PassSummary> {
+    const sequential = this.maxParallel() === 1;
+    let done!: (s: PassSummary) => void;
+    const finished = new Promise<PassSummary>((resolve) => (done = resolve));
+    this.once = { ...opts, sequential, halted: false, done };
+    this.alive = true;
+    this.queue.addNow(PIPELINE_KEY);
+    const workers = this.startWorkers(sequential ? 1 : (this.opts.workers ?? 4));
+    const onAbort = (): void => {
+      if (!this.once) return;
+      this.once.halted = true;
+      for (const e of this.state('running')) e.actor.send({ type: 'CANCEL', reason: 'interrupted' });
+      this.checkPassEnd();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const summary = await Promise.race([finished, this.specFailure()]);
+      return summary;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await this.stop(workers);
+    }
+  }
+
+  private specFailed: ((err: ReprodError) => void) | undefined;
+  private specFailure(): Promise<never> {
+    return new Promise((_, reject) => (this.specFailed = reject));
+  }
+
+  private maxParallel(): number {
+    return Math.max(1, this.opts.maxParallel ?? this.spec?.manifests.pipeline.maxParallel ?? DEFAULT_MAX_PARALLEL);
+  }
+
   // ------------------------------------------------------------------ workers
+
+  private startWorkers(n: number): Promise<void>[] {
+    return Array.from({ length: Math.max(1, n) }, () => this.worker());
+  }
 
   private async worker(): Promise<void> {
     for (;;) {
@@ -290,7 +255,7 @@ export class Reconciler {
       return;
     }
     // while the spec is invalid nothing starts; fixing it looks at every stage again
-    if (this.specError || !this.spec || this.stopping) return;
+    if (this.specError || !this.spec || this.stopping || this.once?.halted) return;
     const entry = this.entries.get(key);
     if (!entry) return;
     const actor = entry.actor;
@@ -304,7 +269,20 @@ export class Reconciler {
       }
       actor.send({ type: 'CHECK', upstreamFailed: this.failedUpstream(key) });
     }
-    await this.until(actor, (s) => !isLooking(s));
+    // one stage after another: the next key waits until this stage has settled (or will never start)
+    const sequential = this.once?.sequential === true;
+    await this.until(actor, (s) => !isLooking(s) && !(sequential && this.holdsSequence(s)));
+  }
+
+  /**
+   * In a sequential pass, a stage holds the sequence until it settles, unless
+   * it can no longer start. A cancelled or backing-off stage lets go: it comes
+   * back through the queue, and its downstream waits for it meanwhile.
+   */
+  private holdsSequence(s: StageSnapshot): boolean {
+    const st = topState(s);
+    if (st === 'queued') return !this.once?.halted && !this.stopping;
+    return st === 'deciding' || st === 'running';
   }
 
   /**
@@ -313,7 +291,7 @@ export class Reconciler {
    * already sent CHECK or WAIT, and the state says which.)
    */
   private busyAncestor(name: string): string | undefined {
-    for (const a of this.ancestors.get(name) ?? []) {
+    for (const a of this.index.ancestors.get(name) ?? []) {
       if (this.queue.has(a)) return a;
       const e = this.entries.get(a);
       if (e && !SETTLED.has(topState(e.actor.getSnapshot()))) return a;
@@ -331,7 +309,7 @@ export class Reconciler {
   }
 
   private runningDescendant(name: string): string | undefined {
-    const desc = this.descendants.get(name);
+    const desc = this.index.descendants.get(name);
     if (!desc) return undefined;
     for (const e of this.state('running')) if (desc.has(e.name)) return e.name;
     return undefined;
@@ -373,54 +351,40 @@ export class Reconciler {
       spec = await this.opts.loadSpec();
     } catch (err) {
       if (!(err instanceof ReprodError)) throw err;
+      if (this.once) {
+        this.specFailed?.(err);
+        return;
+      }
       const first = err instanceof ReprodErrors ? (err.errors[0] ?? err) : err;
       if (this.specError?.message !== err.message) {
         this.log.warn({ file: first.source?.file, line: first.source?.line, key: first.source?.key, err: first.message }, 'the spec is invalid: keeping the last good one');
       }
       this.specError = err;
-      this.markPipeline();
+      this.status.markPipeline();
       return;
     }
     if (this.specError) this.log.info({}, 'the spec is valid again');
     this.specError = undefined;
     // a full look rewrites what status files say, should someone have changed them meanwhile
-    this.reported.clear();
+    this.status.rewriteAll();
     this.applySpec(spec);
-    this.markPipeline();
+    this.status.markPipeline();
     try {
       this.opts.onSpec?.(spec);
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'onSpec failed');
     }
-    for (const name of this.order) this.queue.addNow(name);
+    for (const name of this.index.order) this.queue.addNow(name);
   }
 
   private applySpec(spec: ReconcileSpec): void {
-    const dag = spec.dag;
     this.spec = spec;
-    this.order = selectStages(dag).map((s) => s.name);
-    this.orderIndex = new Map(this.order.map((n, i) => [n, i]));
-    const ancestors = new Map<string, string[]>();
-    for (const name of this.order) {
-      const set = new Set<string>();
-      for (const u of dag.upstream.get(name) ?? []) {
-        set.add(u);
-        for (const a of ancestors.get(u) ?? []) set.add(a);
-      }
-      // nearest first, so that a waiting stage names its direct upstream
-      ancestors.set(name, [...set]);
-    }
-    const descendants = new Map<string, Set<string>>(this.order.map((n) => [n, new Set<string>()]));
-    for (const [name, anc] of ancestors) for (const a of anc) descendants.get(a)?.add(name);
-    this.ancestors = ancestors;
-    this.descendants = descendants;
-
-    const keep = new Set(this.order);
+    this.index = indexStages(spec.dag, this.once?.scope);
+    const keep = new Set(this.index.order);
     for (const [name, entry] of this.entries) {
       if (keep.has(name)) continue;
       this.entries.delete(name);
-      this.phases.delete(name);
-      this.reported.delete(name);
+      this.status.forget(name);
       this.lastRuns.delete(name);
       this.backoffUntil.delete(name);
       if (entry.actor.getSnapshot().matches('running')) {
@@ -430,8 +394,10 @@ export class Reconciler {
         this.dispose(entry);
       }
     }
-    for (const stage of dag.stages) {
-      const retry = retryPolicyFor(stage, spec.manifests.stages, this.opts.retry ?? DEFAULT_RETRY);
+    const defaults = this.opts.retry ?? (this.once ? ONCE_RETRY : DEFAULT_RETRY);
+    for (const stage of spec.dag.stages) {
+      if (!keep.has(stage.name)) continue;
+      const retry = retryPolicyFor(stage, spec.manifests.stages, defaults);
       const existing = this.entries.get(stage.name);
       if (existing) existing.actor.send({ type: 'UPDATE', stage, retry });
       else this.entries.set(stage.name, this.spawn(stage, retry));
@@ -444,7 +410,7 @@ export class Reconciler {
     const entry: Entry = { name, actor, subs: [], lastState: 'idle' };
     this.state('idle').add(entry);
     entry.subs.push(
-      actor.on('settled', () => this.onSettled(name)),
+      actor.on('settled', () => this.onSettled(name, entry)),
       actor.on('queued', () => this.onQueued(name)),
       actor.on('requeue', () => {
         if (!this.stopping && this.entries.get(name) === entry) this.queue.addNow(name);
@@ -490,21 +456,48 @@ export class Reconciler {
     if (st === 'backoff' && was !== 'backoff') {
       this.backoffUntil.set(name, new Date(this.opts.clock.now().getTime() + retryDelayMs(s.context.retry, s.context.retries)));
     }
-    if (st !== was || st === 'running') this.markStatus(name);
+    if (st !== was || st === 'running') this.status.markStage(name);
     // a slot freed, an ancestor settled, a stage queued: any of them may let a queued stage start
     if (st !== was) this.schedule();
     this.notifyChange();
     this.checkPassEnd();
   }
 
-  private onSettled(name: string): void {
+  private onSettled(name: string, entry: Entry): void {
+    const s = entry.actor.getSnapshot();
+    const st = topState(s);
+    // a run that ended was decided when it finished; what settles without a run is decided here
+    if (!(this.ledger.ranInPass(name) && (st === 'upToDate' || st === 'failed'))) {
+      const reasons = s.context.plan?.reasons ?? [];
+      const d: StageDecision | undefined =
+        st === 'upToDate'
+          ? { stage: name, action: 'skipped' }
+          : st === 'frozen'
+            ? { stage: name, action: 'frozen' }
+            : st === 'blocked'
+              ? { stage: name, action: 'blocked', upstream: s.context.upstreamFailed ?? '?' }
+              : st === 'failed'
+                ? { stage: name, action: 'failed', reasons, error: s.context.failure ?? new ReprodError('CMD_FAILED', s.context.error ?? 'failed') }
+                : undefined;
+      if (d) this.decide(d, s.context.stage);
+    }
+    if (st === 'failed' && this.once && !this.once.keepGoing) this.once.halted = true;
     for (const d of this.spec?.dag.downstream.get(name) ?? []) this.queue.addNow(d);
     this.schedule();
   }
 
+  private decide(d: StageDecision, stage: Stage): void {
+    this.ledger.decide(d);
+    try {
+      this.opts.hooks?.stageDecided?.(d, stage);
+    } catch (err) {
+      this.log.warn({ stage: d.stage, err: errorMessage(err) }, 'the stageDecided hook failed');
+    }
+  }
+
   private onQueued(name: string): void {
     // a stage about to rerun removes its outputs: whatever is reading them now reads a stale past
-    const desc = this.descendants.get(name);
+    const desc = this.index.descendants.get(name);
     for (const e of [...this.state('running')]) {
       if (desc?.has(e.name) && this.entries.get(e.name) === e) e.actor.send({ type: 'CANCEL', reason: `upstream stage '${name}' runs again` });
     }
@@ -512,68 +505,44 @@ export class Reconciler {
   }
 
   private onFinished(e: Extract<StageEmitted, { type: 'finished' }>): void {
-    const stage = e.plan.stage;
-    const runId = this.runIds.get(e.stage) ?? 'unknown';
-    const reported: StageOutcome =
-      e.result.kind === 'outcome'
-        ? e.result.outcome
-        : {
-            kind: 'failed',
-            runId,
-            error: e.result.error instanceof ReprodError ? e.result.error : new ReprodError('RUNTIME', errorMessage(e.result.error), { cause: e.result.error }),
-          };
-    // a run refused at commit because its inputs changed is a cancellation, not a failure
-    const outcome: StageOutcome =
-      reported.kind === 'failed' && isStaleRun(reported.error) ? { kind: 'cancelled', runId: reported.runId, ...(reported.run ? { run: reported.run } : {}) } : reported;
-    const run = 'run' in outcome ? outcome.run : undefined;
-    const duration = run ? Math.max(0, (run.finishedAt.getTime() - run.startedAt.getTime()) / 1000) : undefined;
-    this.opts.metrics?.runFinished(e.stage, outcome.kind, duration, e.transient);
-    if (this.pass) {
-      if (outcome.kind === 'ran') this.pass.ran++;
-      else if (outcome.kind === 'restored') this.pass.restored++;
-      else if (outcome.kind === 'failed') this.pass.failed++;
-      else this.pass.cancelled++;
-    }
-    const runtime = e.plan.runtime;
-    switch (outcome.kind) {
-      case 'ran':
-      case 'restored':
-        this.lastRuns.set(e.stage, lastRunFrom(stage, outcome.runId, outcome.kind, 'Succeeded', runtime, 'run' in outcome ? outcome.run : undefined));
-        break;
-      case 'failed':
-        this.lastRuns.set(e.stage, lastRunFrom(stage, outcome.runId, 'ran', 'Failed', runtime, outcome.run, outcome.error.message));
-        break;
-      case 'cancelled':
-        this.lastRuns.set(e.stage, lastRunFrom(stage, outcome.runId, 'ran', 'Cancelled', runtime, outcome.run));
-        break;
-    }
-    this.log.info({ stage: e.stage, runId: outcome.runId, outcome: outcome.kind, durationSeconds: duration, transient: e.transient || undefined }, 'stage finished');
+    const { outcome, plan } = e;
+    const stage = plan.stage;
+    const transient = outcome.kind === 'failed' && outcome.transient;
+    const duration = runSeconds(outcome);
+    this.opts.metrics?.runFinished(e.stage, outcome.kind, duration, transient);
+    this.ledger.runFinished(e.stage, outcome);
+    this.decide(decisionOf(e.stage, outcome, plan.reasons), stage);
+    this.lastRuns.set(e.stage, lastRunOf(stage, outcome, plan.runtime));
+    const err = outcome.kind === 'failed' ? errorMessage(outcome.error) : undefined;
+    this.log.info({ stage: e.stage, runId: outcome.runId, outcome: outcome.kind, durationSeconds: duration, transient: transient || undefined, err }, 'stage finished');
     const hook = this.opts.hooks?.stageFinished;
     if (hook) {
-      Promise.resolve()
-        .then(() => hook(stage, outcome, e.plan))
-        .then((r) => {
-          const last = this.lastRuns.get(e.stage);
-          if (r && r.trackingRunId && last && last.runId === outcome.runId) {
-            last.trackingRunId = r.trackingRunId;
-            this.markStatus(e.stage);
-          }
-        })
-        .catch((err: unknown) => this.log.warn({ stage: e.stage, err: errorMessage(err) }, 'the stageFinished hook failed'));
+      this.track(
+        Promise.resolve()
+          .then(() => hook(stage, outcome, plan))
+          .then((r) => {
+            const last = this.lastRuns.get(e.stage);
+            if (r && r.trackingRunId && last && last.runId === outcome.runId) {
+              last.trackingRunId = r.trackingRunId;
+              this.status.markStage(e.stage);
+            }
+          }),
+        { stage: e.stage, hook: 'stageFinished' },
+      );
     }
   }
 
   /** Starts queued stages, upstream first, while slots are free. */
   private schedule(): void {
-    if (this.stopping || this.specError || !this.spec) return;
+    if (this.stopping || this.specError || !this.spec || this.once?.halted) return;
     const queued = this.state('queued');
     if (queued.size === 0) return;
     let running = this.state('running').size;
-    const limit = Math.max(1, this.opts.maxParallel ?? this.spec.manifests.pipeline.maxParallel ?? DEFAULT_MAX_PARALLEL);
+    const limit = this.maxParallel();
     if (running >= limit) return;
     const candidates = [...queued]
       .filter((e) => this.entries.get(e.name) === e)
-      .sort((a, b) => (this.orderIndex.get(a.name) ?? 0) - (this.orderIndex.get(b.name) ?? 0));
+      .sort((a, b) => (this.index.position.get(a.name) ?? 0) - (this.index.position.get(b.name) ?? 0));
     for (const e of candidates) {
       if (running >= limit) return;
       if (!e.actor.getSnapshot().matches('queued')) continue;
@@ -586,28 +555,25 @@ export class Reconciler {
   // ------------------------------------------------------------------ passes
 
   private passActivity(): void {
-    if (this.pass) return;
-    const id = this.opts.newPassId?.() ?? `pass-${++this.passSeq}`;
-    this.pass = { id, startedAt: this.opts.clock.now(), ran: 0, restored: 0, failed: 0, cancelled: 0 };
+    const id = this.ledger.begin(this.opts.clock.now());
     const hook = this.opts.hooks?.passStarted;
-    if (hook) {
-      Promise.resolve()
-        .then(() => hook(id))
-        .catch((err: unknown) => this.log.warn({ passId: id, err: errorMessage(err) }, 'the passStarted hook failed'));
-    }
+    if (id !== undefined && hook) this.track(Promise.resolve().then(() => hook(id)), { passId: id, hook: 'passStarted' });
   }
 
   /** A pass ends when no key is ready or in hand and no stage is planning, queued or running. */
   private checkPassEnd(): void {
-    const pass = this.pass;
-    if (!pass || !this.queue.idle) return;
+    if (!this.ledger.current || !this.queue.idle) return;
+    const halted = this.once?.halted === true;
     for (const st of BUSY) {
-      // a queued stage cannot start while the spec is invalid: it does not hold the pass open
-      if (st === 'queued' && this.specError) continue;
+      // a queued stage cannot start while the spec is invalid, nor anything start again in a halted pass
+      if (st === 'queued' && (this.specError || halted)) continue;
+      if (st === 'cancelled' && halted) continue;
       if (this.state(st).size > 0) return;
     }
+    // a one-shot pass waits out the retries a manifest asked for
+    if (this.once && !halted && this.state('backoff').size > 0) return;
     // a waiting stage whose ancestors all settled missed its wake-up: look at it rather than end the pass
-    if (!this.specError && !this.stopping) {
+    if (!this.specError && !this.stopping && !halted) {
       let woke = false;
       for (const e of this.state('waiting')) {
         if (this.entries.get(e.name) === e && !this.queue.has(e.name) && this.busyAncestor(e.name) === undefined) {
@@ -618,28 +584,31 @@ export class Reconciler {
       }
       if (woke) return;
     }
-    this.pass = undefined;
-    this.passes++;
-    const summary: PassSummary = {
-      startedAt: pass.startedAt,
-      finishedAt: this.opts.clock.now(),
-      ran: pass.ran,
-      restored: pass.restored,
-      failed: pass.failed,
-      cancelled: pass.cancelled,
-      phases: this.phaseRecord(),
-    };
-    this.lastPass = { startedAt: summary.startedAt, finishedAt: summary.finishedAt, ran: pass.ran + pass.restored, failed: pass.failed };
-    this.markPipeline();
+    const ended = this.ledger.end(this.opts.clock.now(), this.phaseRecord());
+    if (!ended) return;
+    const { id, summary } = ended;
+    this.status.markPipeline();
     this.opts.metrics?.passFinished(summary);
-    this.log.info({ passId: pass.id, ran: pass.ran, restored: pass.restored, failed: pass.failed, cancelled: pass.cancelled }, 'pass finished');
+    const quiet = summary.ran + summary.restored + summary.failed + summary.cancelled === 0;
+    this.log[quiet ? 'debug' : 'info']({ passId: id, ran: summary.ran, restored: summary.restored, failed: summary.failed, cancelled: summary.cancelled }, 'pass finished');
     this.opts.effects.flush().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not persist the hash state'));
     const hook = this.opts.hooks?.passFinished;
     if (hook) {
-      Promise.resolve()
-        .then(() => hook(pass.id, summary))
-        .catch((err: unknown) => this.log.warn({ passId: pass.id, err: errorMessage(err) }, 'the passFinished hook failed'));
+      this.track(
+        Promise.resolve()
+          .then(() => hook(id, summary))
+          // tracking may have delivered meanwhile: TrackingAvailable is read again
+          .then(() => this.status.markPipeline()),
+        { passId: id, hook: 'passFinished' },
+      );
     }
+    this.once?.done(summary);
+  }
+
+  private track(p: Promise<unknown>, ctx: Record<string, string>): void {
+    const call = p.catch((err: unknown) => this.log.warn({ ...ctx, err: errorMessage(err) }, 'a reconciler hook failed'));
+    this.hookCalls.add(call);
+    void call.finally(() => this.hookCalls.delete(call));
   }
 
   private armResync(): void {
@@ -655,89 +624,45 @@ export class Reconciler {
 
   private phaseRecord(): Record<string, StagePhase> {
     const out: Record<string, StagePhase> = {};
-    for (const name of this.spec?.pipeline.stages.map((s) => s.name) ?? []) out[name] = this.phases.get(name) ?? 'Stale';
+    for (const s of this.spec?.pipeline.stages ?? []) out[s.name] = this.status.phase(s.name) ?? 'Stale';
     return out;
   }
 
-  private markStatus(name: string): void {
-    this.statusDirty.add(name);
-    this.kickWriter();
-  }
-
-  private markPipeline(): void {
-    this.pipelineDirty = true;
-    this.kickWriter();
-  }
-
-  private kickWriter(): void {
-    this.writer ??= this.writeStatus().finally(() => {
-      this.writer = undefined;
-      if (this.statusDirty.size > 0 || this.pipelineDirty) this.kickWriter();
-    });
-  }
-
-  /** Writes what changed, a batch at a time; status is a report, so a failed write is logged, not fatal. */
-  private async writeStatus(): Promise<void> {
-    while (this.statusDirty.size > 0 || this.pipelineDirty) {
-      const names = [...this.statusDirty];
-      this.statusDirty.clear();
-      if (names.length > 0) {
-        let lock;
-        try {
-          lock = await this.opts.effects.readLock();
-        } catch (err) {
-          this.log.warn({ err: errorMessage(err) }, 'cannot read dvc.lock for status');
-        }
-        for (const name of names) {
-          const e = this.entries.get(name);
-          if (!e) continue;
-          const s = e.actor.getSnapshot();
-          const p = projectStage(s, this.runIds.get(name));
-          if (!p) continue;
-          const lastRun = this.lastRuns.get(name);
-          const nextRetryAt = p.phase === 'Backoff' ? this.backoffUntil.get(name) : undefined;
-          if (this.phases.get(name) !== p.phase) {
-            this.phases.set(name, p.phase);
-            this.pipelineDirty = true;
-          }
-          const report: StageReport = {
-            phase: p.phase,
-            reasons: p.reasons,
-            entry: lock?.stages.get(name),
-            ...(lastRun ? { lastRun } : {}),
-            ...(p.message !== undefined ? { message: p.message } : {}),
-            ...(p.retries !== undefined ? { retries: p.retries } : {}),
-            ...(nextRetryAt ? { nextRetryAt } : {}),
-          };
-          const key = JSON.stringify([s.context.stage, p.runtime, { ...report, entry: report.entry?.outs }]);
-          if (this.reported.get(name) === key) continue;
-          try {
-            await this.opts.status.stage(s.context.stage, p.runtime, report);
-            this.reported.set(name, key);
-          } catch (err) {
-            this.log.warn({ stage: name, err: errorMessage(err) }, 'cannot write the stage status');
-          }
-        }
-      }
-      if (this.pipelineDirty) {
-        this.pipelineDirty = false;
-        try {
-          await this.opts.status.pipeline(this.pipelineInput());
-        } catch (err) {
-          this.log.warn({ err: errorMessage(err) }, 'cannot write the pipeline status');
-        }
-      }
-    }
+  private view(name: string): StageView | undefined {
+    const e = this.entries.get(name);
+    if (!e) return undefined;
+    const s = e.actor.getSnapshot();
+    let p = projectStage(s, this.runIds.get(name));
+    if (!p) return undefined;
+    // a one-shot pass that ended (or stopped) leaves the stages it did not start stale, not queued
+    if (p.phase === 'Queued' && this.once && (this.once.halted || this.stopping)) p = { ...p, phase: 'Stale' };
+    const lastRun = this.lastRuns.get(name);
+    const nextRetryAt = p.phase === 'Backoff' ? this.backoffUntil.get(name) : undefined;
+    return {
+      stage: s.context.stage,
+      runtime: p.runtime,
+      report: {
+        phase: p.phase,
+        reasons: p.reasons,
+        ...(lastRun ? { lastRun } : {}),
+        ...(p.message !== undefined ? { message: p.message } : {}),
+        ...(p.retries !== undefined ? { retries: p.retries } : {}),
+        ...(nextRetryAt ? { nextRetryAt } : {}),
+      },
+    };
   }
 
   private pipelineInput(): PipelineStatusInput {
     const err = this.specError;
     const first = err instanceof ReprodErrors ? (err.errors[0] ?? err) : err;
     const more = err instanceof ReprodErrors && err.errors.length > 1 ? ` (and ${err.errors.length - 1} more)` : '';
+    const last = this.ledger.lastPass;
+    const tracking = this.opts.tracking?.();
     return {
       file: this.spec?.pipeline.file ?? 'dvc.yaml',
       specText: this.spec?.text ?? '',
       stages: this.phaseRecord(),
+      ...(tracking ? { tracking } : {}),
       ...(first
         ? {
             error: {
@@ -749,15 +674,8 @@ export class Reconciler {
             },
           }
         : {}),
-      ...(this.lastPass
-        ? {
-            lastPass: {
-              startedAt: this.lastPass.startedAt.toISOString(),
-              finishedAt: this.lastPass.finishedAt.toISOString(),
-              ran: this.lastPass.ran,
-              failed: this.lastPass.failed,
-            },
-          }
+      ...(last
+        ? { lastPass: { startedAt: last.startedAt.toISOString(), finishedAt: last.finishedAt.toISOString(), ran: last.ran, failed: last.failed } }
         : {}),
     };
   }
@@ -775,15 +693,18 @@ export class Reconciler {
         running.push(e.actor);
         e.actor.send({ type: 'CANCEL', reason: 'reprod is stopping' });
       } else if (isLooking(s)) {
-        // a plan may be building an image: stop it (its stage is looked at again at the next start)
+        // a plan is hashing: stop it (its stage is looked at again at the next start)
         this.dispose(e);
+      } else if (s.matches('queued')) {
+        this.status.markStage(e.name);
       }
     }
-    this.log.info({ cancelling: running.length }, 'stopping');
+    if (running.length > 0 || !this.once) this.log.info({ cancelling: running.length }, 'stopping');
     await Promise.all(workers);
     await Promise.all(running.map((a) => this.until(a, (s) => !s.matches('running'))));
-    this.markPipeline();
-    while (this.writer) await this.writer;
+    while (this.hookCalls.size > 0) await Promise.all([...this.hookCalls]);
+    this.status.markPipeline();
+    await this.status.idle();
     try {
       await this.opts.effects.flush();
     } catch (err) {

@@ -5,7 +5,9 @@ import { lockStageData } from '../lock/lockfile.js';
 import { pyJsonDumpsSorted } from '../lock/py-json.js';
 import { observeStage } from './observe.js';
 import { inputsFingerprint } from './stage-fingerprint.js';
-import { executeStage, lockEntryFromObserved, planStage, type LockStore, type StageOutcome, type StagePlan, type StepDeps } from './stage-steps.js';
+import { settleOutcome, type StageOutcome } from './outcome.js';
+import { executeStage, lockEntryFromObserved, planStage, type LockStore, type StagePlan, type StepDeps } from './stage-steps.js';
+import type { PreparedRuntime } from '../core/ports.js';
 
 /**
  * What the reconciler does to the world, one stage at a time. The default
@@ -17,8 +19,16 @@ export interface StageEffects {
   plan(stage: Stage, signal: AbortSignal): Promise<StagePlan>;
   /** The fingerprint of the stage's inputs as they are now (see inputsFingerprint). */
   inputs(stage: Stage, signal: AbortSignal): Promise<string>;
-  /** Runs a planned stage and commits it; a cancelled signal stops it. */
-  execute(plan: StagePlan, opts: { signal: AbortSignal; runId: string; env: Record<string, string> }): Promise<StageOutcome>;
+  /**
+   * Runs a planned stage and commits it; a cancelled signal stops it. Never
+   * throws: what it gave or threw comes back settled (outcome.ts). `onStart`
+   * is called when the stage really runs (not when restored from the
+   * run-cache), with its image ready; it may return extra environment.
+   */
+  execute(
+    plan: StagePlan,
+    opts: { signal: AbortSignal; runId: string; onStart?(runId: string, prepared: PreparedRuntime): Promise<Record<string, string>> },
+  ): Promise<StageOutcome>;
   newRunId(): string;
   /** dvc.lock as committed (status shows each stage's committed outputs). */
   readLock(): Promise<Lockfile>;
@@ -55,7 +65,8 @@ export function guardedDeps(d: StepDeps, stage: Stage): StepDeps {
   let atStart: string | undefined;
   const runtime: StageRuntime = {
     name: d.runtime.name,
-    prepare: (s, signal) => d.runtime.prepare(s, signal),
+    identify: (s, signal) => d.runtime.identify(s, signal),
+    prepare: (s, signal, log) => d.runtime.prepare(s, signal, log),
     run: async (req) => {
       atStart = await inputsNow(d, stage);
       return d.runtime.run(req);
@@ -71,11 +82,6 @@ export function guardedDeps(d: StepDeps, stage: Stage): StepDeps {
     },
   };
   return { ...d, runtime, lockStore };
-}
-
-/** True for the error of a run whose inputs changed under it (see guardedDeps). */
-export function isStaleRun(err: unknown): boolean {
-  return err instanceof ReprodError && err.code === 'STALE_RUN';
 }
 
 /** dvc.lock's file, hashed to tell whether the parsed copy is still current. */
@@ -101,12 +107,18 @@ export function cachedLockReader(d: Pick<StepDeps, 'hasher' | 'lockStore'>): () 
   };
 }
 
+/** How a pass treats every stage: `repro --force`, `repro --no-run-cache`. */
+export interface EffectOptions {
+  force?: boolean;
+  runCache?: boolean;
+}
+
 /**
- * The effects of the stage steps. `recordedRuntime` gives the image a stage's
- * last successful run used (for `image-changed`); it is asked once per stage,
- * and afterwards the runs made here say it.
+ * The effects of the stage steps. `recordedRuntime` gives the runtime
+ * identity a stage's last successful run used (for `image-changed`); it is
+ * asked once per stage, and afterwards the runs made here say it.
  */
-export function stepEffects(d: StepDeps, recordedRuntime: (stage: string) => Promise<string | undefined>): StageEffects {
+export function stepEffects(d: StepDeps, recordedRuntime: (stage: string) => Promise<string | undefined>, o: EffectOptions = {}): StageEffects {
   const readLock = cachedLockReader(d);
   const recorded = new Map<string, string | undefined>();
   const runtimeOf = async (stage: string): Promise<string | undefined> => {
@@ -116,17 +128,27 @@ export function stepEffects(d: StepDeps, recordedRuntime: (stage: string) => Pro
   return {
     async plan(stage, signal) {
       const entry = (await readLock()).stages.get(stage.name);
-      return planStage(d, stage, entry, { recordedRuntime: await runtimeOf(stage.name), signal });
+      return planStage(d, stage, entry, { recordedRuntime: await runtimeOf(stage.name), signal, ...(o.force ? { force: true } : {}) });
     },
     async inputs(stage, signal) {
       // outputs are not inputs, and a running stage is writing them: leave them unhashed
       return inputsFingerprint(await planStage(d, { ...stage, outs: [] }, undefined, { signal }));
     },
-    async execute(plan, { signal, runId, env }) {
-      const deps: StepDeps = { ...guardedDeps(d, plan.stage), env: { ...(d.env ?? {}), ...env } };
-      const outcome = await executeStage(deps, plan, { signal, runId });
-      if (outcome.kind === 'ran') recorded.set(plan.stage.name, outcome.run.runtime);
-      else if (outcome.kind === 'restored') recorded.set(plan.stage.name, plan.runtime);
+    async execute(plan, { signal, runId, onStart }) {
+      let outcome: StageOutcome;
+      try {
+        const done = await executeStage(guardedDeps(d, plan.stage), plan, {
+          signal,
+          runId,
+          ...(o.runCache === false ? { runCache: false } : {}),
+          ...(onStart ? { onStart } : {}),
+        });
+        outcome = settleOutcome(runId, { done });
+      } catch (thrown) {
+        outcome = settleOutcome(runId, { thrown });
+      }
+      if (outcome.kind === 'ran') recorded.set(plan.stage.name, outcome.prepared.identity.key);
+      else if (outcome.kind === 'restored') recorded.set(plan.stage.name, plan.runtime.key);
       return outcome;
     },
     newRunId: () => d.newRunId(),

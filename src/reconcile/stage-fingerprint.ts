@@ -5,7 +5,7 @@ import type { StagePlan } from './stage-steps.js';
 
 /**
  * A digest of what a stage's run depends on, as observed by a plan: its
- * command, the image (or `host`) it runs in, the content of every dep, and
+ * command, the identity of what it runs in (`host`, a build context, an image), the content of every dep, and
  * the value of every param it reads. Outputs are left out on purpose: a failed
  * run removes them, and that must not count as a change of inputs.
  *
@@ -26,6 +26,6 @@ export function inputsFingerprint(plan: StagePlan): string {
     })];
   });
   const cmd: PyValue = typeof stage.cmd === 'string' ? stage.cmd : [...stage.cmd];
-  const text = pyJsonDumpsSorted([cmd, stage.wdir, plan.runtime, deps, params]);
+  const text = pyJsonDumpsSorted([cmd, stage.wdir, plan.runtime.key ?? null, deps, params]);
   return createHash('sha256').update(text).digest('hex');
 }

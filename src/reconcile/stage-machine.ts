@@ -1,16 +1,18 @@
 import { assign, emit, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import { errorMessage, isRetryable, ReprodError } from '../core/errors.js';
 import type { Stage } from '../core/types.js';
-import { errorMessage, isTransientError, isTransientOutcome, retryDelayMs, type RetryPolicy } from './failure-policy.js';
-import { isStaleRun } from './stage-effects.js';
+import { retryDelayMs, type RetryPolicy } from './failure-policy.js';
+import { INPUTS_CHANGED, type StageOutcome } from './outcome.js';
 import { inputsFingerprint } from './stage-fingerprint.js';
-import type { StageOutcome, StagePlan } from './stage-steps.js';
+import type { StagePlan } from './stage-steps.js';
 
 /**
  * One stage's life, as an xstate machine. Its effects are named here and
  * supplied by the composition root with `.provide()`:
  *
  *   plan(stage)           observe the stage: why it is stale, what it runs in
- *   execute(plan, signal) run it and commit (executeStage); the signal cancels
+ *   execute(plan, signal) run it and commit (executeStage); the signal cancels;
+ *                         it never throws: its outcome comes settled (outcome.ts)
  *   inputs(stage)         the fingerprint of its inputs now (for a running stage)
  *
  *            CHECK                    stale                 START
@@ -57,14 +59,7 @@ export type StageEmitted =
   | { type: 'settled'; stage: string }
   | { type: 'queued'; stage: string }
   | { type: 'requeue'; stage: string }
-  | {
-      type: 'finished';
-      stage: string;
-      plan: StagePlan;
-      /** What executeStage returned, or what it threw. */
-      result: { kind: 'outcome'; outcome: StageOutcome } | { kind: 'error'; error: unknown };
-      transient: boolean;
-    };
+  | { type: 'finished'; stage: string; plan: StagePlan; outcome: StageOutcome };
 
 export interface StageContext {
   stage: Stage;
@@ -81,13 +76,12 @@ export interface StageContext {
   upstreamFailed: string | undefined;
   /** Why the stage last failed (or could not be planned). */
   error: string | undefined;
+  /** The error itself, for the pass's decision (its code decides `repro`'s exit code). */
+  failure: ReprodError | undefined;
   /** Set while a run is being cancelled: why. */
   cancelReason: string | undefined;
   abort: AbortController | undefined;
 }
-
-/** Why a run was cancelled when its inputs changed under it. */
-export const INPUTS_CHANGED = 'its inputs changed while it ran';
 
 const notProvided = (name: string) => () => Promise.reject(new Error(`stage machine: the '${name}' effect was not provided`));
 
@@ -107,8 +101,8 @@ export const stageMachine = setup({
     retryDelay: ({ context }) => retryDelayMs(context.retry, context.retries),
   },
   guards: {
-    frozen: ({ context }) => context.stage.frozen,
-    fresh: ({ context }) => (context.plan?.reasons.length ?? 0) === 0,
+    frozen: ({ context }) => context.stage.frozen && context.plan?.forced !== true,
+    fresh: ({ context }) => (context.plan?.reasons.length ?? 0) === 0 && context.plan?.forced !== true,
     knownFailure: ({ context }) => context.failedFingerprint !== undefined && context.failedFingerprint === context.fingerprint,
     upstreamFailed: ({ context }) => context.upstreamFailed !== undefined,
     canRetry: ({ context }) => context.retries < context.retry.limit,
@@ -121,19 +115,12 @@ export const stageMachine = setup({
     emitSettled: emit(({ context }) => ({ type: 'settled' as const, stage: context.stage.name })),
     emitRequeue: emit(({ context }) => ({ type: 'requeue' as const, stage: context.stage.name })),
     emitQueued: emit(({ context }) => ({ type: 'queued' as const, stage: context.stage.name })),
-    emitFinished: emit(({ context, event }): StageEmitted => {
-      const result = executeResult(event);
-      return {
-        type: 'finished',
-        stage: context.stage.name,
-        plan: context.plan as StagePlan,
-        result,
-        transient:
-          result.kind === 'outcome'
-            ? result.outcome.kind === 'failed' && !isStaleRun(result.outcome.error) && isTransientOutcome(result.outcome)
-            : !isStaleRun(result.error) && isTransientError(result.error),
-      };
-    }),
+    emitFinished: emit(({ context, event }): StageEmitted => ({
+      type: 'finished',
+      stage: context.stage.name,
+      plan: context.plan as StagePlan,
+      outcome: outcomeOf(event, context.abort?.signal.aborted === true),
+    })),
   },
 }).createMachine({
   id: 'stage',
@@ -146,6 +133,7 @@ export const stageMachine = setup({
     retries: 0,
     upstreamFailed: undefined,
     error: undefined,
+    failure: undefined,
     cancelReason: undefined,
     abort: undefined,
   }),
@@ -174,11 +162,14 @@ export const stageMachine = setup({
         },
         onError: [
           {
-            guard: ({ context, event }) => isTransientError(event.error) && context.retries < context.retry.limit,
+            guard: ({ context, event }) => isRetryable(event.error) && context.retries < context.retry.limit,
             target: 'backoff',
             actions: assign({ retries: ({ context }) => context.retries + 1, error: ({ event }) => errorMessage(event.error) }),
           },
-          { target: 'failed', actions: assign({ error: ({ event }) => errorMessage(event.error), failedFingerprint: undefined }) },
+          {
+            target: 'failed',
+            actions: assign({ error: ({ event }) => errorMessage(event.error), failure: ({ event }) => asReprodError(event.error), failedFingerprint: undefined }),
+          },
         ],
       },
       on: { CHECK: { target: 'planning', reenter: true, actions: 'takeCheck' } },
@@ -208,23 +199,17 @@ export const stageMachine = setup({
         input: ({ context }) => ({ plan: context.plan as StagePlan, signal: (context.abort as AbortController).signal }),
         onDone: [
           {
-            // its inputs changed under it and it was not recorded (see guardedDeps): as good as cancelled
-            guard: ({ event }) => event.output.kind === 'failed' && isStaleRun(event.output.error),
+            guard: ({ event }) => event.output.kind === 'cancelled',
             target: 'cancelled',
-            actions: [assign({ cancelReason: INPUTS_CHANGED }), 'emitFinished'],
+            actions: [assign({ cancelReason: ({ context, event }) => (event.output.kind === 'cancelled' ? event.output.reason : undefined) ?? context.cancelReason }), 'emitFinished'],
           },
           {
-            guard: ({ event }) => isSuccess(event.output),
+            guard: ({ event }) => event.output.kind === 'ran' || event.output.kind === 'restored',
             target: 'upToDate',
             actions: 'emitFinished',
           },
           {
-            guard: ({ event }) => event.output.kind === 'cancelled',
-            target: 'cancelled',
-            actions: 'emitFinished',
-          },
-          {
-            guard: ({ context, event }) => isTransientOutcome(event.output) && context.retries < context.retry.limit,
+            guard: ({ context, event }) => isTransient(event.output) && context.retries < context.retry.limit,
             target: 'backoff',
             actions: [assign({ retries: ({ context }) => context.retries + 1, error: ({ event }) => outcomeError(event.output) }), 'emitFinished'],
           },
@@ -233,34 +218,24 @@ export const stageMachine = setup({
             actions: [
               assign({
                 error: ({ event }) => outcomeError(event.output),
+                failure: ({ event }) => (event.output.kind === 'failed' ? event.output.error : undefined),
                 // exhausted transient failures may heal by themselves: only the stage's own failures stick
-                failedFingerprint: ({ context, event }) => (isTransientOutcome(event.output) ? undefined : context.fingerprint),
+                failedFingerprint: ({ context, event }) => (isTransient(event.output) ? undefined : context.fingerprint),
               }),
               'emitFinished',
             ],
           },
         ],
+        // the effect broke its contract (it settles every outcome): a transient failure, so that it is retried
         onError: [
           {
-            // its inputs changed under it and it was not recorded (see guardedLockStore): as good as cancelled
-            guard: ({ event }) => isStaleRun(event.error),
-            target: 'cancelled',
-            actions: [assign({ cancelReason: INPUTS_CHANGED }), 'emitFinished'],
-          },
-          {
-            guard: ({ context, event }) => isTransientError(event.error) && context.retries < context.retry.limit,
+            guard: ({ context }) => context.retries < context.retry.limit,
             target: 'backoff',
             actions: [assign({ retries: ({ context }) => context.retries + 1, error: ({ event }) => errorMessage(event.error) }), 'emitFinished'],
           },
           {
             target: 'failed',
-            actions: [
-              assign({
-                error: ({ event }) => errorMessage(event.error),
-                failedFingerprint: ({ context, event }) => (isTransientError(event.error) ? undefined : context.fingerprint),
-              }),
-              'emitFinished',
-            ],
+            actions: [assign({ error: ({ event }) => errorMessage(event.error), failure: ({ event }) => asReprodError(event.error), failedFingerprint: undefined }), 'emitFinished'],
           },
         ],
       },
@@ -307,7 +282,7 @@ export const stageMachine = setup({
       },
     },
     upToDate: {
-      entry: [assign({ retries: 0, failedFingerprint: undefined, error: undefined }), 'emitSettled'],
+      entry: [assign({ retries: 0, failedFingerprint: undefined, error: undefined, failure: undefined }), 'emitSettled'],
       on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
     },
     frozen: {
@@ -336,21 +311,24 @@ export const stageMachine = setup({
 export type StageActor = ActorRefFrom<typeof stageMachine>;
 export type StageSnapshot = SnapshotFrom<typeof stageMachine>;
 
-/** What the `execute` effect's done or error event carries. */
-function executeResult(event: unknown): Extract<StageEmitted, { type: 'finished' }>['result'] {
-  if (typeof event === 'object' && event !== null) {
-    if ('output' in event) return { kind: 'outcome', outcome: event.output as StageOutcome };
-    if ('error' in event) return { kind: 'error', error: event.error };
-  }
-  return { kind: 'error', error: new Error('stage machine: a run ended without a result') };
+/** The outcome an `execute` done event carries; an error event (a broken effect) as a transient failure. */
+function outcomeOf(event: unknown, aborted: boolean): StageOutcome {
+  if (typeof event === 'object' && event !== null && 'output' in event) return event.output as StageOutcome;
+  const error = typeof event === 'object' && event !== null && 'error' in event ? event.error : new Error('a run ended without a result');
+  if (aborted) return { kind: 'cancelled', runId: 'unknown' };
+  return { kind: 'failed', runId: 'unknown', error: asReprodError(error), transient: true };
 }
 
-function isSuccess(o: StageOutcome): boolean {
-  return o.kind === 'ran' || o.kind === 'restored';
+function asReprodError(err: unknown): ReprodError {
+  return err instanceof ReprodError ? err : new ReprodError('RUNTIME', errorMessage(err), { cause: err });
+}
+
+function isTransient(o: StageOutcome): boolean {
+  return o.kind === 'failed' && o.transient;
 }
 
 function outcomeError(o: StageOutcome): string | undefined {
-  return o.kind === 'failed' ? o.error.message : undefined;
+  return o.kind === 'failed' ? errorMessage(o.error) : undefined;
 }
 
 /** The top-level state of a snapshot (`running`, `backoff`, …). */

@@ -1,3 +1,4 @@
+import type { RuntimeIdentity } from '../core/ports.js';
 import type { ChangeReason } from '../core/types.js';
 import type { StagePhase } from '../status/status-docs.js';
 import { topState, type StageSnapshot } from './stage-machine.js';
@@ -8,8 +9,8 @@ export interface StageProjection {
   reasons: readonly ChangeReason[];
   message?: string;
   retries?: number;
-  /** The image (or `host`) the stage runs in, when a plan said. */
-  runtime?: string;
+  /** What the stage runs in, when a plan said. */
+  runtime?: RuntimeIdentity;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ReprodError } from '../core/errors.js';
-import type { Clock, Hasher, Logger, ObjectCache, RunResult, StageLogSink, StageRuntime, Workspace } from '../core/ports.js';
+import type { Clock, Hasher, Logger, ObjectCache, PreparedRuntime, RunResult, RuntimeIdentity, StageLogSink, StageRuntime, Workspace } from '../core/ports.js';
 import type { PyDict } from '../core/pyvalue.js';
 import type { ChangeReason, HashInfo, Lockfile, LockStage, Stage } from '../core/types.js';
 import { lockStageFromRun } from '../lock/lockfile.js';
@@ -43,8 +43,23 @@ export interface StagePlan {
   entry: LockStage | undefined;
   obs: Observed;
   reasons: ChangeReason[];
-  /** Image ID or `host`. */
-  runtime: string;
+  /** What it would run in, known without building or pulling. */
+  runtime: RuntimeIdentity;
+  /** `repro --force`: it runs whatever the reasons (frozen or not), and never from the run-cache. */
+  forced?: boolean;
+}
+
+/**
+ * Whether a runtime changed since the last successful run: identities of the
+ * same family differ. A run recorded by image ID (`sha256:…`, before build
+ * contexts were recorded) is not compared with a context hash: it would read
+ * as a change that did not happen.
+ */
+export function runtimeChange(recorded: string | undefined, now: RuntimeIdentity): ChangeReason | undefined {
+  const key = now.key;
+  if (recorded === undefined || key === undefined || recorded === key) return undefined;
+  if (key.startsWith('ctx:') && recorded.startsWith('sha256:')) return undefined;
+  return { kind: 'image', from: recorded, to: key, what: key.startsWith('ctx:') && recorded.startsWith('ctx:') ? 'context' : 'image' };
 }
 
 /** dvc.lock's entry for a stage from what is on disk now; without outs, it checks every input exists. */
@@ -58,38 +73,44 @@ export function lockEntryFromObserved(stage: Stage, obs: Observed, withOuts: boo
 
 /**
  * Observes one stage and says why it is stale: DVC's reasons, plus
- * `image-changed` when the image it would run in differs from the one its last
- * successful run used (`recordedRuntime`, kept outside dvc.lock).
+ * `image-changed` when what it would run in differs from what its last
+ * successful run used (`recordedRuntime`, an identity key kept outside
+ * dvc.lock). Read-only: nothing is built, pulled or written.
  */
 export async function planStage(
-  d: StepDeps,
+  d: Pick<StepDeps, 'ws' | 'hasher' | 'cache' | 'runtime'>,
   stage: Stage,
   entry: LockStage | undefined,
-  opts: { recordedRuntime?: string | undefined; signal: AbortSignal },
+  opts: { recordedRuntime?: string | undefined; signal: AbortSignal; force?: boolean },
 ): Promise<StagePlan> {
-  const runtime = await d.runtime.prepare(stage, opts.signal);
+  const runtime = await d.runtime.identify(stage, opts.signal);
   const obs = await observeStage(d, stage, entry);
   const reasons = stageStatus(stage, entry, obs);
-  if (entry && opts.recordedRuntime !== undefined && opts.recordedRuntime !== runtime && !stage.frozen) {
-    reasons.push({ kind: 'image', from: opts.recordedRuntime, to: runtime });
-  }
-  return { stage, entry, obs, reasons, runtime };
+  const changed = entry && !stage.frozen ? runtimeChange(opts.recordedRuntime, runtime) : undefined;
+  if (changed) reasons.push(changed);
+  return { stage, entry, obs, reasons, runtime, ...(opts.force ? { forced: true } : {}) };
 }
 
-export type StageOutcome =
-  | { kind: 'ran'; runId: string; entry: LockStage; run: RunResult }
+/**
+ * What executeStage returns: a stage's own failures come back as `failed`
+ * (not yet classified: see outcome.ts, where every outcome is settled once).
+ */
+export type ExecuteResult =
+  | { kind: 'ran'; runId: string; entry: LockStage; run: RunResult; prepared: PreparedRuntime }
   | { kind: 'restored'; runId: string; entry: LockStage }
-  | { kind: 'failed'; runId: string; error: ReprodError; run?: RunResult }
-  | { kind: 'cancelled'; runId: string; run?: RunResult };
+  | { kind: 'failed'; runId: string; error: ReprodError; run?: RunResult; prepared?: PreparedRuntime }
+  | { kind: 'cancelled'; runId: string; run?: RunResult; prepared?: PreparedRuntime };
 
 export interface ExecuteOptions {
   signal: AbortSignal;
   runId?: string;
   /** Restore outputs from the run-cache when the same inputs ran before (default true). */
   runCache?: boolean;
-  /** Called right before the command runs; may return extra environment for it (tracking ids). */
-  onStart?(runId: string): Promise<Record<string, string> | void> | Record<string, string> | void;
-  onRestored?(runId: string): void;
+  /**
+   * Called when the stage will really run, with its image ready and before
+   * its outputs are removed; may return extra environment for it (tracking ids).
+   */
+  onStart?(runId: string, prepared: PreparedRuntime): Promise<Record<string, string> | void> | Record<string, string> | void;
 }
 
 /**
@@ -113,15 +134,16 @@ async function removeOuts(d: StepDeps, stage: Stage): Promise<void> {
 /**
  * Brings one planned stage up to date:
  *
- *   check inputs ─► restore from run-cache? ─► remove outs ─► run ─► hash outs
- *   ─► cache outs ─► commit dvc.lock entry ─► record in run-cache
+ *   check inputs ─► restore from run-cache? ─► prepare the image ─► remove outs
+ *   ─► run ─► hash outs ─► cache outs ─► commit dvc.lock entry ─► record in run-cache
  *
- * Every input is checked before any output is touched, so bad input deletes
- * nothing; a failed or cancelled run removes what it wrote, so outputs are the
- * committed ones or none, never a mix. Errors of the stage itself come back as
- * `failed`; only infrastructure errors (cache, lock) throw.
+ * Every input is checked, and the image built, before any output is touched,
+ * so bad input or a broken Dockerfile deletes nothing; a failed or cancelled
+ * run removes what it wrote, so outputs are the committed ones or none, never
+ * a mix. Errors of the stage itself come back as `failed`; infrastructure
+ * errors (engine, cache, lock) throw.
  */
-export async function executeStage(d: StepDeps, planned: StagePlan, opts: ExecuteOptions): Promise<StageOutcome> {
+export async function executeStage(d: StepDeps, planned: StagePlan, opts: ExecuteOptions): Promise<ExecuteResult> {
   const plan = d.pull ? await pullMissing(d, planned) : planned;
   const { stage } = plan;
   const runId = opts.runId ?? d.newRunId();
@@ -134,29 +156,38 @@ export async function executeStage(d: StepDeps, planned: StagePlan, opts: Execut
   }
 
   // the run-cache knows nothing of images: a stage whose image changed must really run
-  if (opts.runCache !== false && !plan.reasons.some((r) => r.kind === 'image')) {
+  if (opts.runCache !== false && !plan.forced && !plan.reasons.some((r) => r.kind === 'image')) {
     const restored = await restoreFromRunCache(d, stage, inputs, plan.entry);
     if (restored) {
       await d.lockStore.commit(stage.name, restored);
-      opts.onRestored?.(runId);
       return { kind: 'restored', runId, entry: restored };
     }
   }
 
-  const extraEnv = (await opts.onStart?.(runId)) ?? {};
-  d.log.info({ stage: stage.name, runId, runtime: plan.runtime, reasons: plan.reasons.map((r) => r.kind) }, 'running stage');
+  const log = d.stageLog(stage);
+  let prepared: PreparedRuntime;
+  try {
+    prepared = await d.runtime.prepare(stage, opts.signal, log);
+  } catch (e) {
+    if (opts.signal.aborted) return { kind: 'cancelled', runId };
+    throw e;
+  }
+  if (opts.signal.aborted) return { kind: 'cancelled', runId, prepared };
+  const extraEnv = (await opts.onStart?.(runId, prepared)) ?? {};
+  d.log.info({ stage: stage.name, runId, runtime: prepared.kind === 'host' ? 'host' : prepared.ref, reasons: plan.reasons.map((r) => r.kind) }, 'running stage');
   await removeOuts(d, stage);
   const run = await d.runtime.run({
     stage,
+    prepared,
     workspace: d.ws.root,
     runId,
     env: { ...(d.env ?? {}), ...extraEnv, DVC_STAGE: stage.name },
-    log: d.stageLog(stage),
+    log,
     signal: opts.signal,
   });
   if (run.outcome.kind === 'cancelled') {
     await removeOuts(d, stage);
-    return { kind: 'cancelled', runId, run };
+    return { kind: 'cancelled', runId, run, prepared };
   }
   if (run.outcome.exitCode !== 0) {
     await removeOuts(d, stage);
@@ -164,15 +195,15 @@ export async function executeStage(d: StepDeps, planned: StagePlan, opts: Execut
     const error = new ReprodError('CMD_FAILED', `failed to reproduce '${stage.name}': the command failed with exit code ${run.outcome.exitCode}${oom}`, {
       source: stage.source,
     });
-    return { kind: 'failed', runId, error, run };
+    return { kind: 'failed', runId, error, run, prepared };
   }
 
   try {
     const entry = await commitObserved(d, { ...plan, obs: await observeStage(d, stage, undefined) });
-    return { kind: 'ran', runId, entry, run };
+    return { kind: 'ran', runId, entry, run, prepared };
   } catch (e) {
     await removeOuts(d, stage);
-    if (e instanceof ReprodError) return { kind: 'failed', runId, error: e, run };
+    if (e instanceof ReprodError) return { kind: 'failed', runId, error: e, run, prepared };
     throw e;
   }
 }

@@ -1,4 +1,4 @@
-import type { Clock, RunResult } from '../core/ports.js';
+import type { Clock, RunResult, RuntimeIdentity } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
 import {
   nextPipelineStatus,
@@ -47,17 +47,21 @@ export class StatusReporter {
     private readonly runtimeOf: (stage: Stage) => { kind: 'docker' | 'host'; reason: string },
   ) {}
 
-  /** The image (or `host`) of the stage's last successful run, for `image-changed`. */
+  /**
+   * The runtime identity of the stage's last successful run, for
+   * `image-changed`: its `runtimeKey`, or (status written before keys were
+   * recorded) the image ID it ran in.
+   */
   async recordedRuntime(stage: string): Promise<string | undefined> {
     const doc = await this.store.readStage(stage);
     const last = doc?.status.lastRun;
-    return last && last.outcome === 'Succeeded' ? last.runtime : undefined;
+    return last && last.outcome === 'Succeeded' ? (last.runtimeKey ?? last.runtime) : undefined;
   }
 
-  async stage(stage: Stage, runtime: string | undefined, report: StageReport): Promise<StageStatusDoc> {
+  async stage(stage: Stage, runtime: RuntimeIdentity | undefined, report: StageReport): Promise<StageStatusDoc> {
     const prev = await this.store.readStage(stage.name);
     const rt = this.runtimeOf(stage);
-    const image = runtime && runtime !== 'host' ? runtime : rt.kind === 'docker' ? prev?.spec.runtime.image : undefined;
+    const image = runtime?.kind === 'container' ? runtime.ref : rt.kind === 'docker' ? prev?.spec.runtime.image : undefined;
     const doc = nextStageStatus(
       prev,
       {

@@ -37,7 +37,12 @@ export interface LastRun {
   runId: string;
   action: 'ran' | 'restored';
   outcome: 'Succeeded' | 'Failed' | 'Cancelled';
+  /** The image ID, or `host`. */
   runtime: string;
+  /** The image reference it ran under (a built tag, or the manifest's name). */
+  image?: string;
+  /** The identity compared for `image-changed`: `host`, `ctx:<context hash>` or the image ID. */
+  runtimeKey?: string;
   container?: string;
   startedAt?: string;
   finishedAt?: string;

@@ -107,7 +107,8 @@ const rt = new DockerRuntime({
 const stage = { name: 'inside', group: 'inside', cmd: ['cat input.txt > output.txt', 'pwd >> output.txt'], wdir: '.', deps: [], params: [], outs: [], frozen: false, alwaysChanged: false, source: { file: 'dvc.yaml' } };
 try {
   const mapper = await rt.hostPathMapper();
-  const res = await rt.run({ stage, workspace, runId: 'inside-1', env: {}, signal: new AbortController().signal, log: { write: (c) => process.stderr.write(c) } });
+  const prepared = await rt.prepare(stage, new AbortController().signal);
+  const res = await rt.run({ stage, prepared, workspace, runId: 'inside-1', env: {}, signal: new AbortController().signal, log: { write: (c) => process.stderr.write(c) } });
   console.log(JSON.stringify({ containerId: mapper.containerId, host: mapper.toHost(workspace), outcome: res.outcome }));
 } catch (e) {
   console.log(JSON.stringify({ error: e.message, remedy: e.remedy }));

@@ -113,13 +113,17 @@ describe('ImageBuilder', () => {
     });
     const log = captureLog();
     const stage = testStage('look', 'cd /ctx && find . | sort && cat /greeting && stat -c %a run.sh');
-    const id = await rt.prepare(stage, signal, log);
+    const prepared = await rt.prepare(stage, signal, log);
+    if (prepared.kind !== 'container') throw new Error('expected a container runtime');
+    const id = prepared.imageId;
+    expect(prepared.identity.key).toMatch(/^ctx:[0-9a-f]{64}$/);
+    expect(await rt.identify(stage, signal)).toEqual(prepared.identity);
     expect(log.stdout).toContain('Step 1/');
     const tag = (await docker.getImage(id).inspect()).RepoTags?.[0] ?? '';
     tags.add(tag);
     expect(tag).toMatch(/^reprod\/look-at-me:ctx-[0-9a-f]{12}$/);
     const out = captureLog();
-    const res = await rt.run({ stage, workspace: dir.path, runId: 'r1', env: {}, log: out, signal });
+    const res = await rt.run({ stage, prepared, workspace: dir.path, runId: 'r1', env: {}, log: out, signal });
     expect(res.outcome).toEqual({ kind: 'exited', exitCode: 0 });
     expect(res.runtime).toBe(id);
     expect(out.stdout.split('\n')).toEqual([
@@ -152,17 +156,18 @@ describe('ImageBuilder', () => {
     });
     const small = await rt.prepare(testStage('gen@small', 'true'), signal);
     const big = await rt.prepare(testStage('gen@big', 'true'), signal);
-    expect(big).toBe(small);
-    tags.add((await docker.getImage(small).inspect()).RepoTags?.[0] ?? '');
+    if (small.kind !== 'container' || big.kind !== 'container') throw new Error('expected container runtimes');
+    expect(big.imageId).toBe(small.imageId);
+    tags.add((await docker.getImage(small.imageId).inspect()).RepoTags?.[0] ?? '');
     expect(rt.builder.builds).toBe(1);
-    expect(await rt.prepare(testStage('other', 'true'), signal)).toBe('host');
+    expect((await rt.prepare(testStage('other', 'true'), signal)).kind).toBe('host');
     const log = captureLog();
-    const res = await rt.run({ stage: testStage('gen@big', 'cat /which'), workspace: ws.path, runId: 'r', env: {}, log, signal });
-    expect(res).toMatchObject({ outcome: { kind: 'exited', exitCode: 0 }, runtime: big });
+    const res = await rt.run({ stage: testStage('gen@big', 'cat /which'), prepared: big, workspace: ws.path, runId: 'r', env: {}, log, signal });
+    expect(res).toMatchObject({ outcome: { kind: 'exited', exitCode: 0 }, runtime: big.imageId });
     expect(log.stdout).toBe('gen\n');
   });
 
-  it('turns a failing build into a RUNTIME error with the engine\'s message', async () => {
+  it('turns a failing build into an IMAGE_BUILD error with the engine\'s message', async () => {
     using dir = tempDir('reprod-ctx-');
     writeFileSync(path.join(dir.path, 'Dockerfile'), `FROM ${base}\nRUN echo about to fail && exit 7\n`);
     const log = captureLog();
@@ -170,7 +175,7 @@ describe('ImageBuilder', () => {
       .ensureBuilt({ group: 'bad', context: dir.path, dockerfile: 'Dockerfile', args: {} }, signal, log)
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReprodError);
-    expect((err as ReprodError).code).toBe('RUNTIME');
+    expect((err as ReprodError).code).toBe('IMAGE_BUILD');
     expect((err as ReprodError).message).toMatch(/building image reprod\/bad:ctx-[0-9a-f]{12} from .* failed: .*returned a non-zero code: 7/);
     expect(log.stdout).toContain('about to fail');
   });

@@ -30,7 +30,8 @@ const rt = new DockerRuntime({
   resolve: () => ({ kind: 'container', image: { kind: 'image', name: ${JSON.stringify(image)} }, settings: { network: 'none', env: {} }, reason: 'test' }),
 });
 const stage = { name: 'slow', group: 'slow', cmd: 'echo started; sleep 300', wdir: '.', deps: [], params: [], outs: [], frozen: false, alwaysChanged: false, source: { file: 'dvc.yaml' } };
-await rt.run({ stage, workspace: ${JSON.stringify(workspace)}, runId: 'killed-run', env: {}, signal: new AbortController().signal,
+const prepared = await rt.prepare(stage, new AbortController().signal);
+await rt.run({ stage, prepared, workspace: ${JSON.stringify(workspace)}, runId: 'killed-run', env: {}, signal: new AbortController().signal,
   log: { write: (chunk) => process.stdout.write(chunk) } });
 `;
 }

@@ -27,7 +27,10 @@ function workspace(): { path: string } & Disposable {
   return ws;
 }
 
-function runtime(ws: string, settings: Partial<ContainerSettings> = {}, byStage: Record<string, ResolvedRuntime> = {}): DockerRuntime {
+type Request = Omit<RunRequest, 'prepared'> & { prepared?: RunRequest['prepared'] };
+
+/** The runtime under test; `run` prepares first when the request does not say, as executeStage does. */
+function runtime(ws: string, settings: Partial<ContainerSettings> = {}, byStage: Record<string, ResolvedRuntime> = {}) {
   const resolve = (stage: Stage): ResolvedRuntime =>
     byStage[stage.name] ?? {
       kind: 'container',
@@ -35,21 +38,30 @@ function runtime(ws: string, settings: Partial<ContainerSettings> = {}, byStage:
       settings: { network: 'none', env: {}, ...settings },
       reason: 'test',
     };
-  return new DockerRuntime({ docker, workspace: ws, resolve, logger: quietLogger });
+  const rt = new DockerRuntime({ docker, workspace: ws, resolve, logger: quietLogger });
+  return {
+    prepare: (stage: Stage, signal: AbortSignal) => rt.prepare(stage, signal),
+    identify: (stage: Stage, signal: AbortSignal) => rt.identify(stage, signal),
+    run: async (req: Request) => rt.run({ ...req, prepared: req.prepared ?? (await rt.prepare(req.stage, req.signal)) }),
+  };
 }
 
-function request(ws: string, stage: Stage, extra: Partial<RunRequest> = {}): RunRequest & { log: ReturnType<typeof captureLog> } {
-  return { stage, workspace: ws, runId: `run-${stage.name}-${process.pid}`, env: {}, log: captureLog(), signal: new AbortController().signal, ...extra } as RunRequest & {
+function request(ws: string, stage: Stage, extra: Partial<RunRequest> = {}): Request & { log: ReturnType<typeof captureLog> } {
+  return { stage, workspace: ws, runId: `run-${stage.name}-${process.pid}`, env: {}, log: captureLog(), signal: new AbortController().signal, ...extra } as Request & {
     log: ReturnType<typeof captureLog>;
   };
 }
 
 describe('DockerRuntime', () => {
-  it('prepares a named image to its ID', async () => {
+  it('prepares a named image to its ID, and identifies it by that ID without pulling', async () => {
     using ws = workspace();
-    const id = await runtime(ws.path).prepare(testStage('s', 'true'), new AbortController().signal);
-    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(id).toBe((await docker.getImage(image).inspect()).Id);
+    const rt = runtime(ws.path);
+    const prepared = await rt.prepare(testStage('s', 'true'), new AbortController().signal);
+    if (prepared.kind !== 'container') throw new Error('expected a container runtime');
+    expect(prepared.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(prepared.imageId).toBe((await docker.getImage(image).inspect()).Id);
+    expect(prepared.ref).toBe(image);
+    expect(await rt.identify(testStage('s', 'true'), new AbortController().signal)).toEqual({ kind: 'container', key: prepared.imageId, ref: image });
   });
 
   it('runs in the wdir, as the workspace owner, and writes files the owner owns', async () => {
@@ -179,7 +191,7 @@ describe('DockerRuntime', () => {
     using ws = workspace();
     const host: ResolvedRuntime = { kind: 'host', reason: 'runs on the host: no stages/h/Dockerfile and no manifest' };
     const rt = runtime(ws.path, {}, { h: host });
-    expect(await rt.prepare(testStage('h', 'true'), new AbortController().signal)).toBe('host');
+    expect((await rt.prepare(testStage('h', 'true'), new AbortController().signal)).kind).toBe('host');
     const req = request(ws.path, testStage('h', 'echo $$ > host.txt'));
     const res = await rt.run(req);
     expect(res).toMatchObject({ outcome: { kind: 'exited', exitCode: 0 }, runtime: 'host' });

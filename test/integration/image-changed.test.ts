@@ -32,6 +32,8 @@ describe('image-changed', () => {
     const plain = parse(readFileSync(path.join(ws.path, 'status/plain.yaml'), 'utf8'));
     expect(boxed.spec.runtime).toMatchObject({ kind: 'docker', reason: 'runs in the image built from stages/boxed/ (convention)' });
     expect(boxed.status.lastRun.runtime).toMatch(/^sha256:/);
+    expect(boxed.status.lastRun.runtimeKey).toMatch(/^ctx:[0-9a-f]{64}$/);
+    expect(boxed.status.lastRun.image).toMatch(/^reprod\/boxed:ctx-[0-9a-f]{12}$/);
     expect(plain.spec.runtime).toEqual({ kind: 'host', reason: 'runs on the host: no stages/plain/Dockerfile and no manifest' });
     expect(plain.status.lastRun.runtime).toBe('host');
     expect((await reprod(ws.path, 'status', '--json')).stdout).toBe('{}\n');
@@ -41,7 +43,7 @@ describe('image-changed', () => {
     expect(JSON.parse(st.stdout)).toEqual({ boxed: ['changed image'] });
     const again = await reprod(ws.path, 'repro');
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/Running stage 'boxed' \(image changed: sha256:[0-9a-f]+ -> sha256:[0-9a-f]+\)/);
+    expect(again.stdout).toMatch(/Running stage 'boxed' \(image context changed: ctx:[0-9a-f]{12} -> ctx:[0-9a-f]{12}\)/);
     // the output came out identical, so the downstream stage is skipped
     expect(again.stdout).toMatch(/Stage 'plain' didn't change, skipping/);
     const after = parse(readFileSync(path.join(ws.path, 'status/boxed.yaml'), 'utf8'));

@@ -51,7 +51,7 @@ describe('DaemonMetrics', () => {
     m.runFinished('a', 'ran', 2, false);
     m.runFinished('c', 'failed', 1, false);
     m.runFinished('c', 'failed', undefined, true);
-    m.passFinished({ startedAt: new Date(1_000_000), finishedAt: new Date(1_004_000), ran: 1, restored: 0, failed: 1, cancelled: 0, phases: {} });
+    m.passFinished({ startedAt: new Date(1_000_000), finishedAt: new Date(1_004_000), ran: 1, restored: 0, failed: 1, cancelled: 0, phases: {}, decisions: [] });
     const text = m.render();
     for (const line of [
       'reprod_stage_runs_total{stage="a",outcome="ran"} 1',

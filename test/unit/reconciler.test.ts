@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ReprodError } from '../../src/core/errors.js';
-import type { Logger } from '../../src/core/ports.js';
+import type { Logger, PreparedRuntime } from '../../src/core/ports.js';
 import type { ChangeReason, HashInfo, Lockfile, LockStage, Pipeline, Stage } from '../../src/core/types.js';
 import { buildDag } from '../../src/pipeline/dag.js';
 import type { StageRuntimeSpec } from '../../src/pipeline/manifests.js';
@@ -8,10 +8,14 @@ import { PIPELINE_KEY, Reconciler, type PassSummary, type ReconcileSpec, type Re
 import { SimulatedClock } from '../../src/reconcile/simulated-clock.js';
 import type { StageEffects } from '../../src/reconcile/stage-effects.js';
 import { inputsFingerprint } from '../../src/reconcile/stage-fingerprint.js';
-import type { StageOutcome, StagePlan } from '../../src/reconcile/stage-steps.js';
+import type { StageOutcome } from '../../src/reconcile/outcome.js';
+import type { StagePlan } from '../../src/reconcile/stage-steps.js';
 import type { StageReport } from '../../src/status/reporter.js';
 import type { PipelineStatusInput, StagePhase } from '../../src/status/status-docs.js';
 import { fileStage as st } from '../helpers/stages.js';
+
+const IMAGE = { kind: 'container' as const, key: 'sha256:img', ref: 'img' };
+const PREPARED: PreparedRuntime = { kind: 'container', identity: IMAGE, imageId: 'sha256:img', ref: 'img', settings: { network: 'none', env: {} } };
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => quiet };
 
@@ -86,7 +90,7 @@ class FakeWorld {
     const reasons: ChangeReason[] = [];
     for (const d of stage.deps) if (!locked || locked.get(d.path) !== this.files.get(d.path)) reasons.push({ kind: 'dep', path: d.path, change: this.files.has(d.path) ? 'modified' : 'deleted' });
     for (const o of stage.outs) if (!this.files.has(o.path)) reasons.push({ kind: 'out', path: o.path, change: 'deleted' });
-    return { stage, entry: undefined, obs: { results: new Map(), hashes, params: new Map(), inCache: () => true }, reasons, runtime: 'sha256:img' };
+    return { stage, entry: undefined, obs: { results: new Map(), hashes, params: new Map(), inCache: () => true }, reasons, runtime: IMAGE };
   }
 
   readonly effects: StageEffects = {
@@ -95,8 +99,9 @@ class FakeWorld {
     newRunId: () => `run-${++this.seq}`,
     readLock: async (): Promise<Lockfile> => ({ stages: new Map<string, LockStage>() }),
     flush: async () => undefined,
-    execute: (plan, { signal, runId, env }) => {
+    execute: async (plan, { signal, runId, onStart }) => {
       const stage = plan.stage;
+      const env = (await onStart?.(runId, PREPARED)) ?? {};
       const run0 = this.clock.now().getTime();
       const run: FakeRun = { stage: stage.name, runId, env, signal, startedAt: run0 };
       this.runs.push(run);
@@ -109,22 +114,20 @@ class FakeWorld {
       const engine = this.engineErrors.get(stage.name) ?? 0;
       if (engine > 0) {
         this.engineErrors.set(stage.name, engine - 1);
-        end({ kind: 'cancelled', runId });
-        run.outcome = 'failed';
-        return Promise.reject(new ReprodError('RUNTIME', 'cannot reach the Docker engine'));
+        return end({ kind: 'failed', runId, error: new ReprodError('RUNTIME', 'cannot reach the Docker engine'), transient: true });
       }
       for (const o of stage.outs) this.files.delete(o.path);
       return new Promise<StageOutcome>((resolve) => {
         const timer = this.clock.setTimeout(() => {
           signal.removeEventListener('abort', onAbort);
           if (this.failing.has(stage.name)) {
-            resolve(end({ kind: 'failed', runId, error: new ReprodError('CMD_FAILED', `failed to reproduce '${stage.name}': exit code 1`) }));
+            resolve(end({ kind: 'failed', runId, error: new ReprodError('CMD_FAILED', `failed to reproduce '${stage.name}': exit code 1`), transient: false }));
             return;
           }
           for (const o of stage.outs) this.files.set(o.path, `${stage.name}(${[...inputs.values()].join(',')})`);
           this.lock.set(stage.name, inputs);
           const run = { outcome: { kind: 'exited' as const, exitCode: 0 }, runtime: 'sha256:img', startedAt: new Date(run0), finishedAt: this.clock.now() };
-          resolve(end({ kind: 'ran', runId, entry: { cmd: stage.cmd, deps: [], params: new Map(), outs: [] }, run }));
+          resolve(end({ kind: 'ran', runId, entry: { cmd: stage.cmd, deps: [], params: new Map(), outs: [] }, run, prepared: PREPARED }));
         }, this.durationMs);
         const onAbort = () => {
           this.clock.clearTimeout(timer);
@@ -140,7 +143,7 @@ class FakeWorld {
 class FakeStatus {
   stages: { stage: string; report: StageReport }[] = [];
   pipelines: PipelineStatusInput[] = [];
-  async stage(stage: Stage, _runtime: string | undefined, report: StageReport): Promise<void> {
+  async stage(stage: Stage, _runtime: unknown, report: StageReport): Promise<void> {
     this.stages.push({ stage: stage.name, report });
   }
   async pipeline(input: PipelineStatusInput): Promise<void> {

@@ -1,14 +1,15 @@
 import { createActor, fromPromise } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { ReprodError } from '../../src/core/errors.js';
-import type { RunResult } from '../../src/core/ports.js';
+import type { PreparedRuntime, RunResult } from '../../src/core/ports.js';
 import type { ChangeReason, HashInfo, Stage } from '../../src/core/types.js';
 import type { RetryPolicy } from '../../src/reconcile/failure-policy.js';
 import { SimulatedClock } from '../../src/reconcile/simulated-clock.js';
 import { inputsFingerprint } from '../../src/reconcile/stage-fingerprint.js';
 import { stageMachine, topState, type ExecuteInput, type StageEmitted } from '../../src/reconcile/stage-machine.js';
 import { projectStage } from '../../src/reconcile/stage-projection.js';
-import type { StageOutcome, StagePlan } from '../../src/reconcile/stage-steps.js';
+import { settleOutcome } from '../../src/reconcile/outcome.js';
+import type { ExecuteResult, StagePlan } from '../../src/reconcile/stage-steps.js';
 
 const stage: Stage = {
   name: 'train',
@@ -22,6 +23,9 @@ const stage: Stage = {
   alwaysChanged: false,
   source: { file: 'dvc.yaml', key: 'stages.train', line: 2 },
 };
+
+const IMAGE = { kind: 'container' as const, key: 'sha256:img', ref: 'img' };
+const PREPARED: PreparedRuntime = { kind: 'container', identity: IMAGE, imageId: 'sha256:img', ref: 'img', settings: { network: 'none', env: {} } };
 
 const STALE: ChangeReason[] = [{ kind: 'dep', path: 'in.txt', change: 'modified' }];
 
@@ -46,7 +50,7 @@ function world(opts: { retry?: RetryPolicy; frozen?: boolean } = {}) {
     dep: 'v1',
     stale: true,
     plans: 0,
-    runs: [] as { input: ExecuteInput; done: ReturnType<typeof deferred<StageOutcome>> }[],
+    runs: [] as { input: ExecuteInput; done: ReturnType<typeof deferred<ExecuteResult>> }[],
     emitted: [] as StageEmitted['type'][],
   };
   const plan = (s: Stage): StagePlan => {
@@ -56,7 +60,7 @@ function world(opts: { retry?: RetryPolicy; frozen?: boolean } = {}) {
       entry: undefined,
       obs: { results: new Map(), hashes, params: new Map(), inCache: () => true },
       reasons: w.stale ? STALE : [],
-      runtime: 'sha256:img',
+      runtime: IMAGE,
     };
   };
   const machine = stageMachine.provide({
@@ -66,10 +70,15 @@ function world(opts: { retry?: RetryPolicy; frozen?: boolean } = {}) {
         return plan(input.stage);
       }),
       inputs: fromPromise(async ({ input }) => inputsFingerprint(plan(input.stage))),
-      execute: fromPromise(({ input }) => {
-        const done = deferred<StageOutcome>();
+      // what the reconciler's effect does: every result, or throw, comes back settled
+      execute: fromPromise(async ({ input }) => {
+        const done = deferred<ExecuteResult>();
         w.runs.push({ input, done });
-        return done.promise;
+        try {
+          return settleOutcome('r', { done: await done.promise });
+        } catch (thrown) {
+          return settleOutcome('r', { thrown });
+        }
       }),
     },
   });
@@ -99,7 +108,7 @@ describe('stage machine', () => {
     await clock.flush();
     expect(state()).toBe('running');
     expect(projectStage(actor.getSnapshot())?.phase).toBe('Running');
-    lastRun().done.resolve({ kind: 'ran', runId: 'r1', entry: { cmd: 'train', deps: [], params: new Map(), outs: [] }, run: run(0) });
+    lastRun().done.resolve({ kind: 'ran', runId: 'r1', entry: { cmd: 'train', deps: [], params: new Map(), outs: [] }, run: run(0), prepared: PREPARED });
     await clock.flush();
     expect(state()).toBe('upToDate');
     expect(w.emitted).toEqual(['queued', 'finished', 'settled']);
@@ -233,7 +242,7 @@ describe('stage machine', () => {
     await clock.flush();
     actor.send({ type: 'START' });
     await clock.flush();
-    lastRun().done.resolve({ kind: 'failed', runId: 'r2', error: new ReprodError('STALE_RUN', 'inputs changed'), run: run(0) });
+    lastRun().done.resolve({ kind: 'failed', runId: 'r2', error: new ReprodError('STALE_RUN', 'inputs changed'), run: run(0), prepared: PREPARED });
     await clock.flush();
     expect(state()).toBe('cancelled');
     expect(projectStage(actor.getSnapshot())?.message).toBe('cancelled: its inputs changed while it ran');

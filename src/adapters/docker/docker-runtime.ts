@@ -5,9 +5,21 @@ import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import { ReprodError } from '../../core/errors.js';
-import { systemClock, type Clock, type Logger, type RunOutcome, type RunRequest, type RunResult, type StageLogSink, type StageRuntime } from '../../core/ports.js';
+import {
+  systemClock,
+  type Clock,
+  type ContainerSettings,
+  type Logger,
+  type PreparedRuntime,
+  type RunOutcome,
+  type RunRequest,
+  type RunResult,
+  type RuntimeIdentity,
+  type StageLogSink,
+  type StageRuntime,
+} from '../../core/ports.js';
 import type { Stage } from '../../core/types.js';
-import type { ContainerSettings, ResolvedRuntime } from '../../pipeline/manifests.js';
+import type { ResolvedRuntime } from '../../pipeline/manifests.js';
 import { HostRuntime } from '../local/host-runtime.js';
 import { engineError, engineMessage, engineStatus } from './engine.js';
 import { resolveHostPaths, type HostPathMapper } from './host-paths.js';
@@ -65,8 +77,9 @@ const LOG_DRAIN_MS = 5_000;
 /**
  * Runs each stage in a sibling container of the host's Docker engine:
  *
- *   prepare(stage) ─► image ID (built from its context, or named; `host` when none)
- *   run(req)       ─► for each command of `cmd`, in order, until one fails:
+ *   identify(stage) ─► context hash or local image ID (read-only: nothing built or pulled)
+ *   prepare(stage)  ─► PreparedRuntime: the image built from its context, or pulled by name
+ *   run(req)        ─► in req.prepared's image, for each command of `cmd`, in order, until one fails:
  *                       create (labels, limits, no caps, no network) ─► attach ─► start
  *                       ─► wait ─► inspect (exit code, OOM kill) ─► remove
  *
@@ -75,7 +88,8 @@ const LOG_DRAIN_MS = 5_000;
  * so that files it writes belong to the user and paths agree inside and out.
  * An abort stops the container (SIGTERM, SIGKILL after the grace period) and
  * removes it. Containers are always removed, whatever happens. A result's
- * `runtime` is the image ID (`unknown` only when cancelled before it was known).
+ * `runtime` is the prepared image's ID. Stages that resolve to the host run
+ * through the host runtime.
  */
 export class DockerRuntime implements StageRuntime {
   readonly name = 'docker';
@@ -87,10 +101,6 @@ export class DockerRuntime implements StageRuntime {
   private readonly clock: Clock;
   private readonly stopTimeout: number;
   private hostPaths: HostPathMapper | undefined;
-  /** The image a stage was last prepared with: what `run` uses, so that the recorded image is the one that ran. */
-  private readonly prepared = new Map<string, string>();
-  /** The reference (tag or name) each prepared image was found or built under. */
-  private readonly refs = new Map<string, string>();
   private readonly activeRuns = new Set<string>();
   /** False once the engine has shown it has no docker-init. */
   private init = true;
@@ -113,31 +123,53 @@ export class DockerRuntime implements StageRuntime {
   }
 
   /**
-   * The image ID a stage will run in (building or pulling it when needed), or
-   * `host`. Build output goes to `log` when given (the port has no sink for
-   * preparation), else to the logger at debug level.
+   * What a stage would run in, without building or pulling: the hash of its
+   * build context (read from the workspace), or the local ID of its named
+   * image (an inspect: undefined while the engine has none, or cannot be
+   * reached — status must not fail for want of an engine).
    */
-  async prepare(stage: Stage, signal: AbortSignal, log?: StageLogSink): Promise<string> {
+  async identify(stage: Stage, signal: AbortSignal): Promise<RuntimeIdentity> {
     const resolved = this.opts.resolve(stage);
-    if (resolved.kind === 'host') return this.host.prepare(stage, signal);
-    const sink = log ?? this.debugSink(stage);
+    if (resolved.kind === 'host') return this.host.identify(stage, signal);
     const img = resolved.image;
-    const ensured =
-      img.kind === 'image'
-        ? await this.builder.ensurePulled(img.name, signal, sink)
-        : await this.builder.ensureBuilt(
-            { group: img.group, context: path.join(this.workspace, img.context), dockerfile: img.dockerfile, args: img.args },
-            signal,
-            sink,
-          );
-    this.prepared.set(stage.name, ensured.id);
-    this.refs.set(stage.name, ensured.ref);
-    return ensured.id;
+    if (img.kind === 'build') {
+      const { tag, hash } = await this.builder.contextOf(this.buildRequest(img));
+      return { kind: 'container', key: `ctx:${hash}`, ref: tag };
+    }
+    let id: string | undefined;
+    try {
+      id = await this.builder.imageId(img.name);
+    } catch (err) {
+      this.logger.debug({ stage: stage.name, image: img.name, err: engineMessage(err) }, 'cannot inspect the image');
+    }
+    return { kind: 'container', key: id, ref: img.name };
   }
 
-  /** The tag or name of the image a stage was last prepared with (for exports that name images). */
-  imageRef(stage: string): string | undefined {
-    return this.refs.get(stage);
+  /**
+   * Makes the stage's image ready (building or pulling it when needed). Build
+   * output goes to `log` when given, else to the logger at debug level.
+   */
+  async prepare(stage: Stage, signal: AbortSignal, log?: StageLogSink): Promise<PreparedRuntime> {
+    const resolved = this.opts.resolve(stage);
+    if (resolved.kind === 'host') return this.host.prepare(stage, signal, log);
+    const sink = log ?? this.debugSink(stage);
+    const img = resolved.image;
+    if (img.kind === 'image') {
+      const ensured = await this.builder.ensurePulled(img.name, signal, sink);
+      return { kind: 'container', identity: { kind: 'container', key: ensured.id, ref: ensured.ref }, imageId: ensured.id, ref: ensured.ref, settings: resolved.settings };
+    }
+    const ensured = await this.builder.ensureBuilt(this.buildRequest(img), signal, sink);
+    return {
+      kind: 'container',
+      identity: { kind: 'container', key: `ctx:${ensured.contextHash}`, ref: ensured.ref },
+      imageId: ensured.id,
+      ref: ensured.ref,
+      settings: resolved.settings,
+    };
+  }
+
+  private buildRequest(img: { group: string; context: string; dockerfile: string; args: Record<string, string> }) {
+    return { group: img.group, context: path.join(this.workspace, img.context), dockerfile: img.dockerfile, args: img.args };
   }
 
   /** Removes containers of this workspace left by an earlier process (see orphans.ts). */
@@ -149,47 +181,38 @@ export class DockerRuntime implements StageRuntime {
   }
 
   async run(req: RunRequest): Promise<RunResult> {
-    const resolved = this.opts.resolve(req.stage);
-    if (resolved.kind === 'host') return this.host.run(req);
+    const prepared = req.prepared;
+    if (prepared.kind === 'host') return this.host.run(req);
     const startedAt = this.clock.now();
-    const done = (outcome: RunOutcome, runtime: string, container?: string): RunResult => ({
+    const imageId = prepared.imageId;
+    const done = (outcome: RunOutcome, container?: string): RunResult => ({
       outcome,
-      runtime,
+      runtime: imageId,
       ...(container !== undefined ? { container } : {}),
       startedAt,
       finishedAt: this.clock.now(),
     });
-    if (req.signal.aborted) return done({ kind: 'cancelled' }, this.prepared.get(req.stage.name) ?? 'unknown');
-    let imageId = this.prepared.get(req.stage.name);
-    if (imageId === undefined) {
-      try {
-        imageId = await this.prepare(req.stage, req.signal, req.log);
-      } catch (err) {
-        if (req.signal.aborted) return done({ kind: 'cancelled' }, 'unknown');
-        throw err;
-      }
-    }
-    if (req.signal.aborted) return done({ kind: 'cancelled' }, imageId);
+    if (req.signal.aborted) return done({ kind: 'cancelled' });
     const hostWorkspace = (await this.hostPathMapper()).toHost(path.resolve(req.workspace));
-    const user = resolved.settings.user ?? (await this.ownerOf(req.workspace));
+    const user = prepared.settings.user ?? (await this.ownerOf(req.workspace));
     const cmds = typeof req.stage.cmd === 'string' ? [req.stage.cmd] : req.stage.cmd;
     const logger = this.logger.child({ stage: req.stage.name, runId: req.runId });
     this.activeRuns.add(req.runId);
     let last: string | undefined;
     try {
       for (const cmd of cmds) {
-        const create = this.containerSpec(req, cmd, imageId, hostWorkspace, user, resolved.settings);
+        const create = this.containerSpec(req, cmd, imageId, hostWorkspace, user, prepared.settings);
         const { outcome, container } = await this.runCommand(create, req, logger);
         last = container ?? last;
-        if (outcome.kind === 'cancelled') return done(outcome, imageId, last);
+        if (outcome.kind === 'cancelled') return done(outcome, last);
         if (outcome.exitCode !== 0) {
-          return done({ kind: 'exited', exitCode: outcome.exitCode, ...(outcome.oomKilled ? { oomKilled: true } : {}) }, imageId, last);
+          return done({ kind: 'exited', exitCode: outcome.exitCode, ...(outcome.oomKilled ? { oomKilled: true } : {}) }, last);
         }
       }
     } finally {
       this.activeRuns.delete(req.runId);
     }
-    return done({ kind: 'exited', exitCode: 0 }, imageId, last);
+    return done({ kind: 'exited', exitCode: 0 }, last);
   }
 
   private debugSink(stage: Stage): StageLogSink {

@@ -125,18 +125,24 @@ export class ImageBuilder {
     }
   }
 
+  /** The tag and context hash a build context would give, without building (reads the context's files only). */
+  async contextOf(req: ImageBuildRequest): Promise<{ tag: string; hash: string }> {
+    const ctx = await scanBuildContext(req.context, req.dockerfile, req.args);
+    return { tag: imageTag(req.group, ctx.hash), hash: ctx.hash };
+  }
+
   /** Makes sure the image of a build context exists; output of a build goes to `log`. */
-  async ensureBuilt(req: ImageBuildRequest, signal: AbortSignal, log?: StageLogSink): Promise<EnsuredImage> {
+  async ensureBuilt(req: ImageBuildRequest, signal: AbortSignal, log?: StageLogSink): Promise<EnsuredImage & { contextHash: string }> {
     const ctx = await scanBuildContext(req.context, req.dockerfile, req.args);
     const tag = imageTag(req.group, ctx.hash);
     const existing = await this.imageId(tag);
-    if (existing) return { id: existing, ref: tag, built: false };
+    if (existing) return { id: existing, ref: tag, built: false, contextHash: ctx.hash };
     let pending = this.inFlight.get(tag);
     if (!pending) {
       pending = this.build(tag, ctx, req, signal, log).finally(() => this.inFlight.delete(tag));
       this.inFlight.set(tag, pending);
     }
-    return pending;
+    return { ...(await pending), contextHash: ctx.hash };
   }
 
   /** Makes sure a named image exists, pulling it when the engine has none. */
@@ -183,7 +189,8 @@ export class ImageBuilder {
       throw engineError(err, `building image ${tag} from ${req.context}`);
     }
     if (error !== undefined) {
-      throw new ReprodError('RUNTIME', `building image ${tag} from ${req.context} failed: ${error}`, {
+      // the engine built and said no: the Dockerfile's doing, which retrying the same context cannot fix
+      throw new ReprodError('IMAGE_BUILD', `building image ${tag} from ${req.context} failed: ${error}`, {
         remedy: `Fix ${req.context}/${req.dockerfile} (the build output is in the stage's log).`,
       });
     }

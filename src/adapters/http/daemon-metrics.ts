@@ -1,5 +1,5 @@
 import type { PassSummary, ReconcilerMetrics, ReconcilerStats } from '../../reconcile/reconciler.js';
-import type { StageOutcome } from '../../reconcile/stage-steps.js';
+import type { StageOutcome } from '../../reconcile/outcome.js';
 import { Counter, Gauge, Histogram, Registry } from './prometheus.js';
 
 const PHASES = ['UpToDate', 'Stale', 'Queued', 'Running', 'Failed', 'Blocked', 'Cancelled', 'Frozen', 'Backoff'] as const;

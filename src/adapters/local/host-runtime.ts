@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { RunRequest, RunResult, StageRuntime } from '../../core/ports.js';
+import type { PreparedRuntime, RunRequest, RunResult, RuntimeIdentity, StageRuntime } from '../../core/ports.js';
 
 /** How long a cancelled command gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 5_000;
@@ -12,6 +12,8 @@ export function shellArgv(cmd: string, shell = process.env.SHELL || '/bin/sh'): 
   return [shell, ...opts, '-c', cmd];
 }
 
+const HOST_IDENTITY: RuntimeIdentity = { kind: 'host', key: 'host' };
+
 /**
  * Runs a stage's commands on the host, as DVC does: each command of a list in
  * its own shell, in order, in the stage's wdir; the first non-zero exit stops.
@@ -19,8 +21,12 @@ export function shellArgv(cmd: string, shell = process.env.SHELL || '/bin/sh'): 
 export class HostRuntime implements StageRuntime {
   readonly name = 'host';
 
-  async prepare(): Promise<string> {
-    return 'host';
+  async identify(): Promise<RuntimeIdentity> {
+    return HOST_IDENTITY;
+  }
+
+  async prepare(): Promise<PreparedRuntime> {
+    return { kind: 'host', identity: HOST_IDENTITY };
   }
 
   async run(req: RunRequest): Promise<RunResult> {

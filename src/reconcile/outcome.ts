@@ -1,0 +1,139 @@
+import { isRetryable, ReprodError, errorMessage } from '../core/errors.js';
+import { runtimeLabel, type PreparedRuntime, type RunResult, type RuntimeIdentity } from '../core/ports.js';
+import type { ChangeReason, LockStage, Stage } from '../core/types.js';
+import { lastRunFrom } from '../status/reporter.js';
+import type { LastRun, StagePhase } from '../status/status-docs.js';
+import type { ExecuteResult } from './stage-steps.js';
+
+/**
+ * Where a stage run's result is settled, once, for everyone: the stage
+ * machine (which state next), the pass ledger (what the CLI prints and the
+ * exit code), status (`lastRun`) and tracking (the MLflow run's status).
+ *
+ *   executeStage returned ──┐
+ *   executeStage threw ─────┴─► settleOutcome ─► StageOutcome
+ *                                  STALE_RUN         ─► cancelled (inputs changed)
+ *                                  failed / thrown   ─► failed, transient per the error catalogue
+ *                                                       (OOM kills are transient too)
+ */
+
+/** Why a run was cancelled when its inputs changed under it. */
+export const INPUTS_CHANGED = 'its inputs changed while it ran';
+
+export type StageOutcome =
+  | { kind: 'ran'; runId: string; entry: LockStage; run: RunResult; prepared: PreparedRuntime }
+  | { kind: 'restored'; runId: string; entry: LockStage }
+  | { kind: 'failed'; runId: string; error: ReprodError; run?: RunResult; prepared?: PreparedRuntime; transient: boolean }
+  | { kind: 'cancelled'; runId: string; run?: RunResult; prepared?: PreparedRuntime; reason?: string };
+
+/** True for the error of a run whose inputs changed under it (see guardedDeps). */
+export function isStaleRun(err: unknown): boolean {
+  return err instanceof ReprodError && err.code === 'STALE_RUN';
+}
+
+/** Settles what executing a stage gave: its result, or what it threw. */
+export function settleOutcome(runId: string, result: { done: ExecuteResult } | { thrown: unknown }): StageOutcome {
+  if ('thrown' in result) {
+    const err = result.thrown;
+    if (isStaleRun(err)) return { kind: 'cancelled', runId, reason: INPUTS_CHANGED };
+    const error = err instanceof ReprodError ? err : new ReprodError('RUNTIME', errorMessage(err), { cause: err });
+    return { kind: 'failed', runId, error, transient: isRetryable(err) };
+  }
+  const r = result.done;
+  if (r.kind !== 'failed') return r;
+  const base = { runId: r.runId, ...(r.run ? { run: r.run } : {}), ...(r.prepared ? { prepared: r.prepared } : {}) };
+  if (isStaleRun(r.error)) return { kind: 'cancelled', ...base, reason: INPUTS_CHANGED };
+  const oom = r.run?.outcome.kind === 'exited' && r.run.outcome.oomKilled === true;
+  return { kind: 'failed', ...base, error: r.error, transient: oom || isRetryable(r.error) };
+}
+
+/** What happened to one stage in a pass: what `repro` prints, and what decides its exit code. */
+export type StageDecision =
+  | { stage: string; action: 'skipped' }
+  | { stage: string; action: 'frozen' }
+  | { stage: string; action: 'would-run'; reasons: ChangeReason[] }
+  | { stage: string; action: 'ran' | 'restored'; reasons: ChangeReason[]; runId: string }
+  | { stage: string; action: 'failed'; reasons: ChangeReason[]; error: ReprodError; runId?: string }
+  | { stage: string; action: 'cancelled'; reasons: ChangeReason[] }
+  | { stage: string; action: 'blocked'; upstream: string };
+
+/** The decision a finished run makes. */
+export function decisionOf(stage: string, outcome: StageOutcome, reasons: ChangeReason[]): StageDecision {
+  switch (outcome.kind) {
+    case 'ran':
+    case 'restored':
+      return { stage, action: outcome.kind, reasons, runId: outcome.runId };
+    case 'failed':
+      return { stage, action: 'failed', reasons, error: outcome.error, runId: outcome.runId };
+    case 'cancelled':
+      return { stage, action: 'cancelled', reasons };
+  }
+}
+
+export function phaseOfDecision(d: StageDecision): StagePhase {
+  switch (d.action) {
+    case 'skipped':
+    case 'ran':
+    case 'restored':
+      return 'UpToDate';
+    case 'frozen':
+      return 'Frozen';
+    case 'would-run':
+      return 'Stale';
+    case 'failed':
+      return 'Failed';
+    case 'cancelled':
+      return 'Cancelled';
+    case 'blocked':
+      return 'Blocked';
+  }
+}
+
+/** status' `lastRun` of a finished run; `identity` is what the plan said it would run in. */
+export function lastRunOf(stage: Stage, outcome: StageOutcome, identity: RuntimeIdentity): LastRun {
+  const prepared = 'prepared' in outcome ? outcome.prepared : undefined;
+  const runtime = prepared ? runtimeLabel(prepared) : identity.kind === 'host' ? 'host' : (identity.key ?? 'unknown');
+  const run = 'run' in outcome ? outcome.run : undefined;
+  let last: LastRun;
+  switch (outcome.kind) {
+    case 'ran':
+    case 'restored':
+      last = lastRunFrom(stage, outcome.runId, outcome.kind, 'Succeeded', runtime, run);
+      break;
+    case 'failed':
+      last = lastRunFrom(stage, outcome.runId, 'ran', 'Failed', runtime, run, outcome.error.message);
+      break;
+    case 'cancelled':
+      last = lastRunFrom(stage, outcome.runId, 'ran', 'Cancelled', runtime, run);
+      break;
+  }
+  const key = prepared?.identity.key ?? identity.key;
+  const ref = prepared?.kind === 'container' ? prepared.ref : identity.ref;
+  if (ref) last.image = ref;
+  if (key) last.runtimeKey = key;
+  return last;
+}
+
+/** What the tracker records when a stage run ends. */
+export function trackingResultOf(outcome: StageOutcome): {
+  outcome: 'succeeded' | 'failed' | 'cancelled';
+  action: 'ran' | 'restored';
+  entry?: LockStage;
+  error?: string;
+} {
+  switch (outcome.kind) {
+    case 'ran':
+    case 'restored':
+      return { outcome: 'succeeded', action: outcome.kind, entry: outcome.entry };
+    case 'failed':
+      return { outcome: 'failed', action: 'ran', error: outcome.error.message };
+    case 'cancelled':
+      return { outcome: 'cancelled', action: 'ran', ...(outcome.reason ? { error: `cancelled: ${outcome.reason}` } : {}) };
+  }
+}
+
+/** How long a run took, when it ran. */
+export function runSeconds(outcome: StageOutcome): number | undefined {
+  const run = 'run' in outcome ? outcome.run : undefined;
+  return run ? Math.max(0, (run.finishedAt.getTime() - run.startedAt.getTime()) / 1000) : undefined;
+}
