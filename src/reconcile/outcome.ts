@@ -57,6 +57,26 @@ export type StageDecision =
   | { stage: string; action: 'cancelled'; reasons: ChangeReason[] }
   | { stage: string; action: 'blocked'; upstream: string };
 
+/** The decision a stage makes by settling without a run (skipped, frozen, blocked, failed before or without running). */
+export function settledDecision(
+  stage: string,
+  state: string,
+  c: { plan?: { reasons: ChangeReason[] } | undefined; upstreamFailed?: string | undefined; failure?: ReprodError | undefined; error?: string | undefined },
+): StageDecision | undefined {
+  switch (state) {
+    case 'upToDate':
+      return { stage, action: 'skipped' };
+    case 'frozen':
+      return { stage, action: 'frozen' };
+    case 'blocked':
+      return { stage, action: 'blocked', upstream: c.upstreamFailed ?? '?' };
+    case 'failed':
+      return { stage, action: 'failed', reasons: c.plan?.reasons ?? [], error: c.failure ?? new ReprodError('CMD_FAILED', c.error ?? 'failed') };
+    default:
+      return undefined;
+  }
+}
+
 /** The decision a finished run makes. */
 export function decisionOf(stage: string, outcome: StageOutcome, reasons: ChangeReason[]): StageDecision {
   switch (outcome.kind) {

@@ -1,37 +1,28 @@
-import { createActor, fromPromise, type Subscription } from 'xstate';
 import { errorMessage, ReprodError, ReprodErrors } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
-import type { LastRun, PipelineStatusInput, StagePhase } from '../status/status-docs.js';
+import type { StagePhase } from '../status/status-docs.js';
 import { DEFAULT_RETRY, retryDelayMs, retryPolicyFor, type RetryPolicy } from './failure-policy.js';
-import { decisionOf, lastRunOf, runSeconds, type StageDecision } from './outcome.js';
+import { decisionOf, lastRunOf, runSeconds, settledDecision, type StageDecision } from './outcome.js';
 import { PassLedger } from './pass-ledger.js';
 import { PIPELINE_KEY, type OnceOptions, type PassSummary, type ReconcileSpec, type ReconcilerOptions, type ReconcilerStats } from './reconciler-api.js';
-import { isLooking, stageMachine, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
-import { projectStage } from './stage-projection.js';
+import { Scheduling } from './scheduling.js';
+import { provideStageMachine, StageActors, type Entry } from './stage-actors.js';
 import { indexStages, type StageIndex } from './stage-index.js';
-import { StatusWriter, type StageView } from './status-writer.js';
+import { isLooking, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
+import { pipelineView, RunRecords } from './status-views.js';
+import { StatusWriter } from './status-writer.js';
 import type { TimerHandle } from './timer-clock.js';
 import { WorkQueue } from './work-queue.js';
 
 export * from './reconciler-api.js';
 
-/** States after which a stage's downstream may look at it: nothing more will happen without new input. */
-const SETTLED: ReadonlySet<string> = new Set(['upToDate', 'frozen', 'failed', 'blocked']);
 /** States that keep a pass open. */
 const BUSY: readonly string[] = ['planning', 'deciding', 'queued', 'running', 'cancelled'];
 
 const DEFAULT_MAX_PARALLEL = 2;
 /** A one-shot pass retries only what a manifest asks to retry. */
 const ONCE_RETRY: RetryPolicy = { limit: 0, baseMs: 0, maxMs: 0 };
-
-interface Entry {
-  name: string;
-  actor: StageActor;
-  subs: Subscription[];
-  /** The top-level state last seen (kept in step with `inState` by onSnapshot). */
-  lastState: string;
-}
 
 interface Once extends OnceOptions {
   /** Each key is looked at until its stage settles before the next (maxParallel 1: DVC's order, exactly). */
@@ -67,26 +58,20 @@ export class Reconciler {
   private readonly opts: ReconcilerOptions;
   private readonly queue: WorkQueue;
   private readonly log: Logger;
-  private readonly machine;
+  private readonly actors: StageActors;
+  private readonly rules: Scheduling;
   private readonly status: StatusWriter;
   private readonly ledger: PassLedger;
   private spec: ReconcileSpec | undefined;
   private specError: ReprodError | undefined;
   private index: StageIndex = { order: [], position: new Map(), ancestors: new Map(), descendants: new Map() };
-  private readonly entries = new Map<string, Entry>();
-  /** Removed from the spec while running: kept until their run has stopped. */
-  private readonly retiring = new Set<Entry>();
-  /** Entries by top-level state, kept up to date on every snapshot: scheduling never scans every stage. */
-  private readonly inState = new Map<string, Set<Entry>>();
-  private readonly runIds = new Map<string, string>();
-  private readonly lastRuns = new Map<string, LastRun>();
-  private readonly backoffUntil = new Map<string, Date>();
+  private readonly runs = new RunRecords();
   private readonly hookCalls = new Set<Promise<unknown>>();
   private once: Once | undefined;
   private alive = false;
   private stopping = false;
   private resyncTimer: TimerHandle | undefined;
-  private readonly changeWaiters = new Set<() => void>();
+  private specFailed: ((err: ReprodError) => void) | undefined;
 
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
@@ -106,33 +91,29 @@ export class Reconciler {
       pipeline: () => this.pipelineInput(),
     });
     for (const [name, phase] of Object.entries(opts.previousStatus?.status.stages ?? {})) this.status.setPhase(name, phase);
-    const effects = opts.effects;
-    this.machine = stageMachine.provide({
-      actors: {
-        plan: fromPromise(({ input, signal }) => effects.plan(input.stage, signal)),
-        inputs: fromPromise(({ input, signal }) => effects.inputs(input.stage, signal)),
-        execute: fromPromise(async ({ input, signal }) => {
-          const plan = input.plan;
-          const runId = effects.newRunId();
-          this.runIds.set(plan.stage.name, runId);
-          this.status.markStage(plan.stage.name);
-          const starting = this.opts.hooks?.stageStarting;
-          return effects.execute(plan, {
-            signal: AbortSignal.any([input.signal, signal]),
-            runId,
-            onStart: async (id, prepared) => {
-              if (!starting) return {};
-              try {
-                return await starting(plan.stage, id, plan, prepared);
-              } catch (err) {
-                this.log.warn({ stage: plan.stage.name, runId: id, err: errorMessage(err) }, 'the stageStarting hook failed');
-                return {};
-              }
-            },
-          });
-        }),
+    const machine = provideStageMachine(opts.effects, {
+      log: opts.log,
+      runStarting: (stage, runId) => {
+        this.runs.started(stage, runId);
+        this.status.markStage(stage);
       },
+      ...(opts.hooks?.stageStarting ? { stageStarting: opts.hooks.stageStarting } : {}),
     });
+    this.actors = new StageActors(machine, opts.clock, opts.log, {
+      settled: (name, entry) => this.onSettled(name, entry),
+      queued: (name) => this.onQueued(name),
+      requeue: (name, entry) => {
+        if (!this.stopping && this.actors.isCurrent(entry)) this.queue.addNow(name);
+      },
+      finished: (e) => this.onFinished(e),
+      snapshot: (name, entry, s, was) => this.onSnapshot(name, entry, s, was),
+    });
+    this.rules = new Scheduling(
+      this.actors,
+      () => this.index,
+      () => this.spec?.dag,
+      (key) => this.queue.has(key),
+    );
   }
 
   /** Asks for a stage (or PIPELINE_KEY) to be looked at, after the debounce window. */
@@ -153,7 +134,7 @@ export class Reconciler {
 
   /** True when `path` (workspace-relative) is an output of a stage that is running: its events are the stage's own. */
   isBeingWritten(path: string): boolean {
-    for (const e of this.state('running')) {
+    for (const e of this.actors.state('running')) {
       for (const out of e.actor.getSnapshot().context.plan?.stage.outs ?? []) {
         if (path === out.path || path.startsWith(`${out.path}/`)) return true;
       }
@@ -165,8 +146,8 @@ export class Reconciler {
     return {
       alive: this.alive,
       specValid: this.spec !== undefined && this.specError === undefined,
-      stages: this.entries.size,
-      running: this.state('running').size,
+      stages: this.actors.entries.size,
+      running: this.actors.state('running').size,
       queueDepth: this.queue.depth,
       queueWaiting: this.queue.waiting,
       passes: this.ledger.passes,
@@ -203,7 +184,7 @@ export class Reconciler {
     const onAbort = (): void => {
       if (!this.once) return;
       this.once.halted = true;
-      for (const e of this.state('running')) e.actor.send({ type: 'CANCEL', reason: 'interrupted' });
+      for (const e of this.actors.state('running')) e.actor.send({ type: 'CANCEL', reason: 'interrupted' });
       this.checkPassEnd();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -216,7 +197,6 @@ export class Reconciler {
     }
   }
 
-  private specFailed: ((err: ReprodError) => void) | undefined;
   private specFailure(): Promise<never> {
     return new Promise((_, reject) => (this.specFailed = reject));
   }
@@ -256,22 +236,22 @@ export class Reconciler {
     }
     // while the spec is invalid nothing starts; fixing it looks at every stage again
     if (this.specError || !this.spec || this.stopping || this.once?.halted) return;
-    const entry = this.entries.get(key);
+    const entry = this.actors.current(key);
     if (!entry) return;
     const actor = entry.actor;
     if (actor.getSnapshot().matches('running')) {
       actor.send({ type: 'CHECK' });
     } else {
-      const busy = this.busyAncestor(key);
+      const busy = this.rules.busyAncestor(key);
       if (busy !== undefined) {
         actor.send({ type: 'WAIT' });
         return;
       }
-      actor.send({ type: 'CHECK', upstreamFailed: this.failedUpstream(key) });
+      actor.send({ type: 'CHECK', upstreamFailed: this.rules.failedUpstream(key) });
     }
     // one stage after another: the next key waits until this stage has settled (or will never start)
     const sequential = this.once?.sequential === true;
-    await this.until(actor, (s) => !isLooking(s) && !(sequential && this.holdsSequence(s)));
+    await this.actors.until(actor, (s) => !isLooking(s) && !(sequential && this.holdsSequence(s)));
   }
 
   /**
@@ -283,64 +263,6 @@ export class Reconciler {
     const st = topState(s);
     if (st === 'queued') return !this.once?.halted && !this.stopping;
     return st === 'deciding' || st === 'running';
-  }
-
-  /**
-   * An ancestor that has not settled, or will be looked at again: a stage
-   * waits for it. (A key in hand does not count by itself: its worker has
-   * already sent CHECK or WAIT, and the state says which.)
-   */
-  private busyAncestor(name: string): string | undefined {
-    for (const a of this.index.ancestors.get(name) ?? []) {
-      if (this.queue.has(a)) return a;
-      const e = this.entries.get(a);
-      if (e && !SETTLED.has(topState(e.actor.getSnapshot()))) return a;
-    }
-    return undefined;
-  }
-
-  private failedUpstream(name: string): string | undefined {
-    for (const u of this.spec?.dag.upstream.get(name) ?? []) {
-      const e = this.entries.get(u);
-      const st = e ? topState(e.actor.getSnapshot()) : undefined;
-      if (st === 'failed' || st === 'blocked') return u;
-    }
-    return undefined;
-  }
-
-  private runningDescendant(name: string): string | undefined {
-    const desc = this.index.descendants.get(name);
-    if (!desc) return undefined;
-    for (const e of this.state('running')) if (desc.has(e.name)) return e.name;
-    return undefined;
-  }
-
-  /** The entries whose top-level state is `st` (a live set: copy it before changing states). */
-  private state(st: string): Set<Entry> {
-    let set = this.inState.get(st);
-    if (!set) this.inState.set(st, (set = new Set()));
-    return set;
-  }
-
-  /** Resolves when the actor's state satisfies `pred`, it stops, or the reconciler stops. */
-  private until(actor: StageActor, pred: (s: StageSnapshot) => boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const check = (): boolean => {
-        const s = actor.getSnapshot();
-        if (s.status !== 'active' || pred(s)) {
-          this.changeWaiters.delete(wake);
-          resolve();
-          return true;
-        }
-        return false;
-      };
-      const wake = (): void => void check();
-      if (!check()) this.changeWaiters.add(wake);
-    });
-  }
-
-  private notifyChange(): void {
-    for (const w of [...this.changeWaiters]) w();
   }
 
   // ------------------------------------------------------------------ spec
@@ -381,85 +303,37 @@ export class Reconciler {
     this.spec = spec;
     this.index = indexStages(spec.dag, this.once?.scope);
     const keep = new Set(this.index.order);
-    for (const [name, entry] of this.entries) {
+    for (const name of [...this.actors.entries.keys()]) {
       if (keep.has(name)) continue;
-      this.entries.delete(name);
       this.status.forget(name);
-      this.lastRuns.delete(name);
-      this.backoffUntil.delete(name);
-      if (entry.actor.getSnapshot().matches('running')) {
-        this.retiring.add(entry);
-        entry.actor.send({ type: 'CANCEL', reason: 'the stage was removed from the pipeline' });
-      } else {
-        this.dispose(entry);
-      }
+      this.runs.forget(name);
+      this.actors.remove(name, 'the stage was removed from the pipeline');
     }
     const defaults = this.opts.retry ?? (this.once ? ONCE_RETRY : DEFAULT_RETRY);
     for (const stage of spec.dag.stages) {
       if (!keep.has(stage.name)) continue;
       const retry = retryPolicyFor(stage, spec.manifests.stages, defaults);
-      const existing = this.entries.get(stage.name);
+      const existing = this.actors.current(stage.name);
       if (existing) existing.actor.send({ type: 'UPDATE', stage, retry });
-      else this.entries.set(stage.name, this.spawn(stage, retry));
+      else this.actors.spawn(stage, retry);
     }
-  }
-
-  private spawn(stage: Stage, retry: RetryPolicy): Entry {
-    const actor = createActor(this.machine, { input: { stage, retry }, clock: this.opts.clock });
-    const name = stage.name;
-    const entry: Entry = { name, actor, subs: [], lastState: 'idle' };
-    this.state('idle').add(entry);
-    entry.subs.push(
-      actor.on('settled', () => this.onSettled(name, entry)),
-      actor.on('queued', () => this.onQueued(name)),
-      actor.on('requeue', () => {
-        if (!this.stopping && this.entries.get(name) === entry) this.queue.addNow(name);
-      }),
-      actor.on('finished', (e) => this.onFinished(e)),
-      actor.subscribe({
-        next: (s) => this.onSnapshot(name, entry, s),
-        error: (err) => this.log.error({ stage: name, err: errorMessage(err) }, 'stage machine crashed'),
-      }),
-    );
-    actor.start();
-    return entry;
-  }
-
-  private dispose(entry: Entry): void {
-    for (const s of entry.subs) s.unsubscribe();
-    entry.actor.stop();
-    this.retiring.delete(entry);
-    this.state(entry.lastState).delete(entry);
-    this.notifyChange();
-  }
-
-  private *allEntries(): Iterable<Entry> {
-    yield* this.entries.values();
-    yield* this.retiring;
   }
 
   // ------------------------------------------------------------------ machine events
 
-  private onSnapshot(name: string, entry: Entry, s: StageSnapshot): void {
+  private onSnapshot(name: string, entry: Entry, s: StageSnapshot, was: string): void {
     const st = topState(s);
-    const was = entry.lastState;
-    if (st !== was) {
-      this.state(was).delete(entry);
-      this.state(st).add(entry);
-      entry.lastState = st;
-    }
-    if (this.retiring.has(entry)) {
-      if (st !== 'running') this.dispose(entry);
+    if (this.actors.retiring.has(entry)) {
+      if (st !== 'running') this.actors.dispose(entry);
       this.schedule();
       return;
     }
     if (st === 'backoff' && was !== 'backoff') {
-      this.backoffUntil.set(name, new Date(this.opts.clock.now().getTime() + retryDelayMs(s.context.retry, s.context.retries)));
+      this.runs.backoff(name, new Date(this.opts.clock.now().getTime() + retryDelayMs(s.context.retry, s.context.retries)));
     }
     if (st !== was || st === 'running') this.status.markStage(name);
     // a slot freed, an ancestor settled, a stage queued: any of them may let a queued stage start
     if (st !== was) this.schedule();
-    this.notifyChange();
     this.checkPassEnd();
   }
 
@@ -468,17 +342,7 @@ export class Reconciler {
     const st = topState(s);
     // a run that ended was decided when it finished; what settles without a run is decided here
     if (!(this.ledger.ranInPass(name) && (st === 'upToDate' || st === 'failed'))) {
-      const reasons = s.context.plan?.reasons ?? [];
-      const d: StageDecision | undefined =
-        st === 'upToDate'
-          ? { stage: name, action: 'skipped' }
-          : st === 'frozen'
-            ? { stage: name, action: 'frozen' }
-            : st === 'blocked'
-              ? { stage: name, action: 'blocked', upstream: s.context.upstreamFailed ?? '?' }
-              : st === 'failed'
-                ? { stage: name, action: 'failed', reasons, error: s.context.failure ?? new ReprodError('CMD_FAILED', s.context.error ?? 'failed') }
-                : undefined;
+      const d = settledDecision(name, st, s.context);
       if (d) this.decide(d, s.context.stage);
     }
     if (st === 'failed' && this.once && !this.once.keepGoing) this.once.halted = true;
@@ -496,11 +360,7 @@ export class Reconciler {
   }
 
   private onQueued(name: string): void {
-    // a stage about to rerun removes its outputs: whatever is reading them now reads a stale past
-    const desc = this.index.descendants.get(name);
-    for (const e of [...this.state('running')]) {
-      if (desc?.has(e.name) && this.entries.get(e.name) === e) e.actor.send({ type: 'CANCEL', reason: `upstream stage '${name}' runs again` });
-    }
+    this.rules.cancelRunningBelow(name);
     this.schedule();
   }
 
@@ -512,7 +372,7 @@ export class Reconciler {
     this.opts.metrics?.runFinished(e.stage, outcome.kind, duration, transient);
     this.ledger.runFinished(e.stage, outcome);
     this.decide(decisionOf(e.stage, outcome, plan.reasons), stage);
-    this.lastRuns.set(e.stage, lastRunOf(stage, outcome, plan.runtime));
+    this.runs.finished(e.stage, lastRunOf(stage, outcome, plan.runtime));
     const err = outcome.kind === 'failed' ? errorMessage(outcome.error) : undefined;
     this.log.info({ stage: e.stage, runId: outcome.runId, outcome: outcome.kind, durationSeconds: duration, transient: transient || undefined, err }, 'stage finished');
     const hook = this.opts.hooks?.stageFinished;
@@ -521,11 +381,7 @@ export class Reconciler {
         Promise.resolve()
           .then(() => hook(stage, outcome, plan))
           .then((r) => {
-            const last = this.lastRuns.get(e.stage);
-            if (r && r.trackingRunId && last && last.runId === outcome.runId) {
-              last.trackingRunId = r.trackingRunId;
-              this.status.markStage(e.stage);
-            }
+            if (r?.trackingRunId && this.runs.tracked(e.stage, outcome.runId, r.trackingRunId)) this.status.markStage(e.stage);
           }),
         { stage: e.stage, hook: 'stageFinished' },
       );
@@ -535,21 +391,7 @@ export class Reconciler {
   /** Starts queued stages, upstream first, while slots are free. */
   private schedule(): void {
     if (this.stopping || this.specError || !this.spec || this.once?.halted) return;
-    const queued = this.state('queued');
-    if (queued.size === 0) return;
-    let running = this.state('running').size;
-    const limit = this.maxParallel();
-    if (running >= limit) return;
-    const candidates = [...queued]
-      .filter((e) => this.entries.get(e.name) === e)
-      .sort((a, b) => (this.index.position.get(a.name) ?? 0) - (this.index.position.get(b.name) ?? 0));
-    for (const e of candidates) {
-      if (running >= limit) return;
-      if (!e.actor.getSnapshot().matches('queued')) continue;
-      if (this.busyAncestor(e.name) !== undefined || this.runningDescendant(e.name) !== undefined) continue;
-      e.actor.send({ type: 'START' });
-      running++;
-    }
+    this.rules.startQueued(this.maxParallel());
   }
 
   // ------------------------------------------------------------------ passes
@@ -568,15 +410,15 @@ export class Reconciler {
       // a queued stage cannot start while the spec is invalid, nor anything start again in a halted pass
       if (st === 'queued' && (this.specError || halted)) continue;
       if (st === 'cancelled' && halted) continue;
-      if (this.state(st).size > 0) return;
+      if (this.actors.state(st).size > 0) return;
     }
     // a one-shot pass waits out the retries a manifest asked for
-    if (this.once && !halted && this.state('backoff').size > 0) return;
+    if (this.once && !halted && this.actors.state('backoff').size > 0) return;
     // a waiting stage whose ancestors all settled missed its wake-up: look at it rather than end the pass
     if (!this.specError && !this.stopping && !halted) {
       let woke = false;
-      for (const e of this.state('waiting')) {
-        if (this.entries.get(e.name) === e && !this.queue.has(e.name) && this.busyAncestor(e.name) === undefined) {
+      for (const e of this.actors.state('waiting')) {
+        if (this.actors.isCurrent(e) && !this.queue.has(e.name) && this.rules.busyAncestor(e.name) === undefined) {
           this.log.warn({ stage: e.name }, 'a waiting stage was not woken: looking at it');
           this.queue.addNow(e.name);
           woke = true;
@@ -628,56 +470,19 @@ export class Reconciler {
     return out;
   }
 
-  private view(name: string): StageView | undefined {
-    const e = this.entries.get(name);
-    if (!e) return undefined;
-    const s = e.actor.getSnapshot();
-    let p = projectStage(s, this.runIds.get(name));
-    if (!p) return undefined;
-    // a one-shot pass that ended (or stopped) leaves the stages it did not start stale, not queued
-    if (p.phase === 'Queued' && this.once && (this.once.halted || this.stopping)) p = { ...p, phase: 'Stale' };
-    const lastRun = this.lastRuns.get(name);
-    const nextRetryAt = p.phase === 'Backoff' ? this.backoffUntil.get(name) : undefined;
-    return {
-      stage: s.context.stage,
-      runtime: p.runtime,
-      report: {
-        phase: p.phase,
-        reasons: p.reasons,
-        ...(lastRun ? { lastRun } : {}),
-        ...(p.message !== undefined ? { message: p.message } : {}),
-        ...(p.retries !== undefined ? { retries: p.retries } : {}),
-        ...(nextRetryAt ? { nextRetryAt } : {}),
-      },
-    };
+  private view(name: string) {
+    const e = this.actors.current(name);
+    return e ? this.runs.view(e.actor.getSnapshot(), this.once !== undefined && (this.once.halted || this.stopping)) : undefined;
   }
 
-  private pipelineInput(): PipelineStatusInput {
-    const err = this.specError;
-    const first = err instanceof ReprodErrors ? (err.errors[0] ?? err) : err;
-    const more = err instanceof ReprodErrors && err.errors.length > 1 ? ` (and ${err.errors.length - 1} more)` : '';
-    const last = this.ledger.lastPass;
-    const tracking = this.opts.tracking?.();
-    return {
-      file: this.spec?.pipeline.file ?? 'dvc.yaml',
-      specText: this.spec?.text ?? '',
-      stages: this.phaseRecord(),
-      ...(tracking ? { tracking } : {}),
-      ...(first
-        ? {
-            error: {
-              code: first.code,
-              message: `${first.message}${more}`,
-              file: first.source?.file ?? 'dvc.yaml',
-              ...(first.source?.key ? { key: first.source.key } : {}),
-              ...(first.source?.line !== undefined ? { line: first.source.line } : {}),
-            },
-          }
-        : {}),
-      ...(last
-        ? { lastPass: { startedAt: last.startedAt.toISOString(), finishedAt: last.finishedAt.toISOString(), ran: last.ran, failed: last.failed } }
-        : {}),
-    };
+  private pipelineInput() {
+    return pipelineView({
+      spec: this.spec,
+      specError: this.specError,
+      phases: this.phaseRecord(),
+      lastPass: this.ledger.lastPass,
+      tracking: this.opts.tracking?.(),
+    });
   }
 
   // ------------------------------------------------------------------ stopping
@@ -687,21 +492,21 @@ export class Reconciler {
     if (this.resyncTimer !== undefined) this.opts.clock.clearTimeout(this.resyncTimer);
     this.queue.shutDown();
     const running: StageActor[] = [];
-    for (const e of this.allEntries()) {
+    for (const e of [...this.actors.all()]) {
       const s = e.actor.getSnapshot();
       if (s.matches('running')) {
         running.push(e.actor);
         e.actor.send({ type: 'CANCEL', reason: 'reprod is stopping' });
       } else if (isLooking(s)) {
         // a plan is hashing: stop it (its stage is looked at again at the next start)
-        this.dispose(e);
+        this.actors.dispose(e);
       } else if (s.matches('queued')) {
         this.status.markStage(e.name);
       }
     }
     if (running.length > 0 || !this.once) this.log.info({ cancelling: running.length }, 'stopping');
     await Promise.all(workers);
-    await Promise.all(running.map((a) => this.until(a, (s) => !s.matches('running'))));
+    await Promise.all(running.map((a) => this.actors.until(a, (s) => !s.matches('running'))));
     while (this.hookCalls.size > 0) await Promise.all([...this.hookCalls]);
     this.status.markPipeline();
     await this.status.idle();
@@ -710,7 +515,7 @@ export class Reconciler {
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'could not persist the hash state');
     }
-    for (const e of [...this.allEntries()]) this.dispose(e);
+    for (const e of [...this.actors.all()]) this.actors.dispose(e);
     this.alive = false;
   }
 }

@@ -1,0 +1,184 @@
+import { createActor, fromPromise, type Subscription } from 'xstate';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/ports.js';
+import type { Stage } from '../core/types.js';
+import type { RetryPolicy } from './failure-policy.js';
+import type { ReconcilerHooks } from './reconciler-api.js';
+import type { StageEffects } from './stage-effects.js';
+import { stageMachine, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
+import type { TimerClock } from './timer-clock.js';
+
+/**
+ * The stage machine with its effects (xstate's `.provide()`): plans and
+ * input checks go straight to the effects; a run gets its id, and the
+ * `stageStarting` hook its say on the run's environment (a failing hook only
+ * means no extra environment).
+ */
+export function provideStageMachine(
+  effects: StageEffects,
+  o: { log: Logger; runStarting(stage: string, runId: string): void; stageStarting?: ReconcilerHooks['stageStarting'] },
+): typeof stageMachine {
+  return stageMachine.provide({
+    actors: {
+      plan: fromPromise(({ input, signal }) => effects.plan(input.stage, signal)),
+      inputs: fromPromise(({ input, signal }) => effects.inputs(input.stage, signal)),
+      execute: fromPromise(async ({ input, signal }) => {
+        const plan = input.plan;
+        const runId = effects.newRunId();
+        o.runStarting(plan.stage.name, runId);
+        const starting = o.stageStarting;
+        return effects.execute(plan, {
+          signal: AbortSignal.any([input.signal, signal]),
+          runId,
+          onStart: async (id, prepared) => {
+            if (!starting) return {};
+            try {
+              return await starting(plan.stage, id, plan, prepared);
+            } catch (err) {
+              o.log.warn({ stage: plan.stage.name, runId: id, err: errorMessage(err) }, 'the stageStarting hook failed');
+              return {};
+            }
+          },
+        });
+      }),
+    },
+  });
+}
+
+export interface Entry {
+  name: string;
+  actor: StageActor;
+  subs: Subscription[];
+  /** The top-level state last seen (kept in step with the state index by every snapshot). */
+  lastState: string;
+}
+
+/** What the reconciler hears from its actors. */
+export interface ActorEvents {
+  settled(name: string, entry: Entry): void;
+  queued(name: string): void;
+  requeue(name: string, entry: Entry): void;
+  finished(e: Extract<StageEmitted, { type: 'finished' }>): void;
+  /** After the state index is updated; `was` is the previous top-level state. */
+  snapshot(name: string, entry: Entry, s: StageSnapshot, was: string): void;
+}
+
+/**
+ * The stage actors of a reconciler: one per stage of the spec, plus those
+ * removed from the spec while running (retiring, kept until their run has
+ * stopped). Actors are indexed by top-level state on every snapshot, so that
+ * scheduling never scans every stage; `until` lets a worker wait for a state.
+ */
+export class StageActors {
+  readonly entries = new Map<string, Entry>();
+  readonly retiring = new Set<Entry>();
+  private readonly inState = new Map<string, Set<Entry>>();
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    private readonly machine: typeof stageMachine,
+    private readonly clock: TimerClock,
+    private readonly log: Logger,
+    private readonly on: ActorEvents,
+  ) {}
+
+  /** The entries whose top-level state is `st` (a live set: copy it before changing states). */
+  state(st: string): Set<Entry> {
+    let set = this.inState.get(st);
+    if (!set) this.inState.set(st, (set = new Set()));
+    return set;
+  }
+
+  /** The stage's actor, when it belongs to the spec in force (not retiring). */
+  current(name: string): Entry | undefined {
+    return this.entries.get(name);
+  }
+
+  isCurrent(e: Entry): boolean {
+    return this.entries.get(e.name) === e;
+  }
+
+  topState(name: string): string | undefined {
+    const e = this.entries.get(name);
+    return e ? topState(e.actor.getSnapshot()) : undefined;
+  }
+
+  spawn(stage: Stage, retry: RetryPolicy): Entry {
+    const actor = createActor(this.machine, { input: { stage, retry }, clock: this.clock });
+    const name = stage.name;
+    const entry: Entry = { name, actor, subs: [], lastState: 'idle' };
+    this.state('idle').add(entry);
+    entry.subs.push(
+      actor.on('settled', () => this.on.settled(name, entry)),
+      actor.on('queued', () => this.on.queued(name)),
+      actor.on('requeue', () => this.on.requeue(name, entry)),
+      actor.on('finished', (e) => this.on.finished(e)),
+      actor.subscribe({
+        next: (s) => {
+          const st = topState(s);
+          const was = entry.lastState;
+          if (st !== was) {
+            this.state(was).delete(entry);
+            this.state(st).add(entry);
+            entry.lastState = st;
+          }
+          this.on.snapshot(name, entry, s, was);
+          this.notify();
+        },
+        error: (err) => this.log.error({ stage: name, err: errorMessage(err) }, 'stage machine crashed'),
+      }),
+    );
+    this.entries.set(name, entry);
+    actor.start();
+    return entry;
+  }
+
+  /** Takes a stage out of the spec: stopped now, or retired until its run has stopped. */
+  remove(name: string, reason: string): void {
+    const entry = this.entries.get(name);
+    if (!entry) return;
+    this.entries.delete(name);
+    if (entry.actor.getSnapshot().matches('running')) {
+      this.retiring.add(entry);
+      entry.actor.send({ type: 'CANCEL', reason });
+    } else {
+      this.dispose(entry);
+    }
+  }
+
+  dispose(entry: Entry): void {
+    for (const s of entry.subs) s.unsubscribe();
+    entry.actor.stop();
+    if (this.entries.get(entry.name) === entry) this.entries.delete(entry.name);
+    this.retiring.delete(entry);
+    this.state(entry.lastState).delete(entry);
+    this.notify();
+  }
+
+  *all(): Iterable<Entry> {
+    yield* this.entries.values();
+    yield* this.retiring;
+  }
+
+  /** Resolves when the actor's state satisfies `pred`, or it stops. */
+  until(actor: StageActor, pred: (s: StageSnapshot) => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): boolean => {
+        const s = actor.getSnapshot();
+        if (s.status !== 'active' || pred(s)) {
+          this.waiters.delete(wake);
+          resolve();
+          return true;
+        }
+        return false;
+      };
+      const wake = (): void => void check();
+      if (!check()) this.waiters.add(wake);
+    });
+  }
+
+  /** Wakes every `until` (something may have changed that they wait on). */
+  notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
