@@ -4,7 +4,8 @@
  * starts `reprod daemon` (in-process, or as a child process where a signal is
  * the point), edits files, and waits for the files the daemon writes. Waiting
  * polls with a deadline: it waits for a real process, it does not stand in
- * for logic.
+ * for logic. What must not happen is checked once a pass has looked at the
+ * change (the reconciler's pass hooks), never after a fixed sleep.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -55,14 +56,22 @@ function manifests(names: string[]): string {
   return names.map((n) => `apiVersion: reprod.dev/v1\nkind: Stage\nmetadata: {name: ${n}}\nspec: {image: "${image}"}\n`).join('---\n');
 }
 
-/** A logger that keeps its lines, to show what the daemon did when a wait times out. */
-function memoryLogger(): Logger & { lines: string[] } {
+/**
+ * A logger that keeps its lines, to show what the daemon did when a wait
+ * times out, and the paths the watcher reported (its debug `change` record,
+ * written as it hands the keys to the queue).
+ */
+function memoryLogger(): Logger & { lines: string[]; changed: string[] } {
   const lines: string[] = [];
+  const changed: string[] = [];
   const make = (bindings: Record<string, unknown>): Logger => {
     const at = (level: string) => (obj: object, msg?: string) => void lines.push(`${level} ${msg ?? ''} ${JSON.stringify({ ...bindings, ...obj })}`);
-    return { debug: () => undefined, info: at('info'), warn: at('warn'), error: at('error'), child: (b) => make({ ...bindings, ...b }) };
+    const debug = (obj: object, msg?: string) => {
+      if (msg === 'change' && 'path' in obj && typeof obj.path === 'string') changed.push(obj.path);
+    };
+    return { debug, info: at('info'), warn: at('warn'), error: at('error'), child: (b) => make({ ...bindings, ...b }) };
   };
-  return Object.assign(make({}), { lines });
+  return Object.assign(make({}), { lines, changed });
 }
 
 async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, opts: { timeoutMs?: number; log?: string[] } = {}): Promise<T> {
@@ -75,11 +84,21 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false | Pro
   }
 }
 
+/** A gauge or counter without labels from a /metrics scrape. */
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (line === undefined) throw new Error(`/metrics has no ${name}`);
+  return Number(line.slice(name.length + 1));
+}
+
 /** Runs the daemon in this process until the returned stop() is called. */
 function startDaemon(root: string, opts: { maxParallel?: number } = {}) {
   const log = memoryLogger();
   const ac = new AbortController();
   let port = 0;
+  // the reconciler's own pass events: the passes under way
+  const open = new Set<string>();
   const done = runDaemon(
     {
       root,
@@ -88,6 +107,10 @@ function startDaemon(root: string, opts: { maxParallel?: number } = {}) {
       debounceMs: 50,
       http: { host: '127.0.0.1', port: 0 },
       onListening: (p) => (port = p),
+      hooks: {
+        passStarted: (id) => void open.add(id),
+        passFinished: (id) => void open.delete(id),
+      },
       ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
     },
     ac.signal,
@@ -96,6 +119,24 @@ function startDaemon(root: string, opts: { maxParallel?: number } = {}) {
     log: log.lines,
     get port() {
       return port;
+    },
+    /**
+     * Makes `change` (which touches `file`) and resolves once the pass that
+     * looked at it has finished: the watcher has reported `file`, its keys
+     * have left the queue (taken by a worker, which opens a pass or joins the
+     * one under way), and every pass under way then has ended. A pass ends
+     * only when nothing it started is still running, so whatever the change
+     * set off has happened by then.
+     */
+    async changeAndPass(file: string, change: () => void): Promise<void> {
+      const seen = log.changed.length;
+      change();
+      await waitFor(`the watcher to report ${file}`, () => log.changed.slice(seen).includes(file), { log: log.lines });
+      await waitFor('its keys to leave the queue', async () => (await metric(port, 'reprod_queue_delayed')) === 0 && (await metric(port, 'reprod_queue_depth')) === 0, {
+        log: log.lines,
+      });
+      const underWay = [...open];
+      await waitFor('the pass that looked at it', () => underWay.every((id) => !open.has(id)), { log: log.lines });
     },
     async stop() {
       ac.abort();
@@ -221,13 +262,11 @@ describe('reprod daemon', () => {
     );
     expect(error).toMatchObject({ code: 'SCHEMA', file: 'dvc.yaml', line: 5 });
     expect(String(error.message)).toContain('outz');
-    write(ws.path, { 'in.txt': 'b\n' });
-    expect((await fetch(`http://127.0.0.1:${d.port}/healthz`)).status).toBe(200);
-    const metrics = await (await fetch(`http://127.0.0.1:${d.port}/metrics`)).text();
-    expect(metrics).toContain('reprod_spec_valid 0');
-    // nothing starts, nothing is deleted while the spec is invalid
-    await new Promise((r) => setTimeout(r, 500));
+    // nothing starts, nothing is deleted while the spec is invalid: a pass looks at the edit and leaves out.txt
+    await d.changeAndPass('in.txt', () => write(ws.path, { 'in.txt': 'b\n' }));
     expect(read(ws.path, 'out.txt'), d.log.join('\n')).toBe('a\n');
+    expect((await fetch(`http://127.0.0.1:${d.port}/healthz`)).status).toBe(200);
+    expect(await metric(d.port, 'reprod_spec_valid')).toBe(0);
 
     write(ws.path, { 'dvc.yaml': good });
     await waitFor('the resumed pass', () => read(ws.path, 'out.txt') === 'b\n', { log: d.log });
@@ -257,9 +296,8 @@ describe('reprod daemon', () => {
       { log: d.log },
     );
     expect(status(ws.path, 'check')?.status.lastRun).toMatchObject({ outcome: 'Failed', exitCode: 1 });
-    // looked at again (its output folder touched, a resync): no retry loop
-    write(ws.path, { 'out.txt': 'by hand\n' });
-    await new Promise((r) => setTimeout(r, 800));
+    // looked at again (its output touched by hand): a pass looks at it, and does not run it again
+    await d.changeAndPass('out.txt', () => write(ws.path, { 'out.txt': 'by hand\n' }));
     const metrics = await (await fetch(`http://127.0.0.1:${d.port}/metrics`)).text();
     expect(metrics).toContain('reprod_stage_runs_total{stage="check",outcome="failed"} 1\n');
     expect(metrics).toContain('reprod_stage_failures_total{stage="check",kind="permanent"} 1\n');
