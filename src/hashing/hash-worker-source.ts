@@ -9,7 +9,7 @@ import { CHUNK_BYTES, SMALL_FILE_BYTES } from './file-md5.js';
  * plain Node cannot load our `.ts`. Text runs the same under all three.
  *
  * It must stay equivalent to `md5FileSync` in file-md5.ts (same reads, same
- * digest, same stat of the read descriptor); test/integration/hashing-pool
+ * digest, same stat of the read descriptor); test/integration/hashing/hash-pool
  * checks that both give identical results.
  *
  * Protocol: it says `{ ready: true }` once started, then answers each

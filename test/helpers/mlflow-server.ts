@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import path from 'node:path';
-import { CONFORMANCE } from './workspace.js';
+import { conformance } from './conformance.js';
 
 /**
  * A loopback MLflow server for tests, answering with exactly the shapes a
@@ -19,8 +18,6 @@ import { CONFORMANCE } from './workspace.js';
  * to drop the answer to a request it has carried out.
  */
 
-export const TRANSCRIPT = path.join(CONFORMANCE, 'mlflow', 'rest-transcript.md');
-
 // ------------------------------------------------------------------ transcript
 
 export interface RecordedExchange {
@@ -34,7 +31,7 @@ export interface RecordedExchange {
 }
 
 /** Parses rest-transcript.md into its exchanges. */
-export function loadTranscript(file = TRANSCRIPT): RecordedExchange[] {
+export function loadTranscript(file = conformance('mlflow', 'rest-transcript.md')): RecordedExchange[] {
   const text = readFileSync(file, 'utf8');
   const out: RecordedExchange[] = [];
   const sections = text.split(/^### /m).slice(1);

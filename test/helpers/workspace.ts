@@ -8,8 +8,6 @@ import path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/commands.js';
 
-export const CONFORMANCE = path.resolve(import.meta.dirname, '../../../shared/conformance');
-
 /** A temporary folder removed by `await using` / `using`. */
 export function tempDir(prefix = 'reprod-test-'): { path: string } & Disposable {
   const p = mkdtempSync(path.join(os.tmpdir(), prefix));

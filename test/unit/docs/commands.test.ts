@@ -1,0 +1,55 @@
+/**
+ * Every command the README and docs/ show (lines of ```sh blocks) is run by a
+ * test or by .ci/run. Each command is listed here with where it runs; the test
+ * checks that the place really contains that invocation, and fails on a
+ * command shown in the docs that is listed nowhere.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const REPO = path.resolve(import.meta.dirname, '../../..');
+
+/** command as shown → [file that runs it, strings that file must contain] */
+const RUN_BY: Record<string, [string, string[]]> = {
+  'bash scripts/setup.sh && docker-compose run --rm reprod repro': ['test/e2e/example-pipeline.test.ts', ["'run', '--rm', 'reprod', 'repro'"]],
+  'bash scripts/setup.sh && docker-compose up -d daemon': ['test/e2e/example-pipeline.test.ts', ["'up', '-d', 'daemon'"]],
+  'bash scripts/setup.sh && npm test': ['.ci/run', ['bash scripts/setup.sh', 'npm test']],
+  'bash scripts/setup.sh': ['.ci/run', ['bash scripts/setup.sh']],
+  'npm test': ['.ci/run', ['npm test']],
+  'docker-compose run --rm reprod repro': ['test/e2e/example-pipeline.test.ts', ["'run', '--rm', 'reprod', 'repro'"]],
+  'docker-compose run --rm reprod status --json': ['test/e2e/example-pipeline.test.ts', ["'run', '--rm', 'reprod', 'status', '--json'"]],
+  'docker-compose up -d daemon': ['test/e2e/example-pipeline.test.ts', ["'up', '-d', 'daemon'"]],
+  'docker-compose logs daemon': ['test/e2e/example-pipeline.test.ts', ["'logs', 'daemon'"]],
+  'reprod -C path/to/ws daemon --port 9465 --debounce-ms 150': ['test/integration/app/daemon.test.ts', ["'-C', root, 'daemon', '--port'", "'--debounce-ms'"]],
+  'docker-compose down': ['test/e2e/example-pipeline.test.ts', ["'down'"]],
+};
+
+function shownCommands(): { file: string; command: string }[] {
+  const files = ['README.md', ...readdirSync(path.join(REPO, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const out: { file: string; command: string }[] = [];
+  for (const file of files) {
+    const text = readFileSync(path.join(REPO, file), 'utf8');
+    for (const block of text.matchAll(/```sh\n([\s\S]*?)```/g)) {
+      for (const raw of (block[1] ?? '').split('\n')) {
+        const command = raw.replace(/\s+#.*$/, '').trim();
+        if (command && !command.startsWith('#')) out.push({ file, command });
+      }
+    }
+  }
+  return out;
+}
+
+describe('commands shown in the docs', () => {
+  it('are each run by a test or by .ci/run', () => {
+    const shown = shownCommands();
+    expect(shown.length).toBeGreaterThan(3);
+    const unlisted = shown.filter((c) => !(c.command in RUN_BY)).map((c) => `${c.file}: ${c.command}`);
+    expect(unlisted, 'commands shown in the docs that no test runs').toEqual([]);
+    for (const { command } of shown) {
+      const [file, needles] = RUN_BY[command] as [string, string[]];
+      const text = readFileSync(path.join(REPO, file), 'utf8');
+      for (const n of needles) expect(text, `${command}: ${file} should contain ${n}`).toContain(n);
+    }
+  });
+});

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { ReprodError } from '../../../src/core/errors.js';
+import type { Pipeline, Stage } from '../../../src/core/types.js';
+import { buildDag, downstreamOf, selectStages } from '../../../src/pipeline/dag.js';
+import { dagToDot, dagToJson, dagToMermaid } from '../../../src/pipeline/dag-format.js';
+import { fileStage } from '../../helpers/stages.js';
+
+const stage = (name: string, deps: string[], outs: string[], group = name): Stage =>
+  fileStage(name, deps, outs, { group, source: { file: 'dvc.yaml', key: `stages.${name}`, line: 1 } });
+
+
+function pipeline(...stages: Stage[]): Pipeline {
+  return { file: 'dvc.yaml', stages, params: [], metrics: [], plots: [] };
+}
+
+const names = (ss: Stage[]) => ss.map((s) => s.name);
+
+describe('buildDag', () => {
+  //  raw ─► prepare ─► sorted ─► count ─► counts ─► report
+  //                                  report.sh ──────┘
+  const linear = pipeline(
+    stage('report', ['report.sh', 'counts.txt'], ['report.txt']),
+    stage('prepare', ['data/raw.txt'], ['sorted.txt']),
+    stage('count', ['sorted.txt'], ['counts.txt']),
+  );
+
+  it('links a dep to the stage whose out it is', () => {
+    const dag = buildDag(linear);
+    expect(dag.upstream.get('report')).toEqual(['count']);
+    expect(dag.upstream.get('count')).toEqual(['prepare']);
+    expect(dag.upstream.get('prepare')).toEqual([]);
+    expect(dag.downstream.get('prepare')).toEqual(['count']);
+  });
+
+  it('links a dep inside an out directory, and a dep directory containing an out', () => {
+    //  tree ─► data/tree/ ─► pick (data/tree/sub/b.txt)
+    //  gen  ─► data/gen/x ─► all (data)
+    const dag = buildDag(
+      pipeline(
+        stage('tree', [], ['data/tree']),
+        stage('pick', ['data/tree/sub/b.txt'], ['picked.txt']),
+        stage('gen', [], ['data/gen/x']),
+        stage('all', ['data'], ['summary.txt']),
+      ),
+    );
+    expect(dag.upstream.get('pick')).toEqual(['tree']);
+    expect(dag.upstream.get('all')).toEqual(['tree', 'gen']);
+  });
+
+  it('does not link paths that only share a prefix of characters', () => {
+    const dag = buildDag(pipeline(stage('a', [], ['data']), stage('b', ['data2/x'], ['y'])));
+    expect(dag.upstream.get('b')).toEqual([]);
+  });
+
+  it('names every stage of a cycle', () => {
+    //  a ─► x ─► b ─► y ─► c ─► z ─► a
+    const p = pipeline(stage('a', ['z'], ['x']), stage('b', ['x'], ['y']), stage('c', ['y'], ['z']));
+    expect(() => buildDag(p)).toThrow(/cycle: a -> c -> b -> a/);
+    try {
+      buildDag(p);
+    } catch (e) {
+      expect((e as ReprodError).code).toBe('CYCLE');
+      expect((e as ReprodError).source?.file).toBe('dvc.yaml');
+    }
+  });
+
+  it('rejects a stage that depends on its own output', () => {
+    expect(() => buildDag(pipeline(stage('a', ['out/x'], ['out'])))).toThrow(/cycle: a -> a/);
+  });
+
+  it('rejects the same output in two stages', () => {
+    expect(() => buildDag(pipeline(stage('a', [], ['o.txt']), stage('b', [], ['o.txt'])))).toThrow(
+      /output 'o.txt' is specified in stages 'a' and 'b'/,
+    );
+  });
+
+  it('rejects an output inside another output', () => {
+    const err = (() => {
+      try {
+        buildDag(pipeline(stage('a', [], ['data']), stage('b', [], ['data/sub/x.txt'])));
+      } catch (e) {
+        return e as ReprodError;
+      }
+      return undefined;
+    })();
+    expect(err?.code).toBe('OUT_OVERLAP');
+    expect(err?.message).toMatch(/'data' \(stage 'a'\) and 'data\/sub\/x.txt' \(stage 'b'\) overlap/);
+  });
+});
+
+describe('selectStages (DVC plan_repro order)', () => {
+  //  prepare ─► count ─► report
+  //     └─────► pick
+  //  lone
+  const p = pipeline(
+    stage('lone', [], ['l.txt']),
+    stage('report', ['counts.txt'], ['report.txt']),
+    stage('pick', ['sorted.txt'], ['pick.txt']),
+    stage('prepare', ['raw.txt'], ['sorted.txt']),
+    stage('count', ['sorted.txt'], ['counts.txt']),
+  );
+  const dag = buildDag(p);
+
+  it('everything, upstream first, otherwise in file order', () => {
+    expect(names(selectStages(dag))).toEqual(['lone', 'prepare', 'count', 'report', 'pick']);
+  });
+
+  it('a target with its upstream', () => {
+    expect(names(selectStages(dag, ['report']))).toEqual(['prepare', 'count', 'report']);
+  });
+
+  it('--downstream: the target and what depends on it', () => {
+    expect(names(selectStages(dag, ['count'], { downstream: true }))).toEqual(['count', 'report']);
+    expect(names(selectStages(dag, ['prepare'], { downstream: true }))).toEqual(['prepare', 'count', 'report', 'pick']);
+  });
+
+  it('--single-item: only the target', () => {
+    expect(names(selectStages(dag, ['report'], { single: true }))).toEqual(['report']);
+  });
+
+  it('a foreach group name selects all its stages', () => {
+    const g = buildDag(pipeline(stage('gen@a', [], ['a'], 'gen'), stage('gen@b', [], ['b'], 'gen'), stage('x', [], ['x'])));
+    expect(names(selectStages(g, ['gen']))).toEqual(['gen@a', 'gen@b']);
+  });
+
+  it('an unknown target is an error that says how to list stages', () => {
+    expect(() => selectStages(dag, ['nope'])).toThrow(/stage 'nope' does not exist/);
+  });
+
+  it('downstreamOf', () => {
+    expect([...downstreamOf(dag, 'prepare')].sort()).toEqual(['count', 'pick', 'report']);
+  });
+});
+
+describe('dag formats', () => {
+  const dag = buildDag(pipeline(stage('a', [], ['x']), stage('b', ['x'], ['y'])));
+  it('json, dot and mermaid carry the same edges', () => {
+    expect(dagToJson(dag)).toEqual({ nodes: ['a', 'b'], edges: [{ from: 'a', to: 'b' }] });
+    expect(dagToDot(dag)).toContain('"a" -> "b";');
+    expect(dagToMermaid(dag)).toContain('node1-->node2');
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { Workspace } from '../../../src/core/ports.js';
+import type { PassRun, StageRun, Tracker, TrackingHealth } from '../../../src/core/tracking.js';
+import type { Stage } from '../../../src/core/types.js';
+import { StageRunRecorder } from '../../../src/tracking/stage-run-recorder.js';
+import { MemoryLogger, TestClock } from '../../helpers/mlflow-server.js';
+
+function ws(files: Record<string, string>): Workspace {
+  return {
+    root: '/w',
+    readText: async (p) => files[p],
+    exists: async (p) => p in files,
+    writeTextAtomic: async () => undefined,
+    remove: async () => undefined,
+  };
+}
+
+const stage: Stage = {
+  name: 'train',
+  group: 'train',
+  cmd: 'x',
+  wdir: '.',
+  deps: [],
+  params: [{ defPath: 'params.yaml', path: 'params.yaml', keys: ['a'] }],
+  outs: [{ defPath: 'm.json', path: 'm.json', kind: 'metric', cache: false, persist: false, push: true }],
+  frozen: false,
+  alwaysChanged: false,
+  source: { file: 'dvc.yaml' },
+};
+
+/** Records the calls; `fail` makes every call throw. */
+class FakeTracker implements Tracker {
+  calls: string[] = [];
+  constructor(private readonly fail = false) {}
+  private call(what: string): void {
+    this.calls.push(what);
+    if (this.fail) throw new Error(`${what} broke`);
+  }
+  async startPass(o: { name: string }): Promise<PassRun> {
+    this.call(`startPass ${o.name}`);
+    return { ref: 'p', runId: 'P', experimentId: '1' };
+  }
+  async startStageRun(_p: PassRun, o: { stageName: string; tags?: Record<string, string> }): Promise<StageRun> {
+    this.call(`startStageRun ${o.stageName} ${o.tags?.['reprod.stage'] ?? ''}`);
+    return { ref: 's', stageName: o.stageName, runId: 'S', experimentId: '1', env: { MLFLOW_RUN_ID: 'S' } };
+  }
+  async finishStageRun(_r: StageRun, rec: { status: string; params: { key: string; value: string }[]; metrics: { key: string }[] }): Promise<void> {
+    this.call(`finishStageRun ${rec.status} ${rec.params.map((p) => `${p.key}=${p.value}`).join(',')} ${rec.metrics.map((m) => m.key).join(',')}`);
+  }
+  async registerModel(): Promise<void> {
+    this.call('registerModel');
+  }
+  async promoteModel(): Promise<void> {
+    this.call('promoteModel');
+  }
+  async finishPass(_p: PassRun, status: string): Promise<void> {
+    this.call(`finishPass ${status}`);
+  }
+  runIdOf(r: PassRun | StageRun): string | undefined {
+    return r.runId;
+  }
+  health(): TrackingHealth {
+    return { available: true, pending: 0, message: '' };
+  }
+}
+
+describe('stage run recorder', () => {
+  it('creates the parent run with the first stage, reads params before the run and metrics after', async () => {
+    const tracker = new FakeTracker();
+    const files: Record<string, string> = { 'params.yaml': 'a: 1\n' };
+    const r = new StageRunRecorder({ tracker, ws: ws(files), clock: new TestClock(), log: new MemoryLogger(), pipelineFile: 'dvc.yaml', models: [] });
+    const pass = r.beginPass();
+    expect(tracker.calls).toEqual([]);
+    const t = await r.startStage(pass, { stage, reprodRunId: 'r', runtime: 'host', reasons: [] });
+    expect(t.env).toEqual({ MLFLOW_RUN_ID: 'S' });
+    files['params.yaml'] = 'a: 2\n';
+    files['m.json'] = '{"acc": 1}';
+    expect(await r.finishStage(t, { outcome: 'succeeded', action: 'ran' })).toEqual({ trackingRunId: 'S' });
+    await r.endPass(pass, 'succeeded');
+    expect(tracker.calls).toEqual(['startPass pipeline', 'startStageRun train train', 'finishStageRun FINISHED a=1 acc', 'finishPass FINISHED']);
+  });
+
+  it('never throws when the tracker does: the stage goes on without tracking', async () => {
+    const tracker = new FakeTracker(true);
+    const log = new MemoryLogger();
+    const r = new StageRunRecorder({ tracker, ws: ws({}), clock: new TestClock(), log, pipelineFile: 'dvc.yaml', models: [] });
+    const pass = r.beginPass();
+    const t = await r.startStage(pass, { stage, reprodRunId: 'r', runtime: 'host', reasons: [] });
+    expect(t.env).toEqual({});
+    expect(await r.finishStage(t, { outcome: 'failed', action: 'ran', error: 'x' })).toEqual({});
+    await r.endPass(pass, 'failed');
+    expect(log.text()).toContain('pass not tracked');
+  });
+
+  it('leaves no run for a pass without stages', async () => {
+    const tracker = new FakeTracker();
+    const r = new StageRunRecorder({ tracker, ws: ws({}), clock: new TestClock(), log: new MemoryLogger(), pipelineFile: 'dvc.yaml', models: [] });
+    await r.endPass(r.beginPass(), 'succeeded');
+    expect(tracker.calls).toEqual([]);
+  });
+});
