@@ -17,6 +17,7 @@ import { parseManifests, resolveStageRuntime, type ParsedManifests, type Resolve
 import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
 import type { LockStore, StepDeps } from '../reconcile/stage-steps.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
+import { hasErrno, isMissing } from '../core/errno.js';
 
 export const DVC_YAML = 'dvc.yaml';
 export const DVC_LOCK = 'dvc.lock';
@@ -26,8 +27,7 @@ function readOptional(abs: string): string | undefined {
   try {
     return readFileSync(abs, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
+    if (isMissing(e) || hasErrno(e, 'EISDIR')) return undefined;
     throw e;
   }
 }

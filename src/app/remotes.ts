@@ -29,6 +29,7 @@ import { Progress } from '../remote/progress.js';
 import { defaultJobs, defaultRemoteName, resolveRemote, type RemoteConfigInput, type RemoteSpec } from '../remote/remote-config.js';
 import { selectTracked, trackedOuts, type SelectContext, type SkippedOut, type TrackedOut } from '../remote/tracked.js';
 import { DVC_YAML, loadPipeline, openProject, type Project } from './project.js';
+import { isMissing } from '../core/errno.js';
 
 /** Options shared by push, pull, fetch, status --cloud and gc. */
 export interface DataCommandOptions {
@@ -56,7 +57,7 @@ function readConfig(file: string, rel: string): DvcConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    if (isMissing(e)) return new Map();
     throw e;
   }
   return parseDvcConfig(text, rel);

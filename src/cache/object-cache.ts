@@ -5,6 +5,7 @@ import { ReprodError } from '../core/errors.js';
 import type { LinkType } from '../core/dvc-config.js';
 import type { CheckoutResult, HashResult, ObjectCache } from '../core/ports.js';
 import { dirListingJson } from '../hashing/dir-listing.js';
+import { isMissing } from '../core/errno.js';
 
 /** One row of a cached `.dir` listing. */
 interface ListingRow {
@@ -24,7 +25,7 @@ async function exists(p: string): Promise<boolean> {
     await fs.lstat(p);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if (isMissing(e)) return false;
     throw e;
   }
 }
@@ -191,7 +192,7 @@ export class LocalObjectCache implements ObjectCache {
     try {
       names = await fs.readdir(dir);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (isMissing(e)) return [];
       throw e;
     }
     const withTimes = await Promise.all(

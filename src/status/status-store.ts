@@ -5,6 +5,7 @@ import type { Logger, Workspace } from '../core/ports.js';
 import { checkSchema, problemText } from '../pipeline/schema-errors.js';
 import { loadYaml } from '../pipeline/yaml-load.js';
 import type { PipelineStatusDoc, StageStatusDoc, StatusDoc } from './status-docs.js';
+import { errorMessage } from '../core/errno.js';
 
 export const STATUS_DIR = 'status';
 
@@ -49,7 +50,7 @@ export class StatusStore {
     try {
       return toPlain(loadYaml(text, path).value);
     } catch (e) {
-      this.log?.warn({ path, err: (e as Error).message }, 'ignoring an unreadable status file');
+      this.log?.warn({ path, err: errorMessage(e) }, 'ignoring an unreadable status file');
       return undefined;
     }
   }

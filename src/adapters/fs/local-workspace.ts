@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Workspace } from '../../core/ports.js';
+import { isMissing } from '../../core/errno.js';
 
 /** The workspace on the local filesystem. */
 export class LocalWorkspace implements Workspace {
@@ -15,7 +16,7 @@ export class LocalWorkspace implements Workspace {
     try {
       return await fs.readFile(this.abs(p), 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (isMissing(e)) return undefined;
       throw e;
     }
   }
@@ -48,7 +49,7 @@ export class LocalWorkspace implements Workspace {
       await fs.lstat(this.abs(p));
       return true;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if (isMissing(e)) return false;
       throw e;
     }
   }

@@ -10,6 +10,7 @@ import type { CreateRunInput, MlflowBackend, ModelVersionInfo, RunHandle } from 
 import { MlflowError } from './mlflow-error.js';
 import { metaNumber, metaString, readMeta, writeMeta, type MetaValue } from './meta-yaml.js';
 import { readOptionalText } from '../fs/read-optional.js';
+import { isMissing } from '../../core/errno.js';
 
 /**
  * MLflow's file store, the layout its Python client writes for
@@ -57,7 +58,7 @@ async function subdirs(dir: string): Promise<string[]> {
   try {
     return (await fs.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isMissing(e)) return [];
     throw e;
   }
 }
@@ -68,7 +69,7 @@ async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isMissing(e)) return [];
     throw e;
   }
   const out: string[] = [];

@@ -19,6 +19,7 @@ import { isMlflowError, MlflowError } from './mlflow-error.js';
 import { OutboxJournal, type JournalRecord } from './outbox-journal.js';
 import { refsOf, type OutboxOp } from './outbox-ops.js';
 import type { Redactor } from './redact.js';
+import { errorText, isMissing } from '../../core/errno.js';
 
 /**
  * The {@link Tracker} over an MLflow store, through an outbox:
@@ -89,8 +90,8 @@ interface Pending extends JournalRecord {
 }
 
 async function filesOf(abs: string, rel = ''): Promise<{ abs: string; rel: string }[]> {
-  const st = await fs.stat(abs).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
+  const st = await fs.stat(abs).catch((e: unknown) => {
+    if (isMissing(e)) return undefined;
     throw e;
   });
   if (!st) return [];
@@ -597,12 +598,4 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
       [{ key: `reprod.model.alias.${mlflowKey(op.alias)}`, value: `${op.name} ${op.md5 ?? 'newest'}` }],
     );
   }
-}
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code ? `${code}: ${e.message}` : e.message;
-  }
-  return String(e);
 }

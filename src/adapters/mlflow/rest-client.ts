@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { MlflowError } from './mlflow-error.js';
 import type { Redactor } from './redact.js';
+import { errorText } from '../../core/errno.js';
 
 /**
  * HTTP for MLflow's REST API: JSON requests under `<base>/api/2.0/mlflow/`,
@@ -161,14 +162,6 @@ export class MlflowRestClient {
       } else req.end();
     });
   }
-}
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code ? `${code} ${e.message}` : e.message;
-  }
-  return String(e);
 }
 
 function parseJsonBody(text: string): unknown {

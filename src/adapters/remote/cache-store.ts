@@ -4,7 +4,7 @@ import path from 'node:path';
 import { mapLimit } from '../../remote/pool.js';
 import type { CacheStore } from '../../remote/ports.js';
 import { fileSizes } from './file-sizes.js';
-import { isMissing } from '../../hashing/errno.js';
+import { isMissing } from '../../core/errno.js';
 import { walkKeys } from './key-walk.js';
 
 /** Stats in flight at once when sizing many keys. */

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { isMissing } from '../../hashing/errno.js';
+import { isMissing } from '../../core/errno.js';
 import { mapLimit } from '../../remote/pool.js';
 
 /** The size of each of `keys` that is a file at `pathOf(key)`; absent keys are left out. */

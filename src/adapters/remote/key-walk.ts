@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
-import { isMissing } from '../../hashing/errno.js';
+import { isMissing } from '../../core/errno.js';
 
 /** Every file under `dir`, as `/`-separated paths relative to `base`; nothing when `dir` is absent. */
 export async function* walkKeys(base: string, dir: string): AsyncIterable<string> {

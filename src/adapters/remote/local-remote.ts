@@ -5,7 +5,7 @@ import { ReprodError } from '../../core/errors.js';
 import { mapLimit } from '../../remote/pool.js';
 import type { Downloaded, RemoteStore, TransferOptions } from '../../remote/ports.js';
 import { fileSizes } from './file-sizes.js';
-import { isMissing } from '../../hashing/errno.js';
+import { errorMessage, isMissing } from '../../core/errno.js';
 import { walkKeys } from './key-walk.js';
 import { writeHashed } from './md5-file.js';
 
@@ -38,7 +38,7 @@ export class LocalRemote implements RemoteStore {
       await fs.readdir(this.root);
     } catch (e) {
       if (isMissing(e)) return;
-      throw new ReprodError('REMOTE', `cannot read the remote folder ${this.root}: ${(e as Error).message}`, { cause: e });
+      throw new ReprodError('REMOTE', `cannot read the remote folder ${this.root}: ${errorMessage(e)}`, { cause: e });
     }
   }
 
