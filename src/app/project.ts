@@ -32,14 +32,27 @@ function readOptional(abs: string): string | undefined {
   }
 }
 
-/** Reads `.dvc/config` and `.dvc/config.local` (the latter holds secrets and machine settings). */
+/** DVC's two config files, as read: kept apart, since secrets may come only from `config.local`. */
+export interface DvcConfigFiles {
+  /** `.dvc/config`: shared, committed. */
+  config: DvcConfig;
+  /** `.dvc/config.local`: this machine's settings and secrets. */
+  local: DvcConfig;
+}
+
+/** The one reader of `.dvc/config` and `.dvc/config.local`; a missing file is an empty one. */
+export function readDvcConfigFiles(root: string): DvcConfigFiles {
+  const read = (name: string): DvcConfig => {
+    const text = readOptional(path.join(root, '.dvc', name));
+    return text === undefined ? new Map() : parseDvcConfig(text, `.dvc/${name}`);
+  };
+  return { config: read('config'), local: read('config.local') };
+}
+
+/** The settings in effect: `.dvc/config` overridden key by key by `.dvc/config.local`. */
 export function loadDvcConfig(root: string): DvcConfig {
-  const base = readOptional(path.join(root, '.dvc', 'config'));
-  const local = readOptional(path.join(root, '.dvc', 'config.local'));
-  return mergeDvcConfig(
-    base === undefined ? new Map() : parseDvcConfig(base, '.dvc/config'),
-    local === undefined ? new Map() : parseDvcConfig(local, '.dvc/config.local'),
-  );
+  const files = readDvcConfigFiles(root);
+  return mergeDvcConfig(files.config, files.local);
 }
 
 /** The desired state, read from disk: dvc.yaml (templated, checked, as a DAG) and manifests. */

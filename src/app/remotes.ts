@@ -1,10 +1,9 @@
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { LocalCacheStore } from '../adapters/remote/cache-store.js';
 import { LocalRemote } from '../adapters/remote/local-remote.js';
 import { S3Remote } from '../adapters/remote/s3-remote.js';
-import { parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
 import { ReprodError } from '../core/errors.js';
 import { systemClock, type Logger } from '../core/ports.js';
 import type { Pipeline } from '../core/types.js';
@@ -28,8 +27,7 @@ import type { RemoteStore } from '../remote/ports.js';
 import { Progress } from '../remote/progress.js';
 import { defaultJobs, defaultRemoteName, resolveRemote, type RemoteConfigInput, type RemoteSpec } from '../remote/remote-config.js';
 import { selectTracked, trackedOuts, type SelectContext, type SkippedOut, type TrackedOut } from '../remote/tracked.js';
-import { DVC_YAML, loadPipeline, openProject, type Project } from './project.js';
-import { isMissing } from '../core/errno.js';
+import { DVC_YAML, loadPipeline, openProject, readDvcConfigFiles, type Project } from './project.js';
 
 /** Options shared by push, pull, fetch, status --cloud and gc. */
 export interface DataCommandOptions {
@@ -52,26 +50,9 @@ export interface DataCommandOptions {
 
 // ------------------------------------------------------------ configuration
 
-function readConfig(file: string, rel: string): DvcConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if (isMissing(e)) return new Map();
-    throw e;
-  }
-  return parseDvcConfig(text, rel);
-}
-
 /** `.dvc/config` and `.dvc/config.local` kept apart (secrets may come only from the latter), and the environment. */
 export function remoteConfigInput(root: string, env: Readonly<Record<string, string | undefined>> = process.env): RemoteConfigInput {
-  const dvcDir = path.join(root, '.dvc');
-  return {
-    config: readConfig(path.join(dvcDir, 'config'), '.dvc/config'),
-    local: readConfig(path.join(dvcDir, 'config.local'), '.dvc/config.local'),
-    env,
-    dvcDir,
-  };
+  return { ...readDvcConfigFiles(root), env, dvcDir: path.join(root, '.dvc') };
 }
 
 /** The adapter for a configured remote: the one place remotes are constructed. */
