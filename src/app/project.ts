@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { LocalCache } from '../adapters/cache/local-cache.js';
 import type { DockerRuntime } from '../adapters/docker/docker-runtime.js';
 import { LocalWorkspace } from '../adapters/fs/local-workspace.js';
 import { stageLogFile } from '../adapters/fs/stage-log-file.js';
 import { HostRuntime } from '../adapters/local/host-runtime.js';
-import { LocalObjectCache } from '../cache/object-cache.js';
 import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
 import { ReprodError } from '../core/errors.js';
 import { systemClock, type Clock, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
@@ -128,7 +128,8 @@ export interface Project {
   config: DvcConfig;
   ws: LocalWorkspace;
   hasher: Hasher & AsyncDisposable;
-  cache: LocalObjectCache;
+  /** `.dvc/cache`, for stages (ObjectCache) and transfers (CacheStore) alike. */
+  cache: LocalCache;
   lockStore: FileLockStore;
   statusStore: StatusStore;
 }
@@ -139,7 +140,7 @@ export function openProject(rootDir: string, log?: Logger): Project {
   const config = loadDvcConfig(root);
   const ws = new LocalWorkspace(root);
   const cacheDir = config.get('cache')?.get('dir');
-  const cache = new LocalObjectCache({
+  const cache = new LocalCache({
     root,
     ...(cacheDir ? { cacheDir: path.resolve(root, '.dvc', cacheDir) } : {}),
     linkTypes: cacheLinkTypes(config),

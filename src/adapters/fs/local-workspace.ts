@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import type { Workspace } from '../../core/ports.js';
+import { writeFileAtomic } from './atomic-file.js';
 import { isMissing } from '../../core/errno.js';
 
 /** The workspace on the local filesystem. */
@@ -22,22 +22,16 @@ export class LocalWorkspace implements Workspace {
   }
 
   async writeTextAtomic(p: string, text: string): Promise<void> {
-    const dst = this.abs(p);
-    await fs.mkdir(path.dirname(dst), { recursive: true });
-    const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.${randomUUID()}.tmp`);
-    try {
-      const fh = await fs.open(tmp, 'w', 0o644);
+    const fill = async (temp: string): Promise<void> => {
+      const fh = await fs.open(temp, 'w', 0o644);
       try {
         await fh.writeFile(text);
         await fh.sync();
       } finally {
         await fh.close();
       }
-      await fs.rename(tmp, dst);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
+    };
+    await writeFileAtomic(this.abs(p), fill, { hidden: true });
   }
 
   async remove(p: string): Promise<void> {
