@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { backoffDelay } from '../../core/backoff.js';
 import type { Clock, Logger } from '../../core/ports.js';
 import type {
   ModelPromotion,
@@ -437,7 +438,7 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
   private failed(message: string): void {
     this.streak++;
     const { baseMs, capMs } = this.o.backoff ?? { baseMs: 1_000, capMs: 60_000 };
-    const delay = Math.min(capMs, baseMs * 2 ** (this.streak - 1));
+    const delay = backoffDelay(this.streak, baseMs, capMs);
     this.nextAttemptAt = this.o.clock.now().getTime() + delay;
     if (this.lastError === undefined) this.o.log.warn({ tracking: this.backend.describe, pending: this.pending.length, retryInMs: delay, err: message }, 'tracking unavailable');
     this.lastError = message;

@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { MlflowError } from './mlflow-error.js';
 import type { Redactor } from './redact.js';
+import { backoffDelay } from '../../core/backoff.js';
 import { errorText } from '../../core/errno.js';
 
 /**
@@ -95,7 +96,7 @@ export class MlflowRestClient {
     const what = `${method} ${apiPath.replace(/^mlflow\//, '')}`;
     let last: MlflowError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) await this.opts.sleep(Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** (attempt - 2)));
+      if (attempt > 1) await this.opts.sleep(backoffDelay(attempt - 1, RETRY_BASE_MS, RETRY_CAP_MS));
       let res: RestResponse;
       try {
         res = await this.send(method, this.url(apiPath, query), body);
