@@ -8,7 +8,7 @@ import { watchPlan } from '../adapters/watch/watch-plan.js';
 import { ReprodError } from '../core/errors.js';
 import { systemClock, type Logger } from '../core/ports.js';
 import type { Pipeline, Stage } from '../core/types.js';
-import { resolveStageRuntime } from '../pipeline/manifests.js';
+import { resolveStageRuntime } from '../pipeline/stage-runtime.js';
 import { Reconciler, type ReconcilerHooks } from '../reconcile/reconciler.js';
 import { stepEffects } from '../reconcile/stage-effects.js';
 import { systemTimerClock } from '../reconcile/timer-clock.js';
@@ -16,7 +16,7 @@ import { StatusReporter } from '../status/reporter.js';
 import { DVC_YAML, loadSpec, openProject, selectRuntime, stepDeps, type Project, type RuntimeMode, type Spec } from './project.js';
 import { openTracking, pipelineModels, type TrackingService } from './tracking.js';
 import type { PassTracking, StageTracking } from '../tracking/stage-run-recorder.js';
-import type { ResolvedRuntime } from '../pipeline/manifests.js';
+import type { ResolvedRuntime } from '../pipeline/stage-runtime.js';
 
 export interface DaemonOptions {
   root: string;

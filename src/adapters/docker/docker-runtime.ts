@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import { ReprodError } from '../../core/errors.js';
 import { systemClock, type Clock, type Logger, type RunOutcome, type RunRequest, type RunResult, type StageLogSink, type StageRuntime } from '../../core/ports.js';
 import type { Stage } from '../../core/types.js';
-import type { ContainerSettings, ResolvedRuntime } from '../../pipeline/manifests.js';
+import type { ContainerSettings, ResolvedRuntime } from '../../pipeline/stage-runtime.js';
 import { HostRuntime } from '../local/host-runtime.js';
 import { engineError, engineMessage, engineStatus } from './engine.js';
 import { resolveHostPaths, type HostPathMapper } from './host-paths.js';
