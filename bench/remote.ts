@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { withBareBucketPath } from '../src/adapters/remote/s3-remote.js';
 import { fetchData, pullData, pushData } from '../src/app/remotes.js';
-import { LocalObjectCache } from '../src/cache/object-cache.js';
+import { LocalCache } from '../src/adapters/cache/local-cache.js';
 import { WorkspaceHasher } from '../src/hashing/workspace-hasher.js';
 import { mapLimit } from '../src/remote/pool.js';
 import { S3_KEY, S3_SECRET, startS3Server } from '../test/helpers/s3-server.js';
@@ -60,7 +60,7 @@ async function prepare(): Promise<string[]> {
     const result = await hasher.hash('data');
     await hasher[Symbol.asyncDispose]();
     if (!result) throw new Error('no data');
-    await new LocalObjectCache({ root: ws }).save('data', result);
+    await new LocalCache({ root: ws }).save('data', result);
     const dvc = `outs:\n- md5: ${result.info.md5}\n  size: ${result.info.size}\n  nfiles: ${result.info.nfiles}\n  hash: md5\n  path: data\n`;
     writeFileSync(join(ws, 'data.dvc'), dvc);
     writeFileSync(marker, dvc);

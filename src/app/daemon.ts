@@ -8,7 +8,7 @@ import { watchPlan } from '../adapters/watch/watch-plan.js';
 import { ReprodError } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { Pipeline, Stage } from '../core/types.js';
-import { resolveStageRuntime } from '../pipeline/manifests.js';
+import { resolveStageRuntime } from '../pipeline/stage-runtime.js';
 import type { ReconcilerHooks } from '../reconcile/reconciler.js';
 import { buildEngine } from './engine.js';
 import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';

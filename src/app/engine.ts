@@ -1,6 +1,6 @@
 import { systemClock, type Logger, type StageLogSink } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
-import type { ResolvedRuntime } from '../pipeline/manifests.js';
+import type { ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import { trackingResultOf } from '../reconcile/outcome.js';
 import { Reconciler, type ReconcilerHooks, type ReconcilerOptions, type ReconcileSpec } from '../reconcile/reconciler.js';
 import { stepEffects, type EffectOptions } from '../reconcile/stage-effects.js';

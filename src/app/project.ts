@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { LocalCache } from '../adapters/cache/local-cache.js';
 import type { DockerRuntime } from '../adapters/docker/docker-runtime.js';
 import { LocalWorkspace } from '../adapters/fs/local-workspace.js';
 import { stageLogFile } from '../adapters/fs/stage-log-file.js';
 import { HostRuntime } from '../adapters/local/host-runtime.js';
-import { LocalObjectCache } from '../cache/object-cache.js';
 import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
 import { ReprodError } from '../core/errors.js';
 import { systemClock, type Clock, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
@@ -13,10 +13,12 @@ import type { Lockfile, LockStage, Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
 import { emptyLockfile, parseLockfile, serializeLockfile, upsertStage } from '../lock/lockfile.js';
 import { buildDag, type Dag } from '../pipeline/dag.js';
-import { parseManifests, resolveStageRuntime, type ParsedManifests, type ResolvedRuntime } from '../pipeline/manifests.js';
+import { parseManifests, type ParsedManifests } from '../pipeline/manifests.js';
+import { resolveStageRuntime, type ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
 import type { LockStore, StepDeps } from '../reconcile/stage-steps.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
+import { hasErrno, isMissing } from '../core/errno.js';
 
 export const DVC_YAML = 'dvc.yaml';
 export const DVC_LOCK = 'dvc.lock';
@@ -26,20 +28,32 @@ function readOptional(abs: string): string | undefined {
   try {
     return readFileSync(abs, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
+    if (isMissing(e) || hasErrno(e, 'EISDIR')) return undefined;
     throw e;
   }
 }
 
-/** Reads `.dvc/config` and `.dvc/config.local` (the latter holds secrets and machine settings). */
+/** DVC's two config files, as read: kept apart, since secrets may come only from `config.local`. */
+export interface DvcConfigFiles {
+  /** `.dvc/config`: shared, committed. */
+  config: DvcConfig;
+  /** `.dvc/config.local`: this machine's settings and secrets. */
+  local: DvcConfig;
+}
+
+/** The one reader of `.dvc/config` and `.dvc/config.local`; a missing file is an empty one. */
+export function readDvcConfigFiles(root: string): DvcConfigFiles {
+  const read = (name: string): DvcConfig => {
+    const text = readOptional(path.join(root, '.dvc', name));
+    return text === undefined ? new Map() : parseDvcConfig(text, `.dvc/${name}`);
+  };
+  return { config: read('config'), local: read('config.local') };
+}
+
+/** The settings in effect: `.dvc/config` overridden key by key by `.dvc/config.local`. */
 export function loadDvcConfig(root: string): DvcConfig {
-  const base = readOptional(path.join(root, '.dvc', 'config'));
-  const local = readOptional(path.join(root, '.dvc', 'config.local'));
-  return mergeDvcConfig(
-    base === undefined ? new Map() : parseDvcConfig(base, '.dvc/config'),
-    local === undefined ? new Map() : parseDvcConfig(local, '.dvc/config.local'),
-  );
+  const files = readDvcConfigFiles(root);
+  return mergeDvcConfig(files.config, files.local);
 }
 
 /** The desired state, read from disk: dvc.yaml (templated, checked, as a DAG) and manifests. */
@@ -115,7 +129,8 @@ export interface Project {
   config: DvcConfig;
   ws: LocalWorkspace;
   hasher: Hasher & AsyncDisposable;
-  cache: LocalObjectCache;
+  /** `.dvc/cache`, for stages (ObjectCache) and transfers (CacheStore) alike. */
+  cache: LocalCache;
   lockStore: FileLockStore;
   statusStore: StatusStore;
 }
@@ -126,7 +141,7 @@ export function openProject(rootDir: string, log?: Logger): Project {
   const config = loadDvcConfig(root);
   const ws = new LocalWorkspace(root);
   const cacheDir = config.get('cache')?.get('dir');
-  const cache = new LocalObjectCache({
+  const cache = new LocalCache({
     root,
     ...(cacheDir ? { cacheDir: path.resolve(root, '.dvc', cacheDir) } : {}),
     linkTypes: cacheLinkTypes(config),

@@ -1,10 +1,8 @@
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { LocalCacheStore } from '../adapters/remote/cache-store.js';
 import { LocalRemote } from '../adapters/remote/local-remote.js';
 import { S3Remote } from '../adapters/remote/s3-remote.js';
-import { parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
 import { ReprodError } from '../core/errors.js';
 import { systemClock, type Logger } from '../core/ports.js';
 import type { Pipeline } from '../core/types.js';
@@ -28,7 +26,7 @@ import type { RemoteStore } from '../remote/ports.js';
 import { Progress } from '../remote/progress.js';
 import { defaultJobs, defaultRemoteName, resolveRemote, type RemoteConfigInput, type RemoteSpec } from '../remote/remote-config.js';
 import { selectTracked, trackedOuts, type SelectContext, type SkippedOut, type TrackedOut } from '../remote/tracked.js';
-import { DVC_YAML, loadPipeline, openProject, type Project } from './project.js';
+import { DVC_YAML, loadPipeline, openProject, readDvcConfigFiles, type Project } from './project.js';
 
 /** Options shared by push, pull, fetch, status --cloud and gc. */
 export interface DataCommandOptions {
@@ -51,26 +49,9 @@ export interface DataCommandOptions {
 
 // ------------------------------------------------------------ configuration
 
-function readConfig(file: string, rel: string): DvcConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw e;
-  }
-  return parseDvcConfig(text, rel);
-}
-
 /** `.dvc/config` and `.dvc/config.local` kept apart (secrets may come only from the latter), and the environment. */
 export function remoteConfigInput(root: string, env: Readonly<Record<string, string | undefined>> = process.env): RemoteConfigInput {
-  const dvcDir = path.join(root, '.dvc');
-  return {
-    config: readConfig(path.join(dvcDir, 'config'), '.dvc/config'),
-    local: readConfig(path.join(dvcDir, 'config.local'), '.dvc/config.local'),
-    env,
-    dvcDir,
-  };
+  return { ...readDvcConfigFiles(root), env, dvcDir: path.join(root, '.dvc') };
 }
 
 /** The adapter for a configured remote: the one place remotes are constructed. */
@@ -144,10 +125,6 @@ async function withProject<T>(root: string, log: Logger | undefined, fn: (p: Pro
   }
 }
 
-function cacheStore(project: Project): LocalCacheStore {
-  return new LocalCacheStore(project.cache.dir, project.root);
-}
-
 /** Outputs grouped by the remote they go to: `-r`, else their own `remote:`, else the default (''). */
 function byRemote(outs: readonly TrackedOut[], explicit: string | undefined, withDefault: boolean): Map<string, TrackedOut[]> {
   const groups = new Map<string, TrackedOut[]>();
@@ -201,7 +178,7 @@ export async function pushData(root: string, targets: readonly string[], opts: D
     const failed: Failure[] = [];
     for (const [name, group] of byRemote(outs, opts.remote, opts.runCache === true)) {
       await withRemote(project.root, name, opts, async ({ remote, jobs }) => {
-        const ctx = { cache: cacheStore(project), remote, jobs, progress: progressFor('push', opts), ...(opts.signal ? { signal: opts.signal } : {}) };
+        const ctx = { cache: project.cache, remote, jobs, progress: progressFor('push', opts), ...(opts.signal ? { signal: opts.signal } : {}) };
         const res = await pushObjects(ctx, group, { runCache: opts.runCache === true && name === (opts.remote ?? '') });
         moved += res.moved;
         failed.push(...res.failed);
@@ -221,7 +198,7 @@ async function fetchSelected(
   const listings: Listings = new Map();
   for (const [name, group] of byRemote(outs, opts.remote, opts.runCache === true)) {
     await withRemote(project.root, name, opts, async ({ remote, jobs }) => {
-      const ctx = { cache: cacheStore(project), remote, jobs, progress: progressFor('fetch', opts), ...(opts.signal ? { signal: opts.signal } : {}) };
+      const ctx = { cache: project.cache, remote, jobs, progress: progressFor('fetch', opts), ...(opts.signal ? { signal: opts.signal } : {}) };
       const res = await fetchObjects(ctx, group, {
         runCache: opts.runCache === true && name === (opts.remote ?? ''),
         ...(opts.runCacheObjects === false ? { runCacheObjects: false } : {}),
@@ -255,7 +232,7 @@ function alreadyReported(f: Failure, fetchFailed: readonly Failure[]): boolean {
 
 async function pullSelected(project: Project, outs: readonly TrackedOut[], opts: DataCommandOptions): Promise<{ moved: number; failed: Failure[] } & Omit<CheckoutResult, 'failed'>> {
   const fetched = await fetchSelected(project, outs, opts);
-  const checkout = await checkoutTracked({ hasher: project.hasher, cache: project.cache, store: cacheStore(project) }, outs, fetched.listings, {
+  const checkout = await checkoutTracked({ hasher: project.hasher, cache: project.cache, store: project.cache }, outs, fetched.listings, {
     force: opts.force === true,
   });
   await project.hasher.flush();
@@ -286,7 +263,7 @@ export async function cloudStatusData(root: string, targets: readonly string[], 
     const shown = opts.remote ?? defaultRemoteName(input) ?? '';
     for (const [name, group] of byRemote(outs, opts.remote, outs.length === 0)) {
       await withRemote(project.root, name, opts, async ({ remote, jobs }) => {
-        const res = await cloudStatusOf({ cache: cacheStore(project), remote, jobs, ...(opts.signal ? { signal: opts.signal } : {}) }, group);
+        const res = await cloudStatusOf({ cache: project.cache, remote, jobs, ...(opts.signal ? { signal: opts.signal } : {}) }, group);
         for (const [k, v] of res) if (!status.has(k)) status.set(k, v);
       });
     }
@@ -310,7 +287,7 @@ export interface GcSummary {
 export async function gcData(root: string, opts: DataCommandOptions & { cloud?: boolean } = {}): Promise<GcSummary> {
   return withProject(root, opts.log, async (project) => {
     const data = await loadTracked(project);
-    const store = cacheStore(project);
+    const store = project.cache;
     const input = remoteConfigInput(project.root, opts.env);
     const hasRemote = opts.remote !== undefined || defaultRemoteName(input) !== undefined;
     const run = async (remote: RemoteStore | undefined, jobs: number): Promise<GcSummary> => {

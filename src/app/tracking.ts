@@ -11,7 +11,7 @@ import { ReprodError } from '../core/errors.js';
 import { systemClock, type Clock, type Logger, type Workspace } from '../core/ports.js';
 import type { Tracker, TrackingHealth } from '../core/tracking.js';
 import type { Stage } from '../core/types.js';
-import type { ResolvedRuntime } from '../pipeline/manifests.js';
+import type { ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import type { ModelDecl } from '../tracking/promotion.js';
 import { StageRunRecorder } from '../tracking/stage-run-recorder.js';
 

@@ -1,7 +1,7 @@
 import type { Stage } from '../core/types.js';
 import type { Dag } from '../pipeline/dag.js';
 import { shellQuote } from '../pipeline/interpolate.js';
-import type { ContainerSettings } from '../pipeline/manifests.js';
+import type { ContainerSettings } from '../pipeline/stage-runtime.js';
 
 /** How one stage runs, as `reprod repro` would run it. */
 export interface ExportedStage {

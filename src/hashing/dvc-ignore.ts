@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { ReprodError } from '../core/errors.js';
-import { errMessage, errnoCode, isMissing } from './errno.js';
+import { errorMessage, errnoCode, isMissing } from '../core/errno.js';
 
 /**
  * DVC's ignore rules for one workspace: `.git` (file or folder), `.hg/` and
@@ -120,7 +120,7 @@ function readPatterns(abs: string, rel: string): string[] | undefined {
     text = readFileSync(abs, 'utf8');
   } catch (err) {
     if (isMissing(err) || errnoCode(err) === 'EISDIR') return undefined;
-    throw new ReprodError('HASH_IO', `cannot read ${rel}: ${errMessage(err)}`, { source: { file: rel }, cause: err });
+    throw new ReprodError('HASH_IO', `cannot read ${rel}: ${errorMessage(err)}`, { source: { file: rel }, cause: err });
   }
   return parsePatterns(text);
 }

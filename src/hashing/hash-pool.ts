@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { FileDigest } from './file-md5.js';
 import { HASH_WORKER_SOURCE } from './hash-worker-source.js';
+import { errnoCode, errorMessage } from '../core/errno.js';
 
 /** A file that could not be hashed, with Node's error code (ENOENT, EACCES...). */
 export interface FileFailure {
@@ -98,8 +99,7 @@ export class HashPool implements AsyncDisposable {
       try {
         out.push(this.local(p));
       } catch (err) {
-        const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'EIO';
-        out.push({ error: code, message: err instanceof Error ? err.message : String(err) });
+        out.push({ error: errnoCode(err) ?? 'EIO', message: errorMessage(err) });
       }
     }
     return out;

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DirEntry, HashInfo } from '../core/types.js';
-import { errMessage, isMissing } from './errno.js';
+import { errorMessage, isMissing } from '../core/errno.js';
 
 /**
  * What reprod remembers between runs so that an unchanged workspace is not
@@ -71,7 +71,7 @@ export class StateCache {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       if (isMissing(err)) return { state: new StateCache() };
-      return { state: new StateCache(), problem: `cannot read ${file}: ${errMessage(err)}` };
+      return { state: new StateCache(), problem: `cannot read ${file}: ${errorMessage(err)}` };
     }
     const state = new StateCache();
     const problem = state.parse(text);

@@ -1,7 +1,7 @@
 import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { ReprodError } from '../core/errors.js';
 import type { DvcIgnore } from './dvc-ignore.js';
-import { errMessage, errnoCode } from './errno.js';
+import { errorMessage, errnoCode } from '../core/errno.js';
 
 /** A file DVC would list inside a tracked directory. */
 export interface WalkedFile {
@@ -52,7 +52,7 @@ export function walkFiles(ignore: DvcIgnore, dir: string, abs: string): WalkedFi
         if (target === 'dir') continue;
         if (matches(wsDir, name, false)) continue;
         if (target instanceof Error) {
-          const what = errnoCode(target) === 'ENOENT' ? 'is a broken symlink' : `cannot be followed: ${errMessage(target)}`;
+          const what = errnoCode(target) === 'ENOENT' ? 'is a broken symlink' : `cannot be followed: ${errorMessage(target)}`;
           throw new ReprodError('HASH_IO', `${wsPath(wsDir, name)} ${what}`, { source: { file: wsPath(wsDir, name) }, cause: target });
         }
         isFile = target === 'file';
@@ -83,7 +83,7 @@ function readDir(abs: string, wsDir: string): Dirent[] {
   try {
     return readdirSync(abs, { withFileTypes: true });
   } catch (err) {
-    throw new ReprodError('HASH_IO', `cannot list ${wsDir || '.'}: ${errMessage(err)}`, { source: { file: wsDir || '.' }, cause: err });
+    throw new ReprodError('HASH_IO', `cannot list ${wsDir || '.'}: ${errorMessage(err)}`, { source: { file: wsDir || '.' }, cause: err });
   }
 }
 

@@ -6,7 +6,7 @@ import type { Hasher, HashResult, Logger } from '../core/ports.js';
 import type { DirEntry, HashInfo } from '../core/types.js';
 import { dirHash } from './dir-listing.js';
 import { DvcIgnore } from './dvc-ignore.js';
-import { errMessage, errnoCode, isMissing } from './errno.js';
+import { errorMessage, errnoCode, isMissing } from '../core/errno.js';
 import { md5File, md5FileSync, scratchBuffer, type FileDigest } from './file-md5.js';
 import { HashPool, isFailure } from './hash-pool.js';
 import { StateCache, stampOf, type DirRecord } from './state-cache.js';
@@ -109,7 +109,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     try {
       this.stateCache.save(this.statePath);
     } catch (err) {
-      throw new ReprodError('HASH_IO', `cannot write the hash state ${this.statePath}: ${errMessage(err)}`, {
+      throw new ReprodError('HASH_IO', `cannot write the hash state ${this.statePath}: ${errorMessage(err)}`, {
         cause: err,
         remedy: 'Check that .dvc/tmp is writable.',
       });
@@ -321,13 +321,13 @@ function statOrUndefined(abs: string): BigIntStats | undefined {
     return statSync(abs, { bigint: true });
   } catch (err) {
     if (isMissing(err)) return undefined;
-    throw new ReprodError('HASH_IO', `cannot stat ${abs}: ${errMessage(err)}`, { cause: err });
+    throw new ReprodError('HASH_IO', `cannot stat ${abs}: ${errorMessage(err)}`, { cause: err });
   }
 }
 
 function ioError(rel: string, err: unknown): ReprodError {
   if (err instanceof ReprodError) return err;
   const code = errnoCode(err);
-  const what = code === 'ENOENT' ? 'vanished while being hashed' : `cannot be read: ${errMessage(err)}`;
+  const what = code === 'ENOENT' ? 'vanished while being hashed' : `cannot be read: ${errorMessage(err)}`;
   return new ReprodError('HASH_IO', `${rel || '.'} ${what}`, { source: { file: rel || '.' }, cause: err });
 }

@@ -1,9 +1,9 @@
-import { createRequire } from 'node:module';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
-import { getDotted, isPyDict, pyStrCompare, toPlain, type PyDict, type PyValue } from '../core/pyvalue.js';
+import { getDotted, isPyDict, pyStrCompare, type PyDict, type PyValue } from '../core/pyvalue.js';
 import type { HashInfo, LockFileEntry, Lockfile, LockStage, Stage } from '../core/types.js';
-import { formatKeyPath, loadYaml, pointerToKeyPath, type KeyPath, type LoadedYaml } from '../pipeline/yaml-load.js';
+import { checkSchema, problemErrors, type Described, type SchemaWording } from '../pipeline/schema-errors.js';
+import { formatKeyPath, loadYaml, type KeyPath, type LoadedYaml } from '../pipeline/yaml-load.js';
 import { emitYaml } from './yaml-emit.js';
 
 /** DVC's default params file: listed first under a stage's `params:`. */
@@ -15,18 +15,6 @@ export function emptyLockfile(): Lockfile {
 }
 
 // ------------------------------------------------------------------ reading
-
-let validator: ValidateFunction | undefined;
-
-function lockValidator(): ValidateFunction {
-  if (!validator) {
-    // schemas/ sits two levels above both src/lock/ and dist/lock/.
-    const schema: unknown = createRequire(import.meta.url)('../../schemas/dvc.lock.schema.json');
-    if (typeof schema !== 'object' || schema === null) throw new TypeError('schemas/dvc.lock.schema.json is not a JSON object');
-    validator = new Ajv({ allErrors: true, strict: true }).compile(schema);
-  }
-  return validator;
-}
 
 /**
  * Reads dvc.lock text into the model. Anything DVC 3 would reject (bad YAML,
@@ -97,49 +85,28 @@ function corrupt(file: string, loaded: LoadedYaml, path: KeyPath, message: strin
 }
 
 
-function schemaMessage(e: ErrorObject): string {
-  const p: Record<string, unknown> = e.params;
-  switch (e.keyword) {
-    case 'additionalProperties':
-      return `unknown key '${String(p['additionalProperty'])}'`;
-    case 'required':
-      return `missing required key '${String(p['missingProperty'])}'`;
-    case 'const':
-      return `must be ${JSON.stringify(p['allowedValue'])}`;
-    case 'oneOf':
-      // Only `cmd` has alternatives of different types.
-      return 'must be a string or a list of strings';
-    case 'anyOf':
-      // Only checksums (md5, etag, checksum) do.
-      return 'must be a hash string';
-    default:
-      return e.message ?? `fails ${e.keyword}`;
-  }
-}
+/**
+ * Unknown keys are named themselves, a missing key by the entry that lacks
+ * it; the schema's only alternatives get one message each.
+ */
+const LOCK_WORDING: Partial<SchemaWording> = {
+  unknownKeyAt: 'key',
+  missingKeyAt: 'mapping',
+  alternatives: 'summary',
+  special(e: ErrorObject, at: KeyPath): Described | undefined {
+    // Only `cmd` has alternatives of different types, and only checksums (md5, etag, checksum) have anyOf.
+    if (e.keyword === 'oneOf') return { path: at, message: 'must be a string or a list of strings' };
+    if (e.keyword === 'anyOf') return { path: at, message: 'must be a hash string' };
+    return undefined;
+  },
+};
 
-function validateAgainstSchema(
-  root: PyValue,
-  file: string,
-  loaded: LoadedYaml,
-  mapPath: (p: KeyPath) => KeyPath = (p) => p,
-): void {
-  const validate = lockValidator();
-  if (validate(toPlain(root))) return;
-  const all = validate.errors ?? [];
-  // A oneOf/anyOf failure repeats each branch's error; keep the summary only.
-  const isSummary = (o: ErrorObject): boolean => o.keyword === 'oneOf' || o.keyword === 'anyOf';
-  const errors = all.filter(
-    (e) => !all.some((o) => isSummary(o) && o.instancePath === e.instancePath && e.schemaPath.startsWith(`${o.schemaPath}/`)),
-  );
-  const found = errors.map((e) => {
-    const at = pointerToKeyPath(root, e.instancePath);
-    // An unknown key is reported at the key itself.
-    const extra: unknown = e.params['additionalProperty'];
-    const path = mapPath(e.keyword === 'additionalProperties' && typeof extra === 'string' ? [...at, extra] : at);
-    return corrupt(file, loaded, path, schemaMessage(e));
-  });
+function validateAgainstSchema(root: PyValue, file: string, loaded: LoadedYaml, mapPath?: (p: KeyPath) => KeyPath): void {
+  const checked = checkSchema('dvc.lock', root, { lineOf: (p) => loaded.lineOf(p), wording: LOCK_WORDING, ...(mapPath ? { mapPath } : {}) });
+  if (checked.valid) return;
+  const found = problemErrors(checked.problems, file, 'LOCK_CORRUPT');
   if (found.length === 1 && found[0]) throw found[0];
-  throw new ReprodErrors(found.length > 0 ? found : [corrupt(file, loaded, [], 'does not match the dvc.lock schema')]);
+  throw new ReprodErrors(found);
 }
 
 // After schema validation these checks cannot fail; they narrow the types without casts.

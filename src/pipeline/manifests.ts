@@ -1,11 +1,11 @@
-import { createRequire } from 'node:module';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import type { ContainerSettings } from '../core/ports.js';
-import { toPlain, type PyValue } from '../core/pyvalue.js';
-import type { SourceRef, Stage } from '../core/types.js';
+import type { PyValue } from '../core/pyvalue.js';
+import type { SourceRef } from '../core/types.js';
 import { normalizeWsPath } from './paths.js';
-import { formatKeyPath, loadYaml, pointerToKeyPath, type KeyPath, type LoadedYaml } from './yaml-load.js';
+import { checkSchema, problemErrors, type Described, type SchemaWording } from './schema-errors.js';
+import { formatKeyPath, loadYaml, type KeyPath, type LoadedYaml } from './yaml-load.js';
 
 /**
  * Runtime manifests (`manifests/*.yaml`): what dvc.yaml cannot say about a
@@ -18,7 +18,7 @@ import { formatKeyPath, loadYaml, pointerToKeyPath, type KeyPath, type LoadedYam
  *   spec: {image: …, network: none, resources: {cpus: 2, memory: 2g}, …}
  *
  * Everything here is pure: text in, specs out. Which image a stage finally
- * runs in is {@link resolveStageRuntime}'s decision.
+ * runs in is decided by stage-runtime.ts.
  */
 
 export type NetworkMode = ContainerSettings['network'];
@@ -103,18 +103,6 @@ interface StageSpecDoc {
   model?: ModelSpec;
 }
 
-let validator: ValidateFunction<ManifestDoc> | undefined;
-
-function manifestValidator(): ValidateFunction<ManifestDoc> {
-  if (!validator) {
-    // schemas/ sits two levels above both src/pipeline/ and dist/pipeline/.
-    const schema: unknown = createRequire(import.meta.url)('../../schemas/manifest.schema.json');
-    if (typeof schema !== 'object' || schema === null) throw new TypeError('schemas/manifest.schema.json is not a JSON object');
-    validator = new Ajv({ allErrors: true, strict: true, strictTypes: false }).compile<ManifestDoc>(schema);
-  }
-  return validator;
-}
-
 // ------------------------------------------------------------------ parsing
 
 interface YamlDoc {
@@ -147,30 +135,12 @@ function loadDocuments(text: string, file: string): YamlDoc[] {
   for (const p of pieces) {
     const body = lines.slice(p.start, p.end).join('\n');
     if (body.trim() === '') continue;
-    const padded = '\n'.repeat(p.start) + body;
-    let loaded: LoadedYaml;
-    try {
-      loaded = loadYaml(padded, file);
-    } catch (err) {
-      throw withSyntaxLine(err, padded);
-    }
+    // padded so that the lines (of errors too) are the file's
+    const loaded = loadYaml('\n'.repeat(p.start) + body, file);
     if (loaded.value === null) continue;
     docs.push({ loaded, value: loaded.value });
   }
   return docs;
-}
-
-/**
- * loadYaml leaves the line out of some syntax errors (the parser gives only an
- * offset then): derive it from the offset so that every message has a line.
- */
-function withSyntaxLine(err: unknown, text: string): unknown {
-  if (!(err instanceof ReprodError) || err.source?.line !== undefined) return err;
-  const cause: unknown = err.cause;
-  const pos = typeof cause === 'object' && cause !== null && 'pos' in cause && Array.isArray(cause.pos) ? cause.pos[0] : undefined;
-  if (typeof pos !== 'number') return err;
-  const line = text.slice(0, pos).split('\n').length;
-  return new ReprodError(err.code, err.message, { source: { ...(err.source ?? { file: '' }), line }, cause: err.cause });
 }
 
 function sourceAt(file: string, loaded: LoadedYaml, path: KeyPath): SourceRef {
@@ -185,66 +155,37 @@ function schemaError(file: string, loaded: LoadedYaml, path: KeyPath, message: s
 }
 
 
-/** A message per ajv error, with the key path it concerns (a missing or unknown key is named in the path). */
-function describeSchemaError(e: ErrorObject, base: (string | number)[]): { path: (string | number)[]; message: string } {
-  const p: Record<string, unknown> = e.params;
-  if (e.propertyName !== undefined) return { path: [...base, e.propertyName], message: `'${e.propertyName}' is not an environment variable name` };
-  if (e.keyword === 'oneOf' && e.schemaPath.endsWith('/resources/properties/memory/oneOf')) {
-    return { path: base, message: 'must be a number of bytes, or a size such as `512m` or `2g`' };
-  }
-  switch (e.keyword) {
-    case 'additionalProperties':
-      return { path: [...base, String(p['additionalProperty'])], message: `unknown key '${String(p['additionalProperty'])}'` };
-    case 'required':
-      return { path: [...base, String(p['missingProperty'])], message: `missing required key '${String(p['missingProperty'])}'` };
-    case 'type': {
-      const names: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false' };
-      const t = String(p['type']);
-      return { path: base, message: `must be ${names[t] ?? t}` };
+const TYPE_WORDS: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false' };
+
+/** Keys are named themselves, missing ones too; the schema's alternatives and exclusions in its own words. */
+const MANIFEST_WORDING: Partial<SchemaWording> = {
+  unknownKeyAt: 'key',
+  missingKeyAt: 'key',
+  alternatives: 'summary',
+  special(e: ErrorObject, at: KeyPath): Described | null | undefined {
+    const p: Record<string, unknown> = e.params;
+    // the failing subschema of `propertyNames` names the key
+    if (e.keyword === 'propertyNames') return null;
+    if (e.propertyName !== undefined) return { path: [...at, e.propertyName], message: `'${e.propertyName}' is not an environment variable name` };
+    switch (e.keyword) {
+      case 'type': {
+        const t = String(p['type']);
+        return { path: at, message: `must be ${TYPE_WORDS[t] ?? t}` };
+      }
+      case 'not':
+        return { path: at, message: '`image` and `build` exclude each other, and `runtime: host` takes neither' };
+      case 'oneOf':
+        if (e.schemaPath.endsWith('/resources/properties/memory/oneOf')) return { path: at, message: 'must be a number of bytes, or a size such as `512m` or `2g`' };
+        return undefined;
+      default:
+        return undefined;
     }
-    case 'const':
-      return { path: base, message: `must be ${JSON.stringify(p['allowedValue'])}` };
-    case 'enum':
-      return {
-        path: base,
-        message: `must be one of: ${Array.isArray(p['allowedValues']) ? p['allowedValues'].map((v) => JSON.stringify(v)).join(', ') : '?'}`,
-      };
-    case 'not':
-      return { path: base, message: '`image` and `build` exclude each other, and `runtime: host` takes neither' };
-    case 'oneOf':
-    case 'anyOf':
-      return { path: base, message: 'has a value of the wrong type or form' };
-    default:
-      return { path: base, message: e.message ?? `fails ${e.keyword}` };
-  }
-}
+  },
+};
 
 function validateDoc(doc: YamlDoc, file: string): ManifestDoc | ReprodError[] {
-  const validate = manifestValidator();
-  const plain = toPlain(doc.value);
-  if (validate(plain)) return plain;
-  const all = validate.errors ?? [];
-  // if/then and oneOf/anyOf repeat their branches' errors: keep the most specific ones.
-  const isSummary = (o: ErrorObject): boolean => o.keyword === 'oneOf' || o.keyword === 'anyOf';
-  const errors = all.filter(
-    (e) =>
-      e.keyword !== 'if' &&
-      e.keyword !== 'propertyNames' && // its failing subschema has the key name
-      !all.some((o) => isSummary(o) && o.instancePath === e.instancePath && e.schemaPath.startsWith(`${o.schemaPath}/`)),
-  );
-  const seen = new Set<string>();
-  const out: ReprodError[] = [];
-  for (const e of errors) {
-    const { path, message } = describeSchemaError(e, pointerToKeyPath(doc.value, e.instancePath));
-    const id = `${formatKeyPath(path)}\0${message}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    out.push(schemaError(file, doc.loaded, path, message));
-  }
-  // in the file's order, then by key
-  out.sort((a, b) => (a.source?.line ?? 0) - (b.source?.line ?? 0) || ((a.source?.key ?? '') < (b.source?.key ?? '') ? -1 : 1));
-  if (out.length === 0) out.push(schemaError(file, doc.loaded, [], 'does not match schemas/manifest.schema.json'));
-  return out;
+  const checked = checkSchema<ManifestDoc>('manifest', doc.value, { lineOf: (p) => doc.loaded.lineOf(p), wording: MANIFEST_WORDING });
+  return checked.valid ? checked.value : problemErrors(checked.problems, file, 'SCHEMA');
 }
 
 const UNIT_POWER: Record<string, number> = { '': 0, k: 1, m: 2, g: 3, t: 4 };
@@ -288,7 +229,8 @@ function toStageSpec(name: string, spec: StageSpecDoc, file: string, doc: YamlDo
   return out;
 }
 
-function where(s: SourceRef): string {
+/** `file:line` of a manifest entry, for messages that name two places. */
+export function where(s: SourceRef): string {
   return s.line === undefined ? s.file : `${s.file}:${s.line}`;
 }
 
@@ -353,118 +295,4 @@ export function parseManifests(files: readonly { path: string; text: string }[])
   if (errors.length === 1 && errors[0]) throw errors[0];
   if (errors.length > 1) throw new ReprodErrors(errors);
   return { stages, pipeline };
-}
-
-// ------------------------------------------------------------------ resolution
-
-/** Where a stage's image comes from. */
-export type ImageSource =
-  | { kind: 'image'; name: string }
-  | {
-      kind: 'build';
-      /** The stage's group: names the image (`reprod/<group>:ctx-…`). */
-      group: string;
-      /** Workspace-relative context folder. */
-      context: string;
-      /** Relative to the context. */
-      dockerfile: string;
-      args: Record<string, string>;
-    };
-
-export type { ContainerSettings };
-
-export type ResolvedRuntime =
-  | {
-      kind: 'host';
-      /** For status and logs: `runs on the host: …`. */
-      reason: string;
-      /** The manifest entry that applied, if any (retries, model). */
-      manifest?: StageRuntimeSpec;
-    }
-  | {
-      kind: 'container';
-      image: ImageSource;
-      settings: ContainerSettings;
-      reason: string;
-      manifest?: StageRuntimeSpec;
-    };
-
-/** The folder whose Dockerfile gives a group its image by convention. */
-export function conventionContext(group: string): string {
-  return `stages/${group}`;
-}
-
-/**
- * Decides what a stage runs in:
- *
- *   manifest entry for the stage's name ── else ── for its group ── else none
- *        │ runtime: host ─────────────────────────────► host
- *        │ image: X ──────────────────────────────────► container, image X
- *        │ build: {context…} ─────────────────────────► container, built from context
- *        └ neither ─┐
- *                   ▼
- *   stages/<group>/Dockerfile exists ? ─ yes ─► container, built from stages/<group>/
- *                                     └ no ──► host (DVC's behaviour)
- *
- * The first manifest entry found applies whole (entries are not merged).
- * `hasStageFolder(group)` is true when `stages/<group>/Dockerfile` exists.
- * A manifest that says `runtime: docker` while no image can be found is a SCHEMA error.
- */
-export function resolveStageRuntime(
-  stage: Stage,
-  specs: ReadonlyMap<string, StageRuntimeSpec>,
-  hasStageFolder: (group: string) => boolean,
-): ResolvedRuntime {
-  const manifest = specs.get(stage.name) ?? specs.get(stage.group);
-  const withManifest = manifest ? { manifest } : {};
-  const at = manifest ? ` (${where(manifest.source)})` : '';
-  if (manifest?.runtime === 'host') {
-    return { kind: 'host', reason: `runs on the host: its manifest says \`runtime: host\`${at}`, ...withManifest };
-  }
-  const settings: ContainerSettings = { network: manifest?.network ?? 'none', env: { ...(manifest?.env ?? {}) } };
-  if (manifest?.cpus !== undefined) settings.cpus = manifest.cpus;
-  if (manifest?.memoryBytes !== undefined) settings.memoryBytes = manifest.memoryBytes;
-  if (manifest?.user !== undefined) settings.user = manifest.user;
-  if (manifest?.image !== undefined) {
-    return {
-      kind: 'container',
-      image: { kind: 'image', name: manifest.image },
-      settings,
-      reason: `runs in image ${manifest.image}${at}`,
-      ...withManifest,
-    };
-  }
-  if (manifest?.build !== undefined) {
-    const b = manifest.build;
-    return {
-      kind: 'container',
-      image: { kind: 'build', group: stage.group, context: b.context, dockerfile: b.dockerfile, args: { ...b.args } },
-      settings,
-      reason: `runs in the image built from ${b.context}/${at}`,
-      ...withManifest,
-    };
-  }
-  const ctx = conventionContext(stage.group);
-  if (hasStageFolder(stage.group)) {
-    return {
-      kind: 'container',
-      image: { kind: 'build', group: stage.group, context: ctx, dockerfile: 'Dockerfile', args: {} },
-      settings,
-      reason: `runs in the image built from ${ctx}/ (convention)`,
-      ...withManifest,
-    };
-  }
-  if (manifest?.runtime === 'docker') {
-    throw new ReprodError('SCHEMA', `stage \`${stage.name}\`: its manifest says \`runtime: docker\` but names no image and ${ctx}/Dockerfile does not exist`, {
-      source: manifest.source,
-      remedy: `Add \`image:\` or \`build:\` to the manifest, or create ${ctx}/Dockerfile.`,
-    });
-  }
-  return {
-    kind: 'host',
-    reason: manifest
-      ? `runs on the host: no ${ctx}/Dockerfile, and its manifest${at} names no image`
-      : `runs on the host: no ${ctx}/Dockerfile and no manifest`,
-    ...withManifest,
-  };
 }

@@ -1,5 +1,4 @@
 import { parse as parseToml, TomlDate, TomlError } from 'smol-toml';
-import { YAMLError } from 'yaml';
 import { ReprodError } from '../core/errors.js';
 import { isPyDict, PyFloat, type PyDict, type PyValue } from '../core/pyvalue.js';
 import { loadYaml } from './yaml-load.js';
@@ -76,33 +75,10 @@ function loadParamsYaml(text: string, file: string): PyValue {
     return loadYaml(text, file).value;
   } catch (cause) {
     if (cause instanceof ReprodError) {
-      const located = withYamlErrorLine(cause, text);
-      throw new ReprodError('PARAMS_FILE', `'${file}': ${cause.message}`, { source: located.source ?? { file }, cause });
+      throw new ReprodError('PARAMS_FILE', `'${file}': ${cause.message}`, { source: cause.source ?? { file }, cause });
     }
     throw cause;
   }
-}
-
-/**
- * Gives a YAML_SYNTAX error the line (and column) of the parser's error
- * offset when it came without one.
- */
-export function withYamlErrorLine(e: ReprodError, text: string): ReprodError {
-  if (e.source?.line !== undefined || !(e.cause instanceof YAMLError)) return e;
-  const offset = e.cause.pos[0];
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return new ReprodError(e.code, e.message, {
-    source: { ...(e.source ?? { file: '' }), line, column: offset - lineStart + 1 },
-    cause: e.cause,
-    remedy: e.remedy,
-  });
 }
 
 function parseTomlText(text: string, file: string): PyValue {

@@ -2,11 +2,11 @@ import { ReprodError, ReprodErrors } from '../core/errors.js';
 import { isPyDict, type PyDict, type PyValue } from '../core/pyvalue.js';
 import type { DepSpec, OutKind, OutSpec, ParamsDep, Pipeline, Stage } from '../core/types.js';
 import type { ParsingConfig } from './interpolate.js';
-import { isFalsy, pyTypeName, withYamlErrorLine } from './params-file.js';
+import { isFalsy, pyTypeName } from './params-file.js';
 import { isUrlLike, joinWsPath, wsDirname } from './paths.js';
 import { validateDvcYamlSchema, yamlKeyLines, type KeyLineOf } from './schema.js';
 import { resolveDvcYaml, type ResolvedStage } from './template.js';
-import { formatKeyPath, loadYaml, type KeyPath, type LoadedYaml } from './yaml-load.js';
+import { formatKeyPath, loadYaml, type KeyPath } from './yaml-load.js';
 
 export interface ParseDvcYamlOptions {
   /** Workspace-relative path of the file, e.g. `dvc.yaml` or `sub/dvc.yaml`. */
@@ -37,12 +37,7 @@ export const DEFAULT_PARAMS_FILE = 'params.yaml';
  */
 export function parseDvcYaml(text: string, opts: ParseDvcYamlOptions): Pipeline {
   const { file } = opts;
-  let loaded: LoadedYaml;
-  try {
-    loaded = loadYaml(text, file);
-  } catch (e) {
-    throw e instanceof ReprodError ? withYamlErrorLine(e, text) : e;
-  }
+  const loaded = loadYaml(text, file);
   const keyLine = yamlKeyLines(text);
   const schemaErrors = validateDvcYamlSchema(loaded, file, keyLine);
   if (schemaErrors.length > 0) throw combine(schemaErrors);

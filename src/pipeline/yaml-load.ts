@@ -1,6 +1,6 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { ReprodError } from '../core/errors.js';
-import { isPyDict, PyFloat, type PyDict, type PyValue } from '../core/pyvalue.js';
+import { PyFloat, type PyDict, type PyValue } from '../core/pyvalue.js';
 
 /** A key path into a YAML document: `['stages', 'train', 'deps', 0]`. */
 export type KeyPath = readonly (string | number)[];
@@ -26,7 +26,9 @@ export function formatKeyPath(path: KeyPath): string {
 /**
  * Parses YAML 1.2 (as ruamel, DVC's parser, does: `yes` is a string) into
  * {@link PyValue}s, keeping ints and floats apart and mappings ordered.
- * A syntax error becomes a YAML_SYNTAX error naming the file and the line.
+ * A syntax error becomes a YAML_SYNTAX error naming the file, the line and
+ * the column (the parser's offset, counted in `text`: a caller that loads a
+ * piece of a file pads it with the lines before it).
  */
 export function loadYaml(text: string, file: string): LoadedYaml {
   const lineCounter = new LineCounter();
@@ -105,22 +107,4 @@ function toPy(node: unknown, doc: Document, file: string, lc: LineCounter): PyVa
     return String(v);
   }
   return null;
-}
-
-/** Turns a JSON pointer (as ajv reports) into a key path, list indices as numbers, for line lookup. */
-export function pointerToKeyPath(root: PyValue, pointer: string): (string | number)[] {
-  if (pointer === '') return [];
-  const path: (string | number)[] = [];
-  let cur: PyValue | undefined = root;
-  for (const raw of pointer.slice(1).split('/')) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (Array.isArray(cur) && /^\d+$/.test(seg)) {
-      path.push(Number(seg));
-      cur = cur[Number(seg)];
-    } else {
-      path.push(seg);
-      cur = isPyDict(cur) ? cur.get(seg) : undefined;
-    }
-  }
-  return path;
 }

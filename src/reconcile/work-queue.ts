@@ -1,3 +1,4 @@
+import { backoffDelay } from '../core/backoff.js';
 import type { TimerClock, TimerHandle } from './timer-clock.js';
 
 export interface WorkQueueOptions {
@@ -230,9 +231,5 @@ export class WorkQueue<K extends string = string> {
   }
 }
 
-/** The n-th (1-based) delay of a capped exponential backoff: base, 2·base, 4·base, … ≤ max. */
-export function backoffDelay(n: number, baseMs: number, maxMs: number): number {
-  if (n <= 1) return Math.min(baseMs, maxMs);
-  // 2^(n-1) overflows to Infinity past ~1024; the cap applies either way
-  return Math.min(maxMs, baseMs * 2 ** (n - 1));
-}
+/** Re-exported for the modules that took it from here; the formula lives in core/backoff.ts. */
+export { backoffDelay };

@@ -1,5 +1,6 @@
 /**
- * DVC 3's object layout, shared by the local cache and every remote:
+ * DVC 3's object layout, shared by the local cache and every remote (the
+ * one place these paths are spelled out):
  *
  *   files/md5/<first 2 hex>/<other 30 hex>        a file's bytes
  *   files/md5/<first 2 hex>/<other 30 hex>.dir    a directory listing (JSON)
@@ -47,6 +48,11 @@ export function parseRunKey(key: string): { key: string; value: string } | undef
   return { key: m[2] as string, value: m[3] as string };
 }
 
+/** The folder of a run-cache key's entries: `runs/<key[0:2]>/<key>`. */
+export function runDirKey(key: string): string {
+  return `${RUNS_PREFIX}${key.slice(0, 2)}/${key}`;
+}
+
 export function runKey(key: string, value: string): string {
-  return `${RUNS_PREFIX}${key.slice(0, 2)}/${key}/${value}`;
+  return `${runDirKey(key)}/${value}`;
 }

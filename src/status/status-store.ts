@@ -1,30 +1,18 @@
-import { createRequire } from 'node:module';
-import { Ajv, type ValidateFunction } from 'ajv';
 import { stringify } from 'yaml';
 import { ReprodError } from '../core/errors.js';
 import { toPlain } from '../core/pyvalue.js';
 import type { Logger, Workspace } from '../core/ports.js';
+import { checkSchema, problemText } from '../pipeline/schema-errors.js';
 import { loadYaml } from '../pipeline/yaml-load.js';
 import type { PipelineStatusDoc, StageStatusDoc, StatusDoc } from './status-docs.js';
+import { errorMessage } from '../core/errno.js';
 
 export const STATUS_DIR = 'status';
 
-let validator: ValidateFunction | undefined;
-
-function statusValidator(): ValidateFunction {
-  if (!validator) {
-    const schema: unknown = createRequire(import.meta.url)('../../schemas/status.schema.json');
-    if (typeof schema !== 'object' || schema === null) throw new TypeError('schemas/status.schema.json is not an object');
-    validator = new Ajv({ allErrors: true, strict: true }).compile(schema);
-  }
-  return validator;
-}
-
-/** Errors of a document against schemas/status.schema.json ('' when valid). */
+/** Errors of a document against schemas/status.schema.json, `key: message; …` ('' when valid). */
 export function statusSchemaErrors(doc: unknown): string {
-  const validate = statusValidator();
-  if (validate(doc)) return '';
-  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
+  const checked = checkSchema('status', doc);
+  return checked.valid ? '' : problemText(checked.problems);
 }
 
 export function serializeStatus(doc: StatusDoc): string {
@@ -62,7 +50,7 @@ export class StatusStore {
     try {
       return toPlain(loadYaml(text, path).value);
     } catch (e) {
-      this.log?.warn({ path, err: (e as Error).message }, 'ignoring an unreadable status file');
+      this.log?.warn({ path, err: errorMessage(e) }, 'ignoring an unreadable status file');
       return undefined;
     }
   }

@@ -1,4 +1,5 @@
 import type { Workspace } from '../core/ports.js';
+import { hasErrno } from '../core/errno.js';
 
 /**
  * HEAD's commit of the git checkout at the workspace root, read from the
@@ -39,8 +40,7 @@ async function readDirOrFileText(ws: Workspace, path: string): Promise<string | 
   try {
     return await ws.readText(path);
   } catch (e) {
-    const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
-    if (code === 'EISDIR' || code === 'ENOTDIR') return undefined;
+    if (hasErrno(e, 'EISDIR', 'ENOTDIR')) return undefined;
     throw e;
   }
 }

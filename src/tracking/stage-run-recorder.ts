@@ -5,6 +5,7 @@ import type { ChangeReason, LockStage, Stage } from '../core/types.js';
 import { readGitCommit } from './git-commit.js';
 import { promotionsFor, registrationFor, thresholdFiles, type ModelDecl } from './promotion.js';
 import { buildStageRecord, parseParamsFiles, passTags, stageParams, stageStartTags, type RunSource } from './stage-record.js';
+import { errorMessage } from '../core/errno.js';
 
 /**
  * What the reconciler calls around each stage run to record it in MLflow:
@@ -56,9 +57,6 @@ export type StageOutcomeKind = 'succeeded' | 'failed' | 'cancelled';
 
 const STATUS: Record<StageOutcomeKind, TrackedRunStatus> = { succeeded: 'FINISHED', failed: 'FAILED', cancelled: 'KILLED' };
 
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 export class StageRunRecorder {
   constructor(private readonly o: RecorderOptions) {}
@@ -74,7 +72,7 @@ export class StageRunRecorder {
 
   private source(pass: PassTracking): Promise<RunSource> {
     pass.gitCommit ??= readGitCommit(this.o.ws).catch((e: unknown) => {
-      this.o.log.debug({ err: errText(e) }, 'git commit not read');
+      this.o.log.debug({ err: errorMessage(e) }, 'git commit not read');
       return undefined;
     });
     return pass.gitCommit.then((gitCommit) => ({
@@ -94,7 +92,7 @@ export class StageRunRecorder {
         }),
       )
       .catch((e: unknown) => {
-        this.o.log.warn({ err: errText(e) }, 'pass not tracked');
+        this.o.log.warn({ err: errorMessage(e) }, 'pass not tracked');
         return undefined;
       });
     return pass.run;
@@ -128,7 +126,7 @@ export class StageRunRecorder {
       });
       return { stage, env: run.env, run, params };
     } catch (e) {
-      this.o.log.warn({ stage: stage.name, err: errText(e) }, 'stage run not tracked');
+      this.o.log.warn({ stage: stage.name, err: errorMessage(e) }, 'stage run not tracked');
       return { stage, env: {}, run: undefined, params };
     }
   }
@@ -170,7 +168,7 @@ export class StageRunRecorder {
       }
       await this.o.tracker.finishStageRun(run, record);
     } catch (e) {
-      this.o.log.warn({ stage: stage.name, err: errText(e) }, 'stage run not fully tracked');
+      this.o.log.warn({ stage: stage.name, err: errorMessage(e) }, 'stage run not fully tracked');
     }
     const id = this.o.tracker.runIdOf(run);
     return id ? { trackingRunId: id } : {};
@@ -193,7 +191,7 @@ export class StageRunRecorder {
     try {
       await this.o.tracker.finishPass(run, STATUS[outcome], endedAt ?? this.o.clock.now());
     } catch (e) {
-      this.o.log.warn({ err: errText(e) }, 'pass end not tracked');
+      this.o.log.warn({ err: errorMessage(e) }, 'pass end not tracked');
     }
   }
 }

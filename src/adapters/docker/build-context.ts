@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { ReprodError } from '../../core/errors.js';
 import { parseDockerIgnore, type DockerIgnore } from './dockerignore.js';
 import { TAR_END, tarHeader, tarPadding, type TarEntry } from './tar-writer.js';
+import { isMissing } from '../../core/errno.js';
 
 /**
  * A build context: the files of a folder that `.dockerignore` lets through,
@@ -37,7 +38,7 @@ async function readIgnore(root: string, dockerfile: string): Promise<DockerIgnor
   try {
     text = await fs.readFile(path.join(root, '.dockerignore'), 'utf8');
   } catch (err) {
-    if (!(err instanceof Error && 'code' in err && err.code === 'ENOENT')) throw err;
+    if (!isMissing(err)) throw err;
   }
   return parseDockerIgnore(text, [dockerfile, '.dockerignore']);
 }

@@ -19,7 +19,7 @@ import {
   type StageRuntime,
 } from '../../core/ports.js';
 import type { Stage } from '../../core/types.js';
-import type { ResolvedRuntime } from '../../pipeline/manifests.js';
+import type { ResolvedRuntime } from '../../pipeline/stage-runtime.js';
 import { HostRuntime } from '../local/host-runtime.js';
 import { engineError, engineMessage, engineStatus } from './engine.js';
 import { resolveHostPaths, type HostPathMapper } from './host-paths.js';

@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import { ReprodError } from '../../core/errors.js';
+import { errorMessage, hasErrno } from '../../core/errno.js';
 
 /**
  * The connection to the Docker engine and the shape of its errors. The
@@ -25,17 +26,11 @@ export function engineMessage(err: unknown): string {
     if (typeof json === 'string' && json.trim() !== '') return json.trim();
     if (Buffer.isBuffer(json) && json.length > 0) return json.toString('utf8').trim();
   }
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 function isConnectionError(err: unknown): boolean {
-  return (
-    typeof err === 'object' &&
-    err !== null &&
-    'code' in err &&
-    typeof err.code === 'string' &&
-    ['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE'].includes(err.code)
-  );
+  return hasErrno(err, 'ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE');
 }
 
 /** Wraps an engine failure as a RUNTIME error that says what reprod was doing. */

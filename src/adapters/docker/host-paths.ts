@@ -4,6 +4,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { ReprodError } from '../../core/errors.js';
 import { engineError, engineStatus } from './engine.js';
+import { hasErrno } from '../../core/errno.js';
 
 /**
  * Bind sources are read by the engine on the host, not by reprod. When reprod
@@ -144,7 +145,7 @@ async function readIfExists(file: string): Promise<string | undefined> {
   try {
     return await fs.readFile(file, 'utf8');
   } catch (err) {
-    if (err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'EACCES')) return undefined;
+    if (hasErrno(err, 'ENOENT', 'EACCES')) return undefined;
     throw err;
   }
 }

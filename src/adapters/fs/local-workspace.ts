@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import type { Workspace } from '../../core/ports.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { isMissing } from '../../core/errno.js';
 
 /** The workspace on the local filesystem. */
 export class LocalWorkspace implements Workspace {
@@ -15,28 +16,22 @@ export class LocalWorkspace implements Workspace {
     try {
       return await fs.readFile(this.abs(p), 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (isMissing(e)) return undefined;
       throw e;
     }
   }
 
   async writeTextAtomic(p: string, text: string): Promise<void> {
-    const dst = this.abs(p);
-    await fs.mkdir(path.dirname(dst), { recursive: true });
-    const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.${randomUUID()}.tmp`);
-    try {
-      const fh = await fs.open(tmp, 'w', 0o644);
+    const fill = async (temp: string): Promise<void> => {
+      const fh = await fs.open(temp, 'w', 0o644);
       try {
         await fh.writeFile(text);
         await fh.sync();
       } finally {
         await fh.close();
       }
-      await fs.rename(tmp, dst);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
+    };
+    await writeFileAtomic(this.abs(p), fill, { hidden: true });
   }
 
   async remove(p: string): Promise<void> {
@@ -48,7 +43,7 @@ export class LocalWorkspace implements Workspace {
       await fs.lstat(this.abs(p));
       return true;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if (isMissing(e)) return false;
       throw e;
     }
   }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ReprodError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
+import { errorMessage } from '../../core/errno.js';
 
 export interface HttpEndpointOptions {
   /** Address to listen on: `127.0.0.1` (default) or `0.0.0.0` to be scraped from elsewhere. */
@@ -47,7 +48,7 @@ export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<Http
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
       }
     } catch (err) {
-      opts.log.error({ path: url.pathname, err: err instanceof Error ? err.message : String(err) }, 'http handler failed');
+      opts.log.error({ path: url.pathname, err: errorMessage(err) }, 'http handler failed');
       if (!res.headersSent) res.writeHead(500).end();
     }
   });

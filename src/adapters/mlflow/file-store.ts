@@ -9,7 +9,9 @@ import type { LogBatch } from '../../tracking/mlflow-limits.js';
 import type { CreateRunInput, MlflowBackend, ModelVersionInfo, RunHandle } from './backend.js';
 import { MlflowError } from './mlflow-error.js';
 import { metaNumber, metaString, readMeta, writeMeta, type MetaValue } from './meta-yaml.js';
+import { writeFileAtomic } from '../fs/atomic-file.js';
 import { readOptionalText } from '../fs/read-optional.js';
+import { isMissing } from '../../core/errno.js';
 
 /**
  * MLflow's file store, the layout its Python client writes for
@@ -41,23 +43,15 @@ const RESERVED = new Set(['.trash', 'models']);
 const RESERVED_IN_EXPERIMENT = new Set(['tags', 'datasets', 'traces']);
 
 
-async function writeAtomic(file: string, data: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomUUID()}.tmp`);
-  try {
-    await fs.writeFile(tmp, data);
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
+function writeAtomic(file: string, data: string): Promise<void> {
+  return writeFileAtomic(file, (temp) => fs.writeFile(temp, data), { hidden: true });
 }
 
 async function subdirs(dir: string): Promise<string[]> {
   try {
     return (await fs.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isMissing(e)) return [];
     throw e;
   }
 }
@@ -68,7 +62,7 @@ async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isMissing(e)) return [];
     throw e;
   }
   const out: string[] = [];
@@ -270,16 +264,7 @@ export class FileStoreBackend implements MlflowBackend {
 
   async logArtifact(run: RunHandle, artifactPath: string, file: string): Promise<void> {
     const root = fileURLToPath(run.artifactUri);
-    const dst = keyPath(root, artifactPath);
-    await fs.mkdir(path.dirname(dst), { recursive: true });
-    const tmp = path.join(path.dirname(dst), `.${path.basename(dst)}.${randomUUID()}.tmp`);
-    try {
-      await fs.copyFile(file, tmp);
-      await fs.rename(tmp, dst);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
+    await writeFileAtomic(keyPath(root, artifactPath), (temp) => fs.copyFile(file, temp), { hidden: true });
   }
 
   private async updateRunMeta(run: RunHandle, change: { runName?: string; status?: number; endTime?: number }): Promise<void> {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { RunHandle } from './backend.js';
 import { blobOf, parseJournalLine, refsOf, type JournalLine, type OutboxOp } from './outbox-ops.js';
 import { readOptionalText } from '../fs/read-optional.js';
+import { hasErrno, isMissing } from '../../core/errno.js';
 
 /**
  * The outbox on disk (`.dvc/tmp/reprod/mlflow-outbox/`):
@@ -46,7 +47,7 @@ function isAliveDefault(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    return hasErrno(e, 'EPERM');
   }
 }
 
@@ -131,8 +132,8 @@ export class OutboxJournal {
     const now = Date.now();
     for (const name of await fs.readdir(dir)) {
       if (referenced.has(name)) continue;
-      const st = await fs.stat(path.join(dir, name)).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return undefined;
+      const st = await fs.stat(path.join(dir, name)).catch((e: unknown) => {
+        if (isMissing(e)) return undefined;
         throw e;
       });
       if (st && now - st.mtimeMs > BLOB_GRACE_MS) await fs.rm(path.join(dir, name), { force: true });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { backoffDelay } from '../../core/backoff.js';
 import type { Clock, Logger } from '../../core/ports.js';
 import type {
   ModelPromotion,
@@ -19,6 +20,7 @@ import { isMlflowError, MlflowError } from './mlflow-error.js';
 import { OutboxJournal, type JournalRecord } from './outbox-journal.js';
 import { refsOf, type OutboxOp } from './outbox-ops.js';
 import type { Redactor } from './redact.js';
+import { errorText, isMissing } from '../../core/errno.js';
 
 /**
  * The {@link Tracker} over an MLflow store, through an outbox:
@@ -89,8 +91,8 @@ interface Pending extends JournalRecord {
 }
 
 async function filesOf(abs: string, rel = ''): Promise<{ abs: string; rel: string }[]> {
-  const st = await fs.stat(abs).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
+  const st = await fs.stat(abs).catch((e: unknown) => {
+    if (isMissing(e)) return undefined;
     throw e;
   });
   if (!st) return [];
@@ -436,7 +438,7 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
   private failed(message: string): void {
     this.streak++;
     const { baseMs, capMs } = this.o.backoff ?? { baseMs: 1_000, capMs: 60_000 };
-    const delay = Math.min(capMs, baseMs * 2 ** (this.streak - 1));
+    const delay = backoffDelay(this.streak, baseMs, capMs);
     this.nextAttemptAt = this.o.clock.now().getTime() + delay;
     if (this.lastError === undefined) this.o.log.warn({ tracking: this.backend.describe, pending: this.pending.length, retryInMs: delay, err: message }, 'tracking unavailable');
     this.lastError = message;
@@ -597,12 +599,4 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
       [{ key: `reprod.model.alias.${mlflowKey(op.alias)}`, value: `${op.name} ${op.md5 ?? 'newest'}` }],
     );
   }
-}
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code ? `${code}: ${e.message}` : e.message;
-  }
-  return String(e);
 }

@@ -3,6 +3,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { MlflowError } from './mlflow-error.js';
 import type { Redactor } from './redact.js';
+import { backoffDelay } from '../../core/backoff.js';
+import { errorText } from '../../core/errno.js';
 
 /**
  * HTTP for MLflow's REST API: JSON requests under `<base>/api/2.0/mlflow/`,
@@ -94,7 +96,7 @@ export class MlflowRestClient {
     const what = `${method} ${apiPath.replace(/^mlflow\//, '')}`;
     let last: MlflowError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) await this.opts.sleep(Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** (attempt - 2)));
+      if (attempt > 1) await this.opts.sleep(backoffDelay(attempt - 1, RETRY_BASE_MS, RETRY_CAP_MS));
       let res: RestResponse;
       try {
         res = await this.send(method, this.url(apiPath, query), body);
@@ -161,14 +163,6 @@ export class MlflowRestClient {
       } else req.end();
     });
   }
-}
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code ? `${code} ${e.message}` : e.message;
-  }
-  return String(e);
 }
 
 function parseJsonBody(text: string): unknown {

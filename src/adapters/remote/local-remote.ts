@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { constants as fsc, createReadStream, promises as fs } from 'node:fs';
-import path from 'node:path';
+import { errorMessage, isMissing } from '../../core/errno.js';
 import { ReprodError } from '../../core/errors.js';
-import { mapLimit } from '../../remote/pool.js';
 import type { Downloaded, RemoteStore, TransferOptions } from '../../remote/ports.js';
-import { fileSizes } from './file-sizes.js';
-import { isMissing } from '../../hashing/errno.js';
-import { walkKeys } from './key-walk.js';
+import { writeFileAtomic } from '../fs/atomic-file.js';
+import { LayoutFolder } from '../fs/layout-folder.js';
 import { writeHashed } from './md5-file.js';
+
+/** Objects are read-only once in place, as DVC keeps them. */
+const READ_ONLY = 0o444;
 
 /**
  * A remote that is a folder (a mounted share, another disk), in DVC's
@@ -18,18 +18,16 @@ import { writeHashed } from './md5-file.js';
  */
 export class LocalRemote implements RemoteStore {
   readonly display: string;
+  private readonly folder: LayoutFolder;
 
   constructor(readonly root: string) {
     this.display = root;
-  }
-
-  private pathOf(key: string): string {
-    return path.join(this.root, ...key.split('/'));
+    this.folder = new LayoutFolder(root);
   }
 
   async existing(keys: readonly string[], opts: { jobs: number }): Promise<Map<string, number>> {
     await this.checkRoot();
-    return fileSizes(keys, (k) => this.pathOf(k), Math.max(opts.jobs, 16));
+    return this.folder.sizes(keys, Math.max(opts.jobs, 16));
   }
 
   /** A remote folder that exists but cannot be read is a fatal problem, not a per-object one. */
@@ -38,34 +36,28 @@ export class LocalRemote implements RemoteStore {
       await fs.readdir(this.root);
     } catch (e) {
       if (isMissing(e)) return;
-      throw new ReprodError('REMOTE', `cannot read the remote folder ${this.root}: ${(e as Error).message}`, { cause: e });
+      throw new ReprodError('REMOTE', `cannot read the remote folder ${this.root}: ${errorMessage(e)}`, { cause: e });
     }
   }
 
   list(prefix: string): AsyncIterable<string> {
-    return walkKeys(this.root, this.pathOf(prefix));
+    return this.folder.list(prefix);
   }
 
   async put(key: string, file: string, size: number, opts: TransferOptions = {}): Promise<void> {
-    const dst = this.pathOf(key);
-    await fs.mkdir(path.dirname(dst), { recursive: true });
-    const temp = `${dst}.${randomUUID()}.tmp`;
-    try {
+    const fill = async (temp: string): Promise<void> => {
       // a reflink where the filesystem has them, else a plain copy
       await fs.copyFile(file, temp, fsc.COPYFILE_FICLONE);
       opts.signal?.throwIfAborted();
-      await fs.chmod(temp, 0o444);
-      await fs.rename(temp, dst);
-      opts.onBytes?.(size);
-    } finally {
-      await fs.rm(temp, { force: true });
-    }
+    };
+    await writeFileAtomic(this.folder.pathOf(key), fill, { mode: READ_ONLY });
+    opts.onBytes?.(size);
   }
 
   async get(key: string, dest: string, opts: TransferOptions = {}): Promise<Downloaded | null> {
     let handle;
     try {
-      handle = await fs.open(this.pathOf(key), 'r');
+      handle = await fs.open(this.folder.pathOf(key), 'r');
     } catch (e) {
       if (isMissing(e)) return null;
       throw e;
@@ -78,17 +70,12 @@ export class LocalRemote implements RemoteStore {
     }
   }
 
-  async read(key: string): Promise<Uint8Array | null> {
-    try {
-      return await fs.readFile(this.pathOf(key));
-    } catch (e) {
-      if (isMissing(e)) return null;
-      throw e;
-    }
+  read(key: string): Promise<Uint8Array | null> {
+    return this.folder.read(key);
   }
 
-  async delete(keys: readonly string[], opts: { jobs?: number } = {}): Promise<void> {
-    await mapLimit(keys, opts.jobs ?? 16, (k) => fs.rm(this.pathOf(k), { force: true }));
+  delete(keys: readonly string[], opts: { jobs?: number } = {}): Promise<void> {
+    return this.folder.delete(keys, opts.jobs ?? 16);
   }
 
   close(): void {}

@@ -3,6 +3,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../../core/ports.js';
 import { PIPELINE_KEY } from '../../reconcile/reconciler.js';
 import { isAlwaysIgnored, type WatchPlan } from './watch-plan.js';
+import { errorMessage } from '../../core/errno.js';
 
 export interface SpecWatcherOptions {
   /** Absolute path of the workspace. */
@@ -54,7 +55,7 @@ export class SpecWatcher implements AsyncDisposable {
     });
     this.watcher = w;
     w.on('all', (event, abs) => this.onEvent(event, abs));
-    w.on('error', (err) => this.opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'file watcher error'));
+    w.on('error', (err) => this.opts.log.warn({ err: errorMessage(err) }, 'file watcher error'));
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
     this.opts.log.debug({ paths: plan.paths.length }, 'watching');
     if (!this.closed && this.watcher === w) this.opts.onKeys([PIPELINE_KEY]);

@@ -6,7 +6,7 @@ import { LABEL } from '../../../../src/adapters/docker/labels.js';
 import { ReprodError } from '../../../../src/core/errors.js';
 import type { RunRequest } from '../../../../src/core/ports.js';
 import type { Stage } from '../../../../src/core/types.js';
-import type { ContainerSettings, ResolvedRuntime } from '../../../../src/pipeline/manifests.js';
+import type { ContainerSettings, ResolvedRuntime } from '../../../../src/pipeline/stage-runtime.js';
 import { busyboxImage, captureLog, engine, quietLogger, reprodContainers, testStage } from '../../../helpers/docker.js';
 import { tempDir } from '../../../helpers/workspace.js';
 

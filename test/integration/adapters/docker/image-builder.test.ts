@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerRuntime } from '../../../../src/adapters/docker/docker-runtime.js';
 import { ImageBuilder, type ImageBuildRequest } from '../../../../src/adapters/docker/image-builder.js';
 import { ReprodError } from '../../../../src/core/errors.js';
-import { resolveStageRuntime } from '../../../../src/pipeline/manifests.js';
+import { resolveStageRuntime } from '../../../../src/pipeline/stage-runtime.js';
 import { busyboxImage, captureLog, engine, quietLogger, testStage } from '../../../helpers/docker.js';
 import { tempDir } from '../../../helpers/workspace.js';
 

@@ -1,0 +1,267 @@
+import { constants as fsc, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { LinkType } from '../../core/dvc-config.js';
+import { isMissing } from '../../core/errno.js';
+import { ReprodError } from '../../core/errors.js';
+import type { CheckoutResult, HashResult, ObjectCache } from '../../core/ports.js';
+import { dirListingJson } from '../../hashing/dir-listing.js';
+import { isDirOid, objectKey, runDirKey, runKey } from '../../remote/layout.js';
+import type { CacheStore } from '../../remote/ports.js';
+import { renameIntoPlace, tempPathFor, writeFileAtomic } from '../fs/atomic-file.js';
+import { LayoutFolder } from '../fs/layout-folder.js';
+
+/** Objects are read-only once in place, as DVC keeps them. */
+const READ_ONLY = 0o444;
+/** Stats (and removals) in flight at once over many keys. */
+const FILE_JOBS = 64;
+
+/** One row of a cached `.dir` listing. */
+interface ListingRow {
+  md5: string;
+  relpath: string;
+}
+
+function isListing(v: unknown): v is ListingRow[] {
+  return (
+    Array.isArray(v) &&
+    v.every((r) => typeof r === 'object' && r !== null && typeof r.md5 === 'string' && typeof r.relpath === 'string')
+  );
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.lstat(p);
+    return true;
+  } catch (e) {
+    if (isMissing(e)) return false;
+    throw e;
+  }
+}
+
+export interface LocalCacheOptions {
+  /** Workspace root (absolute). */
+  root: string;
+  /** Cache directory (absolute); DVC's default is `<root>/.dvc/cache`. */
+  cacheDir?: string;
+  /** `cache.type` preference list. */
+  linkTypes?: LinkType[];
+}
+
+/**
+ * DVC 3's local cache (`.dvc/cache`, in the layout of remote/layout.ts):
+ * what stages commit to and check out from ({@link ObjectCache}), and one
+ * end of every transfer to and from a remote ({@link CacheStore}). Every
+ * object lands through a temporary file renamed into place, read-only.
+ */
+export class LocalCache implements ObjectCache, CacheStore {
+  readonly root: string;
+  readonly dir: string;
+  private readonly folder: LayoutFolder;
+  private readonly linkTypes: LinkType[];
+  /** Oids known to be present (a `.dir` with all its files): `has` does not stat them again. */
+  private readonly known = new Set<string>();
+
+  constructor(opts: LocalCacheOptions) {
+    this.root = opts.root;
+    this.dir = opts.cacheDir ?? path.join(opts.root, '.dvc', 'cache');
+    this.folder = new LayoutFolder(this.dir);
+    this.linkTypes = opts.linkTypes ?? ['reflink', 'copy'];
+  }
+
+  pathOf(key: string): string {
+    return this.folder.pathOf(key);
+  }
+
+  private objectPath(oid: string): string {
+    return this.pathOf(objectKey(oid));
+  }
+
+  // ------------------------------------------------------------ ObjectCache
+
+  async has(md5: string): Promise<boolean> {
+    if (this.known.has(md5)) return true;
+    if (!(await exists(this.objectPath(md5)))) return false;
+    if (isDirOid(md5)) {
+      const rows = await this.readListing(md5);
+      for (const r of rows) if (!(await this.has(r.md5))) return false;
+    }
+    this.known.add(md5);
+    return true;
+  }
+
+  async save(relPath: string, result: HashResult): Promise<void> {
+    const abs = path.join(this.root, relPath);
+    if (result.entries) {
+      for (const e of result.entries) await this.addFile(path.join(abs, e.relpath), e.md5);
+      const listing = this.objectPath(result.info.md5);
+      if (!(await exists(listing))) {
+        const json = dirListingJson(result.entries);
+        await writeFileAtomic(listing, (temp) => fs.writeFile(temp, json), { mode: READ_ONLY });
+      }
+      this.known.add(result.info.md5);
+    } else {
+      await this.addFile(abs, result.info.md5);
+      // DVC relinks a committed file from the cache: it ends up with the default mode, plus the owner's exec bit.
+      await fs.chmod(abs, (0o666 & ~process.umask()) | (result.info.isexec ? 0o100 : 0));
+    }
+    if (this.linkTypes[0] === 'hardlink' || this.linkTypes[0] === 'symlink') {
+      await this.checkout(relPath, result.info.md5);
+    }
+  }
+
+  async checkout(relPath: string, md5: string): Promise<CheckoutResult> {
+    if (!(await this.has(md5))) {
+      throw new ReprodError('CACHE', `'${relPath}' (${md5}) is not in the cache`, {
+        remedy: 'Run the stage that produces it, or pull it from a remote.',
+      });
+    }
+    const abs = path.join(this.root, relPath);
+    if (isDirOid(md5)) {
+      const rows = await this.readListing(md5);
+      await fs.rm(abs, { recursive: true, force: true });
+      await fs.mkdir(abs, { recursive: true });
+      for (const r of rows) await this.link(r.md5, path.join(abs, r.relpath), false);
+      return 'restored';
+    }
+    const st = await fs.stat(this.objectPath(md5));
+    await this.link(md5, abs, (st.mode & 0o100) !== 0);
+    return 'restored';
+  }
+
+  async runCacheEntries(key: string): Promise<string[]> {
+    const dir = this.pathOf(runDirKey(key));
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch (e) {
+      if (isMissing(e)) return [];
+      throw e;
+    }
+    const withTimes = await Promise.all(
+      names
+        .filter((n) => !n.endsWith('.tmp'))
+        .map(async (n) => {
+          const p = path.join(dir, n);
+          const [st, text] = await Promise.all([fs.stat(p), fs.readFile(p, 'utf8')]);
+          return { t: st.mtimeMs, text };
+        }),
+    );
+    return withTimes.sort((a, b) => b.t - a.t).map((x) => x.text);
+  }
+
+  async writeRunCacheEntry(key: string, value: string, text: string): Promise<void> {
+    const dst = this.pathOf(runKey(key, value));
+    if (await exists(dst)) return;
+    await writeFileAtomic(dst, (temp) => fs.writeFile(temp, text));
+  }
+
+  // ------------------------------------------------------------ CacheStore
+
+  sizes(keys: readonly string[]): Promise<Map<string, number>> {
+    return this.folder.sizes(keys, FILE_JOBS);
+  }
+
+  list(prefix: string): AsyncIterable<string> {
+    return this.folder.list(prefix);
+  }
+
+  tempFor(key: string): string {
+    return tempPathFor(this.pathOf(key));
+  }
+
+  adopt(temp: string, key: string): Promise<void> {
+    return renameIntoPlace(temp, this.pathOf(key), READ_ONLY);
+  }
+
+  async discard(temp: string): Promise<void> {
+    await fs.rm(temp, { force: true });
+  }
+
+  read(key: string): Promise<Uint8Array | null> {
+    return this.folder.read(key);
+  }
+
+  write(key: string, bytes: Uint8Array): Promise<void> {
+    return writeFileAtomic(this.pathOf(key), (temp) => fs.writeFile(temp, bytes), { mode: READ_ONLY });
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    // a removed file may belong to any listing known to be complete
+    this.known.clear();
+    await this.folder.delete(keys, FILE_JOBS);
+  }
+
+  async copyOut(key: string, wsPath: string): Promise<void> {
+    const dst = path.join(this.root, ...wsPath.split('/'));
+    await fs.mkdir(path.dirname(dst), { recursive: true });
+    await fs.rm(dst, { force: true });
+    await fs.copyFile(this.pathOf(key), dst);
+    await fs.chmod(dst, 0o666 & ~process.umask());
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private async readListing(md5: string): Promise<ListingRow[]> {
+    const p = this.objectPath(md5);
+    const text = await fs.readFile(p, 'utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (cause) {
+      throw new ReprodError('CACHE', `corrupt directory listing ${p}`, { cause });
+    }
+    if (!isListing(parsed)) throw new ReprodError('CACHE', `corrupt directory listing ${p}`);
+    return parsed;
+  }
+
+  /** Adds one file's bytes under `md5` (nothing to do when present). */
+  private async addFile(src: string, md5: string): Promise<void> {
+    const dst = this.objectPath(md5);
+    if (this.known.has(md5) || (await exists(dst))) {
+      this.known.add(md5);
+      return;
+    }
+    try {
+      await writeFileAtomic(dst, (temp) => this.copy(src, temp), { mode: READ_ONLY });
+    } catch (cause) {
+      throw new ReprodError('CACHE', `cannot add ${path.relative(this.root, src)} to the cache`, { cause });
+    }
+    this.known.add(md5);
+  }
+
+  private async copy(src: string, dst: string): Promise<void> {
+    if (this.linkTypes.includes('reflink')) {
+      try {
+        await fs.copyFile(src, dst, fsc.COPYFILE_FICLONE_FORCE);
+        return;
+      } catch {
+        // the filesystem has no reflinks: fall back to a plain copy, as DVC does
+      }
+    }
+    await fs.copyFile(src, dst);
+  }
+
+  /** Materialises one cached file at `dst` with the first link type that works. */
+  private async link(md5: string, dst: string, isexec: boolean): Promise<void> {
+    const src = this.objectPath(md5);
+    await fs.mkdir(path.dirname(dst), { recursive: true });
+    await fs.rm(dst, { force: true });
+    let lastError: unknown;
+    for (const t of this.linkTypes) {
+      try {
+        if (t === 'hardlink') await fs.link(src, dst);
+        else if (t === 'symlink') await fs.symlink(src, dst);
+        else {
+          await fs.copyFile(src, dst, t === 'reflink' ? fsc.COPYFILE_FICLONE_FORCE : 0);
+          await fs.chmod(dst, isexec ? 0o755 : 0o644);
+        }
+        return;
+      } catch (e) {
+        lastError = e;
+      }
+    }
+    throw new ReprodError('CACHE', `cannot check out ${path.relative(this.root, dst)} from the cache`, {
+      cause: lastError,
+    });
+  }
+}
