@@ -10,6 +10,8 @@ import type { Logger } from '../core/ports.js';
 import type { Pipeline, Stage } from '../core/types.js';
 import { resolveStageRuntime } from '../pipeline/stage-runtime.js';
 import type { ReconcilerHooks } from '../reconcile/reconciler.js';
+import { EngineMonitor } from '../adapters/docker/engine-monitor.js';
+import { errorMessage } from '../core/errors.js';
 import { buildEngine } from './engine.js';
 import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
 import { openTracking, type TrackingService } from './tracking.js';
@@ -102,14 +104,6 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
   let watcher: SpecWatcher | undefined;
   let tracking: TrackingService | undefined;
   try {
-    if (selected.docker) {
-      try {
-        await selected.docker.removeOrphans();
-      } catch (err) {
-        if (opts.runtime === 'docker') throw err;
-        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot reach the Docker engine: container stages will retry until it answers');
-      }
-    }
     const buildContextOf = (stage: Stage): string | undefined => {
       const r = selected.resolve(stage);
       return r.kind === 'container' && r.image.kind === 'build' ? r.image.context : undefined;
@@ -143,6 +137,22 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         },
       },
     });
+    // the engine, watched: losing it is a condition (EngineAvailable, /healthz, reprod_engine_up), never a stage failure
+    const docker = selected.docker;
+    let first = true;
+    const monitor = docker
+      ? new EngineMonitor({
+          ping: () => docker.ping(),
+          onLook: (up, message) => {
+            const back = up && !reconciler.engineAvailable;
+            reconciler.setEngine(up, message);
+            // containers left by an engine that died with them, or by an earlier process
+            if (back || (up && first)) docker.removeOrphans().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove orphan containers'));
+            first = false;
+          },
+        })
+      : undefined;
+    const monitorDone = monitor?.start(signal);
     watcher = new SpecWatcher({
       root,
       onKeys: (keys) => keys.forEach((k) => reconciler.enqueue(k)),
@@ -160,7 +170,12 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         log,
         health: () => {
           const s = reconciler.stats();
-          return { ok: s.alive, detail: { specValid: s.specValid, running: s.running, queueDepth: s.queueDepth, passes: s.passes } };
+          const engine = monitor ? (reconciler.engineAvailable ? 'available' : 'unavailable') : 'unused';
+          return {
+            ok: s.alive && engine !== 'unavailable',
+            ...(s.alive && engine === 'unavailable' ? { status: 'degraded' } : {}),
+            detail: { specValid: s.specValid, engine, running: s.running, queueDepth: s.queueDepth, passes: s.passes },
+          };
         },
         metrics: () => metrics.render(),
       });
@@ -169,6 +184,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     log.info({ root, runtime: opts.runtime, maxParallel: opts.maxParallel }, 'reconciling');
     await reconciler.start(signal);
     await trackingDone;
+    await monitorDone;
     if (tracking) {
       // a clean stop gives MLflow a moment to receive the last pass's records, and says how it went
       await tracking.flush(STOP_FLUSH_MS);

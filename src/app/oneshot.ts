@@ -132,6 +132,8 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
       },
       reconciler: { maxParallel: Math.max(1, run.jobs ?? 1), resyncMs: 0 },
     });
+    // the engine answered (orphans were removed): status says so, as the daemon's does
+    if (selected.docker) reconciler.setEngine(true, '');
     const summary = await reconciler.runOnce({ scope: new Set(stages.map((s) => s.name)), ...(run.keepGoing ? { keepGoing: true } : {}) }, run.signal);
     return summary.decisions;
   });

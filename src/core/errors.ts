@@ -31,6 +31,11 @@ export const ErrorCodes = {
   DVCIGNORE_IN_DIR: { exit: 2, retry: false, remedy: 'Move the .dvcignore file out of the tracked directory, to the workspace root or a folder above it (DVC refuses it there too).' },
   CONFIG: { exit: 2, retry: false, remedy: 'Fix .dvc/config (DVC\'s INI format).' },
   RUNTIME: { exit: 1, retry: true, remedy: 'Check that the container engine is reachable.' },
+  ENGINE_UNAVAILABLE: {
+    exit: 1,
+    retry: true,
+    remedy: 'Start the Docker engine (`docker info` must work), or point DOCKER_HOST at it; inside a container, mount /var/run/docker.sock. The daemon resumes by itself when it answers.',
+  },
   IMAGE_BUILD: { exit: 1, retry: false, remedy: "Fix the stage's Dockerfile or build context (the build output is in the stage's log)." },
   STALE_RUN: { exit: 1, retry: true, remedy: 'Nothing to do: the stage runs again with its new inputs.' },
   NO_PIPELINE: { exit: 2, retry: false, remedy: 'Run reprod in a folder that has a dvc.yaml.' },

@@ -118,6 +118,8 @@ export interface OnceOptions {
 
 export interface ReconcilerStats {
   alive: boolean;
+  /** False while the container engine does not answer (see Reconciler.setEngine). */
+  engineUp: boolean;
   specValid: boolean;
   stages: number;
   running: number;

@@ -5,7 +5,7 @@ import type { StagePhase } from '../status/status-docs.js';
 import { DEFAULT_RETRY, retryDelayMs, retryPolicyFor, type RetryPolicy } from './failure-policy.js';
 import { decisionOf, lastRunOf, runSeconds, settledDecision, type StageDecision } from './outcome.js';
 import { PassLedger } from './pass-ledger.js';
-import { PIPELINE_KEY, type OnceOptions, type PassSummary, type ReconcileSpec, type ReconcilerOptions, type ReconcilerStats } from './reconciler-api.js';
+import { PIPELINE_KEY, type ExternalCondition, type OnceOptions, type PassSummary, type ReconcileSpec, type ReconcilerOptions, type ReconcilerStats } from './reconciler-api.js';
 import { Scheduling } from './scheduling.js';
 import { provideStageMachine, StageActors, type Entry } from './stage-actors.js';
 import { indexStages, type StageIndex } from './stage-index.js';
@@ -72,6 +72,7 @@ export class Reconciler {
   private stopping = false;
   private resyncTimer: TimerHandle | undefined;
   private specFailed: ((err: ReprodError) => void) | undefined;
+  private engine: ExternalCondition | undefined;
 
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
@@ -132,6 +133,25 @@ export class Reconciler {
     return this.status.idle();
   }
 
+  /**
+   * What the container engine's watcher says. Losing it is a condition of
+   * the pipeline (EngineAvailable), never a stage failure; when it answers
+   * again, every stage waiting for it is looked at again, with no edit needed.
+   */
+  setEngine(available: boolean, message: string): void {
+    const was = this.engine?.status;
+    this.engine = available ? { status: 'True', reason: 'Available', message } : { status: 'False', reason: 'EngineUnavailable', message };
+    if (was === this.engine.status) return;
+    this.log[available ? 'info' : 'warn']({ engine: available ? 'available' : 'unavailable', err: available ? undefined : message }, available ? 'the container engine answers' : 'the container engine is unavailable');
+    this.status.markPipeline();
+    if (available) for (const e of this.actors.state('engineUnavailable')) if (this.actors.isCurrent(e)) this.queue.addNow(e.name);
+  }
+
+  /** Whether the engine answered at the last look (true while nothing said otherwise). */
+  get engineAvailable(): boolean {
+    return this.engine?.status !== 'False';
+  }
+
   /** True when `path` (workspace-relative) is an output of a stage that is running: its events are the stage's own. */
   isBeingWritten(path: string): boolean {
     for (const e of this.actors.state('running')) {
@@ -145,6 +165,7 @@ export class Reconciler {
   stats(): ReconcilerStats {
     return {
       alive: this.alive,
+      engineUp: this.engineAvailable,
       specValid: this.spec !== undefined && this.specError === undefined,
       stages: this.actors.entries.size,
       running: this.actors.state('running').size,
@@ -315,7 +336,7 @@ export class Reconciler {
       const retry = retryPolicyFor(stage, spec.manifests.stages, defaults);
       const existing = this.actors.current(stage.name);
       if (existing) existing.actor.send({ type: 'UPDATE', stage, retry });
-      else this.actors.spawn(stage, retry);
+      else this.actors.spawn(stage, retry, this.once === undefined);
     }
   }
 
@@ -371,6 +392,8 @@ export class Reconciler {
     const duration = runSeconds(outcome);
     this.opts.metrics?.runFinished(e.stage, outcome.kind, duration, transient);
     this.ledger.runFinished(e.stage, outcome);
+    // a run that lost the engine says so at once; the engine's watcher says when it answers again
+    if (outcome.kind === 'failed' && outcome.error.code === 'ENGINE_UNAVAILABLE' && !this.once) this.setEngine(false, errorMessage(outcome.error));
     this.decide(decisionOf(e.stage, outcome, plan.reasons), stage);
     this.runs.finished(e.stage, lastRunOf(stage, outcome, plan.runtime));
     const err = outcome.kind === 'failed' ? errorMessage(outcome.error) : undefined;
@@ -482,6 +505,7 @@ export class Reconciler {
       phases: this.phaseRecord(),
       lastPass: this.ledger.lastPass,
       tracking: this.opts.tracking?.(),
+      engine: this.engine,
     });
   }
 

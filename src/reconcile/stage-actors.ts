@@ -103,8 +103,8 @@ export class StageActors {
     return e ? topState(e.actor.getSnapshot()) : undefined;
   }
 
-  spawn(stage: Stage, retry: RetryPolicy): Entry {
-    const actor = createActor(this.machine, { input: { stage, retry }, clock: this.clock });
+  spawn(stage: Stage, retry: RetryPolicy, waitForEngine: boolean): Entry {
+    const actor = createActor(this.machine, { input: { stage, retry, waitForEngine }, clock: this.clock });
     const name = stage.name;
     const entry: Entry = { name, actor, subs: [], lastState: 'idle' };
     this.state('idle').add(entry);

@@ -23,6 +23,7 @@ import type { StagePlan } from './stage-steps.js';
  *                      │              └ upstream failed ─► blocked   │      │
  *                      └ error ─► backoff | failed                   ▼      │
  *                                      ran/restored ─► upToDate ; exit≠0 ─► failed ; transient ─► backoff
+ *                                      engine lost (daemon) ─► engineUnavailable ─ CHECK ─► planning
  *
  * The reconciler decides *when* (CHECK once upstream has settled, START when
  * a slot is free, WAIT while upstream is busy); the machine decides *what*.
@@ -46,6 +47,8 @@ export interface ExecuteInput {
 export interface StageMachineInput {
   stage: Stage;
   retry: RetryPolicy;
+  /** Losing the engine parks the stage until it answers (the daemon); else it is a transient failure (one pass). */
+  waitForEngine?: boolean;
 }
 
 export type StageEvent =
@@ -64,6 +67,7 @@ export type StageEmitted =
 export interface StageContext {
   stage: Stage;
   retry: RetryPolicy;
+  waitForEngine: boolean;
   /** The last plan: what the stage is (or was) stale for. */
   plan: StagePlan | undefined;
   /** inputsFingerprint of that plan. */
@@ -127,6 +131,7 @@ export const stageMachine = setup({
   context: ({ input }) => ({
     stage: input.stage,
     retry: input.retry,
+    waitForEngine: input.waitForEngine === true,
     plan: undefined,
     fingerprint: undefined,
     failedFingerprint: undefined,
@@ -209,6 +214,12 @@ export const stageMachine = setup({
             actions: 'emitFinished',
           },
           {
+            // the engine went away: not the stage's doing, and no retry spent; it waits for the engine
+            guard: ({ context, event }) => context.waitForEngine && isEngineLoss(event.output),
+            target: 'engineUnavailable',
+            actions: [assign({ error: ({ event }) => outcomeError(event.output) }), 'emitFinished'],
+          },
+          {
             guard: ({ context, event }) => isTransient(event.output) && context.retries < context.retry.limit,
             target: 'backoff',
             actions: [assign({ retries: ({ context }) => context.retries + 1, error: ({ event }) => outcomeError(event.output) }), 'emitFinished'],
@@ -281,6 +292,10 @@ export const stageMachine = setup({
         },
       },
     },
+    engineUnavailable: {
+      // looked at again when the engine answers (the reconciler enqueues it) or an input changes
+      on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
+    },
     upToDate: {
       entry: [assign({ retries: 0, failedFingerprint: undefined, error: undefined, failure: undefined }), 'emitSettled'],
       on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
@@ -321,6 +336,10 @@ function outcomeOf(event: unknown, aborted: boolean): StageOutcome {
 
 function asReprodError(err: unknown): ReprodError {
   return err instanceof ReprodError ? err : new ReprodError('RUNTIME', errorMessage(err), { cause: err });
+}
+
+function isEngineLoss(o: StageOutcome): boolean {
+  return o.kind === 'failed' && o.error.code === 'ENGINE_UNAVAILABLE';
 }
 
 function isTransient(o: StageOutcome): boolean {

@@ -45,6 +45,8 @@ export function projectStage(s: StageSnapshot, runId?: string): StageProjection 
         retries: c.retries,
         ...runtime,
       };
+    case 'engineUnavailable':
+      return { phase: 'EngineUnavailable', reasons, message: `waiting for the container engine: ${c.error ?? 'it does not answer'}`, ...runtime };
     case 'upToDate':
       return { phase: 'UpToDate', reasons: [], ...runtime };
     case 'frozen':

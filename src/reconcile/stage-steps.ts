@@ -176,15 +176,22 @@ export async function executeStage(d: StepDeps, planned: StagePlan, opts: Execut
   const extraEnv = (await opts.onStart?.(runId, prepared)) ?? {};
   d.log.info({ stage: stage.name, runId, runtime: prepared.kind === 'host' ? 'host' : prepared.ref, reasons: plan.reasons.map((r) => r.kind) }, 'running stage');
   await removeOuts(d, stage);
-  const run = await d.runtime.run({
-    stage,
-    prepared,
-    workspace: d.ws.root,
-    runId,
-    env: { ...(d.env ?? {}), ...extraEnv, DVC_STAGE: stage.name },
-    log,
-    signal: opts.signal,
-  });
+  let run: RunResult;
+  try {
+    run = await d.runtime.run({
+      stage,
+      prepared,
+      workspace: d.ws.root,
+      runId,
+      env: { ...(d.env ?? {}), ...extraEnv, DVC_STAGE: stage.name },
+      log,
+      signal: opts.signal,
+    });
+  } catch (e) {
+    // the engine went away mid-run (or worse): what the command wrote is not an output
+    await removeOuts(d, stage);
+    throw e;
+  }
   if (run.outcome.kind === 'cancelled') {
     await removeOuts(d, stage);
     return { kind: 'cancelled', runId, run, prepared };

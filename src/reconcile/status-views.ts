@@ -76,6 +76,7 @@ export function pipelineView(o: {
   phases: Record<string, StagePhase>;
   lastPass: { startedAt: Date; finishedAt: Date; ran: number; failed: number } | undefined;
   tracking: ExternalCondition | undefined;
+  engine?: ExternalCondition | undefined;
 }): PipelineStatusInput {
   const err = o.specError;
   const first = err instanceof ReprodErrors ? (err.errors[0] ?? err) : err;
@@ -86,6 +87,7 @@ export function pipelineView(o: {
     specText: o.spec?.text ?? '',
     stages: o.phases,
     ...(o.tracking ? { tracking: o.tracking } : {}),
+    ...(o.engine ? { engine: o.engine } : {}),
     ...(first
       ? {
           error: {

@@ -12,7 +12,7 @@ import { describeReason, reasonCode } from '../pipeline/stage-status.js';
  */
 export const API_VERSION = 'reprod.dev/v1';
 
-export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled' | 'SpecValid' | 'TrackingAvailable';
+export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled' | 'SpecValid' | 'TrackingAvailable' | 'EngineAvailable';
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 export interface Condition {
@@ -24,7 +24,8 @@ export interface Condition {
   observedGeneration: number;
 }
 
-export type StagePhase = 'UpToDate' | 'Stale' | 'Queued' | 'Running' | 'Failed' | 'Blocked' | 'Cancelled' | 'Frozen' | 'Backoff';
+/** `EngineUnavailable`: the stage waits for the container engine to answer again (never a failure of the stage). */
+export type StagePhase = 'UpToDate' | 'Stale' | 'Queued' | 'Running' | 'Failed' | 'Blocked' | 'Cancelled' | 'Frozen' | 'Backoff' | 'EngineUnavailable';
 
 export interface StaleReason {
   code: string;
@@ -151,6 +152,8 @@ function stageConditions(phase: StagePhase, message: string): Record<'Ready' | '
       return { Ready: no('Stale', message), Reconciling: yes('Running'), Stalled: no('Running') };
     case 'Backoff':
       return { Ready: no('Stale', message), Reconciling: yes('Backoff'), Stalled: no('Backoff') };
+    case 'EngineUnavailable':
+      return { Ready: no('EngineUnavailable', message), Reconciling: yes('EngineUnavailable'), Stalled: no('EngineUnavailable') };
     case 'Cancelled':
       return { Ready: no('Cancelled', message), Reconciling: yes('Requeued'), Stalled: no('Cancelled') };
     case 'Failed':
@@ -245,6 +248,8 @@ export interface PipelineStatusInput {
   lastPass?: PipelineStatusDoc['status']['lastPass'];
   /** Whether tracking records reach MLflow (an outage is a condition, never a stage failure). */
   tracking?: { status: ConditionStatus; reason: string; message: string };
+  /** Whether the container engine answers (an outage is a condition, never a stage failure). */
+  engine?: { status: ConditionStatus; reason: string; message: string };
 }
 
 /**
@@ -255,7 +260,7 @@ export function nextPipelineStatus(prev: PipelineStatusDoc | undefined, input: P
   const specHash = sha256(input.specText);
   const generation = nextGeneration(prev, specHash);
   const phases = Object.values(input.stages);
-  const busy = phases.some((p) => p === 'Queued' || p === 'Running' || p === 'Backoff' || p === 'Cancelled' || p === 'Stale');
+  const busy = phases.some((p) => p === 'Queued' || p === 'Running' || p === 'Backoff' || p === 'Cancelled' || p === 'Stale' || p === 'EngineUnavailable');
   const stuck = phases.some((p) => p === 'Failed' || p === 'Blocked');
   const phase: PipelinePhase = input.error ? 'InvalidSpec' : stuck ? 'Degraded' : busy ? 'Reconciling' : 'UpToDate';
   const errText = input.error
@@ -275,6 +280,7 @@ export function nextPipelineStatus(prev: PipelineStatusDoc | undefined, input: P
       Stalled: stuck || input.error ? ['True', input.error ? 'InvalidSpec' : 'StagesFailed', errText || `failed: ${failedNames.join(', ')}`] : ['False', 'Progressing', ''],
       SpecValid: input.error ? ['False', 'InvalidSpec', errText] : ['True', 'Valid', ''],
       ...(input.tracking ? { TrackingAvailable: [input.tracking.status, input.tracking.reason, input.tracking.message] as Triple } : {}),
+      ...(input.engine ? { EngineAvailable: [input.engine.status, input.engine.reason, input.engine.message] as Triple } : {}),
     },
     generation,
     now,

@@ -73,6 +73,21 @@ function streamEnded(stream: NodeJS.ReadableStream): Promise<void> {
 
 /** How long the log stream may lag behind the container's exit before it is cut. */
 const LOG_DRAIN_MS = 5_000;
+/** How often the engine is pinged while a stage runs. */
+const WATCH_MS = 2_000;
+/** How long one call to the engine (ping, kill, remove) may take before the engine counts as gone. */
+const ENGINE_CALL_MS = 10_000;
+/** `waitExit`'s answer when the engine never confirmed a stop. */
+const GAVE_UP = Symbol('gave up');
+
+/** `p`, or a rejection after `ms` (the engine's calls have no deadline of their own). */
+function withTimeout<T>(p: Promise<T>, ms: number, doing: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ReprodError('ENGINE_UNAVAILABLE', `the Docker engine did not answer within ${ms / 1000} s while ${doing}`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Runs each stage in a sibling container of the host's Docker engine:
@@ -170,6 +185,15 @@ export class DockerRuntime implements StageRuntime {
 
   private buildRequest(img: { group: string; context: string; dockerfile: string; args: Record<string, string> }) {
     return { group: img.group, context: path.join(this.workspace, img.context), dockerfile: img.dockerfile, args: img.args };
+  }
+
+  /** Resolves when the engine answers; ENGINE_UNAVAILABLE when it does not. */
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (err) {
+      throw engineError(err, 'pinging it');
+    }
   }
 
   /** Removes containers of this workspace left by an earlier process (see orphans.ts). */
@@ -321,7 +345,11 @@ export class DockerRuntime implements StageRuntime {
       started = true;
       logger.debug({ container: container.id, cmd: spec.Cmd?.[2] }, 'container started');
       if (req.signal.aborted) stop();
-      const waited: unknown = await container.wait();
+      const waited = await this.waitExit(container, req);
+      if (waited === GAVE_UP) {
+        logger.warn({ container: container.id }, 'the engine did not confirm the stop of the stage container: given up on it');
+        return { outcome: { kind: 'cancelled' }, container: container.id };
+      }
       let drainTimer: NodeJS.Timeout | undefined;
       await Promise.race([ended, new Promise((resolve) => (drainTimer = setTimeout(resolve, LOG_DRAIN_MS)))]);
       clearTimeout(drainTimer);
@@ -334,6 +362,10 @@ export class DockerRuntime implements StageRuntime {
         info.State.ExitCode ??
         (typeof waited === 'object' && waited !== null && 'StatusCode' in waited && typeof waited.StatusCode === 'number' ? waited.StatusCode : 1);
       logger.debug({ container: container.id, exitCode, oomKilled: info.State.OOMKilled }, 'container exited');
+      // killed by a signal that nobody here sent: an engine shutting down stops its containers first
+      if (!info.State.OOMKilled && (exitCode === 137 || exitCode === 143) && (await this.engineGoingAway())) {
+        throw new ReprodError('ENGINE_UNAVAILABLE', `the Docker engine stopped while stage ${req.stage.name} ran (its container was killed with exit code ${exitCode})`);
+      }
       return { outcome: { kind: 'exited', exitCode, oomKilled: info.State.OOMKilled }, container: container.id };
     } catch (err) {
       throw engineError(err, `running stage ${req.stage.name}`);
@@ -341,19 +373,75 @@ export class DockerRuntime implements StageRuntime {
       req.signal.removeEventListener('abort', onAbort);
       await stopping;
       // Best effort: a container left behind carries its labels, and the next start-up removes it.
-      await this.remove(container).catch((err: unknown) => logger.warn({ container: container.id, err }, 'could not remove the stage container'));
+      await withTimeout(this.remove(container), ENGINE_CALL_MS, 'removing the stage container').catch((err: unknown) =>
+        logger.warn({ container: container.id, err: engineMessage(err) }, 'could not remove the stage container'),
+      );
     }
   }
 
-  /** docker stop: SIGTERM, then SIGKILL after the grace period; a kill when stop itself fails. */
+  /**
+   * The container's exit, as `wait` reports it, watched: the engine is pinged
+   * while the stage runs, and one that stops answering ends the wait with
+   * ENGINE_UNAVAILABLE (a `wait` on a dead engine never returns). After an
+   * abort, the engine has the grace period and a margin to confirm the stop;
+   * past that the wait is given up.
+   */
+  private async waitExit(container: Docker.Container, req: RunRequest): Promise<unknown> {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    let giveUp: NodeJS.Timeout | undefined;
+    const watchdog = new Promise<never>((_, reject) => {
+      const tick = async (): Promise<void> => {
+        if (settled) return;
+        try {
+          await withTimeout(this.docker.ping(), ENGINE_CALL_MS, 'pinging the engine');
+        } catch (err) {
+          if (!settled) reject(new ReprodError('ENGINE_UNAVAILABLE', `the Docker engine stopped answering while stage ${req.stage.name} ran: ${engineMessage(err)}`, { cause: err }));
+          return;
+        }
+        if (!settled) timer = setTimeout(() => void tick(), WATCH_MS);
+      };
+      timer = setTimeout(() => void tick(), WATCH_MS);
+    });
+    const gaveUp = new Promise<typeof GAVE_UP>((resolve) => {
+      const onAbort = (): void => {
+        giveUp = setTimeout(() => resolve(GAVE_UP), (this.stopTimeout + 5) * 1000);
+      };
+      if (req.signal.aborted) onAbort();
+      else req.signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([container.wait(), watchdog, gaveUp]);
+    } finally {
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(giveUp);
+    }
+  }
+
+  /** True when the engine stops answering within a few seconds (it is shutting down). */
+  private async engineGoingAway(): Promise<boolean> {
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline) {
+      try {
+        await withTimeout(this.docker.ping(), ENGINE_CALL_MS, 'pinging the engine');
+      } catch {
+        return true;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return false;
+  }
+
+  /** docker stop: SIGTERM, then SIGKILL after the grace period; a kill when stop itself fails. Bounded in time. */
   private async stop(container: Docker.Container, logger: Logger): Promise<void> {
     logger.info({ container: container.id }, 'stopping the stage container');
     try {
-      await container.stop({ t: this.stopTimeout });
+      await withTimeout(container.stop({ t: this.stopTimeout }), (this.stopTimeout + 5) * 1000, 'stopping the stage container');
     } catch (err) {
       const status = engineStatus(err);
       if (status === 304 || status === 404) return; // stopped or gone already
-      await container.kill().catch(() => undefined);
+      await withTimeout(container.kill(), ENGINE_CALL_MS, 'killing the stage container').catch(() => undefined);
     }
   }
 

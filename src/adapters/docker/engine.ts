@@ -29,19 +29,14 @@ export function engineMessage(err: unknown): string {
   return errorMessage(err);
 }
 
-function isConnectionError(err: unknown): boolean {
+export function isConnectionError(err: unknown): boolean {
   return hasErrno(err, 'ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE');
 }
 
 /** Wraps an engine failure as a RUNTIME error that says what reprod was doing. */
 export function engineError(err: unknown, doing: string): ReprodError {
   if (err instanceof ReprodError) return err;
-  if (isConnectionError(err)) {
-    return new ReprodError('RUNTIME', `cannot reach the Docker engine while ${doing}: ${engineMessage(err)}`, {
-      cause: err,
-      remedy: 'Start the Docker engine (`docker info` must work), or point DOCKER_HOST at it; inside a container, mount /var/run/docker.sock.',
-    });
-  }
+  if (isConnectionError(err)) return new ReprodError('ENGINE_UNAVAILABLE', `cannot reach the Docker engine while ${doing}: ${engineMessage(err)}`, { cause: err });
   return new ReprodError('RUNTIME', `${doing}: ${engineMessage(err)}`, { cause: err });
 }
 

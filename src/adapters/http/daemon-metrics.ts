@@ -2,7 +2,7 @@ import type { PassSummary, ReconcilerMetrics, ReconcilerStats } from '../../reco
 import type { StageOutcome } from '../../reconcile/outcome.js';
 import { Counter, Gauge, Histogram, Registry } from './prometheus.js';
 
-const PHASES = ['UpToDate', 'Stale', 'Queued', 'Running', 'Failed', 'Blocked', 'Cancelled', 'Frozen', 'Backoff'] as const;
+const PHASES = ['UpToDate', 'Stale', 'Queued', 'Running', 'Failed', 'Blocked', 'Cancelled', 'Frozen', 'Backoff', 'EngineUnavailable'] as const;
 
 /**
  * The daemon's Prometheus metrics: counters and histograms fed by the
@@ -27,6 +27,7 @@ export class DaemonMetrics implements ReconcilerMetrics {
   private readonly stages = this.registry.register(new Gauge('reprod_stages', 'Stages by status phase.', ['phase']));
   private readonly specValid = this.registry.register(new Gauge('reprod_spec_valid', '1 when dvc.yaml and the manifests are valid, 0 while the last good spec is kept.'));
   private readonly up = this.registry.register(new Gauge('reprod_up', '1 while the reconcile loop runs.'));
+  private readonly engineUp = this.registry.register(new Gauge('reprod_engine_up', '1 while the container engine answers (or none is used), 0 while stages wait for it.'));
   private readonly cpu = this.registry.register(new Counter('process_cpu_seconds_total', 'User and system CPU time of the daemon process.'));
   private readonly rss = this.registry.register(new Gauge('process_resident_memory_bytes', 'Resident memory of the daemon process.'));
   private readonly heap = this.registry.register(new Gauge('nodejs_heap_used_bytes', 'V8 heap in use.'));
@@ -57,6 +58,7 @@ export class DaemonMetrics implements ReconcilerMetrics {
     this.running.set({}, s.running);
     this.specValid.set({}, s.specValid ? 1 : 0);
     this.up.set({}, s.alive ? 1 : 0);
+    this.engineUp.set({}, s.engineUp ? 1 : 0);
     this.stages.reset();
     const counts = new Map<string, number>(PHASES.map((p) => [p, 0]));
     for (const p of Object.values(s.phases)) counts.set(p, (counts.get(p) ?? 0) + 1);

@@ -10,8 +10,8 @@ export interface HttpEndpointOptions {
   host: string;
   /** Port; 0 picks a free one. */
   port: number;
-  /** Whether the reconcile loop is alive, with details for humans. */
-  health(): { ok: boolean; detail: Record<string, unknown> };
+  /** Whether the reconcile loop is alive and can work (`status` says how, when not ok: `degraded`, `unavailable`), with details. */
+  health(): { ok: boolean; status?: string; detail: Record<string, unknown> };
   /** Prometheus exposition text. */
   metrics(): string;
   log: Logger;
@@ -26,7 +26,8 @@ export interface HttpEndpoint extends AsyncDisposable {
 /**
  * The daemon's HTTP endpoint (node:http, nothing else):
  *
- *   GET /healthz  200 {"status":"ok",…} while the loop is alive, else 503
+ *   GET /healthz  200 {"status":"ok",…} while the loop is alive and the engine answers,
+ *                 else 503 {"status":"degraded"|"unavailable",…}
  *   GET /metrics  Prometheus text
  */
 export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<HttpEndpoint> {
@@ -39,7 +40,7 @@ export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<Http
     try {
       if (url.pathname === '/healthz') {
         const h = opts.health();
-        const body = `${JSON.stringify({ status: h.ok ? 'ok' : 'unavailable', ...h.detail })}\n`;
+        const body = `${JSON.stringify({ status: h.ok ? 'ok' : (h.status ?? 'unavailable'), ...h.detail })}\n`;
         res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' }).end(req.method === 'HEAD' ? undefined : body);
       } else if (url.pathname === '/metrics') {
         const body = opts.metrics();

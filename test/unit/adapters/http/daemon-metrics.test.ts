@@ -38,6 +38,7 @@ describe('DaemonMetrics', () => {
   it('counts runs, failures, durations and passes, and reads gauges from the reconciler at scrape time', () => {
     let stats: ReconcilerStats = {
       alive: true,
+      engineUp: false,
       specValid: true,
       stages: 3,
       running: 1,
@@ -69,6 +70,7 @@ describe('DaemonMetrics', () => {
       'reprod_stages{phase="Queued"} 0',
       'reprod_spec_valid 1',
       'reprod_up 1',
+      'reprod_engine_up 0',
     ]) {
       expect(text).toContain(`${line}\n`);
     }
