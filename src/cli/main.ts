@@ -234,7 +234,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     const ce = e as { code?: string; exitCode?: number };
     if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) {
-      return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' ? 0 : (ce.exitCode ?? 2);
+      // help and the version asked for exit 0; every bad command line (unknown option or command, missing or
+      // invalid argument, help shown for want of a command) exits 2, as the README promises, never 1 ("stale")
+      if (ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version') return 0;
+      if (ce.code === 'commander.help' && ce.exitCode === 0) return 0;
+      return 2;
     }
     io.err(`ERROR: unexpected: ${(e as Error).stack ?? String(e)}\n`);
     return 1;
