@@ -2,11 +2,23 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { FlockWorkspaceLock } from '../adapters/fs/workspace-lock.js';
 import { ReprodError } from '../core/errors.js';
+import { loadDvcConfig } from './project.js';
 import { DEFAULT_LOCK_WAIT_MS, PassLease, parseLockWaitSeconds, type AcquireOptions, type WorkspaceLock } from '../core/workspace-lock.js';
 
-/** The lock of the workspace at `root` (`.dvc/tmp/lock`, shared with DVC 3). */
+/**
+ * The lock of the workspace at `root` (`.dvc/tmp/lock`, shared with DVC 3).
+ * With `core.hardlink_lock` DVC locks that path with hard links (flufl.lock)
+ * instead, which a flock does not exclude, and reprod writing into the file
+ * would corrupt DVC's claim: reprod refuses such a workspace.
+ */
 export function openWorkspaceLock(root: string): WorkspaceLock {
-  return new FlockWorkspaceLock(path.resolve(root));
+  const abs = path.resolve(root);
+  if (loadDvcConfig(abs).get('core')?.get('hardlink_lock')?.trim().toLowerCase() === 'true') {
+    throw new ReprodError('CONFIG', '.dvc/config sets core.hardlink_lock: DVC then locks the workspace with hard links, which reprod cannot take', {
+      remedy: 'Unset it (`dvc config --unset core.hardlink_lock`) where the file system supports flock, as local disks do.',
+    });
+  }
+  return new FlockWorkspaceLock(abs);
 }
 
 /**

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlockWorkspaceLock } from '../../src/adapters/fs/workspace-lock.js';
 import { parseLockfile } from '../../src/lock/lockfile.js';
-import { tempDir } from '../helpers/workspace.js';
+import { reprod as reprodInProcess, tempDir } from '../helpers/workspace.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(REPO, 'src/cli/run.ts');
@@ -239,5 +239,17 @@ describe('workspace lock', () => {
     } finally {
       py.child.kill('SIGKILL');
     }
+  });
+
+  it("refuses a workspace whose DVC locks with hard links (core.hardlink_lock), which a flock does not exclude", async () => {
+    using ws = tempDir('reprod-lock-');
+    writeFileSync(path.join(ws.path, 'dvc.yaml'), 'stages:\n  s:\n    cmd: echo x > s.txt\n    outs: [s.txt]\n');
+    mkdirSync(path.join(ws.path, '.dvc'));
+    writeFileSync(path.join(ws.path, '.dvc/config'), '[core]\n    hardlink_lock = True\n');
+    const res = await reprodInProcess(ws.path, '--runtime', 'host', 'repro');
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('ERROR: .dvc/config sets core.hardlink_lock');
+    expect(existsSync(path.join(ws.path, 's.txt'))).toBe(false);
+    expect(existsSync(path.join(ws.path, '.dvc/tmp/lock'))).toBe(false);
   });
 });
