@@ -11,6 +11,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlockWorkspaceLock } from '../../src/adapters/fs/workspace-lock.js';
+import { daemonPassLease } from '../../src/app/workspace-lock.js';
+import type { LockHolder } from '../../src/core/workspace-lock.js';
 import { parseLockfile } from '../../src/lock/lockfile.js';
 import { reprod as reprodInProcess, tempDir } from '../helpers/workspace.js';
 
@@ -251,5 +253,30 @@ describe('workspace lock', () => {
     expect(res.stderr).toContain('ERROR: .dvc/config sets core.hardlink_lock');
     expect(existsSync(path.join(ws.path, 's.txt'))).toBe(false);
     expect(existsSync(path.join(ws.path, '.dvc/tmp/lock'))).toBe(false);
+  });
+
+  it("the daemon's pass lease holds the lock from a pass's start to its end, waits (saying for whom) while DVC holds it, and stops waiting on abort", async () => {
+    using ws = tempDir('reprod-lock-');
+    writeFileSync(path.join(ws.path, 'dvc.yaml'), 'stages: {}\n');
+    const ac = new AbortController();
+    const waits: LockHolder[] = [];
+    const lease = daemonPassLease(ws.path, { signal: ac.signal, onWait: (h) => waits.push(h) });
+    await Promise.all([lease.enter(), lease.enter()]);
+    expect(pythonCanLock(ws.path)).toBe(false);
+    await lease.leave();
+    expect(pythonCanLock(ws.path)).toBe(true);
+
+    const py = pythonHolder(ws.path);
+    try {
+      await until('python3 to lock', () => py.out().includes('locked'), py);
+      const entering = lease.enter();
+      await until('the lease to wait', () => waits.length > 0);
+      expect(waits).toEqual([{ pid: py.child.pid, hostname: undefined, raw: String(py.child.pid) }]);
+      ac.abort(new Error('stopping'));
+      await expect(entering).rejects.toThrow('stopping');
+      expect(lease.active).toBe(false);
+    } finally {
+      py.child.kill('SIGKILL');
+    }
   });
 });
