@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlockWorkspaceLock } from '../../src/adapters/fs/workspace-lock.js';
@@ -278,5 +278,33 @@ describe('workspace lock', () => {
     } finally {
       py.child.kill('SIGKILL');
     }
+  });
+
+  it("as root (reprod's compose container), gives what it creates to the workspace's owner, so that DVC run by that user can lock", async () => {
+    expect(process.getuid?.(), 'this test runs as root, as CI and the compose container do').toBe(0);
+    using ws = tempDir('reprod-lock-');
+    chownSync(ws.path, 4321, 4321);
+    const held = await new FlockWorkspaceLock(ws.path).acquire({ waitMs: 0 });
+    await held.release();
+    for (const p of ['.dvc', '.dvc/tmp', '.dvc/tmp/lock']) {
+      const st = statSync(path.join(ws.path, p));
+      expect([p, st.uid, st.gid]).toEqual([p, 4321, 4321]);
+    }
+  });
+
+  it('never writes the lock through a symlink out of the workspace', async () => {
+    using ws = tempDir('reprod-lock-');
+    using outside = tempDir('reprod-outside-');
+    mkdirSync(path.join(ws.path, '.dvc'));
+    symlinkSync(outside.path, path.join(ws.path, '.dvc/tmp'));
+    await expect(new FlockWorkspaceLock(ws.path).acquire({ waitMs: 0 })).rejects.toThrow(/\.dvc\/tmp leads outside the workspace/);
+    expect(readdirSync(outside.path)).toEqual([]);
+
+    using ws2 = tempDir('reprod-lock-');
+    mkdirSync(path.join(ws2.path, '.dvc/tmp'), { recursive: true });
+    writeFileSync(path.join(outside.path, 'victim'), 'keep\n');
+    symlinkSync(path.join(outside.path, 'victim'), path.join(ws2.path, '.dvc/tmp/lock'));
+    await expect(new FlockWorkspaceLock(ws2.path).acquire({ waitMs: 0 })).rejects.toThrow(/cannot open the workspace lock/);
+    expect(readFileSync(path.join(outside.path, 'victim'), 'utf8')).toBe('keep\n');
   });
 });

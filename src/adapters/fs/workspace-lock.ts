@@ -99,18 +99,35 @@ export class FlockWorkspaceLock implements WorkspaceLock {
   private async open(): Promise<FileHandle> {
     const dir = path.dirname(this.file);
     try {
-      await fs.mkdir(dir, { recursive: true });
+      const created = await fs.mkdir(dir, { recursive: true });
       const [realRoot, realDir] = await Promise.all([fs.realpath(this.root), fs.realpath(dir)]);
       if (path.relative(realRoot, realDir).startsWith('..')) {
         throw new ReprodError('WORKSPACE_LOCK', `${path.dirname(WORKSPACE_LOCK_FILE)} leads outside the workspace (to ${realDir})`, {
           remedy: `Make ${path.dirname(WORKSPACE_LOCK_FILE)} a folder of the workspace, not a symlink out of it.`,
         });
       }
-      return await fs.open(this.file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
+      const fh = await fs.open(this.file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
+      await this.giveToOwner(fh, created);
+      return fh;
     } catch (cause) {
       if (cause instanceof ReprodError) throw cause;
       throw new ReprodError('WORKSPACE_LOCK', `cannot open the workspace lock ${WORKSPACE_LOCK_FILE}: ${(cause as Error).message}`, { cause });
     }
+  }
+
+  /**
+   * As root (reprod's compose container), what it creates here is given to
+   * the workspace's owner: DVC run by that user must be able to open the
+   * lock file, or it fails instead of waiting.
+   */
+  private async giveToOwner(fh: FileHandle, createdDir: string | undefined): Promise<void> {
+    if (process.getuid?.() !== 0) return;
+    const [owner, file] = await Promise.all([fs.stat(this.root), fh.stat()]);
+    if (owner.uid === 0) return;
+    if (file.uid === 0) await fh.chown(owner.uid, owner.gid);
+    if (createdDir === undefined) return;
+    // mkdir -p created `createdDir` and everything below it on the way to .dvc/tmp
+    for (let d = path.dirname(this.file); d.length >= createdDir.length; d = path.dirname(d)) await fs.lchown(d, owner.uid, owner.gid);
   }
 
   /** One non-blocking try; on success the lock file names this process, as zc.lockfile does. */
