@@ -300,6 +300,11 @@ describe('workspace lock', () => {
     await expect(new FlockWorkspaceLock(ws.path).acquire({ waitMs: 0 })).rejects.toThrow(/\.dvc\/tmp leads outside the workspace/);
     expect(readdirSync(outside.path)).toEqual([]);
 
+    using ws3 = tempDir('reprod-lock-');
+    symlinkSync(outside.path, path.join(ws3.path, '.dvc'));
+    await expect(new FlockWorkspaceLock(ws3.path).acquire({ waitMs: 0 })).rejects.toThrow(/\.dvc leads outside the workspace/);
+    expect(readdirSync(outside.path)).toEqual([]);
+
     using ws2 = tempDir('reprod-lock-');
     mkdirSync(path.join(ws2.path, '.dvc/tmp'), { recursive: true });
     writeFileSync(path.join(outside.path, 'victim'), 'keep\n');

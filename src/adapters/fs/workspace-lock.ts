@@ -97,14 +97,26 @@ export class FlockWorkspaceLock implements WorkspaceLock {
 
   /** Opens (creating) the lock file, never through a symlink: its content is written, and only inside the workspace. */
   private async open(): Promise<FileHandle> {
-    const dir = path.dirname(this.file);
     try {
-      const created = await fs.mkdir(dir, { recursive: true });
-      const [realRoot, realDir] = await Promise.all([fs.realpath(this.root), fs.realpath(dir)]);
-      if (path.relative(realRoot, realDir).startsWith('..')) {
-        throw new ReprodError('WORKSPACE_LOCK', `${path.dirname(WORKSPACE_LOCK_FILE)} leads outside the workspace (to ${realDir})`, {
-          remedy: `Make ${path.dirname(WORKSPACE_LOCK_FILE)} a folder of the workspace, not a symlink out of it.`,
-        });
+      // each folder on the way is checked before anything is created in it
+      const realRoot = await fs.realpath(this.root);
+      let created: string | undefined;
+      let dir = this.root;
+      for (const part of path.dirname(WORKSPACE_LOCK_FILE).split('/')) {
+        dir = path.join(dir, part);
+        try {
+          await fs.mkdir(dir);
+          created ??= dir;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
+        const real = await fs.realpath(dir);
+        if (path.relative(realRoot, real).startsWith('..')) {
+          const rel = path.relative(this.root, dir);
+          throw new ReprodError('WORKSPACE_LOCK', `${rel} leads outside the workspace (to ${real})`, {
+            remedy: `Make ${rel} a folder of the workspace, not a symlink out of it.`,
+          });
+        }
       }
       const fh = await fs.open(this.file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
       await this.giveToOwner(fh, created);
