@@ -12,7 +12,9 @@ import { resolveStageRuntime } from '../pipeline/stage-runtime.js';
 import type { ReconcilerHooks } from '../reconcile/reconciler.js';
 import { EngineMonitor } from '../adapters/docker/engine-monitor.js';
 import { errorMessage } from '../core/errors.js';
+import { describeHolder } from '../core/workspace-lock.js';
 import { buildEngine } from './engine.js';
+import { daemonPassLease } from './workspace-lock.js';
 import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
 import { openTracking, type TrackingService } from './tracking.js';
 
@@ -112,6 +114,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     // MLflow: background delivery of the outbox for the daemon's lifetime; tracking never blocks or fails a stage
     tracking = opts.tracking === false ? undefined : await openTracking({ root, log });
     const trackingDone = tracking?.start(signal);
+    const lease = daemonPassLease(root, { signal, onWait: (h) => log.info({ holder: describeHolder(h) }, 'waiting for the workspace lock') });
     const { reconciler } = await buildEngine({
       project,
       selected,
@@ -130,6 +133,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
         ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
         metrics,
+        lease,
         onSpec: (spec) => {
           watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles: varsFiles(root), buildContextOf })).catch((err: unknown) =>
             log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot watch the workspace'),
@@ -152,6 +156,12 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
           },
         })
       : undefined;
+    // the first pass starts under the lock taken here: containers of owners out of sight are left over then
+    if (docker) {
+      await lease.enter();
+      await docker.removeOrphans({ workspaceLockHeld: true }).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove orphan containers'));
+      first = false;
+    }
     const monitorDone = monitor?.start(signal);
     watcher = new SpecWatcher({
       root,

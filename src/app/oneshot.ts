@@ -14,6 +14,8 @@ export interface OneShotOptions {
   root: string;
   runtime: RuntimeMode;
   log: Logger;
+  /** The caller holds the workspace lock (the CLI's writing commands do): orphans of any owner can be removed. */
+  lockHeld?: boolean;
 }
 
 type Opened = Awaited<ReturnType<typeof open>>;
@@ -102,7 +104,7 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
     const { project, spec, selected } = ctx;
     const stages = selectedStages(spec, run);
     if (run.dry) return dryDecisions(ctx, opts.log, stages, run);
-    if (selected.docker) await selected.docker.removeOrphans();
+    if (selected.docker) await selected.docker.removeOrphans({ workspaceLockHeld: opts.lockHeld === true });
     let pull;
     if (run.pull) {
       // loaded only here: the S3 SDK costs start-up time that commands without --pull need not pay

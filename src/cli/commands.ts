@@ -144,14 +144,17 @@ export async function commandRepro(
     keepGoing: boolean;
     runCache: boolean;
     pull?: boolean;
+    jobs?: number;
     verbose: boolean;
     runtime: RuntimeMode;
   },
 ): Promise<number> {
   const decisions = await (await oneshot()).reproOnce(
-    { root, runtime: opts.runtime, log: makeLogger(opts.verbose) },
+    // the command line runs a repro (but a dry one) under the workspace lock
+    { root, runtime: opts.runtime, log: makeLogger(opts.verbose), lockHeld: !opts.dry },
     {
       targets,
+      ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
       force: opts.force,
       dry: opts.dry,
       downstream: opts.downstream,

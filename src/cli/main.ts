@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeMode } from '../app/project.js';
 import { ReprodError } from '../core/errors.js';
+import { parseLockWaitSeconds, waitingMessage } from '../core/workspace-lock.js';
 import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
 import { commandDaemon } from './commands.js';
 import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
@@ -21,6 +22,7 @@ export function buildCli(io: Io): Command {
         .choices(['auto', 'docker', 'host'])
         .default('auto'),
     )
+    .option('--wait <seconds>', 'how long a writing command waits for the workspace lock held by another reprod or DVC (inf: until it is free; default $REPROD_LOCK_WAIT, else 3)', lockWaitArg)
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
@@ -28,6 +30,12 @@ export function buildCli(io: Io): Command {
   const root = () => path.resolve(program.opts<{ cwd: string }>().cwd);
   const verbose = () => program.opts<{ verbose?: boolean }>().verbose === true;
   const runtime = () => program.opts<{ runtime: RuntimeMode }>().runtime;
+  /** Runs a command that writes the workspace under its lock (.dvc/tmp/lock, as DVC): one writer at a time. */
+  const locked = async (fn: () => Promise<number>): Promise<number> => {
+    const { lockWaitFromEnv, withWorkspaceLock } = await import('../app/workspace-lock.js');
+    const waitMs = program.opts<{ wait?: number }>().wait ?? lockWaitFromEnv(process.env);
+    return withWorkspaceLock(root(), { waitMs, onWait: (h) => io.err(`${waitingMessage(h)}\n`) }, fn);
+  };
   const dataFlags = (o: { remote?: string; jobs?: number; runCache?: boolean; withDeps?: boolean; force?: boolean }) => ({
     ...(o.remote !== undefined ? { remote: o.remote } : {}),
     ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
@@ -73,12 +81,14 @@ export function buildCli(io: Io): Command {
     .option('-k, --keep-going', 'after a failure, go on with stages that do not depend on it')
     .option('--no-run-cache', 'always run commands; never restore outputs from the run-cache')
     .option('--pull', 'pull missing dependencies (and outputs that can be restored) from the remote before running a stage')
+    .option('-j, --jobs <n>', 'stages that may run at once (default 1: one after another, in the order DVC runs them)', positiveInt)
     .action(
       async (
         targets: string[],
-        o: { force?: boolean; dry?: boolean; downstream?: boolean; singleItem?: boolean; keepGoing?: boolean; runCache: boolean; pull?: boolean },
+        o: { force?: boolean; dry?: boolean; downstream?: boolean; singleItem?: boolean; keepGoing?: boolean; runCache: boolean; pull?: boolean; jobs?: number },
       ) => {
-        io.exitCode = await commandRepro(io, root(), targets, {
+        const repro = () => commandRepro(io, root(), targets, {
+          ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
           force: o.force === true,
           dry: o.dry === true,
           downstream: o.downstream === true,
@@ -89,6 +99,8 @@ export function buildCli(io: Io): Command {
           verbose: verbose(),
           runtime: runtime(),
         });
+        // a dry run writes nothing: like status, it takes no lock
+        io.exitCode = o.dry === true ? await repro() : await locked(repro);
       },
     );
 
@@ -97,7 +109,7 @@ export function buildCli(io: Io): Command {
     .description('record outputs produced outside reprod (by hand, by Airflow) in dvc.lock and the cache, as `dvc commit`')
     .argument('[targets...]', 'stages to commit (default: every stale stage)')
     .action(async (targets: string[]) => {
-      io.exitCode = await commandCommit(io, root(), targets, { verbose: verbose(), runtime: runtime() });
+      io.exitCode = await locked(() => commandCommit(io, root(), targets, { verbose: verbose(), runtime: runtime() }));
     });
 
   program
@@ -124,15 +136,15 @@ export function buildCli(io: Io): Command {
       .option('-d, --with-deps', 'include the stages upstream of the targets');
   type DataOpts = { remote?: string; jobs?: number; runCache?: boolean; withDeps?: boolean; force?: boolean };
   dataCommand('push', 'upload cached outputs the remote lacks').action(async (targets: string[], o: DataOpts) => {
-    io.exitCode = await commandPush(io, root(), targets, dataFlags(o));
+    io.exitCode = await locked(() => commandPush(io, root(), targets, dataFlags(o)));
   });
   dataCommand('fetch', 'download outputs the cache lacks from the remote, verified').action(async (targets: string[], o: DataOpts) => {
-    io.exitCode = await commandFetch(io, root(), targets, dataFlags(o));
+    io.exitCode = await locked(() => commandFetch(io, root(), targets, dataFlags(o)));
   });
   dataCommand('pull', 'fetch, then check the outputs out into the workspace')
     .option('-f, --force', 'overwrite workspace changes that are not in the cache')
     .action(async (targets: string[], o: DataOpts) => {
-      io.exitCode = await commandPull(io, root(), targets, dataFlags(o));
+      io.exitCode = await locked(() => commandPull(io, root(), targets, dataFlags(o)));
     });
   program
     .command('gc')
@@ -143,7 +155,9 @@ export function buildCli(io: Io): Command {
     .option('-r, --remote <name>', 'the remote for --cloud')
     .option('-j, --jobs <n>', 'parallel requests to the remote', positiveInt)
     .action(async (o: { force?: boolean; cloud?: boolean; remote?: string; jobs?: number }) => {
-      io.exitCode = await commandGc(io, root(), { ...dataFlags(o), cloud: o.cloud === true });
+      const gc = () => commandGc(io, root(), { ...dataFlags(o), cloud: o.cloud === true });
+      // without --force gc only lists: it takes no lock
+      io.exitCode = o.force === true ? await locked(gc) : await gc();
     });
 
   program
@@ -151,7 +165,7 @@ export function buildCli(io: Io): Command {
     .description('restore outputs from the cache to match dvc.lock')
     .argument('[targets...]', 'stages to check out')
     .action(async (targets: string[]) => {
-      io.exitCode = await commandCheckout(io, root(), targets);
+      io.exitCode = await locked(() => commandCheckout(io, root(), targets));
     });
 
   program
@@ -197,6 +211,12 @@ function daemonInt(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => n
   };
 }
 
+function lockWaitArg(v: string): number {
+  const ms = parseLockWaitSeconds(v);
+  if (ms === undefined) throw new InvalidArgumentError('expected seconds (a number ≥ 0) or inf');
+  return ms;
+}
+
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
@@ -216,7 +236,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     const ce = e as { code?: string; exitCode?: number };
     if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) {
-      return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' ? 0 : (ce.exitCode ?? 2);
+      // help and the version asked for exit 0; every bad command line (unknown option or command, missing or
+      // invalid argument, help shown for want of a command) exits 2, as the README promises, never 1 ("stale")
+      if (ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version') return 0;
+      if (ce.code === 'commander.help' && ce.exitCode === 0) return 0;
+      return 2;
     }
     io.err(`ERROR: unexpected: ${(e as Error).stack ?? String(e)}\n`);
     return 1;

@@ -49,6 +49,12 @@ export const ErrorCodes = {
   REMOTE: { exit: 1, retry: true, remedy: "Check the remote's URL and that it is reachable, then run the command again: only what is still missing moves." },
   REMOTE_AUTH: { exit: 1, retry: false, remedy: 'Check the credentials: `dvc remote modify --local <name> access_key_id ...` and `secret_access_key ...` (kept in .dvc/config.local), or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.' },
   TRANSFER: { exit: 1, retry: true, remedy: 'Run the command again: objects already transferred are not sent again, the rest are retried.' },
+  WORKSPACE_LOCKED: {
+    exit: 1,
+    retry: true,
+    remedy: 'Let the other reprod or DVC command finish, then run again, or wait longer with --wait SECONDS (or REPROD_LOCK_WAIT).',
+  },
+  WORKSPACE_LOCK: { exit: 1, retry: false, remedy: "Make .dvc/tmp a writable folder of the workspace, and install util-linux's flock (or python3)." },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

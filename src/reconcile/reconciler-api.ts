@@ -99,6 +99,11 @@ export interface ReconcilerOptions {
   keyBackoffMs?: { base: number; max: number };
   hooks?: ReconcilerHooks;
   metrics?: ReconcilerMetrics;
+  /**
+   * The workspace lock, held from the start of a pass to its end (the daemon:
+   * free while idle, so that DVC and a manual repro can run then).
+   */
+  lease?: { enter(): Promise<void>; leave(): Promise<void> };
   /** The TrackingAvailable condition, read at every write of status/pipeline.yaml. */
   tracking?(): ExternalCondition | undefined;
   newPassId?(): string;

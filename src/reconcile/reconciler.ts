@@ -238,6 +238,7 @@ export class Reconciler {
       if (key === undefined) return;
       this.passActivity();
       try {
+        await this.opts.lease?.enter();
         await this.reconcile(key);
         this.queue.forget(key);
       } catch (err) {
@@ -451,6 +452,8 @@ export class Reconciler {
     }
     const ended = this.ledger.end(this.opts.clock.now(), this.phaseRecord());
     if (!ended) return;
+    // nothing runs now: the workspace is free for others until the next pass
+    this.opts.lease?.leave().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'cannot release the workspace lock'));
     const { id, summary } = ended;
     this.status.markPipeline();
     this.opts.metrics?.passFinished(summary);
@@ -540,6 +543,7 @@ export class Reconciler {
       this.log.warn({ err: errorMessage(err) }, 'could not persist the hash state');
     }
     for (const e of [...this.actors.all()]) this.actors.dispose(e);
+    await this.opts.lease?.leave();
     this.alive = false;
   }
 }

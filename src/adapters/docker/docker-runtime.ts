@@ -196,10 +196,18 @@ export class DockerRuntime implements StageRuntime {
     }
   }
 
-  /** Removes containers of this workspace left by an earlier process (see orphans.ts). */
-  async removeOrphans(): Promise<RemovedContainer[]> {
+  /**
+   * Removes containers of this workspace left by a process that is gone (see
+   * orphans.ts). `workspaceLockHeld`: the caller holds the workspace lock, so
+   * no other process is inside a pass, and containers of owners it cannot
+   * see (another PID namespace) are left over too.
+   */
+  async removeOrphans(opts: { workspaceLockHeld?: boolean } = {}): Promise<RemovedContainer[]> {
     const hostWorkspace = (await this.hostPathMapper()).toHost(this.workspace);
-    const removed = await removeOrphans(this.docker, hostWorkspace, (runId) => this.activeRuns.has(runId));
+    const removed = await removeOrphans(this.docker, hostWorkspace, (runId) => this.activeRuns.has(runId), {
+      ...opts,
+      onKept: (c) => this.logger.info({ container: c.id, stage: c.stage, owner: c.owner }, 'kept a container of another live reprod'),
+    });
     for (const r of removed) this.logger.info({ container: r.id, stage: r.stage, runId: r.runId, state: r.state }, 'removed an orphan container');
     return removed;
   }

@@ -1,7 +1,11 @@
+import { ownerLabels, processOwner, type ContainerOwner } from './owner.js';
+
 /**
  * The labels on every container reprod creates. They are the only link
  * between a container and the run that made it: after a restart, containers
- * are found by label and removed (see orphans.ts), never duplicated.
+ * are found by label and removed (see orphans.ts), never duplicated. The
+ * owner labels (owner.ts) name the process that created it, so that cleanup
+ * spares the containers of another live reprod.
  */
 export const LABEL = {
   /** Always `true`: the container is reprod's to remove. */
@@ -19,6 +23,8 @@ export interface StageLabels {
   stage: string;
   runId: string;
   specHash: string;
+  /** The creating process (default: this one). */
+  owner?: ContainerOwner;
 }
 
 export function stageLabels(l: StageLabels): Record<string, string> {
@@ -28,6 +34,7 @@ export function stageLabels(l: StageLabels): Record<string, string> {
     [LABEL.stage]: l.stage,
     [LABEL.runId]: l.runId,
     [LABEL.specHash]: l.specHash,
+    ...ownerLabels(l.owner ?? processOwner()),
   };
 }
 
