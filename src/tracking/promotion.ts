@@ -30,7 +30,7 @@ export interface ModelDecl {
 }
 
 /** The registered name: the manifest's `name`, else the stage's name. */
-export function registeredName(decl: ModelDecl): string {
+function registeredName(decl: ModelDecl): string {
   return decl.spec.name ?? decl.stage.name;
 }
 
