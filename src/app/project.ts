@@ -16,7 +16,8 @@ import { buildDag, type Dag } from '../pipeline/dag.js';
 import { parseManifests, type ParsedManifests } from '../pipeline/manifests.js';
 import { resolveStageRuntime, type ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
-import type { LockStore, StepDeps } from '../reconcile/stage-steps.js';
+import type { LockStore } from '../core/ports.js';
+import type { StepDeps } from '../reconcile/stage-steps.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
 import { hasErrno, isMissing } from '../core/errno.js';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeMode } from '../app/project.js';
 import { ReprodError } from '../core/errors.js';
-import { parseLockWaitSeconds, waitingMessage } from '../core/workspace-lock.js';
+import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
 import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
 import { commandDaemon } from './commands.js';
 import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';

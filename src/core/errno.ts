@@ -1,3 +1,5 @@
+import { ReprodError } from './errors.js';
+
 /**
  * What a thrown value says, whatever was thrown: Node's error code
  * (`ENOENT`, `EACCES`, `ECONNREFUSED`...) and its message. Pure: it only
@@ -24,8 +26,9 @@ export function isMissing(err: unknown): boolean {
   return hasErrno(err, 'ENOENT', 'ENOTDIR');
 }
 
-/** The message of a thrown value. */
+/** The message of a thrown value; reprod's own errors say where (`file:line: key: message`). */
 export function errorMessage(err: unknown): string {
+  if (err instanceof ReprodError) return err.location ? `${err.location}: ${err.message}` : err.message;
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -120,9 +120,3 @@ export class ReprodErrors extends ReprodError {
 export function isRetryable(err: unknown): boolean {
   return err instanceof ReprodError ? ErrorCodes[err.code].retry : true;
 }
-
-/** A short message for any thrown value: `file:line: key: message` for reprod's own errors. */
-export function errorMessage(err: unknown): string {
-  if (err instanceof ReprodError) return err.location ? `${err.location}: ${err.message}` : err.message;
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,4 +1,5 @@
-import { isRetryable, ReprodError, errorMessage } from '../core/errors.js';
+import { isRetryable, ReprodError } from '../core/errors.js';
+import { errorMessage } from '../core/errno.js';
 import { runtimeLabel, type PreparedRuntime, type RunResult, type RuntimeIdentity } from '../core/ports.js';
 import type { ChangeReason, LockStage, Stage } from '../core/types.js';
 import { lastRunFrom } from '../status/reporter.js';

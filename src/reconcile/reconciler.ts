@@ -1,4 +1,5 @@
-import { errorMessage, ReprodError, ReprodErrors } from '../core/errors.js';
+import { ReprodError, ReprodErrors } from '../core/errors.js';
+import { errorMessage } from '../core/errno.js';
 import type { Logger } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
 import type { StagePhase } from '../status/status-docs.js';
@@ -12,7 +13,7 @@ import { indexStages, type StageIndex } from './stage-index.js';
 import { isLooking, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
 import { pipelineView, RunRecords } from './status-views.js';
 import { StatusWriter } from './status-writer.js';
-import type { TimerHandle } from './timer-clock.js';
+import type { TimerHandle } from '../core/ports.js';
 import { WorkQueue } from './work-queue.js';
 
 export * from './reconciler-api.js';

@@ -1,12 +1,12 @@
 import { createActor, fromPromise, type Subscription } from 'xstate';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errno.js';
 import type { Logger } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
 import type { RetryPolicy } from './failure-policy.js';
 import type { ReconcilerHooks } from './reconciler-api.js';
 import type { StageEffects } from './stage-effects.js';
 import { stageMachine, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
-import type { TimerClock } from './timer-clock.js';
+import type { TimerClock } from '../core/ports.js';
 
 /**
  * The stage machine with its effects (xstate's `.provide()`): plans and

@@ -1,5 +1,6 @@
 import { assign, emit, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import { errorMessage, isRetryable, ReprodError } from '../core/errors.js';
+import { isRetryable, ReprodError } from '../core/errors.js';
+import { errorMessage } from '../core/errno.js';
 import type { Stage } from '../core/types.js';
 import { retryDelayMs, type RetryPolicy } from './failure-policy.js';
 import { INPUTS_CHANGED, type StageOutcome } from './outcome.js';

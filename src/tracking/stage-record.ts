@@ -7,7 +7,7 @@ import type {
   TrackedParam,
   TrackedRunStatus,
   TrackedTag,
-} from '../core/tracking.js';
+} from '../core/ports.js';
 import type { ChangeReason, LockStage, Stage } from '../core/types.js';
 import { parseParamsText } from '../pipeline/params-file.js';
 import { describeReason } from '../pipeline/stage-status.js';

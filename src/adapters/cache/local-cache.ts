@@ -6,7 +6,7 @@ import { ReprodError } from '../../core/errors.js';
 import type { CheckoutResult, HashResult, ObjectCache } from '../../core/ports.js';
 import { dirListingJson } from '../../hashing/dir-listing.js';
 import { isDirOid, objectKey, runDirKey, runKey } from '../../remote/layout.js';
-import type { CacheStore } from '../../remote/ports.js';
+import type { CacheStore } from '../../core/ports.js';
 import { renameIntoPlace, tempPathFor, writeFileAtomic } from '../fs/atomic-file.js';
 import { LayoutFolder } from '../fs/layout-folder.js';
 

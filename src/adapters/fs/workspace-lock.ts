@@ -14,7 +14,7 @@ import {
   type HeldWorkspaceLock,
   type LockHolder,
   type WorkspaceLock,
-} from '../../core/workspace-lock.js';
+} from '../../core/ports.js';
 
 /*
  * How the lock is taken. Node has no flock(2), and a native addon would need

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import type { Logger } from '../../core/ports.js';
-import type { TrackedTag } from '../../core/tracking.js';
+import type { TrackedTag } from '../../core/ports.js';
 import { mlflowKey } from '../../tracking/mlflow-limits.js';
 import type { MlflowBackend, RunHandle } from './backend.js';
 import { isMlflowError, MlflowError } from './mlflow-error.js';

@@ -1,4 +1,4 @@
-import type { TrackedMetric, TrackedParam, TrackedRunStatus, TrackedTag } from '../../core/tracking.js';
+import type { TrackedMetric, TrackedParam, TrackedRunStatus, TrackedTag } from '../../core/ports.js';
 import type { RunHandle } from './backend.js';
 
 /**

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { backoffDelay } from '../../core/backoff.js';
 import { errorText } from '../../core/errno.js';
 import type { Clock, Logger } from '../../core/ports.js';
-import type { TrackingHealth } from '../../core/tracking.js';
+import type { TrackingHealth } from '../../core/ports.js';
 import type { RunHandle } from './backend.js';
 import { isMlflowError, MlflowError } from './mlflow-error.js';
 import type { JournalRecord, OutboxJournal } from './outbox-journal.js';

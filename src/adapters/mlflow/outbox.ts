@@ -13,7 +13,7 @@ import type {
   TrackedRunStatus,
   TrackedTag,
   TrackingHealth,
-} from '../../core/tracking.js';
+} from '../../core/ports.js';
 import { fitRecords, planLogBatches } from '../../tracking/mlflow-limits.js';
 import type { MlflowBackend } from './backend.js';
 import { deliver, REF_TAG } from './outbox-delivery.js';

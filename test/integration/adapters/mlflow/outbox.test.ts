@@ -7,7 +7,7 @@ import { Redactor } from '../../../../src/adapters/mlflow/redact.js';
 import { MlflowRestClient } from '../../../../src/adapters/mlflow/rest-client.js';
 import { RestBackend } from '../../../../src/adapters/mlflow/rest-store.js';
 import { OUTBOX_DIR, openTracking } from '../../../../src/app/tracking.js';
-import type { Tracker } from '../../../../src/core/tracking.js';
+import type { Tracker } from '../../../../src/core/ports.js';
 import type { OutKind, Stage } from '../../../../src/core/types.js';
 import type { ModelDecl } from '../../../../src/tracking/promotion.js';
 import { StageRunRecorder } from '../../../../src/tracking/stage-run-recorder.js';
