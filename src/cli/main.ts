@@ -1,20 +1,18 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeMode } from '../app/project.js';
+import { reprodVersion } from '../app/version.js';
 import { ReprodError } from '../core/errors.js';
 import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
 import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
 import { commandDaemon } from './commands.js';
 import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
 /** Builds the command line. Every command returns its exit code; errors become codes only here. */
 export function buildCli(io: Io): Command {
   const program = new Command('reprod')
     .description('Keeps a DVC pipeline up to date: works out stale stages by content hash and runs them.')
-    .version(pkg.version)
+    .version(reprodVersion())
     .option('-C, --cwd <dir>', 'run as if started in <dir>', '.')
     .option('-v, --verbose', 'log debug details to stderr')
     .addOption(
