@@ -3,8 +3,9 @@ import { errorMessage } from '../core/errno.js';
 import type { Logger } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
 import type { StagePhase } from '../status/status-docs.js';
-import { DEFAULT_RETRY, retryDelayMs, retryPolicyFor, type RetryPolicy } from './failure-policy.js';
+import { DEFAULT_RETRY, retryDelayMs, retryPolicyFor } from './failure-policy.js';
 import { decisionOf, lastRunOf, runSeconds, settledDecision, type StageDecision } from './outcome.js';
+import { ONCE_RETRY, OncePass } from './once-pass.js';
 import { PassLedger } from './pass-ledger.js';
 import { PIPELINE_KEY, type ExternalCondition, type OnceOptions, type PassSummary, type ReconcileSpec, type ReconcilerOptions, type ReconcilerStats } from './reconciler-api.js';
 import { Scheduling } from './scheduling.js';
@@ -22,16 +23,7 @@ export * from './reconciler-api.js';
 const BUSY: readonly string[] = ['planning', 'deciding', 'queued', 'running', 'cancelled'];
 
 const DEFAULT_MAX_PARALLEL = 2;
-/** A one-shot pass retries only what a manifest asks to retry. */
-const ONCE_RETRY: RetryPolicy = { limit: 0, baseMs: 0, maxMs: 0 };
 
-interface Once extends OnceOptions {
-  /** Each key is looked at until its stage settles before the next (maxParallel 1: DVC's order, exactly). */
-  sequential: boolean;
-  /** Set by the first failure without keepGoing: nothing more starts. */
-  halted: boolean;
-  done(summary: PassSummary): void;
-}
 
 /**
  * Keeps the pipeline's outputs true to its inputs: for as long as it runs
@@ -68,11 +60,10 @@ export class Reconciler {
   private index: StageIndex = { order: [], position: new Map(), ancestors: new Map(), descendants: new Map() };
   private readonly runs = new RunRecords();
   private readonly hookCalls = new Set<Promise<unknown>>();
-  private once: Once | undefined;
+  private once: OncePass | undefined;
   private alive = false;
   private stopping = false;
   private resyncTimer: TimerHandle | undefined;
-  private specFailed: ((err: ReprodError) => void) | undefined;
   private engine: ExternalCondition | undefined;
 
   constructor(opts: ReconcilerOptions) {
@@ -196,31 +187,23 @@ export class Reconciler {
    * throws. `signal` cancels what runs (Ctrl-C).
    */
   async runOnce(opts: OnceOptions, signal?: AbortSignal): Promise<PassSummary> {
-    const sequential = this.maxParallel() === 1;
-    let done!: (s: PassSummary) => void;
-    const finished = new Promise<PassSummary>((resolve) => (done = resolve));
-    this.once = { ...opts, sequential, halted: false, done };
+    const once = new OncePass(opts, this.maxParallel() === 1);
+    this.once = once;
     this.alive = true;
     this.queue.addNow(PIPELINE_KEY);
-    const workers = this.startWorkers(sequential ? 1 : (this.opts.workers ?? 4));
+    const workers = this.startWorkers(once.sequential ? 1 : (this.opts.workers ?? 4));
     const onAbort = (): void => {
-      if (!this.once) return;
-      this.once.halted = true;
+      once.halted = true;
       for (const e of this.actors.state('running')) e.actor.send({ type: 'CANCEL', reason: 'interrupted' });
       this.checkPassEnd();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const summary = await Promise.race([finished, this.specFailure()]);
-      return summary;
+      return await once.result;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       await this.stop(workers);
     }
-  }
-
-  private specFailure(): Promise<never> {
-    return new Promise((_, reject) => (this.specFailed = reject));
   }
 
   private maxParallel(): number {
@@ -273,19 +256,7 @@ export class Reconciler {
       actor.send({ type: 'CHECK', upstreamFailed: this.rules.failedUpstream(key) });
     }
     // one stage after another: the next key waits until this stage has settled (or will never start)
-    const sequential = this.once?.sequential === true;
-    await this.actors.until(actor, (s) => !isLooking(s) && !(sequential && this.holdsSequence(s)));
-  }
-
-  /**
-   * In a sequential pass, a stage holds the sequence until it settles, unless
-   * it can no longer start. A cancelled or backing-off stage lets go: it comes
-   * back through the queue, and its downstream waits for it meanwhile.
-   */
-  private holdsSequence(s: StageSnapshot): boolean {
-    const st = topState(s);
-    if (st === 'queued') return !this.once?.halted && !this.stopping;
-    return st === 'deciding' || st === 'running';
+    await this.actors.until(actor, (s) => !isLooking(s) && !(this.once?.holdsSequence(s, this.stopping) ?? false));
   }
 
   // ------------------------------------------------------------------ spec
@@ -297,7 +268,7 @@ export class Reconciler {
     } catch (err) {
       if (!(err instanceof ReprodError)) throw err;
       if (this.once) {
-        this.specFailed?.(err);
+        this.once.failSpec(err);
         return;
       }
       const first = err instanceof ReprodErrors ? (err.errors[0] ?? err) : err;
@@ -368,7 +339,7 @@ export class Reconciler {
       const d = settledDecision(name, st, s.context);
       if (d) this.decide(d, s.context.stage);
     }
-    if (st === 'failed' && this.once && !this.once.keepGoing) this.once.halted = true;
+    if (st === 'failed') this.once?.stageFailed();
     for (const d of this.spec?.dag.downstream.get(name) ?? []) this.queue.addNow(d);
     this.schedule();
   }
@@ -471,7 +442,7 @@ export class Reconciler {
         { passId: id, hook: 'passFinished' },
       );
     }
-    this.once?.done(summary);
+    this.once?.end(summary);
   }
 
   private track(p: Promise<unknown>, ctx: Record<string, string>): void {
