@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { loadPipeline, withProject, type RuntimeMode } from '../app/project.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
+import { pyJsonDumps } from '../lock/py-json.js';
 import { selectStages } from '../pipeline/dag.js';
 import { dagToDot, dagToJson, dagToMermaid, dagToText } from '../pipeline/dag-format.js';
 import { validateDvcYamlText } from '../pipeline/schema.js';
@@ -102,7 +103,7 @@ export async function commandStatus(
   const stale = await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log: makeLogger(opts.verbose) }, targets);
   if (opts.quiet) return stale.length ? 1 : 0;
   if (opts.json) {
-    io.out(`${JSON.stringify(Object.fromEntries(stale.map(({ stage, reasons }) => [stage.name, toDvcStatusJson(reasons)])))}\n`);
+    io.out(`${pyJsonDumps(new Map(stale.map(({ stage, reasons }) => [stage.name, toDvcStatusJson(reasons)])))}\n`);
   } else if (stale.length === 0) {
     io.out('Data and pipelines are up to date.\n');
   } else {
