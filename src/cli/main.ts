@@ -5,7 +5,7 @@ import type { RuntimeMode } from '../app/project.js';
 import { ReprodError } from '../core/errors.js';
 import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
 import { commandDaemon } from './commands.js';
-import { commandDagMarkdown } from './compare-commands.js';
+import { commandDagMarkdown, registerCompareCommands } from './compare-commands.js';
 import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -168,6 +168,8 @@ export function buildCli(io: Io): Command {
       const format = o.dot ? 'dot' : o.mermaid ? 'mermaid' : o.json ? 'json' : 'text';
       io.exitCode = await commandDag(io, root(), target, format);
     });
+
+  registerCompareCommands(program, io, root);
 
   program
     .command('daemon')

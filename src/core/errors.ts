@@ -36,6 +36,9 @@ export const ErrorCodes = {
   REMOTE: { exit: 1, remedy: "Check the remote's URL and that it is reachable, then run the command again: only what is still missing moves." },
   REMOTE_AUTH: { exit: 1, remedy: 'Check the credentials: `dvc remote modify --local <name> access_key_id ...` and `secret_access_key ...` (kept in .dvc/config.local), or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.' },
   TRANSFER: { exit: 1, remedy: 'Run the command again: objects already transferred are not sent again, the rest are retried.' },
+  GIT: { exit: 1, remedy: 'Run the command in a git repository (`git init`, then commit), with `git` on PATH.' },
+  REVISION: { exit: 2, remedy: 'Name a commit, branch or tag that exists (see `git log --oneline`), or `workspace`.' },
+  PLOT: { exit: 2, remedy: "Fix the plot's definition in dvc.yaml (template, x, y); `reprod plots templates` lists the built-in templates." },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
