@@ -6,6 +6,10 @@ import { diffJson } from '../metrics/diff.js';
 import { revResultJson } from '../metrics/results.js';
 import { diffTable, metricsTable, renderTable } from '../metrics/table.js';
 import { dagOfTarget, dagToMermaid } from '../pipeline/dag-format.js';
+import { ReprodError } from '../core/errors.js';
+import type { PyDict, PyValue } from '../core/pyvalue.js';
+import { TEMPLATES } from '../plots/templates.js';
+import { isBuiltinTemplate, templateValue } from '../plots/vega-template.js';
 import type { Io } from './commands.js';
 
 /*
@@ -15,6 +19,7 @@ import type { Io } from './commands.js';
  */
 
 const metricsApp = () => import('../app/metrics.js');
+const plotsApp = () => import('../app/plots.js');
 
 /** DVC's default `--precision` for metrics tables. */
 const DEFAULT_PRECISION = 5;
@@ -94,6 +99,68 @@ export async function commandParamsDiff(io: Io, root: string, aRev: string, bRev
   return 0;
 }
 
+export interface PlotsCliOptions {
+  template?: string;
+  x?: string;
+  y?: string;
+  xLabel?: string;
+  yLabel?: string;
+  title?: string;
+  /** false with `--no-header` */
+  header?: boolean;
+  out?: string;
+  json?: boolean;
+  targets?: string[];
+}
+
+/** The display properties given on the command line, in DVC's PLOT_PROPS order. */
+function plotProps(o: PlotsCliOptions): PyDict {
+  const props: [string, PyValue | undefined][] = [
+    ['template', o.template],
+    ['x', o.x],
+    ['y', o.y],
+    ['x_label', o.xLabel],
+    ['y_label', o.yLabel],
+    ['title', o.title],
+    ['header', o.header === false ? false : undefined],
+  ];
+  return new Map(props.filter((p): p is [string, PyValue] => p[1] !== undefined));
+}
+
+async function printPlots(io: Io, outcome: Awaited<ReturnType<Awaited<ReturnType<typeof plotsApp>>['showPlots']>>): Promise<number> {
+  warnErrored(io, 'plots', outcome.errored);
+  if (outcome.kind === 'json') io.out(`${pyJsonDumps(outcome.json)}\n`);
+  else if (outcome.kind === 'none') io.err('No plots were loaded, visualization file will not be created.\n');
+  else io.out(`${outcome.url}\n`);
+  return 0;
+}
+
+/** `reprod plots show [targets]`: the page (or `--json`) of the workspace's plots. */
+export async function commandPlotsShow(io: Io, root: string, targets: string[], o: PlotsCliOptions): Promise<number> {
+  const app = await plotsApp();
+  return printPlots(io, app.showPlots(path.resolve(root), { targets, props: plotProps(o), json: o.json === true, ...(o.out ? { out: o.out } : {}) }));
+}
+
+/** `reprod plots diff [revisions]`: the same plots over several revisions, overlaid. */
+export async function commandPlotsDiff(io: Io, root: string, revisions: string[], o: PlotsCliOptions): Promise<number> {
+  const app = await plotsApp();
+  const opts = { targets: o.targets ?? [], props: plotProps(o), json: o.json === true, ...(o.out ? { out: o.out } : {}) };
+  return printPlots(io, app.diffPlots(path.resolve(root), revisions, opts));
+}
+
+/** `reprod plots templates [name]`: the built-in template names, or one template's JSON. */
+export function commandPlotsTemplates(io: Io, name: string | undefined): number {
+  if (name === undefined) {
+    io.out(Object.keys(TEMPLATES).map((n) => `${n}\n`).join(''));
+    return 0;
+  }
+  if (!isBuiltinTemplate(name)) {
+    throw new ReprodError('USAGE', `Unexpected template: ${name}.`, { remedy: 'Run `reprod plots templates` for the names.' });
+  }
+  io.out(`${pyJsonDumps(templateValue(TEMPLATES[name]()))}\n`);
+  return 0;
+}
+
 function wholeNumber(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError('expected a whole number');
@@ -135,5 +202,42 @@ export function registerCompareCommands(program: Command, io: Io, root: () => st
     .option('--deps', 'only the params stages depend on')
     .action(async (a: string, b: string, o: DiffCliOptions) => {
       io.exitCode = await commandParamsDiff(io, root(), a, b, o);
+    });
+
+  const plots = program.command('plots').description('draw the plots dvc.yaml defines, as `dvc plots`');
+  const plotOptions = (c: Command) =>
+    c
+      .option('-t, --template <name>', 'Vega-Lite template: a built-in one (`reprod plots templates`) or a JSON file')
+      .option('-x <field>', 'the field for the x axis')
+      .option('-y <field>', 'the field for the y axis')
+      .option('--no-header', 'the CSV/TSV files have no header row')
+      .option('--title <text>', 'the plot title')
+      .option('--x-label <text>', 'the x axis label')
+      .option('--y-label <text>', 'the y axis label')
+      .option('-o, --out <dir>', 'the folder for index.html (default: dvc_plots)')
+      .option('--json', 'print what `dvc plots show --json` prints (the filled Vega-Lite specs) instead of writing the page');
+  plotOptions(
+    plots
+      .command('show')
+      .description('write a self-contained HTML page of the plots (dvc_plots/index.html) and print its file:// URL')
+      .argument('[targets...]', 'plot ids or data files (default: every plot)'),
+  ).action(async (targets: string[], o: PlotsCliOptions) => {
+    io.exitCode = await commandPlotsShow(io, root(), targets, o);
+  });
+  plotOptions(
+    plots
+      .command('diff')
+      .description('the plots of several git revisions overlaid (default: HEAD, when files changed, and the workspace)')
+      .argument('[revisions...]', 'git revisions (one: compared with the workspace)')
+      .option('--targets <ids...>', 'plot ids or data files (default: every plot)'),
+  ).action(async (revisions: string[], o: PlotsCliOptions) => {
+    io.exitCode = await commandPlotsDiff(io, root(), revisions, o);
+  });
+  plots
+    .command('templates')
+    .description('list the built-in Vega-Lite templates, or print one')
+    .argument('[template]', 'a template name')
+    .action((name: string | undefined) => {
+      io.exitCode = commandPlotsTemplates(io, name);
     });
 }

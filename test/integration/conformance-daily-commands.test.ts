@@ -88,6 +88,9 @@ describe('conformance: n13 daily commands (DVC 3.67.1)', () => {
   same('metrics-show.txt', 'metrics', 'show', '--json');
   same('params-diff.txt', 'params', 'diff', '--json');
   same('dag-md.txt', 'dag', '--md');
+  same('plots-show.txt', 'plots', 'show', '--json');
+  // HEAD's loss.csv is a cached output: read from the cache through HEAD's dvc.lock
+  same('plots-diff.txt', 'plots', 'diff', '--json', 'HEAD');
 
   it('metrics diff --json prints what DVC printed, byte for byte but for the order DVC does not fix', async () => {
     const want = recorded('metrics-diff.txt');
