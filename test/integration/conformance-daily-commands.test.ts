@@ -102,6 +102,35 @@ describe('conformance: n13 daily commands (DVC 3.67.1)', () => {
     expect(got.stdout).toBe(`${dumpRawJson(parseRawJson(got.stdout))}\n`);
   });
 
+  it('metrics show, metrics diff and params diff print the tables DVC lays out (tabulate, plain)', async () => {
+    const table = async (...args: string[]) => {
+      const r = await reprod(root, ...args);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(await table('metrics', 'show')).toBe('Path               acc    auc    loss\nmetrics.json       0.55   -      0.2\neval/metrics.json  -      0.7    -\n');
+    expect(await table('metrics', 'diff')).toBe(
+      'Path          Metric    HEAD     workspace    Change\nmetrics.json  acc       0.53     0.55         0.02\nmetrics.json  loss      0.33333  0.2          -0.13333\n',
+    );
+    expect(await table('params', 'diff')).toBe('Path         Param    HEAD    workspace\nparams.yaml  epochs   3       5\n');
+    expect(await table('metrics', 'diff', 'HEAD', 'HEAD')).toBe('');
+  });
+
+  it('plots show and plots diff HEAD write the page and print its file:// URL', async () => {
+    const page = path.join(root, 'dvc_plots', 'index.html');
+    for (const args of [['plots', 'show'], ['plots', 'diff', 'HEAD']]) {
+      rmSync(page, { force: true });
+      const r = await reprod(root, ...args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`file://${page}\n`);
+      const html = readFileSync(page, 'utf8');
+      // the libraries are in the page, not fetched: no URL loads a script
+      expect(html).not.toMatch(/<script[^>]+src=/);
+      expect(html).toContain('/* vega@5.33.1 */');
+      expect(html.match(/vegaEmbed\(document\.getElementById/g)).toHaveLength(3);
+    }
+  });
+
   it('status --json agrees that nothing is stale', async () => {
     expect((await reprod(root, 'status', '--json')).stdout).toBe('{}\n');
   });
