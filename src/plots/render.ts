@@ -1,5 +1,6 @@
 import type { PyDict, PyValue } from '../core/pyvalue.js';
 import type { EncodedError } from '../metrics/data-file.js';
+import { isFalsy } from '../pipeline/params-file.js';
 import { dataSources, groupDefinitions, type RevisionPlots } from './collect.js';
 import { isImagePath } from './sources.js';
 import { flatDatapoints, plotDataError } from './vega-converter.js';
@@ -71,7 +72,8 @@ export function matchRenderers(revisions: readonly RevisionPlots[], o: MatchOpti
           errors.sourceErrors.set(r.rev, perRev);
         } else if ('image' in s) {
           if (s.image.length > 0) images.set(f, s.image);
-        } else if (!isEmpty(s.data)) {
+        } else if (!isFalsy(s.data)) {
+          // DVC's `get_definition_data` skips empty (falsy) content
           data.set(f, s.data);
         }
       }
@@ -80,7 +82,6 @@ export function matchRenderers(revisions: readonly RevisionPlots[], o: MatchOpti
       if (image) {
         for (const [filename, bytes] of images) imagePoints.push({ rev: r.rev, filename, src: o.placeImage(r.rev, filename, bytes) });
         if (images.size > 0 && !revs.includes(r.rev)) revs.push(r.rev);
-        if (firstProps.size === 0) firstProps = new Map(props);
         continue;
       }
       try {
@@ -101,11 +102,6 @@ export function matchRenderers(revisions: readonly RevisionPlots[], o: MatchOpti
     );
   }
   return renderers;
-}
-
-/** Python's falsiness of a data file's content: nothing to plot. */
-function isEmpty(v: PyValue): boolean {
-  return v === null || (Array.isArray(v) && v.length === 0) || (v instanceof Map && v.size === 0);
 }
 
 /** One vega renderer's filled spec ({} without datapoints), with the revisions it shows. */
