@@ -14,10 +14,11 @@ const io = ['node:fs', 'node:fs/promises', 'fs', 'fs/promises', 'node:child_proc
 /**
  * The pure modules, lowest first. Each imports core and the tiers before its
  * own, never a module of its own tier or a later one. Measured from the
- * imports: lock, status, tracking, remote and export import pipeline; remote
- * imports lock; reconcile imports pipeline, lock and status.
+ * imports: lock, status, tracking, remote, export and metrics import
+ * pipeline; remote imports lock; reconcile imports pipeline, lock and status;
+ * plots imports metrics.
  */
-const PURE = [['pipeline'], ['lock'], ['status'], ['tracking', 'remote', 'export'], ['reconcile']];
+const PURE = [['pipeline'], ['lock'], ['status'], ['tracking', 'remote', 'export', 'metrics'], ['reconcile', 'plots']];
 const pureDirs = PURE.flat();
 
 /** What the CLI may take from the pure modules: renderings of their own data, nothing that decides. */
@@ -26,6 +27,12 @@ const CLI_FORMATTERS = [
   { module: 'pipeline/stage-status', names: ['describeReason', 'toDvcStatusJson'] },
   { module: 'remote/cloud-status', names: ['formatCloudStatus'] },
   { module: 'remote/report', names: ['summary', 'failuresError'] },
+  { module: 'lock/py-json', names: ['pyJsonDumps'] },
+  { module: 'metrics/diff', names: ['diffJson'] },
+  { module: 'metrics/results', names: ['revResultJson'] },
+  { module: 'metrics/table', names: ['diffTable', 'metricsTable', 'renderTable'] },
+  { module: 'plots/templates', names: ['TEMPLATES'] },
+  { module: 'plots/vega-template', names: ['isBuiltinTemplate', 'templateValue'] },
 ];
 
 /**

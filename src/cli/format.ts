@@ -10,6 +10,7 @@ import type { pipelineDag } from '../app/dag.js';
 import type { StageDecision } from '../app/oneshot.js';
 import type { GcSummary, TransferSummary } from '../app/remotes.js';
 import type { ChangeReason, Stage } from '../core/types.js';
+import { pyJsonDumps } from '../lock/py-json.js';
 import { dagToDot, dagToJson, dagToMermaid, dagToText } from '../pipeline/dag-format.js';
 import { describeReason, toDvcStatusJson } from '../pipeline/stage-status.js';
 
@@ -27,7 +28,8 @@ export function formatStatus(stale: readonly StaleStage[]): string {
 
 /** `status --json`: what `dvc status --json` prints. */
 export function formatStatusJson(stale: readonly StaleStage[]): string {
-  return `${JSON.stringify(Object.fromEntries(stale.map(({ stage, reasons }) => [stage.name, toDvcStatusJson(reasons)])))}\n`;
+  // Python's json.dumps bytes, as `dvc status --json` prints them; a Map keeps integer-like stage names in order
+  return `${pyJsonDumps(new Map(stale.map(({ stage, reasons }) => [stage.name, toDvcStatusJson(reasons)])))}\n`;
 }
 
 /**

@@ -6,6 +6,7 @@ import { ReprodError } from '../core/errors.js';
 import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
 import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
 import { commandDaemon } from './commands.js';
+import { commandDagMarkdown, registerCompareCommands } from './compare-commands.js';
 import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
 
 /** Builds the command line. Every command returns its exit code; errors become codes only here. */
@@ -172,11 +173,15 @@ export function buildCli(io: Io): Command {
     .argument('[target]', 'only this stage and its upstream')
     .addOption(new Option('--dot', 'Graphviz DOT').conflicts(['mermaid', 'json']))
     .addOption(new Option('--mermaid', 'Mermaid flowchart').conflicts(['json']))
+    .addOption(new Option('--md', 'Mermaid flowchart in a Markdown block, as `dvc dag --md`').conflicts(['dot', 'mermaid', 'json']))
     .option('--json', 'nodes and edges as JSON')
-    .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean }) => {
+    .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean; md?: boolean }) => {
+      if (o.md) return void (io.exitCode = await commandDagMarkdown(io, root(), target));
       const format = o.dot ? 'dot' : o.mermaid ? 'mermaid' : o.json ? 'json' : 'text';
       io.exitCode = await commandDag(io, root(), target, format);
     });
+
+  registerCompareCommands(program, io, root);
 
   program
     .command('daemon')

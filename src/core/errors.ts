@@ -55,6 +55,9 @@ export const ErrorCodes = {
     remedy: 'Let the other reprod or DVC command finish, then run again, or wait longer with --wait SECONDS (or REPROD_LOCK_WAIT).',
   },
   WORKSPACE_LOCK: { exit: 1, retry: false, remedy: "Make .dvc/tmp a writable folder of the workspace, and install util-linux's flock (or python3)." },
+  GIT: { exit: 1, retry: false, remedy: 'Run the command in a git repository (`git init`, then commit), with `git` on PATH.' },
+  REVISION: { exit: 2, retry: false, remedy: 'Name a commit, branch or tag that exists (see `git log --oneline`), or `workspace`.' },
+  PLOT: { exit: 2, retry: false, remedy: "Fix the plot's definition in dvc.yaml (template, x, y); `reprod plots templates` lists the built-in templates." },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

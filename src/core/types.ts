@@ -33,6 +33,11 @@ export interface OutSpec extends DepSpec {
   push: boolean;
   remote?: string;
   desc?: string;
+  /**
+   * A `plots:` output's display properties as written (`template`, `x`, `y`,
+   * `x_label`, `y_label`, `title`, `header`: DVC's PLOT_PROPS), for `plots show`.
+   */
+  plot?: PyDict;
 }
 
 /** `params:` of one file: named keys, or the whole file when `keys` is null. */

@@ -17,6 +17,9 @@ export interface ParseDvcYamlOptions {
   parsing?: ParsingConfig;
 }
 
+/** A plot output's display properties, in DVC's order (dvc/schema.py PLOT_PROPS). */
+const PLOT_PROPS = ['template', 'x', 'y', 'x_label', 'y_label', 'title', 'header'] as const;
+
 /** The params file a bare key belongs to, relative to the stage's wdir. */
 export const DEFAULT_PARAMS_FILE = 'params.yaml';
 
@@ -290,6 +293,7 @@ class StageBuilder {
       const spec: OutSpec = { defPath, path, kind, cache, persist, push };
       if (remote !== undefined) spec.remote = remote;
       if (desc !== undefined) spec.desc = desc;
+      if (kind === 'plot') spec.plot = new Map([...PLOT_PROPS].flatMap((k) => (flags.has(k) ? [[k, flags.get(k) as PyValue]] : [])));
       out.push(spec);
     }
     return out;

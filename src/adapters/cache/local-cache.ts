@@ -72,7 +72,8 @@ export class LocalCache implements ObjectCache, CacheStore {
     return this.folder.pathOf(key);
   }
 
-  private objectPath(oid: string): string {
+  /** Absolute path of the object `oid` (`files/md5/xx/…`). */
+  objectPath(oid: string): string {
     return this.pathOf(objectKey(oid));
   }
 

@@ -146,7 +146,20 @@ describe('parseDvcYaml: outs, metrics, plots', () => {
       { defPath: 'model.pkl', path: 'model.pkl', kind: 'out', cache: true, persist: false, push: true },
       { defPath: 'cache.bin', path: 'cache.bin', kind: 'out', cache: false, persist: true, push: false, remote: 'store', desc: 'Cache' },
       { defPath: 'm.json', path: 'm.json', kind: 'metric', cache: false, persist: false, push: true },
-      { defPath: 'p.csv', path: 'p.csv', kind: 'plot', cache: true, persist: false, push: true },
+      {
+        defPath: 'p.csv',
+        path: 'p.csv',
+        kind: 'plot',
+        cache: true,
+        persist: false,
+        push: true,
+        // display properties in DVC's PLOT_PROPS order, whatever order they were written in
+        plot: new Map([
+          ['template', 'linear'],
+          ['x', 'step'],
+          ['y', 'loss'],
+        ]),
+      },
     ]);
   });
 
