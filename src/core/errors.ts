@@ -15,7 +15,7 @@ export const ErrorCodes = {
   YAML_SYNTAX: { exit: 2, retry: false, remedy: 'Fix the YAML syntax at the line shown.' },
   SCHEMA: { exit: 2, retry: false, remedy: 'Fix or remove the key shown; see schemas/ for what is allowed.' },
   INTERPOLATION: { exit: 2, retry: false, remedy: 'Define the variable in `vars:` or params.yaml, or escape it as \\${...}.' },
-  PARAMS_MISSING: { exit: 2, retry: false, remedy: 'Add the key to the params file, or remove it from the stage\'s `params:`.' },
+  PARAMS_MISSING: { exit: 1, retry: false, remedy: 'Add the key to the params file, or remove it from the stage\'s `params:`.' },
   PARAMS_FILE: { exit: 2, retry: false, remedy: 'Check that the params file exists and is valid YAML, JSON or TOML.' },
   DEP_MISSING: { exit: 1, retry: false, remedy: 'Create the file, or produce it with a stage that lists it in `outs:`.' },
   OUT_MISSING: { exit: 1, retry: false, remedy: 'Make the stage\'s command write every path listed in `outs:`.' },
@@ -44,6 +44,12 @@ export const ErrorCodes = {
   REMOTE: { exit: 1, retry: true, remedy: "Check the remote's URL and that it is reachable, then run the command again: only what is still missing moves." },
   REMOTE_AUTH: { exit: 1, retry: false, remedy: 'Check the credentials: `dvc remote modify --local <name> access_key_id ...` and `secret_access_key ...` (kept in .dvc/config.local), or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.' },
   TRANSFER: { exit: 1, retry: true, remedy: 'Run the command again: objects already transferred are not sent again, the rest are retried.' },
+  INPUT_LIMIT: {
+    exit: 2,
+    retry: false,
+    remedy: 'Make the file smaller or simpler, or raise the limit (REPROD_MAX_STAGES, REPROD_MAX_DEPTH, REPROD_MAX_ALIAS_VALUES, REPROD_MAX_STAGE_VALUES; see docs/LIMITS.md).',
+  },
+  ENCODING: { exit: 2, retry: false, remedy: 'Save the file as UTF-8 (the byte shown is where it stops being UTF-8).' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
