@@ -64,6 +64,8 @@ export async function commandValidate(io: Io, root: string, schemaOnly: string |
   }
   return withProject(root, undefined, async (project) => {
     const { pipeline, dag } = loadPipeline(project.root);
+    // dvc.lock is input too: what status and repro would refuse, validate refuses
+    await project.lockStore.read();
     const errors: ReprodError[] = [];
     for (const stage of pipeline.stages) {
       for (const dep of stage.deps) {

@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { dvcYamlAliasBomb, dvcYamlDeepBlock, dvcYamlDeepFlow, dvcYamlMatrixBomb, paramsAliasBomb } from '../../helpers/hostile-yaml.js';
 import { reprod, tempDir } from '../../helpers/workspace.js';
 
@@ -101,6 +101,14 @@ const ROWS: Row[] = [
 const NO_STACK = /^\s+at |unexpected:|RangeError|TypeError/m;
 
 describe('validate and status on the same bad input', () => {
+  // the time bounds are about the input: the modules commands load on first use are loaded first
+  beforeAll(async () => {
+    using ws = tempDir('reprod-exit-');
+    write(ws.path, { 'dvc.yaml': ONE });
+    expect((await reprod(ws.path, 'validate')).code).toBe(0);
+    expect((await reprod(ws.path, '--runtime', 'host', 'status')).code).toBe(0);
+  });
+
   for (const row of ROWS) {
     it(`${row.name}: exit ${row.code} from both, the same located error, within a second`, async () => {
       using ws = tempDir('reprod-exit-');
