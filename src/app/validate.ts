@@ -74,6 +74,8 @@ async function paramsErrors(project: Project, dag: Dag, stage: Stage): Promise<R
 export async function validateWorkspace(root: string): Promise<{ stages: number }> {
   return withProject(root, undefined, async (project) => {
     const { pipeline, dag } = loadPipeline(project.root);
+    // dvc.lock is input too: what status and repro would refuse, validate refuses
+    await project.lockStore.read();
     const errors: ReprodError[] = [];
     for (const stage of pipeline.stages) {
       errors.push(...(await missingDeps(project, dag, stage)), ...(await paramsErrors(project, dag, stage)));

@@ -47,6 +47,10 @@ export interface ParamsDep {
   /** Workspace-relative path. */
   path: string;
   keys: string[] | null;
+  /** Where dvc.yaml lists the file (its first entry under `params:`), for errors. */
+  source?: SourceRef;
+  /** Where dvc.yaml lists each key (its first mention), for errors. */
+  keySources?: ReadonlyMap<string, SourceRef>;
 }
 
 export interface Stage {
