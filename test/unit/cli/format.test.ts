@@ -32,7 +32,7 @@ describe('what the commands print', () => {
     const stale = [{ stage: fileStage('s', ['in.txt'], []), reasons: [modified] }];
     expect(formatStatus([])).toBe('Data and pipelines are up to date.\n');
     expect(formatStatus(stale)).toBe('s:\n    dep modified: in.txt\n');
-    expect(formatStatusJson(stale)).toBe('{"s":[{"changed deps":{"in.txt":"modified"}}]}\n');
+    expect(formatStatusJson(stale)).toBe('{"s": [{"changed deps": {"in.txt": "modified"}}]}\n');
   });
 
   it('reports gc as a dry run unless forced, per place', () => {
