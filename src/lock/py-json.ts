@@ -8,18 +8,25 @@ import { isPyDict, PyFloat, pyFloatRepr, pyJsonString, pyStrCompare, type PyValu
  * they must match to the byte.
  */
 export function pyJsonDumpsSorted(v: PyValue): string {
-  if (v === null) return 'null';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v).toString() : floatJson(v);
-  if (v instanceof PyFloat) return floatJson(v.value);
-  if (typeof v === 'string') return pyJsonString(v);
+  const scalar = scalarJson(v);
+  if (scalar !== undefined) return scalar;
   if (Array.isArray(v)) return `[${v.map(pyJsonDumpsSorted).join(', ')}]`;
   if (isPyDict(v)) {
     const keys = [...v.keys()].sort(pyStrCompare);
     return `{${keys.map((k) => `${pyJsonString(k)}: ${pyJsonDumpsSorted(v.get(k) as PyValue)}`).join(', ')}}`;
   }
   throw new TypeError('pyJsonDumpsSorted: unsupported value');
+}
+
+/** A scalar as json.dumps writes it; undefined for lists, mappings and the rest. */
+function scalarJson(v: unknown): string | undefined {
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v).toString() : floatJson(v);
+  if (v instanceof PyFloat) return floatJson(v.value);
+  if (typeof v === 'string') return pyJsonString(v);
+  return undefined;
 }
 
 function floatJson(x: number): string {
@@ -41,17 +48,13 @@ function floatJson(x: number): string {
  * is a programming error and throws, as `json.dumps` raises TypeError.
  */
 export function pyJsonDumps(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v).toString() : floatJson(v);
-  if (v instanceof PyFloat) return floatJson(v.value);
-  if (typeof v === 'string') return pyJsonString(v);
+  const scalar = scalarJson(v);
+  if (scalar !== undefined) return scalar;
   if (Array.isArray(v)) return `[${v.map(pyJsonDumps).join(', ')}]`;
   if (v instanceof Map) {
     return `{${[...v].map(([k, x]) => `${pyJsonString(jsonKey(k))}: ${pyJsonDumps(x)}`).join(', ')}}`;
   }
-  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+  if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype) {
     return `{${Object.entries(v).map(([k, x]) => `${pyJsonString(k)}: ${pyJsonDumps(x)}`).join(', ')}}`;
   }
   throw new TypeError(`pyJsonDumps: unsupported value of type ${typeof v}`);

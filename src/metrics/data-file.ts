@@ -1,6 +1,6 @@
 import { ReprodError } from '../core/errors.js';
 import type { PyValue } from '../core/pyvalue.js';
-import { isFalsy, parseJsonText, parseParamsText } from '../pipeline/params-file.js';
+import { isFalsy, paramsFormatOf, parseJsonText, parseParamsText, type ParamsFormat } from '../pipeline/params-file.js';
 import { loadYaml } from '../pipeline/yaml-load.js';
 import { readText, type RevTree } from './rev-tree.js';
 
@@ -13,18 +13,10 @@ export interface EncodedError {
 /** What reading one file gave: its data, or the error DVC would have recorded for it. */
 export type Loaded = { data: PyValue } | { error: EncodedError };
 
-export type DataFormat = 'json' | 'yaml' | 'toml' | 'py';
+export type DataFormat = ParamsFormat;
 
-/** DVC's `LOADERS` by lower-cased suffix: `.json`, `.toml`, `.py`, and YAML for anything else. */
-export function dataFormatOf(path: string): DataFormat {
-  const base = path.slice(path.lastIndexOf('/') + 1);
-  const dot = base.lastIndexOf('.');
-  const suffix = dot > 0 ? base.slice(dot).toLowerCase() : '';
-  if (suffix === '.json') return 'json';
-  if (suffix === '.toml') return 'toml';
-  if (suffix === '.py') return 'py';
-  return 'yaml';
-}
+/** DVC's `LOADERS` by lower-cased suffix: `.json`, `.toml`, `.py`, and YAML for anything else (as for params files). */
+export const dataFormatOf: (path: string) => DataFormat = paramsFormatOf;
 
 const CORRUPTED: Record<DataFormat, [string, string]> = {
   json: ['JSONFileCorruptedError', 'JSON file structure is corrupted'],
