@@ -121,8 +121,21 @@ export function isRetryable(err: unknown): boolean {
   return err instanceof ReprodError ? ErrorCodes[err.code].retry : true;
 }
 
-/** A short message for any thrown value: `file:line: key: message` for reprod's own errors. */
+/**
+ * A short message for any thrown value: `file:line: key: message` for
+ * reprod's own errors. Never empty: a failure always says something, so an
+ * error thrown without a message is named by its kind (`Error (with no message)`).
+ */
 export function errorMessage(err: unknown): string {
-  if (err instanceof ReprodError) return err.location ? `${err.location}: ${err.message}` : err.message;
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof ReprodError) {
+    const message = err.message.trim() === '' ? `${err.code} (with no message)` : err.message;
+    return err.location ? `${err.location}: ${message}` : message;
+  }
+  const text = err instanceof Error ? err.message : String(err);
+  if (text.trim() !== '') return text;
+  if (err instanceof Error) {
+    const code = 'code' in err ? err.code : undefined;
+    return `${err.name}${typeof code === 'string' && code !== '' ? ` ${code}` : ''} (with no message)`;
+  }
+  return `${typeof err} ${JSON.stringify(err)} thrown`;
 }

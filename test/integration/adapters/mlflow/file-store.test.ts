@@ -238,6 +238,8 @@ describe('MLflow file store', () => {
     expect(readFileSync(path.join(dir(failed.trackingRunId), 'meta.yaml'), 'utf8')).toContain('status: 4\n');
     expect(readFileSync(path.join(dir(killed.trackingRunId), 'meta.yaml'), 'utf8')).toContain('status: 5\n');
     expect(readFileSync(path.join(dir(failed.trackingRunId), 'tags', 'reprod.error'), 'utf8')).toBe('exit code 2');
+    // the cause is also the run's description, which MLflow's UI shows at the top of the run's page
+    expect(readFileSync(path.join(dir(failed.trackingRunId), 'tags', 'mlflow.note.content'), 'utf8')).toBe('exit code 2');
     expect(readdirSync(path.join(dir(failed.trackingRunId), 'metrics'))).toEqual([]);
     expect(readdirSync(path.join(dir(failed.trackingRunId), 'artifacts'))).toEqual([]);
   });
