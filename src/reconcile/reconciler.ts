@@ -4,7 +4,7 @@ import type { Logger } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
 import type { StagePhase } from '../status/status-docs.js';
 import { DEFAULT_RETRY, retryDelayMs, retryPolicyFor } from './failure-policy.js';
-import { decisionOf, lastRunOf, runSeconds, settledDecision, type StageDecision } from './outcome.js';
+import { decisionOf, lastRunOf, outcomeCause, runSeconds, settledDecision, type StageDecision } from './outcome.js';
 import { ONCE_RETRY, OncePass } from './once-pass.js';
 import { PassLedger } from './pass-ledger.js';
 import { PIPELINE_KEY, type ExternalCondition, type OnceOptions, type PassSummary, type ReconcileSpec, type ReconcilerOptions, type ReconcilerStats } from './reconciler-api.js';
@@ -369,7 +369,7 @@ export class Reconciler {
     if (outcome.kind === 'failed' && outcome.error.code === 'ENGINE_UNAVAILABLE' && !this.once) this.setEngine(false, errorMessage(outcome.error));
     this.decide(decisionOf(e.stage, outcome, plan.reasons), stage);
     this.runs.finished(e.stage, lastRunOf(stage, outcome, plan.runtime));
-    const err = outcome.kind === 'failed' ? errorMessage(outcome.error) : undefined;
+    const err = outcome.kind === 'failed' ? errorMessage(outcome.error) : outcomeCause(outcome);
     this.log.info({ stage: e.stage, runId: outcome.runId, outcome: outcome.kind, durationSeconds: duration, transient: transient || undefined, err }, 'stage finished');
     const hook = this.opts.hooks?.stageFinished;
     if (hook) {

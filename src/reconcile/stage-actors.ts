@@ -20,7 +20,15 @@ export function provideStageMachine(
 ): typeof stageMachine {
   return stageMachine.provide({
     actors: {
-      plan: fromPromise(({ input, signal }) => effects.plan(input.stage, signal)),
+      plan: fromPromise(async ({ input, signal }) => {
+        try {
+          return await effects.plan(input.stage, signal);
+        } catch (err) {
+          // no run ends, so no `stage finished` says why: this line does (a plan superseded by a new look is no failure)
+          if (!signal.aborted) o.log.info({ stage: input.stage.name, err: errorMessage(err) }, 'stage not planned');
+          throw err;
+        }
+      }),
       inputs: fromPromise(({ input, signal }) => effects.inputs(input.stage, signal)),
       execute: fromPromise(async ({ input, signal }) => {
         const plan = input.plan;
