@@ -1,20 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { ReprodError } from '../../../src/core/errors.js';
-import { errorMessage } from '../../../src/core/errno.js';
+import { errnoCode, errorMessage, errorText, hasErrno, isMissing } from '../../../src/core/errno.js';
 
-/** errorMessage: what every log line, status message and MLflow tag says about a failure. */
-describe('errorMessage', () => {
-  it("gives reprod's errors with their location", () => {
-    expect(errorMessage(new ReprodError('SCHEMA', "unknown key 'x'", { source: { file: 'dvc.yaml', line: 7, key: 'stages.a' } }))).toBe("dvc.yaml:7: stages.a: unknown key 'x'");
-    expect(errorMessage(new Error('socket hang up'))).toBe('socket hang up');
-    expect(errorMessage('plain text')).toBe('plain text');
+/** What Node throws for a file error: an Error with a string `code`. */
+function nodeError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code, errno: -2, syscall: 'open' });
+}
+
+describe('errno', () => {
+  it('reads the code of anything thrown that has a string one', () => {
+    expect(errnoCode(nodeError('EACCES', 'EACCES: permission denied'))).toBe('EACCES');
+    expect(errnoCode({ code: 'ECONNRESET' })).toBe('ECONNRESET');
+    expect(errnoCode({ code: 42 })).toBeUndefined();
+    expect(errnoCode(new Error('plain'))).toBeUndefined();
+    expect(errnoCode('ENOENT')).toBeUndefined();
+    expect(errnoCode(null)).toBeUndefined();
   });
 
-  it('is never empty: an error without a message is named by its kind', () => {
-    expect(errorMessage(new Error(''))).toBe('Error (with no message)');
-    expect(errorMessage(Object.assign(new TypeError('  '), { code: 'ECONNRESET' }))).toBe('TypeError ECONNRESET (with no message)');
-    expect(errorMessage(new ReprodError('RUNTIME', ''))).toBe('RUNTIME (with no message)');
-    expect(errorMessage('')).toBe('string "" thrown');
-    expect(errorMessage(undefined)).toBe('undefined');
+  it('matches one of several codes', () => {
+    const err = nodeError('EISDIR', 'EISDIR: illegal operation on a directory');
+    expect(hasErrno(err, 'ENOENT', 'EISDIR')).toBe(true);
+    expect(hasErrno(err, 'ENOENT')).toBe(false);
+    expect(hasErrno(undefined, 'ENOENT')).toBe(false);
+  });
+
+  it('calls a path missing for ENOENT and ENOTDIR only', () => {
+    expect(isMissing(nodeError('ENOENT', 'ENOENT: no such file or directory'))).toBe(true);
+    expect(isMissing(nodeError('ENOTDIR', 'ENOTDIR: not a directory'))).toBe(true);
+    expect(isMissing(nodeError('EACCES', 'EACCES: permission denied'))).toBe(false);
+    expect(isMissing(new Error('ENOENT in the text is not a code'))).toBe(false);
+  });
+
+  it('gives the message of whatever was thrown, with the code in front once', () => {
+    expect(errorMessage(new Error('boom'))).toBe('boom');
+    expect(errorMessage('a string')).toBe('a string');
+    expect(errorMessage(7)).toBe('7');
+    expect(errorText(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe('ECONNRESET: socket hang up');
+    expect(errorText(nodeError('ENOENT', "ENOENT: no such file or directory, open 'x'"))).toBe("ENOENT: no such file or directory, open 'x'");
+    expect(errorText(new Error('no code'))).toBe('no code');
   });
 });
