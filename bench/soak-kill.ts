@@ -271,9 +271,11 @@ async function recover(ctx: Ctx, c: Counts, label: string, seed: number, n: numb
     notes.push(`${label}: status --json ${JSON.stringify(s.out.trim().slice(0, 120))}, differing outputs: ${[...lost, ...extra].join(', ') || 'none'}`);
   }
   if (!lockValid(ws)) c.badLock++;
-  const left = tmpFiles(ws);
+  // each leftover file counts once, in the trial after which it first remains
+  const left = tmpFiles(ws).filter((f) => !ctx.seen.has(f));
+  for (const f of left) ctx.seen.add(f);
   if (left.length > 0) {
-    c.leftovers++;
+    c.leftovers += left.length;
     notes.push(`${label}: temporary files after recovery: ${left.slice(0, 4).join(', ')}${left.length > 4 ? ` (+${left.length - 4})` : ''}`);
   }
   const now = outsideSnapshot(ctx.sentinel, ctx.sibling);
@@ -291,6 +293,8 @@ interface Ctx {
   ws: string;
   cleanMs: number;
   outside: string;
+  /** Temporary files already counted as leftovers. */
+  seen: Set<string>;
 }
 
 function newWorkspace(base: string, name: string, seed: number): Ctx {
@@ -299,7 +303,7 @@ function newWorkspace(base: string, name: string, seed: number): Ctx {
   const ws = path.join(sentinel, 'ws');
   writeFiles(ws, { ...SCRIPTS, 'dvc.yaml': DVC_YAML, 'params.yaml': paramsText(seed, 4) });
   writeFiles(sibling, { 'canary.txt': 'must stay as it is\n' });
-  return { scratch: base, sentinel, sibling, ws, cleanMs: 0, outside: outsideSnapshot(sentinel, sibling) };
+  return { scratch: base, sentinel, sibling, ws, cleanMs: 0, outside: outsideSnapshot(sentinel, sibling), seen: new Set() };
 }
 
 // ------------------------------------------------------------------ kill trials
@@ -419,7 +423,7 @@ async function storm(base: string, edits: number, r: () => number, cleanMs: numb
   if (badCacheObjects(ctx.ws).length > 0) c.badCache++;
   const left = tmpFiles(ctx.ws);
   if (left.length > 0) {
-    c.leftovers++;
+    c.leftovers += left.length;
     notes.push(`storm: temporary files: ${left.slice(0, 4).join(', ')}`);
   }
   if (outsideSnapshot(ctx.sentinel, ctx.sibling) !== ctx.outside) c.outside++;
