@@ -231,8 +231,9 @@ describe('bad input: one clear message (file, key, line), non-zero exit, nothing
 
   it('a params key that does not exist', async () => {
     const res = await afterBreaking(base.replace('deps: [in.txt]', 'deps: [in.txt]\n    params: [lr]'), { 'params.yaml': 'other: 1\n' });
-    expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/params\.yaml: lr: stage 'a': parameters 'lr' are missing from 'params.yaml'/);
+    // a missing input: exit 1, and the line of dvc.yaml that lists the key
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/dvc\.yaml:\d+: stages\.a\.params\[0\]: stage 'a': parameter 'lr' is missing from 'params.yaml'/);
   });
 });
 
