@@ -64,7 +64,7 @@ describe('validate', () => {
     });
     const res = await reprod(ws.path, 'validate');
     expect(res.code).not.toBe(0);
-    expect(res.stderr).toMatch(/params\.yaml: lr: stage 'a': parameters 'lr' are missing from 'params.yaml'/);
+    expect(res.stderr).toMatch(/dvc\.yaml:4: stages\.a\.params\[0\]: stage 'a': parameter 'lr' is missing from 'params.yaml'/);
     expect(res.stderr).toMatch(/stage 'b': dependency 'gone.txt' does not exist/);
     expect(res.stderr).toMatch(/missing\.yaml/);
     writeFiles(ws.path, { 'params.yaml': 'lr: 0.1\n', 'gone.txt': '', 'missing.yaml': 'k: 1\n' });

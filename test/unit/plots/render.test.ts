@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { conformance } from '../../helpers/conformance.js';
 import { describe, expect, it } from 'vitest';
 import { ReprodError } from '../../../src/core/errors.js';
 import { pyFloatRepr, type PyDict, type PyValue } from '../../../src/core/pyvalue.js';
@@ -11,7 +12,7 @@ import { matchRenderers } from '../../../src/plots/render.js';
 import { csvRows, loadSv } from '../../../src/plots/sources.js';
 import { memTree } from '../../helpers/mem-tree.js';
 
-const N13 = path.resolve(import.meta.dirname, '../../../shared/conformance/dvc-3.67/n13-metrics-plots-cmdlist');
+const N13 = conformance('dvc-3.67', 'n13-metrics-plots-cmdlist');
 
 /** What n13's train.py writes for a number of epochs. */
 function n13Outputs(epochs: number): Record<string, string> {
