@@ -5,6 +5,7 @@ import type { Stage } from '../core/types.js';
 import type { StagePhase } from '../status/status-docs.js';
 import { DEFAULT_RETRY, retryDelayMs, retryPolicyFor } from './failure-policy.js';
 import { decisionOf, lastRunOf, outcomeCause, runSeconds, settledDecision, type StageDecision } from './outcome.js';
+import { HookCalls } from './hook-calls.js';
 import { ONCE_RETRY, OncePass } from './once-pass.js';
 import { PassLedger } from './pass-ledger.js';
 import { PIPELINE_KEY, type ExternalCondition, type OnceOptions, type PassSummary, type ReconcileSpec, type ReconcilerOptions, type ReconcilerStats } from './reconciler-api.js';
@@ -59,7 +60,7 @@ export class Reconciler {
   private specError: ReprodError | undefined;
   private index: StageIndex = { order: [], position: new Map(), ancestors: new Map(), descendants: new Map() };
   private readonly runs = new RunRecords();
-  private readonly hookCalls = new Set<Promise<unknown>>();
+  private readonly hooks: HookCalls;
   private once: OncePass | undefined;
   private alive = false;
   private stopping = false;
@@ -76,6 +77,7 @@ export class Reconciler {
       maxBackoffMs: opts.keyBackoffMs?.max ?? 300_000,
     });
     this.ledger = new PassLedger(opts.newPassId);
+    this.hooks = new HookCalls(opts.hooks, opts.log);
     this.status = new StatusWriter({
       sink: opts.status,
       readLock: () => opts.effects.readLock(),
@@ -146,12 +148,7 @@ export class Reconciler {
 
   /** True when `path` (workspace-relative) is an output of a stage that is running: its events are the stage's own. */
   isBeingWritten(path: string): boolean {
-    for (const e of this.actors.state('running')) {
-      for (const out of e.actor.getSnapshot().context.plan?.stage.outs ?? []) {
-        if (path === out.path || path.startsWith(`${out.path}/`)) return true;
-      }
-    }
-    return false;
+    return this.actors.isBeingWritten(path);
   }
 
   stats(): ReconcilerStats {
@@ -346,11 +343,7 @@ export class Reconciler {
 
   private decide(d: StageDecision, stage: Stage): void {
     this.ledger.decide(d);
-    try {
-      this.opts.hooks?.stageDecided?.(d, stage);
-    } catch (err) {
-      this.log.warn({ stage: d.stage, err: errorMessage(err) }, 'the stageDecided hook failed');
-    }
+    this.hooks.stageDecided(d, stage);
   }
 
   private onQueued(name: string): void {
@@ -371,17 +364,9 @@ export class Reconciler {
     this.runs.finished(e.stage, lastRunOf(stage, outcome, plan.runtime));
     const err = outcome.kind === 'failed' ? errorMessage(outcome.error) : outcomeCause(outcome);
     this.log.info({ stage: e.stage, runId: outcome.runId, outcome: outcome.kind, durationSeconds: duration, transient: transient || undefined, err }, 'stage finished');
-    const hook = this.opts.hooks?.stageFinished;
-    if (hook) {
-      this.track(
-        Promise.resolve()
-          .then(() => hook(stage, outcome, plan))
-          .then((r) => {
-            if (r?.trackingRunId && this.runs.tracked(e.stage, outcome.runId, r.trackingRunId)) this.status.markStage(e.stage);
-          }),
-        { stage: e.stage, hook: 'stageFinished' },
-      );
-    }
+    this.hooks.stageFinished(stage, outcome, plan, (trackingRunId) => {
+      if (this.runs.tracked(e.stage, outcome.runId, trackingRunId)) this.status.markStage(e.stage);
+    });
   }
 
   /** Starts queued stages, upstream first, while slots are free. */
@@ -394,8 +379,7 @@ export class Reconciler {
 
   private passActivity(): void {
     const id = this.ledger.begin(this.opts.clock.now());
-    const hook = this.opts.hooks?.passStarted;
-    if (id !== undefined && hook) this.track(Promise.resolve().then(() => hook(id)), { passId: id, hook: 'passStarted' });
+    if (id !== undefined) this.hooks.passStarted(id);
   }
 
   /** A pass ends when no key is ready or in hand and no stage is planning, queued or running. */
@@ -411,17 +395,12 @@ export class Reconciler {
     // a one-shot pass waits out the retries a manifest asked for
     if (this.once && !halted && this.actors.state('backoff').size > 0) return;
     // a waiting stage whose ancestors all settled missed its wake-up: look at it rather than end the pass
-    if (!this.specError && !this.stopping && !halted) {
-      let woke = false;
-      for (const e of this.actors.state('waiting')) {
-        if (this.actors.isCurrent(e) && !this.queue.has(e.name) && this.rules.busyAncestor(e.name) === undefined) {
-          this.log.warn({ stage: e.name }, 'a waiting stage was not woken: looking at it');
-          this.queue.addNow(e.name);
-          woke = true;
-        }
-      }
-      if (woke) return;
+    const missed = !this.specError && !this.stopping && !halted ? this.rules.unwokenWaiting() : [];
+    for (const name of missed) {
+      this.log.warn({ stage: name }, 'a waiting stage was not woken: looking at it');
+      this.queue.addNow(name);
     }
+    if (missed.length > 0) return;
     const ended = this.ledger.end(this.opts.clock.now(), this.phaseRecord());
     if (!ended) return;
     // nothing runs now: the workspace is free for others until the next pass
@@ -432,23 +411,9 @@ export class Reconciler {
     const quiet = summary.ran + summary.restored + summary.failed + summary.cancelled === 0;
     this.log[quiet ? 'debug' : 'info']({ passId: id, ran: summary.ran, restored: summary.restored, failed: summary.failed, cancelled: summary.cancelled }, 'pass finished');
     this.opts.effects.flush().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not persist the hash state'));
-    const hook = this.opts.hooks?.passFinished;
-    if (hook) {
-      this.track(
-        Promise.resolve()
-          .then(() => hook(id, summary))
-          // tracking may have delivered meanwhile: TrackingAvailable is read again
-          .then(() => this.status.markPipeline()),
-        { passId: id, hook: 'passFinished' },
-      );
-    }
+    // tracking may have delivered meanwhile: TrackingAvailable is read again
+    this.hooks.passFinished(id, summary, () => this.status.markPipeline());
     this.once?.end(summary);
-  }
-
-  private track(p: Promise<unknown>, ctx: Record<string, string>): void {
-    const call = p.catch((err: unknown) => this.log.warn({ ...ctx, err: errorMessage(err) }, 'a reconciler hook failed'));
-    this.hookCalls.add(call);
-    void call.finally(() => this.hookCalls.delete(call));
   }
 
   private armResync(): void {
@@ -506,7 +471,7 @@ export class Reconciler {
     if (running.length > 0 || !this.once) this.log.info({ cancelling: running.length }, 'stopping');
     await Promise.all(workers);
     await Promise.all(running.map((a) => this.actors.until(a, (s) => !s.matches('running'))));
-    while (this.hookCalls.size > 0) await Promise.all([...this.hookCalls]);
+    await this.hooks.settle();
     this.status.markPipeline();
     await this.status.idle();
     try {

@@ -106,6 +106,16 @@ export class StageActors {
     return this.entries.get(e.name) === e;
   }
 
+  /** True when `path` (workspace-relative) is an output of a running stage. */
+  isBeingWritten(path: string): boolean {
+    for (const e of this.state('running')) {
+      for (const out of e.actor.getSnapshot().context.plan?.stage.outs ?? []) {
+        if (path === out.path || path.startsWith(`${out.path}/`)) return true;
+      }
+    }
+    return false;
+  }
+
   topState(name: string): string | undefined {
     const e = this.entries.get(name);
     return e ? topState(e.actor.getSnapshot()) : undefined;
