@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
+import { decodeUtf8 } from '../adapters/fs/utf8-text.js';
 import { loadPipeline, withProject, type RuntimeMode } from '../app/project.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
@@ -49,13 +50,13 @@ function makeLogger(verbose: boolean): Logger {
 export async function commandValidate(io: Io, root: string, schemaOnly: string | undefined): Promise<number> {
   if (schemaOnly !== undefined) {
     const abs = path.resolve(root, schemaOnly);
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(abs, 'utf8');
+      bytes = await readFile(abs);
     } catch (cause) {
       throw new ReprodError('USAGE', `cannot read ${schemaOnly}`, { cause, remedy: 'Give the path of a dvc.yaml file.' });
     }
-    const errors = validateDvcYamlText(text, schemaOnly);
+    const errors = validateDvcYamlText(decodeUtf8(bytes, schemaOnly), schemaOnly);
     if (errors.length === 0) {
       io.out(`${schemaOnly}: valid\n`);
       return 0;

@@ -249,10 +249,10 @@ describe('bad input: one clear message (file, key, line), non-zero exit, nothing
     expect(res.stderr).toMatch(/dvc\.yaml:4/);
   });
 
-  it('a params key that does not exist', async () => {
+  it('a params key that does not exist: a missing input, named where the stage lists it', async () => {
     const res = await afterBreaking(base.replace('deps: [in.txt]', 'deps: [in.txt]\n    params: [lr]'), { 'params.yaml': 'other: 1\n' });
-    expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/params\.yaml: lr: stage 'a': parameters 'lr' are missing from 'params.yaml'/);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/dvc\.yaml:5: stages\.a\.params\[0\]: stage 'a': parameter 'lr' is missing from 'params.yaml'/);
   });
 });
 
