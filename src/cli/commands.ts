@@ -68,9 +68,21 @@ export async function commandValidate(io: Io, root: string, schemaOnly: string |
     // dvc.lock is input too: what status and repro would refuse, validate refuses
     await project.lockStore.read();
     const errors: ReprodError[] = [];
+    const producers = [...dag.producers.keys()];
+    // the stages whose params files exist already: one observation of all their files, each parsed once however many stages list it
+    const withParams = new Set(pipeline.stages.filter((s) => s.params.length > 0 && !s.params.every((p) => dag.producers.has(p.path))));
+    const paramsFiles = [...new Map([...withParams].flatMap((s) => s.params).map((p) => [p.path, p])).values()];
+    const first = [...withParams][0];
+    let observed: Awaited<ReturnType<typeof observeStage>> | undefined;
+    try {
+      if (first) observed = await observeStage(project, { ...first, deps: [], outs: [], params: paramsFiles }, undefined);
+    } catch (e) {
+      if (e instanceof ReprodError) errors.push(e);
+      else throw e;
+    }
     for (const stage of pipeline.stages) {
       for (const dep of stage.deps) {
-        const produced = [...dag.producers.keys()].some((o) => dep.path === o || dep.path.startsWith(`${o}/`) || o.startsWith(`${dep.path}/`));
+        const produced = producers.some((o) => dep.path === o || dep.path.startsWith(`${o}/`) || o.startsWith(`${dep.path}/`));
         if (!produced && !(await project.ws.exists(dep.path))) {
           errors.push(
             new ReprodError('DEP_MISSING', `stage '${stage.name}': dependency '${dep.defPath}' does not exist and no stage produces it`, {
@@ -79,11 +91,9 @@ export async function commandValidate(io: Io, root: string, schemaOnly: string |
           );
         }
       }
-      const produced = stage.params.every((p) => dag.producers.has(p.path));
-      if (!produced && stage.params.length > 0) {
+      if (observed && withParams.has(stage)) {
         try {
-          const paramsOnly = { ...stage, deps: [], outs: [] };
-          lockEntryFromObserved(paramsOnly, await observeStage(project, paramsOnly, undefined), false);
+          lockEntryFromObserved({ ...stage, deps: [], outs: [] }, observed, false);
         } catch (e) {
           if (e instanceof ReprodError) errors.push(e);
           else throw e;
