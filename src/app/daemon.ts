@@ -123,16 +123,14 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     });
     // the engine, watched: losing it is a condition (EngineAvailable, /healthz, reprod_engine_up), never a stage failure
     const docker = selected.docker;
-    let first = true;
     const monitor = docker
       ? new EngineMonitor({
           ping: () => docker.ping(),
           onLook: (up, message) => {
             const back = up && !reconciler.engineAvailable;
             reconciler.setEngine(up, message);
-            // containers left by an engine that died with them, or by an earlier process
-            if (back || (up && first)) docker.removeOrphans().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove orphan containers'));
-            first = false;
+            // containers left by an engine that died with them (those of an earlier process went at start, below)
+            if (back) docker.removeOrphans().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove orphan containers'));
           },
         })
       : undefined;
@@ -140,7 +138,6 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     if (docker) {
       await lease.enter();
       await docker.removeOrphans({ workspaceLockHeld: true }).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove orphan containers'));
-      first = false;
     }
     const monitorDone = monitor?.start(signal);
     watcher = new SpecWatcher({
