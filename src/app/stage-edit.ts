@@ -3,6 +3,7 @@ import { unprotectTree } from '../adapters/fs/unprotect.js';
 import { ReprodError } from '../core/errors.js';
 import type { Stage } from '../core/types.js';
 import { removeStage, setFrozen } from '../pipeline/dvc-yaml-edit.js';
+import { stageNames, unknownStage } from '../pipeline/stage-names.js';
 import { DVC_YAML, loadPipeline, withProject, type Project } from './project.js';
 
 /**
@@ -17,7 +18,7 @@ function resolveTargets(stages: readonly Stage[], targets: readonly string[]): {
   if (targets.length === 0) throw new ReprodError('USAGE', 'name at least one stage');
   return targets.map((target) => {
     const named = stages.filter((s) => s.name === target || s.group === target);
-    if (named.length === 0) throw new ReprodError('STAGE_NOT_FOUND', `stage '${target}' does not exist in ${DVC_YAML}`);
+    if (named.length === 0) throw unknownStage(target, stageNames(stages), DVC_YAML);
     return { target, stages: named };
   });
 }
