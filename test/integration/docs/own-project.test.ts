@@ -53,5 +53,4 @@ describe('compose files for a project', () => {
       expect(unset.stderr).toMatch(/PWD is unset/);
     });
   }
-
 });
