@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { LocalCache } from '../adapters/cache/local-cache.js';
+import { GitIgnores } from '../adapters/git/gitignore.js';
 import type { DockerRuntime } from '../adapters/docker/docker-runtime.js';
 import { LocalWorkspace } from '../adapters/fs/local-workspace.js';
 import { stageLogFile } from '../adapters/fs/stage-log-file.js';
@@ -21,7 +22,7 @@ import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
 import type { LockStore } from '../core/ports.js';
 import type { StepDeps } from '../reconcile/stage-steps.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
-import { hasErrno, isMissing } from '../core/errno.js';
+import { errorMessage, hasErrno, isMissing } from '../core/errno.js';
 
 export const DVC_YAML = 'dvc.yaml';
 export const DVC_LOCK = 'dvc.lock';
@@ -258,5 +259,23 @@ export function stepDeps(
     newRunId: () => randomUUID(),
     stageLog: (stage) => stageLogFile(project.root, stageLogPath(stage.name), tee?.(stage)),
     env: { DVC_ROOT: project.root },
+    ignoreOuts: gitIgnoring(project.root, log),
+  };
+}
+
+/** `.gitignore` upkeep for committed outputs when the workspace is in a git repository (looked up once, on first use). */
+function gitIgnoring(root: string, log: Logger): (paths: readonly string[]) => Promise<void> {
+  let ignores: GitIgnores | undefined | null = null;
+  return async (paths) => {
+    if (paths.length === 0) return;
+    try {
+      if (ignores === null) {
+        ignores = GitIgnores.open(root);
+        await ignores?.ignoreDvcDir();
+      }
+      for (const p of paths) await ignores?.ignore(p);
+    } catch (err) {
+      log.warn({ err: errorMessage(err), paths }, 'cannot add the outputs to .gitignore');
+    }
   };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { unprotectTree } from '../adapters/fs/unprotect.js';
+import { GitIgnores } from '../adapters/git/gitignore.js';
 import { ReprodError } from '../core/errors.js';
 import type { Stage } from '../core/types.js';
 import { removeStage, setFrozen } from '../pipeline/dvc-yaml-edit.js';
@@ -78,7 +79,8 @@ export interface RemoveResult {
  * out of dvc.yaml and dvc.lock, as `dvc remove` does: with `outs`, their
  * outputs are deleted; without, outputs stay, and those linked to the cache
  * become plain copies (DVC's unprotect), so that editing them cannot change
- * the cache. No stage left: dvc.yaml and dvc.lock go.
+ * the cache. In a git repository, their `.gitignore` entries go too. No
+ * stage left: dvc.yaml and dvc.lock go.
  */
 export async function removeStages(root: string, targets: readonly string[], opts: { outs: boolean }): Promise<RemoveResult> {
   return withProject(root, undefined, async (project) => {
@@ -100,7 +102,10 @@ export async function removeStages(root: string, targets: readonly string[], opt
     await writeSpecText(project, text);
     const result: RemoveResult = { stages: gone.map((s) => s.name), removedOuts: [], unprotected: 0 };
     await project.lockStore.remove(result.stages);
+    // their entries leave .gitignore, as `dvc remove` takes them out
+    const ignores = GitIgnores.open(project.root);
     for (const out of gone.flatMap((s) => s.outs)) {
+      if (out.cache) await ignores?.unignore(out.path);
       if (opts.outs) {
         await project.ws.remove(out.path);
         result.removedOuts.push(out.path);

@@ -26,6 +26,12 @@ export interface StepDeps {
    * effort: it never throws for data it cannot get.
    */
   pull?(paths: readonly string[]): Promise<void>;
+  /**
+   * In a git repository, `.gitignore` entries for cached outputs, as DVC
+   * writes them when it commits a stage. Best effort: a stage whose outputs
+   * are committed is not failed for a `.gitignore` that cannot be written.
+   */
+  ignoreOuts?(paths: readonly string[]): Promise<void>;
 }
 
 /** A stage as observed now: why it is stale (empty = up to date) and what it would run in. */
@@ -151,6 +157,7 @@ export async function executeStage(d: StepDeps, planned: StagePlan, opts: Execut
     const restored = await restoreFromRunCache(d, stage, inputs, plan.entry);
     if (restored) {
       await d.lockStore.commit(stage.name, restored);
+      await d.ignoreOuts?.(stage.outs.filter((o) => o.cache).map((o) => o.path));
       return { kind: 'restored', runId, entry: restored };
     }
   }
@@ -222,5 +229,6 @@ export async function commitObserved(d: StepDeps, plan: Pick<StagePlan, 'stage' 
   }
   await d.lockStore.commit(stage.name, entry);
   if (runCached) await saveToRunCache(d, stage, entry);
+  await d.ignoreOuts?.(stage.outs.filter((o) => o.cache).map((o) => o.path));
   return entry;
 }

@@ -64,6 +64,15 @@ export class GitIgnores {
     return file;
   }
 
+  /**
+   * `.dvc/.gitignore` as `dvc init` writes it in a git repository (the local
+   * config, tmp and the cache kept out of git), for a `.dvc` that reprod
+   * made itself; entries git ignores already are left out.
+   */
+  async ignoreDvcDir(): Promise<void> {
+    for (const p of ['.dvc/config.local', '.dvc/tmp', '.dvc/cache']) await this.ignore(p);
+  }
+
   /** Takes `out`'s entry out; returns the .gitignore changed or deleted, if any. */
   async unignore(out: string): Promise<string | undefined> {
     const { file, entry } = gitignoreEntry(out);

@@ -3,6 +3,7 @@
  * dvc.yaml and dvc.lock, what status says after, and that outputs linked to
  * the cache become the workspace's own files on `remove`.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +69,31 @@ describe('remove', () => {
     expect([...parseLockfile(read(ws.path, 'dvc.lock')).stages.keys()]).toEqual(['a']);
     expect(read(ws.path, 'b.txt')).toBe('a\na\n');
     expect((await reprod(ws.path, 'status', '--json')).stdout).toBe('{}\n');
+  });
+
+  it('in a git repository: repro adds each cached output to .gitignore as DVC does, remove takes it out again', async () => {
+    using ws = tempDir();
+    execFileSync('git', ['init', '-q', ws.path]);
+    writeFiles(ws.path, {
+      'dvc.yaml': 'stages:\n  a:\n    cmd: mkdir -p out && echo a > out/a.txt && echo 1 > m.json\n    outs: [out/a.txt]\n    metrics:\n      - m.json:\n          cache: false\n',
+    });
+    expect((await reprod(ws.path, 'repro')).code).toBe(0);
+    // beside the output; a `cache: false` metric stays in git
+    expect(read(ws.path, 'out/.gitignore')).toBe('/a.txt\n');
+    expect(existsSync(path.join(ws.path, '.gitignore'))).toBe(false);
+    // and .dvc/ as `dvc init` leaves it: the cache, tmp and the local config out of git
+    expect(read(ws.path, '.dvc/.gitignore')).toBe('/config.local\n/tmp\n/cache\n');
+    // (mlruns/ is MLflow's file store, whose run folders name the outputs)
+    const untracked = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: ws.path, encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => !l.startsWith('?? mlruns/'))
+      .join('\n');
+    expect(untracked, untracked).not.toMatch(/out\/a\.txt|\.dvc\/cache|\.dvc\/tmp/);
+    expect(untracked).toMatch(/out\/\.gitignore/);
+    expect((await reprod(ws.path, 'repro')).code).toBe(0);
+    expect(read(ws.path, 'out/.gitignore')).toBe('/a.txt\n');
+    expect((await reprod(ws.path, 'remove', 'a')).code).toBe(0);
+    expect(existsSync(path.join(ws.path, 'out/.gitignore'))).toBe(false);
   });
 
   it('the last stage with --outs: dvc.yaml, dvc.lock and the output go', async () => {
