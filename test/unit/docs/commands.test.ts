@@ -29,6 +29,14 @@ const RUN_BY: Record<string, [string, string[]]> = {
   'reprod plots show': ['test/integration/cli/compare-commands.conformance.test.ts', ["['plots', 'show']"]],
   'reprod plots diff HEAD': ['test/integration/cli/compare-commands.conformance.test.ts', ["['plots', 'diff', 'HEAD']"]],
   'reprod dag --md': ['test/integration/cli/compare-commands.conformance.test.ts', ["'dag', '--md'"]],
+  'reprod status': ['test/integration/docs/own-project.test.ts', ["onPath('status')"]],
+  'reprod repro': ['test/integration/docs/own-project.test.ts', ["onPath('repro')"]],
+  'reprod daemon': ['test/integration/docs/own-project.test.ts', ["spawn('reprod', ['daemon'"]],
+  'docker run --rm --network host -v /var/run/docker.sock:/var/run/docker.sock -v "$PWD:$PWD" -w "$PWD" reprod/reprod:latest status': [
+    'test/integration/docs/own-project.test.ts',
+    ['shownCommand(/^docker run /)'],
+  ],
+  'docker-compose run --rm reprod status': ['test/integration/docs/own-project.test.ts', ["['run', '--rm', 'reprod', 'status']"]],
 };
 
 function shownCommands(): { file: string; command: string }[] {
