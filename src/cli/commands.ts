@@ -189,39 +189,18 @@ export async function commandRepro(
   return 0;
 }
 
-export async function commandCheckout(io: Io, root: string, targets: string[]): Promise<number> {
-  return withProject(root, undefined, async (project) => {
-    const { dag } = loadPipeline(project.root);
-    const lock = await project.lockStore.read();
-    const stages = targets.length ? selectStages(dag, targets, { single: true }) : dag.stages;
-    let restored = 0;
-    const missing: string[] = [];
-    for (const stage of stages) {
-      const entry = lock.stages.get(stage.name);
-      if (!entry) continue;
-      for (const out of stage.outs) {
-        const locked = entry.outs.find((o) => o.path === out.defPath);
-        if (!locked || !out.cache) continue;
-        const actual = await project.hasher.hash(out.path);
-        if (actual?.info.md5 === locked.md5) continue;
-        if (!(await project.cache.has(locked.md5))) {
-          missing.push(out.path);
-          continue;
-        }
-        await project.cache.checkout(out.path, locked.md5);
-        io.out(`${actual ? 'M' : 'A'}\t${out.path}\n`);
-        restored++;
-      }
-    }
-    await project.hasher.flush();
-    if (missing.length) {
-      throw new ReprodError('CACHE', `not in the cache, so not checked out: ${missing.join(', ')}`, {
-        remedy: 'Run `reprod repro` to produce them, or pull them from a remote.',
-      });
-    }
-    if (restored === 0) io.out('Nothing to check out: the workspace matches dvc.lock.\n');
-    return 0;
-  });
+export async function commandCheckout(io: Io, root: string, targets: string[], opts: { force: boolean; verbose: boolean }): Promise<number> {
+  const res = await (await import('../app/checkout.js')).checkoutOutputs(root, targets, { force: opts.force, log: makeLogger(opts.verbose) });
+  warnSkipped(io, res.skipped);
+  for (const p of res.modified) io.out(`M\t${p}\n`);
+  for (const p of res.added) io.out(`A\t${p}\n`);
+  if (res.failed.length) {
+    throw new ReprodError('CACHE', `not in the cache, so not checked out: ${res.failed.map((f) => f.name).join(', ')}`, {
+      remedy: 'Run `reprod repro` to produce them, or pull them from a remote.',
+    });
+  }
+  if (res.added.length + res.modified.length === 0) io.out('Nothing to check out: the workspace matches dvc.lock.\n');
+  return 0;
 }
 
 export async function commandDag(
@@ -359,6 +338,11 @@ export async function commandGc(io: Io, root: string, o: DataCliOptions & { clou
     }
   };
   report('the cache', res.cache, res.kept);
+  const left = res.leftovers;
+  if (left.paths.length > 0) {
+    const what = `${left.paths.length} temporary file${left.paths.length === 1 ? '' : 's'} left by interrupted writes (${left.bytes} bytes)`;
+    io.out(o.force ? `Removed ${what}.\n` : `Would remove ${what}:\n${left.paths.map((p) => `  ${p}\n`).join('')}`);
+  }
   if (res.remote) report(`the remote ${res.remote.display}`, res.remote.keys, res.remote.kept);
   return 0;
 }

@@ -1,3 +1,5 @@
+import { ReprodError } from '../core/errors.js';
+
 /**
  * DVC 3's object layout, shared by the local cache and every remote (the
  * one place these paths are spelled out):
@@ -22,6 +24,22 @@ export function isOid(s: string): boolean {
   return OID_RE.test(s);
 }
 
+const FILE_MD5_RE = /^[0-9a-f]{32}$/;
+
+/**
+ * Why a recorded md5 cannot name an object, or undefined when it can. An
+ * oid becomes a path in the cache and on the remote: anything but 32
+ * lowercase hex digits (plus `.dir` where a directory is meant) could
+ * climb out of them (`../../etc/hostname`), so it is refused wherever one
+ * is read. `kind: 'file'` is a row of a listing, which never names a
+ * directory; `'any'` is an output's, which may be either.
+ */
+export function oidProblem(oid: string, kind: 'file' | 'any' = 'any'): string | undefined {
+  if (kind === 'file' ? FILE_MD5_RE.test(oid) : OID_RE.test(oid)) return undefined;
+  if (kind === 'file' && OID_RE.test(oid)) return `'${oid}' names a directory listing where a file is meant`;
+  return `'${oid}' is not an md5: DVC writes 32 lowercase hex digits${kind === 'file' ? '' : ' (with .dir for a directory)'}`;
+}
+
 export function isDirOid(oid: string): boolean {
   return oid.endsWith('.dir');
 }
@@ -31,7 +49,14 @@ export function expectedMd5(oid: string): string {
   return isDirOid(oid) ? oid.slice(0, -4) : oid;
 }
 
+/**
+ * The key of an object. Throws OBJECT_INVALID for anything that is not an
+ * oid: the one place a path is made from an md5, and the last line of
+ * defence when a caller forgot to check what it read.
+ */
 export function objectKey(oid: string): string {
+  const problem = oidProblem(oid);
+  if (problem !== undefined) throw new ReprodError('OBJECT_INVALID', `refusing to address the cache or a remote with ${problem}`);
   return `${OBJECTS_PREFIX}${oid.slice(0, 2)}/${oid.slice(2)}`;
 }
 

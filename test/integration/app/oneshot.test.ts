@@ -152,7 +152,14 @@ describe('repro', () => {
     const before = await workspaceFiles(ws.path);
     write(ws.path, { 'one.txt': 'edited\n' });
     writeFileSync(path.join(ws.path, 'out/extra.txt'), 'junk');
-    const res = await reprod(ws.path, 'checkout');
+    // neither the edit nor the extra file is in the cache: kept, as DVC keeps them, unless forced
+    const kept = await reprod(ws.path, 'checkout');
+    expect(kept.code).toBe(1);
+    expect(kept.stderr).toMatch(/one\.txt: not checked out: it has changes that are not in the cache/);
+    expect(kept.stderr).toMatch(/out\/extra\.txt: not checked out/);
+    expect(read(ws.path, 'one.txt')).toBe('edited\n');
+    expect(read(ws.path, 'out/extra.txt')).toBe('junk');
+    const res = await reprod(ws.path, 'checkout', '--force');
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/M\tout/);
     expect(res.stdout).toMatch(/M\tone.txt/);
