@@ -84,7 +84,7 @@ describe('checkout refuses what the cache or dvc.lock cannot be trusted with', (
     const before = h.untouchable();
     const cacheBefore = snapshot(path.join(h.ws, '.dvc', 'cache'));
 
-    const res = await reprod(h.ws, 'checkout', '--force');
+    const res = await reprod(h.ws, 'checkout');
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`directory listing .dvc/cache/files/md5/${oid.slice(0, 2)}/${oid.slice(2)} (${oid}) is not one DVC writes: row 0 names ${JSON.stringify(relpath)}`);
     expect(res.stderr).toMatch(/hint: .*hostile/);
@@ -102,7 +102,7 @@ describe('checkout refuses what the cache or dvc.lock cannot be trusted with', (
       'dvc.lock': `schema: '2.0'\nstages:\n  s:\n    cmd: echo x > host.txt\n    outs:\n    - path: host.txt\n      hash: md5\n      md5: ${PATH_MD5}\n      size: 1\n`,
     });
     const before = h.untouchable();
-    const res = await reprod(h.ws, 'checkout', '--force');
+    const res = await reprod(h.ws, 'checkout');
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`dvc.lock:8: stages.s.outs[0].md5: stage 's': output 'host.txt': '${PATH_MD5}' is not an md5`);
     expect(existsSync(path.join(h.ws, 'host.txt'))).toBe(false);
@@ -121,7 +121,7 @@ describe('checkout refuses what the cache or dvc.lock cannot be trusted with', (
     symlinkSync(outside, path.join(h.ws, 'data', 'link'));
     const before = h.untouchable();
 
-    const res = await reprod(h.ws, 'checkout', '--force');
+    const res = await reprod(h.ws, 'checkout');
     expect(res.code).toBe(2);
     expect(res.stderr).toContain(`output of 's' 'data/link/x' lies under 'data/link', a symlink to '${outside}' (outside the workspace)`);
     expect(read(outside, 'x')).toBe('precious\n');
