@@ -5,6 +5,7 @@ import { isMissing } from '../../core/errno.js';
 import { pathEscapeError, ReprodError } from '../../core/errors.js';
 import type { CheckoutResult, HashResult, ObjectCache } from '../../core/ports.js';
 import { dirListingJson } from '../../hashing/dir-listing.js';
+import { DvcIgnore } from '../../hashing/dvc-ignore.js';
 import { parseLockStage } from '../../lock/lockfile.js';
 import { isDirOid, isOid, objectKey, oidProblem, runDirKey, runKey } from '../../remote/layout.js';
 import { checkListing, type ListingRow } from '../../remote/objects.js';
@@ -12,6 +13,7 @@ import type { CacheStore } from '../../remote/ports.js';
 import { renameIntoPlace, tempPathFor, writeFileAtomic } from '../fs/atomic-file.js';
 import { symlinkEscape } from '../fs/contained-path.js';
 import { LayoutFolder } from '../fs/layout-folder.js';
+import { clearForListing } from './clear-for-listing.js';
 
 /** Objects are read-only once in place, as DVC keeps them. */
 const READ_ONLY = 0o444;
@@ -123,7 +125,16 @@ export class LocalCache implements ObjectCache, CacheStore {
     const abs = path.join(this.root, relPath);
     if (isDirOid(md5)) {
       const rows = await this.readListing(md5);
-      await fs.rm(abs, { recursive: true, force: true });
+      const st = await fs.lstat(abs).catch((e: unknown) => {
+        if (isMissing(e)) return undefined;
+        throw e;
+      });
+      if (st?.isDirectory()) {
+        await clearForListing(relPath, abs, rows.map((r) => r.relpath), new DvcIgnore(this.root).matcherFor(relPath));
+      } else if (st) {
+        // a file, or a link (never followed), where the directory goes
+        await fs.rm(abs, { force: true });
+      }
       await fs.mkdir(abs, { recursive: true });
       for (const r of rows) await this.link(r.md5, path.join(abs, r.relpath), false);
       return 'restored';

@@ -76,6 +76,24 @@ describe('checkout keeps work the cache lacks', () => {
   });
 });
 
+it('checkout of a directory keeps what DVC never tracks in it: ignored files and links to folders', async () => {
+  using ws = tempDir();
+  write(ws.path, { '.dvcignore': '*.log\n', 'dvc.yaml': 'stages:\n  s:\n    cmd: mkdir -p d/sub && echo 1 > d/one && echo 2 > d/sub/two\n    outs: [d]\n' });
+  expect((await reprod(ws.path, 'repro')).code).toBe(0);
+  mkdirSync(path.join(ws.path, 'elsewhere'));
+  write(ws.path, { 'elsewhere/keep': 'k\n', 'd/run.log': 'my notes\n', 'd/sub/deep.log': 'more\n', 'd/one': 'edited\n', 'd/extra': 'x\n' });
+  symlinkSync('../elsewhere', path.join(ws.path, 'd', 'folder-link'));
+  const res = await reprod(ws.path, 'checkout', '--force');
+  expect(res.code, res.stderr).toBe(0);
+  expect(res.stdout).toBe('M\td/\n');
+  expect(read(ws.path, 'd/one')).toBe('1\n');
+  expect(existsSync(path.join(ws.path, 'd', 'extra'))).toBe(false);
+  expect(read(ws.path, 'd/run.log')).toBe('my notes\n');
+  expect(read(ws.path, 'd/sub/deep.log')).toBe('more\n');
+  expect(read(ws.path, 'd/folder-link/keep')).toBe('k\n');
+  expect((await reprod(ws.path, 'status')).stdout).toBe('Data and pipelines are up to date.\n');
+});
+
 describe('checkout refuses what the cache or dvc.lock cannot be trusted with', () => {
   it.each(HOSTILE_RELPATHS)('a cached listing naming %j: an error naming the object and the row; nothing written anywhere', async (relpath) => {
     using h = hostileWorkspace();
