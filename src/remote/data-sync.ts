@@ -92,12 +92,17 @@ export async function pushObjects(ctx: SyncContext, outs: readonly TrackedOut[],
   const { cache, remote, progress, signal } = ctx;
   let selected = outs.filter((o) => o.push);
   let runKeys: string[] = [];
+  const refusedRuns = new Map<string, string>();
   if (opts.runCache) {
     runKeys = (await collect(cache.list(RUNS_PREFIX))).filter((k) => parseRunKey(k) !== undefined).sort();
     const entries: { key: string; text: string }[] = [];
     for (const key of runKeys) {
       const bytes = await cache.read(key);
-      if (bytes) entries.push({ key, text: new TextDecoder().decode(bytes) });
+      if (!bytes) continue;
+      // an entry a fetch would refuse is not spread to the remote either
+      const problem = runEntryProblem(key, bytes);
+      if (problem !== undefined) refusedRuns.set(key, problem);
+      else entries.push({ key, text: new TextDecoder().decode(bytes) });
     }
     selected = [...selected, ...runCacheOuts(entries)];
   }
@@ -126,7 +131,8 @@ export async function pushObjects(ctx: SyncContext, outs: readonly TrackedOut[],
   const toSend = refs.filter((r) => local.has(r.key) && !onRemote.has(r.key) && !refused.has(r.oid));
   const files = toSend.filter((r) => !isDirOid(r.oid));
   const dirs = toSend.filter((r) => isDirOid(r.oid));
-  const runs = runKeys.filter((k) => local.has(k) && !onRemote.has(k));
+  for (const [key, problem] of refusedRuns) fail({ name: key, key, reason: `not pushed: not an entry DVC writes: ${problem}` });
+  const runs = runKeys.filter((k) => local.has(k) && !onRemote.has(k) && !refusedRuns.has(k));
   const sizeOf = (k: string) => local.get(k) ?? 0;
   progress.addTotal(toSend.length + runs.length, [...toSend.map((r) => r.key), ...runs].reduce((n, k) => n + sizeOf(k), 0));
 

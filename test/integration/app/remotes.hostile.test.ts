@@ -56,6 +56,21 @@ describe('a hostile remote', () => {
   });
 });
 
+it('push --run-cache does not spread such an entry from the cache to the remote', async () => {
+  using h = hostileWorkspace();
+  const remote = path.join(h.outer, 'remote');
+  const entry: LockStage = { cmd: 'echo x > o', deps: [], params: new Map([['params.yaml', new Map([['a', 1]])]]), outs: [{ path: 'o', hash: 'md5', md5: PATH_MD5, size: 2 }] };
+  const key = runKey(runCacheKey(entry), runCacheValue(entry));
+  write(path.join(h.ws, '.dvc', 'cache'), { [key]: runCacheEntryYaml(entry) });
+  write(h.ws, { 'dvc.yaml': 'stages: {}\n' });
+  write(remote, { 'files/md5/.keep': '' });
+  useRemote(h.ws, remote);
+  const res = await reprod(h.ws, 'push', '--run-cache');
+  expect(res.code).toBe(1);
+  expect(res.stderr).toContain(`${key}: not pushed: not an entry DVC writes: output 'o': '${PATH_MD5}' is not an md5`);
+  expect(snapshot(remote).map((row) => row.split('\t')[0])).toEqual(['files/', 'files/md5/', 'files/md5/.keep']);
+});
+
 describe('an md5 in dvc.lock that is a path', () => {
   it.each(['fetch', 'pull', 'push', 'checkout'])('%s refuses it with the file, key and line, reading and writing nothing', async (cmd) => {
     using h = hostileWorkspace();
