@@ -34,7 +34,7 @@ import type { Project } from './project.js';
 export const LEFTOVER_MIN_AGE_MS = 5 * 60_000;
 
 /** `<name>.<id>.tmp`: a uuid (reprod) or a shortuuid (DVC), at least 8 characters. */
-const CACHE_TEMP = /^.+\.[0-9A-Za-z_-]{8,}\.tmp$/;
+const CACHE_TEMP = /\.[0-9A-Za-z_-]{8,}\.tmp$/;
 /** `.<name>.<uuid>.tmp`: writeFileAtomic's hidden form. */
 const HIDDEN_TEMP = /^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
 /** The state cache's `<file>.tmp-<pid>`. */
@@ -78,8 +78,7 @@ export async function cleanLeftovers(project: Pick<Project, 'root'> & { cache: {
   ];
   const found: Leftovers = { paths: [], bytes: 0 };
   for (const place of places) {
-    for await (const file of walk(place.dir, place.recursive)) {
-      if (!place.pattern.test(path.basename(file))) continue;
+    for (const file of (await candidates(place.dir, place.pattern, place.recursive)).sort()) {
       let st;
       try {
         st = await fs.lstat(file);
@@ -99,21 +98,27 @@ export async function cleanLeftovers(project: Pick<Project, 'root'> & { cache: {
   return found;
 }
 
-/** Every file under `dir` (symlinked folders are not followed); nothing when it does not exist. */
-async function* walk(dir: string, recursive: boolean): AsyncIterable<string> {
+/**
+ * The files under `dir` whose names match (symlinked folders are not
+ * followed); nothing when it does not exist. Names are tested as folders
+ * are read, so that a cache of many objects costs one readdir per folder.
+ */
+async function candidates(dir: string, pattern: RegExp, recursive: boolean, into: string[] = []): Promise<string[]> {
   let entries: Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch (e) {
-    if (isMissing(e)) return;
+    if (isMissing(e)) return into;
     throw e;
   }
+  const subdirs: string[] = [];
   for (const e of entries) {
-    const p = path.join(dir, e.name);
     if (e.isDirectory()) {
-      if (recursive) yield* walk(p, true);
-    } else if (e.isFile()) {
-      yield p;
+      if (recursive) subdirs.push(path.join(dir, e.name));
+    } else if (e.isFile() && pattern.test(e.name)) {
+      into.push(path.join(dir, e.name));
     }
   }
+  for (const d of subdirs) await candidates(d, pattern, true, into);
+  return into;
 }

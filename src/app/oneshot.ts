@@ -1,3 +1,4 @@
+import { errorMessage } from '../core/errors.js';
 import type { Logger, PreparedRuntime, StageLogSink } from '../core/ports.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { selectStages } from '../pipeline/dag.js';
@@ -112,7 +113,10 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
       if (escaped) throw escaped;
     }
     if (selected.docker) await selected.docker.removeOrphans({ workspaceLockHeld: opts.lockHeld === true });
-    await cleanLeftovers(project, { log: opts.log });
+    // leftovers of killed writers go while the pass runs: only files minutes old are touched, never this run's
+    const cleaning = cleanLeftovers(project, { log: opts.log }).catch((err: unknown) =>
+      opts.log.warn({ err: errorMessage(err) }, 'cannot remove temporary files left by interrupted writes'),
+    );
     let pull;
     if (run.pull) {
       // loaded only here: the S3 SDK costs start-up time that commands without --pull need not pay
@@ -145,6 +149,7 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
     // the engine answered (orphans were removed): status says so, as the daemon's does
     if (selected.docker) reconciler.setEngine(true, '');
     const summary = await reconciler.runOnce({ scope: new Set(stages.map((s) => s.name)), ...(run.keepGoing ? { keepGoing: true } : {}) }, run.signal);
+    await cleaning;
     return summary.decisions;
   });
 }
