@@ -109,7 +109,7 @@ export function runCacheOuts(entries: readonly { key: string; text: string }[]):
     try {
       stage = parseLockStage(e.text, e.key);
     } catch {
-      // an entry that does not parse names nothing to move; fetch refuses such entries, and push sends it as it is
+      // an entry that does not parse names nothing to move (push and fetch refuse the entry itself)
       continue;
     }
     if (runEntryOidProblem(stage) !== undefined) continue;
