@@ -47,3 +47,14 @@ export async function checkoutOutputs(root: string, targets: readonly string[], 
     return { ...res, skipped: data.skipped };
   });
 }
+
+/**
+ * The error that ends a checkout some of whose outputs the cache lacks, once
+ * the others are restored and reported; undefined when none is missing.
+ */
+export function notCheckedOutError(failed: readonly Failure[]): ReprodError | undefined {
+  if (failed.length === 0) return undefined;
+  return new ReprodError('CACHE', `not in the cache, so not checked out: ${failed.map((f) => f.name).join(', ')}`, {
+    remedy: 'Run `reprod repro` to produce them, or pull them from a remote.',
+  });
+}

@@ -11,9 +11,10 @@ import type { Pipeline, Stage } from '../core/types.js';
 import { resolveStageRuntime } from '../pipeline/stage-runtime.js';
 import type { ReconcilerHooks } from '../reconcile/reconciler.js';
 import { EngineMonitor } from '../adapters/docker/engine-monitor.js';
-import { errorMessage } from '../core/errors.js';
-import { describeHolder } from '../core/workspace-lock.js';
+import { errorMessage } from '../core/errno.js';
+import { describeHolder } from '../core/ports.js';
 import { buildEngine } from './engine.js';
+import { cleanLeftovers } from './leftovers.js';
 import { daemonPassLease } from './workspace-lock.js';
 import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
 import { openTracking, type TrackingService } from './tracking.js';
@@ -105,6 +106,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
   let http: HttpEndpoint | undefined;
   let watcher: SpecWatcher | undefined;
   let tracking: TrackingService | undefined;
+  const lease = daemonPassLease(root, { signal, onWait: (h) => log.info({ holder: describeHolder(h) }, 'waiting for the workspace lock') });
   try {
     const buildContextOf = (stage: Stage): string | undefined => {
       const r = selected.resolve(stage);
@@ -114,7 +116,6 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     // MLflow: background delivery of the outbox for the daemon's lifetime; tracking never blocks or fails a stage
     tracking = opts.tracking === false ? undefined : await openTracking({ root, log });
     const trackingDone = tracking?.start(signal);
-    const lease = daemonPassLease(root, { signal, onWait: (h) => log.info({ holder: describeHolder(h) }, 'waiting for the workspace lock') });
     const { reconciler } = await buildEngine({
       project,
       selected,
@@ -136,7 +137,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         lease,
         onSpec: (spec) => {
           watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles: varsFiles(root), buildContextOf })).catch((err: unknown) =>
-            log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot watch the workspace'),
+            log.warn({ err: errorMessage(err) }, 'cannot watch the workspace'),
           );
         },
       },
@@ -156,9 +157,17 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
           },
         })
       : undefined;
-    // the first pass starts under the lock taken here: containers of owners out of sight are left over then
-    if (docker) {
+    // the first pass starts under the lock taken here: what processes killed earlier left goes then, with
+    // no other writer of this workspace running (temporary files of interrupted writes, containers of owners out of sight)
+    try {
       await lease.enter();
+    } catch (err) {
+      // stopped while waiting for the lock: nothing was started, nothing to stop
+      if (signal.aborted) return;
+      throw err;
+    }
+    await cleanLeftovers(project, { log }).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove temporary files left by interrupted writes'));
+    if (docker) {
       await docker.removeOrphans({ workspaceLockHeld: true }).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove orphan containers'));
       first = false;
     }
@@ -201,6 +210,8 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
       await reconciler.refreshPipelineStatus();
     }
   } finally {
+    // held still when start-up failed (or was stopped) after taking it for the first pass; a no-op otherwise
+    await lease.leave();
     await tracking?.close();
     clearInterval(keepAlive);
     await watcher?.close();

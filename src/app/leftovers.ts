@@ -62,9 +62,9 @@ interface Place {
 }
 
 /**
- * Finds and removes the leftovers of interrupted writes (see above). Call
- * it when a command that writes starts: `repro` does, `gc` does (listing
- * them without `--force`), and the daemon should once at start-up, after
+ * Finds and removes the leftovers of interrupted writes (see above). Called
+ * when a command that writes starts: `repro` (beside its pass), `gc`
+ * (listing them without `--force`), and the daemon once at start-up, after
  * taking the workspace lock for its first pass.
  */
 export async function cleanLeftovers(project: Pick<Project, 'root'> & { cache: { dir: string } }, opts: LeftoverOptions = {}): Promise<Leftovers> {

@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errno.js';
 import type { Logger, PreparedRuntime, StageLogSink } from '../core/ports.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { selectStages } from '../pipeline/dag.js';

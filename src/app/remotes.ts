@@ -17,7 +17,7 @@ import {
   type Failure,
   type Listings,
 } from '../remote/data-sync.js';
-import type { RemoteStore } from '../remote/ports.js';
+import type { RemoteStore } from '../core/ports.js';
 import { Progress } from '../remote/progress.js';
 import { defaultJobs, defaultRemoteName, resolveRemote, type RemoteConfigInput, type RemoteSpec } from '../remote/remote-config.js';
 import { selectTracked, type SkippedOut, type TrackedOut } from '../remote/tracked.js';

@@ -3,7 +3,7 @@ import type { Hasher, HashResult, ObjectCache, Workspace } from '../core/ports.j
 import type { Failure } from './data-sync.js';
 import type { Listings } from './listings.js';
 import { isDirOid, objectKey } from './layout.js';
-import type { CacheStore } from './ports.js';
+import type { CacheStore } from '../core/ports.js';
 import type { TrackedOut } from './tracked.js';
 
 export interface CheckoutDeps {

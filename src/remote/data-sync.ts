@@ -5,7 +5,7 @@ import { expectedMd5, isDirOid, objectKey, OBJECTS_PREFIX, parseRunKey, RUNS_PRE
 import { cachedListings, remoteListing, runCacheOuts, runEntryProblem, type Listings } from './listings.js';
 import { expandObjects, type ListingRow, type ObjectRef } from './objects.js';
 import { forEachLimit } from './pool.js';
-import { RemoteUnreachable, type CacheStore, type RemoteStore } from './ports.js';
+import { RemoteUnreachable, type CacheStore, type RemoteStore } from '../core/ports.js';
 import type { Progress } from './progress.js';
 import type { TrackedOut } from './tracked.js';
 

@@ -1,4 +1,5 @@
 import { ReprodError } from '../core/errors.js';
+import { oidProblem } from '../core/oid.js';
 
 /**
  * DVC 3's object layout, shared by the local cache and every remote (the
@@ -16,29 +17,11 @@ import { ReprodError } from '../core/errors.js';
 export const OBJECTS_PREFIX = 'files/md5/';
 export const RUNS_PREFIX = 'runs/';
 
-const OID_RE = /^[0-9a-f]{32}(\.dir)?$/;
 const OBJECT_KEY_RE = /^files\/md5\/([0-9a-f]{2})\/([0-9a-f]{30}(?:\.dir)?)$/;
 const RUN_KEY_RE = /^runs\/([0-9a-f]{2})\/([0-9a-f]{64})\/([0-9a-f]{64})$/;
 
-export function isOid(s: string): boolean {
-  return OID_RE.test(s);
-}
-
-const FILE_MD5_RE = /^[0-9a-f]{32}$/;
-
-/**
- * Why a recorded md5 cannot name an object, or undefined when it can. An
- * oid becomes a path in the cache and on the remote: anything but 32
- * lowercase hex digits (plus `.dir` where a directory is meant) could
- * climb out of them (`../../etc/hostname`), so it is refused wherever one
- * is read. `kind: 'file'` is a row of a listing, which never names a
- * directory; `'any'` is an output's, which may be either.
- */
-export function oidProblem(oid: string, kind: 'file' | 'any' = 'any'): string | undefined {
-  if (kind === 'file' ? FILE_MD5_RE.test(oid) : OID_RE.test(oid)) return undefined;
-  if (kind === 'file' && OID_RE.test(oid)) return `'${oid}' names a directory listing where a file is meant`;
-  return `'${oid}' is not an md5: DVC writes 32 lowercase hex digits${kind === 'file' ? '' : ' (with .dir for a directory)'}`;
-}
+// what an oid is lives in core (dvc.lock's reader checks them too); the layout's users take it from here
+export { isOid, oidProblem } from '../core/oid.js';
 
 export function isDirOid(oid: string): boolean {
   return oid.endsWith('.dir');

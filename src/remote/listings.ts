@@ -4,7 +4,7 @@ import { parseLockStage } from '../lock/lockfile.js';
 import { runCacheKey, runCacheValue } from '../lock/run-cache.js';
 import { expectedMd5, objectKey, oidProblem, parseRunKey } from './layout.js';
 import { checkListing, type ListingRow } from './objects.js';
-import type { CacheStore, RemoteStore } from './ports.js';
+import type { CacheStore, RemoteStore } from '../core/ports.js';
 import type { TrackedOut } from './tracked.js';
 
 /**

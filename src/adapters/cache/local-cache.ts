@@ -9,7 +9,7 @@ import { DvcIgnore } from '../../hashing/dvc-ignore.js';
 import { parseLockStage } from '../../lock/lockfile.js';
 import { isDirOid, isOid, objectKey, oidProblem, runDirKey, runKey } from '../../remote/layout.js';
 import { checkListing, type ListingRow } from '../../remote/objects.js';
-import type { CacheStore } from '../../remote/ports.js';
+import type { CacheStore } from '../../core/ports.js';
 import { renameIntoPlace, tempPathFor, writeFileAtomic } from '../fs/atomic-file.js';
 import { symlinkEscape } from '../fs/contained-path.js';
 import { LayoutFolder } from '../fs/layout-folder.js';
@@ -70,7 +70,8 @@ export class LocalCache implements ObjectCache, CacheStore {
     return this.folder.pathOf(key);
   }
 
-  private objectPath(oid: string): string {
+  /** Absolute path of the object `oid` (`files/md5/xx/…`). */
+  objectPath(oid: string): string {
     return this.pathOf(objectKey(oid));
   }
 

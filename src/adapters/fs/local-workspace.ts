@@ -5,6 +5,7 @@ import { pathEscapeError } from '../../core/errors.js';
 import type { PathEscape, Workspace } from '../../core/ports.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { symlinkEscape } from './contained-path.js';
+import { decodeUtf8 } from './utf8-text.js';
 
 /** The workspace on the local filesystem. */
 export class LocalWorkspace implements Workspace {
@@ -14,13 +15,16 @@ export class LocalWorkspace implements Workspace {
     return path.join(this.root, p);
   }
 
+  /** UTF-8 text, or an ENCODING error naming `p`: a byte that is not UTF-8 is never silently replaced. */
   async readText(p: string): Promise<string | undefined> {
+    let bytes: Buffer;
     try {
-      return await fs.readFile(this.abs(p), 'utf8');
+      bytes = await fs.readFile(this.abs(p));
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw e;
     }
+    return decodeUtf8(bytes, p);
   }
 
   async writeTextAtomic(p: string, text: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import type { Logger } from '../../core/ports.js';
-import type { TrackedTag } from '../../core/tracking.js';
+import type { TrackedTag } from '../../core/ports.js';
 import { mlflowKey } from '../../tracking/mlflow-limits.js';
 import type { MlflowBackend, RunHandle } from './backend.js';
 import { isMlflowError, MlflowError } from './mlflow-error.js';
@@ -46,6 +46,7 @@ export async function deliver(rec: Pending, ctx: DeliveryContext): Promise<Recor
       if (!run) {
         rec.attempted = true;
         const parent = op.parentRef ? ctx.ids.get(op.parentRef) : undefined;
+        if (op.parentRef && !parent) ctx.note('orphan-runs', "stage runs were created outside their pass's run: the server refused to create the pass's run");
         const tags = parent ? [{ key: 'mlflow.parentRunId', value: parent.runId }, ...op.tags] : op.tags;
         run = await b.createRun(exp, { runName: op.runName, startTime: op.startTime, tags, ...(op.userId ? { userId: op.userId } : {}) });
       }

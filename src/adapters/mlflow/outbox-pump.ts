@@ -2,7 +2,7 @@ import path from 'node:path';
 import { backoffDelay } from '../../core/backoff.js';
 import { errorText } from '../../core/errno.js';
 import type { Clock, Logger } from '../../core/ports.js';
-import type { TrackingHealth } from '../../core/tracking.js';
+import type { TrackingHealth } from '../../core/ports.js';
 import type { RunHandle } from './backend.js';
 import { isMlflowError, MlflowError } from './mlflow-error.js';
 import type { JournalRecord, OutboxJournal } from './outbox-journal.js';
@@ -176,14 +176,20 @@ export class OutboxPump {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops delivery (an upload in flight is abandoned and stays pending) and closes the journal. */
+  /**
+   * Stops delivery (an upload in flight is abandoned and stays pending) and
+   * closes the journal; what is left (pending records, runs not finished) is
+   * taken over by the next process that opens the outbox.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.wake?.();
     this.o.abortInFlight?.();
     await this.pumping;
-    if (this.pending.length === 0) await this.o.journal.compact([], this.ids);
-    await this.o.journal.close();
+    // a journal with nothing to send and no run open is done with; otherwise it stays for the next process
+    const done = this.pending.length === 0 && this.o.journal.openRuns.size === 0;
+    if (this.pending.length === 0 && !done) await this.o.journal.compact([], this.ids);
+    await this.o.journal.close({ remove: done });
   }
 
   // ------------------------------------------------------------------ the pump
@@ -259,7 +265,7 @@ export class OutboxPump {
   /** Keeps the ref → run map bounded in a long-running daemon: the oldest refs no pending op needs go. */
   private forgetOldIds(): void {
     if (this.ids.size <= MAX_REMEMBERED_RUNS) return;
-    const needed = new Set(this.pending.flatMap((r) => refsOf(r.op)));
+    const needed = new Set([...this.pending.flatMap((r) => refsOf(r.op)), ...this.o.journal.openRuns]);
     for (const ref of this.ids.keys()) {
       if (this.ids.size <= MAX_REMEMBERED_RUNS) break;
       if (!needed.has(ref)) this.ids.delete(ref);

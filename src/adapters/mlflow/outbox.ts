@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { errorText, isMissing } from '../../core/errno.js';
 import type { Clock, Logger } from '../../core/ports.js';
@@ -13,11 +14,12 @@ import type {
   TrackedRunStatus,
   TrackedTag,
   TrackingHealth,
-} from '../../core/tracking.js';
+} from '../../core/ports.js';
 import { fitRecords, planLogBatches } from '../../tracking/mlflow-limits.js';
+import { errorTags } from '../../tracking/stage-record.js';
 import type { MlflowBackend } from './backend.js';
 import { deliver, REF_TAG } from './outbox-delivery.js';
-import { OutboxJournal, type JournalState } from './outbox-journal.js';
+import { OutboxJournal, type AbandonedRun, type JournalState } from './outbox-journal.js';
 import { OutboxPump } from './outbox-pump.js';
 import type { Redactor } from './redact.js';
 
@@ -57,7 +59,10 @@ export interface MlflowTrackerOptions {
   newRef?: () => string;
   /** Called by close(): abandons requests in flight (the REST client's sockets). */
   abortInFlight?: () => void;
+  /** This writer, as the outbox names it to other processes (default: this process's pid and host name). */
   pid?: number;
+  hostname?: string;
+  /** Whether a pid runs here: only for journals of older reprods, which were named by pid. */
   isAlive?: (pid: number) => boolean;
 }
 
@@ -126,12 +131,17 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
   }
 
   static async open(o: MlflowTrackerOptions): Promise<MlflowTracker> {
-    const { journal, state } = await OutboxJournal.open(o.outboxDir, o.pid ?? process.pid, o.isAlive);
+    const { journal, state } = await OutboxJournal.open(o.outboxDir, {
+      pid: o.pid ?? process.pid,
+      hostname: o.hostname ?? os.hostname(),
+      ...(o.isAlive ? { isAlive: o.isAlive } : {}),
+    });
     const t = new MlflowTracker(o, journal, state);
     if (state.unreadable) t.pump.note('unreadable', `${state.unreadable} unreadable line(s) in the outbox journal were skipped`);
     if (state.adopted.length || state.pending.length) {
-      o.log.info({ pending: state.pending.length, adopted: state.adopted }, 'tracking records left by an earlier run will be delivered');
+      o.log.info({ pending: state.pending.length, adopted: state.adopted, abandonedRuns: state.abandoned.length }, 'tracking records left by an earlier run will be delivered');
     }
+    await t.closeAbandoned(state.abandoned);
     return t;
   }
 
@@ -277,6 +287,21 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /**
+   * Ends the runs a writer that is gone left open (the pass it was in, the
+   * stage it was running): KILLED, as MLflow marks a run whose process was
+   * stopped, with the cause in the run. Without this they would stay RUNNING
+   * forever; the stage itself runs again in a pass of its own.
+   */
+  private async closeAbandoned(runs: readonly AbandonedRun[]): Promise<void> {
+    const endTime = this.o.clock.now().getTime();
+    for (const r of runs) {
+      const { data } = fitRecords({ params: [], metrics: [], tags: errorTags(`reprod (${r.writer}) stopped before this run finished`) });
+      await this.pump.enqueue({ kind: 'logBatch', ref: r.ref, params: [], metrics: [], tags: data.tags });
+      await this.pump.enqueue({ kind: 'finishRun', ref: r.ref, status: 'KILLED', endTime });
+    }
+  }
 
   private runTags(ref: string, tags: Record<string, string> | undefined): TrackedTag[] {
     const { data } = fitRecords({ params: [], metrics: [], tags: Object.entries(tags ?? {}).map(([key, value]) => ({ key, value: this.o.redactor.redact(value) })) });

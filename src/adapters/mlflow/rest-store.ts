@@ -1,4 +1,4 @@
-import type { TrackedRunStatus, TrackedTag } from '../../core/tracking.js';
+import type { TrackedRunStatus, TrackedTag } from '../../core/ports.js';
 import type { LogBatch } from '../../tracking/mlflow-limits.js';
 import type { CreateRunInput, MlflowBackend, ModelVersionInfo, RunHandle } from './backend.js';
 import { isMlflowError, MlflowError } from './mlflow-error.js';

@@ -1,13 +1,17 @@
 /**
  * The temporary files of writers killed mid-write, on real files: repro
- * removes them at start-up and gc lists (or with --force removes) them;
+ * removes them at start-up, the daemon once it first holds the workspace
+ * lock (before its first pass), and gc lists (or with --force removes) them;
  * files younger than the minimum age, and everything that is not such a
  * file, stay.
  */
 import { existsSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runDaemon } from '../../../src/app/daemon.js';
 import { cleanLeftovers, LEFTOVER_MIN_AGE_MS } from '../../../src/app/leftovers.js';
+import { openWorkspaceLock } from '../../../src/app/workspace-lock.js';
+import type { Logger } from '../../../src/core/ports.js';
 import { objectKey } from '../../../src/remote/layout.js';
 import { md5, snapshot, write } from '../../helpers/hostile.js';
 import { reprod, tempDir } from '../../helpers/workspace.js';
@@ -36,6 +40,34 @@ function plant(root: string, files: readonly string[], ageMs: number): void {
     write(root, { [f]: f.includes(OBJ) && !f.endsWith('.tmp') ? 'o\n' : 'partial' });
     utimesSync(path.join(root, f), t, t);
   }
+}
+
+/** A logger that keeps the messages it was given, and calls `onLine` with each. */
+function watchingLogger(onLine: (msg: string) => void): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const at = (level: string) => (obj: object, msg?: string) => {
+    const line = `${level} ${msg ?? ''} ${JSON.stringify(obj)}`;
+    lines.push(line);
+    onLine(line);
+  };
+  const log: Logger = { debug: () => undefined, info: at('info'), warn: at('warn'), error: at('error'), child: () => log };
+  return Object.assign(log, { lines });
+}
+
+/** Resolves when `pred` first holds for a line logged; rejects after `ms` with what was logged. */
+function lineSeen(ms: number): { onLine: (l: string) => void; until: (what: string, pred: (l: string) => boolean, lines: () => string[]) => Promise<void> } {
+  const waiters: { pred: (l: string) => boolean; resolve: () => void }[] = [];
+  return {
+    onLine: (l) => {
+      for (const w of [...waiters]) if (w.pred(l)) w.resolve();
+    },
+    until: (what, pred, lines) =>
+      new Promise<void>((resolve, reject) => {
+        if (lines().some(pred)) return resolve();
+        const timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms; logged:\n${lines().join('\n')}`)), ms);
+        waiters.push({ pred, resolve: () => (clearTimeout(timer), resolve()) });
+      }),
+  };
 }
 
 describe('leftovers of interrupted writes', () => {
@@ -88,5 +120,47 @@ describe('leftovers of interrupted writes', () => {
     const later = await cleanLeftovers(project, { clock: clock(LEFTOVER_MIN_AGE_MS + 1_000) });
     expect(later).toEqual({ paths: [leftover], bytes: 1 });
     expect(existsSync(leftover)).toBe(false);
+  });
+
+  it('the daemon removes them once it holds the workspace lock, before its first pass; never while another holds it', async () => {
+    using ws = tempDir();
+    write(ws.path, { 'dvc.yaml': 'stages:\n  s:\n    cmd: echo o > o.txt\n    outs: [o.txt]\n' });
+    plant(ws.path, LEFTOVERS, LEFTOVER_MIN_AGE_MS + 60_000);
+    plant(ws.path, KEPT, LEFTOVER_MIN_AGE_MS + 60_000);
+    const other = await openWorkspaceLock(ws.path).acquire({ waitMs: 0 });
+    const seen = lineSeen(20_000);
+    const log = watchingLogger(seen.onLine);
+    // what was still there when the first pass started
+    let atFirstPass: string[] | undefined;
+    const ac = new AbortController();
+    const done = runDaemon(
+      {
+        root: ws.path,
+        runtime: 'host',
+        log,
+        debounceMs: 50,
+        http: null,
+        tracking: false,
+        hooks: {
+          passStarted: () => void (atFirstPass ??= LEFTOVERS.filter((f) => existsSync(path.join(ws.path, f)))),
+          passFinished: () => void seen.onLine('pass finished (hook)'),
+        },
+      },
+      ac.signal,
+    );
+    try {
+      await seen.until('wait for the lock', (l) => l.includes('waiting for the workspace lock'), () => log.lines);
+      // another writer holds the workspace: its temporary files may be live, nothing is touched
+      for (const f of LEFTOVERS) expect(existsSync(path.join(ws.path, f)), f).toBe(true);
+      await other.release();
+      await seen.until('first pass to finish', (l) => l.includes('pass finished (hook)'), () => log.lines);
+      expect(atFirstPass).toEqual([]);
+      for (const f of KEPT) expect(existsSync(path.join(ws.path, f)), f).toBe(true);
+      expect(log.lines.some((l) => l.includes('removed temporary files left by interrupted writes') && l.includes(`"files":${LEFTOVERS.length}`))).toBe(true);
+    } finally {
+      await other.release();
+      ac.abort();
+      await done;
+    }
   });
 });
