@@ -172,6 +172,21 @@ export class FileLockStore implements LockStore {
     this.chain = next.catch(() => undefined);
     return next;
   }
+
+  /** Drops the stages' entries, as `dvc remove` does; no entry left: dvc.lock goes. */
+  remove(stages: readonly string[]): Promise<void> {
+    const next = this.chain.then(async () => {
+      const current = await this.ws.readText(DVC_LOCK);
+      if (current === undefined) return;
+      const lock = parse(current, this.limits);
+      if (!stages.some((s) => lock.stages.has(s))) return;
+      for (const s of stages) lock.stages.delete(s);
+      if (lock.stages.size === 0) await this.ws.remove(DVC_LOCK);
+      else await this.ws.writeTextAtomic(DVC_LOCK, serializeLockfile(lock));
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
 }
 
 export interface Project {
