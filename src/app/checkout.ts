@@ -1,53 +1,60 @@
 import { ReprodError } from '../core/errors.js';
-import { selectStages } from '../pipeline/dag.js';
+import type { Logger } from '../core/ports.js';
 import { checkoutTracked } from '../remote/checkout.js';
-import type { TrackedOut } from '../remote/tracked.js';
-import { loadPipeline, withProject } from './project.js';
+import type { Failure } from '../remote/data-sync.js';
+import { isDirOid } from '../remote/layout.js';
+import { cachedListings } from '../remote/listings.js';
+import { selectTracked, type SkippedOut } from '../remote/tracked.js';
+import { withProject } from './project.js';
+import { loadTracked } from './tracked-data.js';
 
-/** A restored output: `A` where nothing was, `M` where other content was replaced. */
-export interface RestoredOut {
-  path: string;
-  change: 'A' | 'M';
+export interface CheckoutOptions {
+  /** `-f`: overwrite (and delete) workspace files whose content is not in the cache. */
+  force?: boolean;
+  log?: Logger;
+}
+
+export interface CheckoutSummary {
+  added: string[];
+  modified: string[];
+  /** Outputs whose objects are not (entirely) in the cache: left as they are. */
+  failed: Failure[];
+  /** Outputs recorded by DVC 2 (legacy layout), which reprod does not check out. */
+  skipped: SkippedOut[];
 }
 
 /**
- * `reprod checkout [targets]`: makes every cached output of the chosen stages
- * (all, or the targets alone) hold what dvc.lock records, from the cache, with
- * the checkout `pull` uses. Unlike `pull` it overwrites what is in the way,
- * as checking out is asked for by name. Each restored output is reported as
- * it lands; outputs not in the cache end it with one CACHE error naming them.
+ * `reprod checkout [targets]`: makes the outputs recorded in dvc.lock and
+ * the `.dvc` files match the workspace, from the cache, as `dvc checkout`
+ * does (see remote/checkout.ts for what it refuses). Targets are stages,
+ * `.dvc` files or tracked paths; none means all.
  */
-export async function checkoutOutputs(root: string, targets: readonly string[], onRestored: (r: RestoredOut) => void): Promise<RestoredOut[]> {
-  return withProject(root, undefined, async (project) => {
-    const { dag } = loadPipeline(project.root);
-    const lock = await project.lockStore.read();
-    const stages = targets.length ? selectStages(dag, [...targets], { single: true }) : dag.stages;
-    const deps = { hasher: project.hasher, cache: project.cache, store: project.cache };
-    const restored: RestoredOut[] = [];
-    const missing: string[] = [];
-    for (const stage of stages) {
-      const entry = lock.stages.get(stage.name);
-      if (!entry) continue;
-      for (const out of stage.outs) {
-        const locked = entry.outs.find((o) => o.path === out.defPath);
-        if (!locked || !out.cache) continue;
-        const tracked: TrackedOut = { path: out.path, oid: locked.md5, owner: stage.name, push: out.push };
-        const res = await checkoutTracked(deps, [tracked], new Map(), { force: true });
-        if (res.failed.length > 0) {
-          missing.push(out.path);
-        } else if (res.added.length + res.modified.length > 0) {
-          const r: RestoredOut = { path: out.path, change: res.added.length > 0 ? 'A' : 'M' };
-          restored.push(r);
-          onRestored(r);
-        }
-      }
+export async function checkoutOutputs(root: string, targets: readonly string[], opts: CheckoutOptions = {}): Promise<CheckoutSummary> {
+  return withProject(root, opts.log, async (project) => {
+    const data = await loadTracked(project);
+    const outs = selectTracked(data.outs, data.select, targets);
+    // a granular target needs its directory's listing, checked like every listing read from the cache
+    const granular = [...new Set(outs.filter((o) => o.only !== undefined && isDirOid(o.oid)).map((o) => o.oid))];
+    const { listings, refused } = await cachedListings(project.cache, granular);
+    for (const [oid, problem] of refused) {
+      const name = outs.find((o) => o.oid === oid)?.path ?? oid;
+      throw new ReprodError('OBJECT_INVALID', `'${name}': its directory listing in the cache (${oid}) is not one DVC writes: ${problem}`);
     }
+    const res = await checkoutTracked({ hasher: project.hasher, cache: project.cache, store: project.cache, ws: project.ws }, outs, listings, {
+      force: opts.force === true,
+    });
     await project.hasher.flush();
-    if (missing.length) {
-      throw new ReprodError('CACHE', `not in the cache, so not checked out: ${missing.join(', ')}`, {
-        remedy: 'Run `reprod repro` to produce them, or pull them from a remote.',
-      });
-    }
-    return restored;
+    return { ...res, skipped: data.skipped };
+  });
+}
+
+/**
+ * The error that ends a checkout some of whose outputs the cache lacks, once
+ * the others are restored and reported; undefined when none is missing.
+ */
+export function notCheckedOutError(failed: readonly Failure[]): ReprodError | undefined {
+  if (failed.length === 0) return undefined;
+  return new ReprodError('CACHE', `not in the cache, so not checked out: ${failed.map((f) => f.name).join(', ')}`, {
+    remedy: 'Run `reprod repro` to produce them, or pull them from a remote.',
   });
 }

@@ -14,6 +14,7 @@ import { EngineMonitor } from '../adapters/docker/engine-monitor.js';
 import { errorMessage } from '../core/errno.js';
 import { describeHolder, systemClock } from '../core/ports.js';
 import { buildEngine } from './engine.js';
+import { cleanLeftovers } from './leftovers.js';
 import { daemonPassLease } from './workspace-lock.js';
 import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
 import { openTracking, type TrackingService } from './tracking.js';
@@ -87,6 +88,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
   let watcher: SpecWatcher | undefined;
   let tracking: TrackingService | undefined;
   let presence: DaemonPresence | undefined;
+  const lease = daemonPassLease(root, { signal, onWait: (h) => log.info({ holder: describeHolder(h) }, 'waiting for the workspace lock') });
   try {
     // one daemon per workspace; `reprod status` finds it by the same flock
     presence = await DaemonPresence.claim(root, systemClock.now());
@@ -98,7 +100,6 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     // MLflow: background delivery of the outbox for the daemon's lifetime; tracking never blocks or fails a stage
     tracking = opts.tracking === false ? undefined : await openTracking({ root, log });
     const trackingDone = tracking?.start(signal);
-    const lease = daemonPassLease(root, { signal, onWait: (h) => log.info({ holder: describeHolder(h) }, 'waiting for the workspace lock') });
     const { reconciler } = await buildEngine({
       project,
       selected,
@@ -138,9 +139,17 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
           },
         })
       : undefined;
-    // the first pass starts under the lock taken here: containers of owners out of sight are left over then
-    if (docker) {
+    // the first pass starts under the lock taken here: what processes killed earlier left goes then, with
+    // no other writer of this workspace running (temporary files of interrupted writes, containers of owners out of sight)
+    try {
       await lease.enter();
+    } catch (err) {
+      // stopped while waiting for the lock: nothing was started, nothing to stop
+      if (signal.aborted) return;
+      throw err;
+    }
+    await cleanLeftovers(project, { log }).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove temporary files left by interrupted writes'));
+    if (docker) {
       await docker.removeOrphans({ workspaceLockHeld: true }).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove orphan containers'));
     }
     const monitorDone = monitor?.start(signal);
@@ -183,6 +192,8 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
       await reconciler.refreshPipelineStatus();
     }
   } finally {
+    // held still when start-up failed (or was stopped) after taking it for the first pass; a no-op otherwise
+    await lease.leave();
     await tracking?.close();
     clearInterval(keepAlive);
     await watcher?.close();

@@ -1,11 +1,14 @@
+import { errorMessage } from '../core/errno.js';
 import type { Logger, PreparedRuntime, StageLogSink } from '../core/ports.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { selectStages } from '../pipeline/dag.js';
 import type { StageDecision } from '../reconcile/outcome.js';
 import type { StagePlan } from '../reconcile/stage-steps.js';
 import { cachedLockReader } from '../reconcile/stage-effects.js';
+import { outsEscapeError } from '../reconcile/out-guard.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
 import { buildEngine, statusReporter } from './engine.js';
+import { cleanLeftovers } from './leftovers.js';
 import { loadSpec, selectRuntime, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
 
 export type { StageDecision } from '../reconcile/outcome.js';
@@ -108,7 +111,16 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
     const { project, spec, selected } = ctx;
     const stages = selectedStages(spec, run);
     if (run.dry) return dryDecisions(ctx, opts.log, stages, run);
+    // an output under a symlink that leaves the workspace: refused before any stage runs or anything is deleted
+    for (const stage of stages) {
+      const escaped = await outsEscapeError(project.ws, stage);
+      if (escaped) throw escaped;
+    }
     if (selected.docker) await selected.docker.removeOrphans({ workspaceLockHeld: opts.lockHeld === true });
+    // leftovers of killed writers go while the pass runs: only files minutes old are touched, never this run's
+    const cleaning = cleanLeftovers(project, { log: opts.log }).catch((err: unknown) =>
+      opts.log.warn({ err: errorMessage(err) }, 'cannot remove temporary files left by interrupted writes'),
+    );
     let pull;
     if (run.pull) {
       // loaded only here: the S3 SDK costs start-up time that commands without --pull need not pay
@@ -141,6 +153,7 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
     // the engine answered (orphans were removed): status says so, as the daemon's does
     if (selected.docker) reconciler.setEngine(true, '');
     const summary = await reconciler.runOnce({ scope: new Set(stages.map((s) => s.name)), ...(run.keepGoing ? { keepGoing: true } : {}) }, run.signal);
+    await cleaning;
     return summary.decisions;
   });
 }
@@ -172,8 +185,13 @@ export async function commitStages(opts: OneShotOptions, targets: string[]): Pro
     const deps = stepDeps(project, selected.runtime, opts.log);
     const committed: string[] = [];
     const readLock = cachedLockReader(deps);
-    for (const stage of selectStages(spec.dag, targets, { single: targets.length > 0 })) {
-      if (stage.frozen) continue;
+    const stages = selectStages(spec.dag, targets, { single: targets.length > 0 }).filter((s) => !s.frozen);
+    // an output under a symlink that leaves the workspace: nothing is committed (saving chmods and relinks outputs)
+    for (const stage of stages) {
+      const escaped = await outsEscapeError(project.ws, stage);
+      if (escaped) throw escaped;
+    }
+    for (const stage of stages) {
       const lock = await readLock();
       const plan = await planStage(deps, stage, lock.stages.get(stage.name), { signal: new AbortController().signal });
       if (plan.reasons.length === 0) continue;

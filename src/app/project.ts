@@ -9,12 +9,12 @@ import { stageLogFile } from '../adapters/fs/stage-log-file.js';
 import { decodeUtf8 } from '../adapters/fs/utf8-text.js';
 import { HostRuntime } from '../adapters/local/host-runtime.js';
 import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
-import { ReprodError } from '../core/errors.js';
+import { ReprodError, ReprodErrors } from '../core/errors.js';
 import { inputLimitsFromEnv, type InputLimits } from '../core/input-limits.js';
 import { systemClock, type Clock, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
 import type { Lockfile, LockStage, Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
-import { emptyLockfile, parseLockfile, serializeLockfile, upsertStage } from '../lock/lockfile.js';
+import { emptyLockfile, outOidErrors, parseLockfile, serializeLockfile, upsertStage } from '../lock/lockfile.js';
 import { buildDag, type Dag } from '../pipeline/dag.js';
 import { parseManifests, type ParsedManifests } from '../pipeline/manifests.js';
 import { resolveStageRuntime, type ResolvedRuntime } from '../pipeline/stage-runtime.js';
@@ -147,6 +147,21 @@ export class FileLockStore implements LockStore {
 
   async read(): Promise<Lockfile> {
     return parse(await this.ws.readText(DVC_LOCK), this.limits);
+  }
+
+  /**
+   * dvc.lock for commands that make cache or remote paths from its md5s
+   * (checkout, push, pull, fetch, gc, status -c): an output's md5 that is not
+   * an oid is refused with its line (OBJECT_INVALID), before anything is read
+   * or written.
+   */
+  async readForData(): Promise<Lockfile> {
+    const text = await this.ws.readText(DVC_LOCK);
+    const lock = parse(text, this.limits);
+    const errors = text === undefined ? [] : outOidErrors(lock, text, DVC_LOCK, this.limits);
+    if (errors.length === 1) throw errors[0] as ReprodError;
+    if (errors.length > 1) throw new ReprodErrors(errors);
+    return lock;
   }
 
   commit(stage: string, entry: LockStage): Promise<void> {

@@ -1,14 +1,9 @@
-import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { LocalRemote } from '../adapters/remote/local-remote.js';
 import { S3Remote } from '../adapters/remote/s3-remote.js';
 import { ReprodError } from '../core/errors.js';
 import { systemClock, type Logger } from '../core/ports.js';
-import type { Pipeline } from '../core/types.js';
-import { DvcIgnore } from '../hashing/dvc-ignore.js';
-import { buildDag, type Dag } from '../pipeline/dag.js';
-import { parseDvcFile, type DvcFile } from '../pipeline/dvc-file.js';
 import { checkoutTracked, type CheckoutResult } from '../remote/checkout.js';
 import type { CloudState } from '../remote/cloud-status.js';
 import {
@@ -25,8 +20,10 @@ import {
 import type { RemoteStore } from '../core/ports.js';
 import { Progress } from '../remote/progress.js';
 import { defaultJobs, defaultRemoteName, resolveRemote, type RemoteConfigInput, type RemoteSpec } from '../remote/remote-config.js';
-import { selectTracked, trackedOuts, type SelectContext, type SkippedOut, type TrackedOut } from '../remote/tracked.js';
-import { DVC_YAML, loadPipeline, readDvcConfigFiles, withProject, type Project } from './project.js';
+import { selectTracked, type SkippedOut, type TrackedOut } from '../remote/tracked.js';
+import { cleanLeftovers, type Leftovers } from './leftovers.js';
+import { readDvcConfigFiles, withProject, type Project } from './project.js';
+import { loadTracked, type TrackedData } from './tracked-data.js';
 
 /** Options shared by push, pull, fetch, status --cloud and gc. */
 export interface DataCommandOptions {
@@ -61,58 +58,7 @@ export function openRemote(spec: RemoteSpec): RemoteStore {
 
 // ------------------------------------------------------------ what is tracked
 
-/**
- * Every `.dvc` file of the workspace, as DVC collects them: `.dvcignore`d
- * folders, `.git`/`.dvc` folders and the folders in `skip` (pipeline outputs:
- * data, not metadata) are not entered.
- */
-export async function findDvcFiles(root: string, skip: ReadonlySet<string> = new Set()): Promise<DvcFile[]> {
-  const ignore = new DvcIgnore(root);
-  const found: DvcFile[] = [];
-  const data = new Set(skip);
-  const walk = async (dir: string): Promise<void> => {
-    const abs = dir === '' ? root : path.join(root, dir);
-    const entries = (await fs.readdir(abs, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    // a folder's .dvc files first: the folders they track hold data, not more .dvc files, and are not walked
-    for (const e of entries) {
-      if (!e.isFile() || !e.name.endsWith('.dvc') || ignore.ignoresChild(dir, e.name, false)) continue;
-      const f = parseDvcFile(await fs.readFile(path.join(abs, e.name), 'utf8'), dir === '' ? e.name : `${dir}/${e.name}`);
-      found.push(f);
-      for (const o of f.outs) data.add(o.path);
-    }
-    for (const e of entries) {
-      const rel = dir === '' ? e.name : `${dir}/${e.name}`;
-      if (e.isDirectory() && !data.has(rel) && !ignore.ignoresChild(dir, e.name, true)) await walk(rel);
-    }
-  };
-  await walk('');
-  return found;
-}
-
-export interface TrackedData {
-  outs: TrackedOut[];
-  skipped: SkippedOut[];
-  select: SelectContext;
-}
-
-const EMPTY_PIPELINE: Pipeline = { file: DVC_YAML, stages: [], params: [], metrics: [], plots: [] };
-
-/** The pipeline (none when there is no dvc.yaml: `.dvc` files alone are fine), dvc.lock and the `.dvc` files. */
-export async function loadTracked(project: Project): Promise<TrackedData> {
-  let pipeline: Pipeline;
-  let dag: Dag;
-  try {
-    ({ pipeline, dag } = loadPipeline(project.root));
-  } catch (e) {
-    if (!(e instanceof ReprodError && e.code === 'NO_PIPELINE')) throw e;
-    pipeline = EMPTY_PIPELINE;
-    dag = buildDag(pipeline);
-  }
-  const lock = await project.lockStore.read();
-  const dvcFiles = await findDvcFiles(project.root, new Set(pipeline.stages.flatMap((s) => s.outs.map((o) => o.path))));
-  const { outs, skipped } = trackedOuts(pipeline.stages, lock, dvcFiles);
-  return { outs, skipped, select: { dag, pipelineFile: pipeline.file, dvcFiles } };
-}
+export { findDvcFiles, loadTracked, type TrackedData } from './tracked-data.js';
 
 // ------------------------------------------------------------ plumbing
 
@@ -223,7 +169,7 @@ function alreadyReported(f: Failure, fetchFailed: readonly Failure[]): boolean {
 
 async function pullSelected(project: Project, outs: readonly TrackedOut[], opts: DataCommandOptions): Promise<{ moved: number; failed: Failure[] } & Omit<CheckoutResult, 'failed'>> {
   const fetched = await fetchSelected(project, outs, opts);
-  const checkout = await checkoutTracked({ hasher: project.hasher, cache: project.cache, store: project.cache }, outs, fetched.listings, {
+  const checkout = await checkoutTracked({ hasher: project.hasher, cache: project.cache, store: project.cache, ws: project.ws }, outs, fetched.listings, {
     force: opts.force === true,
   });
   await project.hasher.flush();
@@ -266,6 +212,8 @@ export interface GcSummary {
   /** Cache keys removed (or, in a dry run, that would be). */
   cache: string[];
   kept: number;
+  /** Temporary files left by interrupted writes, removed (or, in a dry run, that would be); see leftovers.ts. */
+  leftovers: Leftovers;
   /** With `cloud`: the remote's keys likewise. */
   remote?: { display: string; keys: string[]; kept: number };
 }
@@ -285,7 +233,8 @@ export async function gcData(root: string, opts: DataCommandOptions & { cloud?: 
       const used = await usedOids(data.outs, (oid) => readListingAnywhere(store, remote, oid));
       const local = await planCacheGc(store, used);
       if (opts.force) await store.delete(local.remove);
-      const summary: GcSummary = { cache: local.remove, kept: local.kept };
+      const leftovers = await cleanLeftovers(project, { dryRun: opts.force !== true, ...(opts.log ? { log: opts.log } : {}) });
+      const summary: GcSummary = { cache: local.remove, kept: local.kept, leftovers };
       if (opts.cloud && remote) {
         const onRemote = await planRemoteGc(remote, used, opts.signal);
         if (opts.force) await remote.delete(onRemote.remove, { jobs });

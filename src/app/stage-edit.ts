@@ -5,6 +5,7 @@ import { ReprodError } from '../core/errors.js';
 import type { Stage } from '../core/types.js';
 import { removeStage, setFrozen } from '../pipeline/dvc-yaml-edit.js';
 import { stageNames, unknownStage } from '../pipeline/stage-names.js';
+import { outsEscapeError } from '../reconcile/out-guard.js';
 import { DVC_YAML, loadPipeline, withProject, type Project } from './project.js';
 
 /**
@@ -93,6 +94,12 @@ export async function removeStages(root: string, targets: readonly string[], opt
       }
     }
     const gone = resolved.flatMap((r) => r.stages);
+    // an output under a symlink that leaves the workspace: refused before dvc.yaml, dvc.lock or any output changes
+    // (removing it, or unprotecting it, would delete or write where the link leads)
+    for (const stage of gone) {
+      const escaped = await outsEscapeError(project.ws, stage);
+      if (escaped) throw escaped;
+    }
     let text: string | undefined = await readSpecText(project);
     for (const { target } of resolved) {
       if (text === undefined) break;

@@ -1,4 +1,4 @@
-import { checkoutOutputs } from '../app/checkout.js';
+import { checkoutOutputs, notCheckedOutError } from '../app/checkout.js';
 import { pipelineDag } from '../app/dag.js';
 import { commandLogger, serviceLogger } from '../app/logging.js';
 import type { RuntimeMode } from '../app/project.js';
@@ -9,11 +9,11 @@ import type { Logger } from '../core/ports.js';
 import { formatCloudStatus } from '../remote/cloud-status.js';
 import { failuresError, summary } from '../remote/report.js';
 import {
+  formatCheckedOut,
   formatCommitted,
   formatDag,
   formatDecision,
   formatGc,
-  formatRestored,
   formatSkipped,
   formatStageStart,
   formatStatus,
@@ -123,9 +123,13 @@ export async function commandRepro(
   return 0;
 }
 
-export async function commandCheckout(io: Io, root: string, targets: string[]): Promise<number> {
-  const restored = await checkoutOutputs(root, targets, (r) => io.out(formatRestored(r)));
-  if (restored.length === 0) io.out('Nothing to check out: the workspace matches dvc.lock.\n');
+export async function commandCheckout(io: Io, root: string, targets: string[], opts: { force: boolean; verbose: boolean }): Promise<number> {
+  const res = await checkoutOutputs(root, targets, { force: opts.force, log: commandLogger(opts.verbose) });
+  warnSkipped(io, res.skipped);
+  io.out(formatCheckedOut(res));
+  const missing = notCheckedOutError(res.failed);
+  if (missing) throw missing;
+  if (res.added.length + res.modified.length === 0) io.out('Nothing to check out: the workspace matches dvc.lock.\n');
   return 0;
 }
 
@@ -213,8 +217,7 @@ export async function commandFetch(io: Io, root: string, targets: string[], o: D
 export async function commandPull(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
   const res = await (await remotes()).pullData(root, targets, dataOptions(io, o));
   warnSkipped(io, res.skipped);
-  for (const p of res.modified) io.out(`M\t${p}\n`);
-  for (const p of res.added) io.out(`A\t${p}\n`);
+  io.out(formatCheckedOut(res));
   const text = summary([
     ['fetched', res.moved],
     ['added', res.added.length],

@@ -5,7 +5,6 @@
  * are the only things the CLI takes from outside app/ and core/
  * (eslint.config.js names them).
  */
-import type { RestoredOut } from '../app/checkout.js';
 import type { DaemonStagePhase, DaemonView } from '../app/daemon-status.js';
 import type { pipelineDag } from '../app/dag.js';
 import type { StageDecision } from '../app/oneshot.js';
@@ -85,8 +84,9 @@ export function formatStageStart(stage: Stage, reasons: readonly ChangeReason[])
   return `Running stage '${stage.name}'${why}:\n${cmds.map((c) => `> ${c}`).join('\n')}\n`;
 }
 
-export function formatRestored(r: RestoredOut): string {
-  return `${r.change}\t${r.path}\n`;
+/** `checkout` and `pull`: `M` for each path replaced, then `A` for each restored where nothing was (directories end in `/`). */
+export function formatCheckedOut(res: { added: readonly string[]; modified: readonly string[] }): string {
+  return [...res.modified.map((p) => `M\t${p}\n`), ...res.added.map((p) => `A\t${p}\n`)].join('');
 }
 
 export function formatCommitted(stages: readonly string[]): string {
@@ -105,7 +105,14 @@ export function formatGc(res: GcSummary, force: boolean): string {
     if (force) return `Removed ${keys.length} objects from ${where}; ${kept} in use are kept.\n`;
     return `Would remove ${keys.length} objects from ${where}; ${kept} in use are kept (dry run: add --force to remove them):\n${keys.map((k) => `  ${k}\n`).join('')}`;
   };
-  return report('the cache', res.cache, res.kept) + (res.remote ? report(`the remote ${res.remote.display}`, res.remote.keys, res.remote.kept) : '');
+  return report('the cache', res.cache, res.kept) + formatLeftovers(res.leftovers, force) + (res.remote ? report(`the remote ${res.remote.display}`, res.remote.keys, res.remote.kept) : '');
+}
+
+/** `gc`: the temporary files interrupted writes left, removed (or, without --force, listed); nothing when there are none. */
+function formatLeftovers(left: GcSummary['leftovers'], force: boolean): string {
+  if (left.paths.length === 0) return '';
+  const what = `${left.paths.length} temporary file${left.paths.length === 1 ? '' : 's'} left by interrupted writes (${left.bytes} bytes)`;
+  return force ? `Removed ${what}.\n` : `Would remove ${what}:\n${left.paths.map((p) => `  ${p}\n`).join('')}`;
 }
 
 export type DagFormat = 'text' | 'dot' | 'mermaid' | 'json';

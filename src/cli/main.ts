@@ -163,9 +163,10 @@ export function buildCli(io: Io): Command {
   program
     .command('checkout')
     .description('restore outputs from the cache to match dvc.lock')
-    .argument('[targets...]', 'stages to check out')
-    .action(async (targets: string[]) => {
-      io.exitCode = await locked(() => commandCheckout(io, root(), targets));
+    .argument('[targets...]', 'stages, .dvc files or tracked paths to check out (default: all)')
+    .option('-f, --force', 'overwrite (and delete) workspace files whose content is not in the cache')
+    .action(async (targets: string[], o: { force?: boolean }) => {
+      io.exitCode = await locked(() => commandCheckout(io, root(), targets, { force: o.force === true, verbose: verbose() }));
     });
 
   program

@@ -1,3 +1,4 @@
+import type { PathEscape } from './ports/workspace.js';
 import type { SourceRef } from './types.js';
 
 /**
@@ -27,6 +28,17 @@ export const ErrorCodes = {
   LOCK_CORRUPT: { exit: 2, retry: false, remedy: 'Fix dvc.lock by hand, or delete it to rerun every stage.' },
   CMD_FAILED: { exit: 1, retry: false, remedy: 'See the stage\'s output above; fix the command or its inputs.' },
   CACHE: { exit: 1, retry: true, remedy: 'Check that .dvc/cache is writable.' },
+  OBJECT_INVALID: {
+    exit: 1,
+    retry: false,
+    remedy:
+      'The object (or the md5 that names it) is not one DVC could have written: it came from a hostile or damaged remote, shared cache or file. Remove the object named from the cache, fix the md5 (or re-run the stage that records it), and fetch only from a remote you trust.',
+  },
+  CHECKOUT_UNSAVED: {
+    exit: 1,
+    retry: false,
+    remedy: 'Keep the changes with `reprod commit` (or copy them elsewhere) first, or run again with --force to overwrite them.',
+  },
   HASH_IO: { exit: 1, retry: true, remedy: 'Make the path readable, and fix or remove broken symlinks and special files (fifos, sockets) inside tracked directories.' },
   DVCIGNORE_IN_DIR: { exit: 2, retry: false, remedy: 'Move the .dvcignore file out of the tracked directory, to the workspace root or a folder above it (DVC refuses it there too).' },
   CONFIG: { exit: 2, retry: false, remedy: 'Fix .dvc/config (DVC\'s INI format).' },
@@ -128,4 +140,17 @@ export class ReprodErrors extends ReprodError {
 /** True when retrying may help (see `retry` in the catalogue); unexpected errors count as transient. */
 export function isRetryable(err: unknown): boolean {
   return err instanceof ReprodError ? ErrorCodes[err.code].retry : true;
+}
+
+/**
+ * PATH_OUTSIDE for a path reached through a symlink that leaves the
+ * workspace: names the path, the link and its target. `subject` says whose
+ * path it is (`stage 'train': output`), `source` where it is declared.
+ */
+export function pathEscapeError(esc: PathEscape, opts: { subject?: string; source?: SourceRef } = {}): ReprodError {
+  const what = `${opts.subject ? `${opts.subject} ` : ''}'${esc.path}'`;
+  return new ReprodError('PATH_OUTSIDE', `${what} lies under '${esc.link}', a symlink to '${esc.target}' (${esc.reason}): reprod neither writes nor deletes through it`, {
+    ...(opts.source ? { source: opts.source } : {}),
+    remedy: `Replace the symlink '${esc.link}' by a real folder (or point it inside the workspace), or move the output; reprod never writes or deletes outside the workspace, nor in .git or .dvc.`,
+  });
 }

@@ -2,6 +2,7 @@ import type { ErrorObject } from 'ajv';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import { DEFAULT_INPUT_LIMITS, type InputLimits } from '../core/input-limits.js';
 import { getDotted, isPyDict, pyStrCompare, type PyDict, type PyValue } from '../core/pyvalue.js';
+import { oidProblem } from '../core/oid.js';
 import type { HashInfo, LockFileEntry, Lockfile, LockStage, Stage } from '../core/types.js';
 import { checkSchema, problemErrors, type Described, type SchemaWording } from '../pipeline/schema-errors.js';
 import { formatKeyPath, loadYaml, type KeyPath, type LoadedYaml } from '../pipeline/yaml-load.js';
@@ -315,4 +316,37 @@ export function lockStageFromRun(stage: Stage, run: RunRecord): LockStage {
   if (missing.length === 1 && missing[0]) throw missing[0];
   if (missing.length > 1) throw new ReprodErrors(missing);
   return { cmd: Array.isArray(stage.cmd) ? [...stage.cmd] : stage.cmd, deps, params, outs };
+}
+
+// ------------------------------------------------------------------ md5s as object names
+
+/**
+ * The outputs of `lock` whose md5 cannot name an object (anything but 32
+ * lowercase hex digits, plus `.dir` for a directory), as OBJECT_INVALID
+ * errors naming the file, the key and the line. DVC's schema accepts any
+ * string there; reprod reads it too (a stage with such an md5 is simply
+ * stale), but never makes a cache or remote path from one: commands that
+ * move or check out data refuse the file first. `text` is the file's text,
+ * read again for lines only when something is wrong (with the `limits` it
+ * was parsed under).
+ */
+export function outOidErrors(lock: Lockfile, text: string, file = 'dvc.lock', limits: LockLimits = {}): ReprodError[] {
+  const bad: { stage: string; i: number; path: string; problem: string }[] = [];
+  for (const [stage, entry] of lock.stages) {
+    entry.outs.forEach((o, i) => {
+      const problem = o.md5 === '' ? undefined : oidProblem(o.md5);
+      if (problem !== undefined) bad.push({ stage, i, path: o.path, problem });
+    });
+  }
+  if (bad.length === 0) return [];
+  const loaded = loadLockYaml(text, file, limits);
+  return bad.map((b) => {
+    const at: KeyPath = ['stages', b.stage, 'outs', b.i, 'md5'];
+    const line = loaded.lineOf(at);
+    return new ReprodError(
+      'OBJECT_INVALID',
+      `stage '${b.stage}': output '${b.path}': ${b.problem}; no cache or remote path is made from it`,
+      { source: { file, key: formatKeyPath(at), ...(line !== undefined ? { line } : {}) } },
+    );
+  });
 }

@@ -1,6 +1,6 @@
 import { ReprodError } from '../core/errors.js';
 import { isPyDict, type PyDict, type PyValue } from '../core/pyvalue.js';
-import { joinWsPath, normalizeWsPath, wsDirname } from './paths.js';
+import { dvcInternalPart, joinWsPath, normalizeWsPath, wsDirname } from './paths.js';
 import { formatKeyPath, loadYaml, type KeyPath, type LoadedYaml } from './yaml-load.js';
 
 /**
@@ -116,6 +116,8 @@ export function parseDvcFile(text: string, file: string): DvcFile {
       if (defPath === undefined) throw err(at, "an output needs a 'path'");
       const path = joinWsPath(base, defPath);
       if (path === undefined || normalizeWsPath(path) === '.') throw err([...at, 'path'], `output '${defPath}' is outside the workspace`);
+      const internal = dvcInternalPart(path);
+      if (internal !== undefined) throw err([...at, 'path'], `output '${defPath}' is inside ${internal}, which DVC never tracks`);
       const md5 = optional(o, 'md5', isString, 'a string', err, at);
       if (md5 !== undefined && !/^[0-9a-f]{32}(\.dir)?$/.test(md5)) throw err([...at, 'md5'], `'${md5}' is not an md5 hash`);
       const hash = optional(o, 'hash', isString, 'a string', err, at);

@@ -4,7 +4,7 @@ import { isPyDict, type PyDict, type PyValue } from '../core/pyvalue.js';
 import type { DepSpec, OutKind, OutSpec, ParamsDep, Pipeline, SourceRef, Stage } from '../core/types.js';
 import type { ParsingConfig } from './interpolate.js';
 import { isFalsy, pyTypeName } from './params-file.js';
-import { isUrlLike, joinWsPath, wsDirname } from './paths.js';
+import { dvcInternalPart, isUrlLike, joinWsPath, wsDirname } from './paths.js';
 import { validateDvcYamlSchema, yamlKeyLines, type KeyLineOf } from './schema.js';
 import { resolveDvcYaml, type ResolvedStage } from './template.js';
 import { formatKeyPath, loadYaml, type KeyPath } from './yaml-load.js';
@@ -321,6 +321,12 @@ class StageBuilder {
       const remote = str('remote');
       const desc = str('desc');
       if (path === undefined) continue;
+      const internal = dvcInternalPart(path);
+      if (internal !== undefined) {
+        // DVC refuses these too (OutputIsIgnoredError): reprod would delete and rewrite them
+        fail('PATH_OUTSIDE', `output '${defPath}' is inside ${internal}, which DVC never tracks`, ...at);
+        continue;
+      }
       const spec: OutSpec = { defPath, path, kind, cache, persist, push };
       if (remote !== undefined) spec.remote = remote;
       if (desc !== undefined) spec.desc = desc;

@@ -5,6 +5,7 @@ import type { ChangeReason, HashInfo, LockStage, Stage } from '../core/types.js'
 import { lockStageFromRun } from '../lock/lockfile.js';
 import { describeReason, stageStatus } from '../pipeline/stage-status.js';
 import { observeStage, type Observed } from './observe.js';
+import { outsEscapeError } from './out-guard.js';
 import { canUseRunCache, restoreFromRunCache, saveToRunCache } from './run-cache-store.js';
 
 
@@ -141,6 +142,9 @@ async function removeOuts(d: StepDeps, stage: Stage): Promise<void> {
  * errors (engine, cache, lock) throw.
  */
 export async function executeStage(d: StepDeps, planned: StagePlan, opts: ExecuteOptions): Promise<ExecuteResult> {
+  // outputs under a symlink that leaves the workspace: fail before anything is pulled, removed or restored
+  const escaped = await outsEscapeError(d.ws, planned.stage);
+  if (escaped) return { kind: 'failed', runId: opts.runId ?? d.newRunId(), error: escaped };
   const plan = d.pull ? await pullMissing(d, planned) : planned;
   const { stage } = plan;
   const runId = opts.runId ?? d.newRunId();

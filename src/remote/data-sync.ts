@@ -1,12 +1,9 @@
-import { createHash } from 'node:crypto';
 import { ReprodError } from '../core/errors.js';
-import type { LockStage } from '../core/types.js';
-import { parseLockStage } from '../lock/lockfile.js';
-import { runCacheKey, runCacheValue } from '../lock/run-cache.js';
 import { cloudStatus, type CloudState } from './cloud-status.js';
 import { gcPlan } from './gc-plan.js';
 import { expectedMd5, isDirOid, objectKey, OBJECTS_PREFIX, parseRunKey, RUNS_PREFIX } from './layout.js';
-import { expandObjects, parseListing, type ListingRow, type ObjectRef } from './objects.js';
+import { cachedListings, remoteListing, runCacheOuts, runEntryProblem, type Listings } from './listings.js';
+import { expandObjects, type ListingRow, type ObjectRef } from './objects.js';
 import { forEachLimit } from './pool.js';
 import { RemoteUnreachable, type CacheStore, type RemoteStore } from '../core/ports.js';
 import type { Progress } from './progress.js';
@@ -35,7 +32,8 @@ export interface SyncResult {
   failed: Failure[];
 }
 
-export type Listings = Map<string, ListingRow[] | undefined>;
+export type { Listings } from './listings.js';
+export { readListingAnywhere, verifyRunEntry } from './listings.js';
 
 /**
  * Stops the whole command: the remote refused the credentials or is unusable
@@ -71,10 +69,6 @@ function byImportance(failed: readonly Failure[]): Failure[] {
   return [...failed.filter((f) => f.reason !== NOT_ATTEMPTED), ...failed.filter((f) => f.reason === NOT_ATTEMPTED)];
 }
 
-function md5Hex(bytes: Uint8Array): string {
-  return createHash('md5').update(bytes).digest('hex');
-}
-
 async function collect(it: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
   for await (const k of it) out.push(k);
@@ -83,55 +77,6 @@ async function collect(it: AsyncIterable<string>): Promise<string[]> {
 
 function unique<T>(xs: Iterable<T>): T[] {
   return [...new Set(xs)];
-}
-
-/** Listings of the directory outputs, read from the cache; undefined where absent or unreadable. */
-async function cachedListings(cache: CacheStore, oids: readonly string[]): Promise<Listings> {
-  const out: Listings = new Map();
-  for (const oid of oids) {
-    const bytes = await cache.read(objectKey(oid));
-    out.set(oid, bytes === null || md5Hex(bytes) !== expectedMd5(oid) ? undefined : parseListing(bytes));
-  }
-  return out;
-}
-
-/** A listing fetched from the remote, checked: its md5 and its shape. */
-async function remoteListing(remote: RemoteStore, oid: string, signal?: AbortSignal): Promise<{ bytes: Uint8Array; rows: ListingRow[] } | 'absent' | 'corrupt'> {
-  const bytes = await remote.read(objectKey(oid), signal ? { signal } : {});
-  if (bytes === null) return 'absent';
-  const rows = md5Hex(bytes) === expectedMd5(oid) ? parseListing(bytes) : undefined;
-  return rows ? { bytes, rows } : 'corrupt';
-}
-
-/**
- * The outputs recorded by run-cache entries, for `--run-cache`: they go with
- * the entries (as DVC's `push/fetch --run-cache` do), but an entry whose
- * objects are gone is no error.
- */
-function runCacheOuts(entries: readonly { key: string; text: string }[]): TrackedOut[] {
-  const outs: TrackedOut[] = [];
-  for (const e of entries) {
-    let stage: LockStage;
-    try {
-      stage = parseLockStage(e.text, e.key);
-    } catch {
-      continue;
-    }
-    for (const o of stage.outs) outs.push({ path: o.path, oid: o.md5, owner: e.key, push: true, optional: true });
-  }
-  return outs;
-}
-
-/** A run-cache entry is named by hashes of its own content: check both. */
-export function verifyRunEntry(key: string, bytes: Uint8Array): boolean {
-  const parsed = parseRunKey(key);
-  if (!parsed) return false;
-  try {
-    const entry = parseLockStage(new TextDecoder('utf-8', { fatal: true }).decode(bytes), key);
-    return runCacheValue(entry) === parsed.value && runCacheKey(entry) === parsed.key;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -147,16 +92,21 @@ export async function pushObjects(ctx: SyncContext, outs: readonly TrackedOut[],
   const { cache, remote, progress, signal } = ctx;
   let selected = outs.filter((o) => o.push);
   let runKeys: string[] = [];
+  const refusedRuns = new Map<string, string>();
   if (opts.runCache) {
     runKeys = (await collect(cache.list(RUNS_PREFIX))).filter((k) => parseRunKey(k) !== undefined).sort();
     const entries: { key: string; text: string }[] = [];
     for (const key of runKeys) {
       const bytes = await cache.read(key);
-      if (bytes) entries.push({ key, text: new TextDecoder().decode(bytes) });
+      if (!bytes) continue;
+      // an entry a fetch would refuse is not spread to the remote either
+      const problem = runEntryProblem(key, bytes);
+      if (problem !== undefined) refusedRuns.set(key, problem);
+      else entries.push({ key, text: new TextDecoder().decode(bytes) });
     }
     selected = [...selected, ...runCacheOuts(entries)];
   }
-  const listings = await cachedListings(cache, unique(selected.filter((o) => isDirOid(o.oid)).map((o) => o.oid)));
+  const { listings, refused } = await cachedListings(cache, unique(selected.filter((o) => isDirOid(o.oid)).map((o) => o.oid)));
   const refs = expandObjects(selected, listings);
   const keys = refs.map((r) => r.key);
   const local = await cache.sizes([...keys, ...runKeys]);
@@ -171,14 +121,18 @@ export async function pushObjects(ctx: SyncContext, outs: readonly TrackedOut[],
     failedKeys.add(f.key);
   };
   for (const r of refs) {
-    if (!local.has(r.key) && !onRemote.has(r.key) && !r.optional) {
+    const problem = refused.get(r.oid);
+    // a listing that is not one DVC writes is never spread to the remote
+    if (problem !== undefined) fail({ name: r.name, key: r.key, reason: `not pushed: its listing in the cache is refused: ${problem}` });
+    else if (!local.has(r.key) && !onRemote.has(r.key) && !r.optional) {
       fail({ name: r.name, key: r.key, reason: 'not in the cache, nor on the remote' });
     }
   }
-  const toSend = refs.filter((r) => local.has(r.key) && !onRemote.has(r.key));
+  const toSend = refs.filter((r) => local.has(r.key) && !onRemote.has(r.key) && !refused.has(r.oid));
   const files = toSend.filter((r) => !isDirOid(r.oid));
   const dirs = toSend.filter((r) => isDirOid(r.oid));
-  const runs = runKeys.filter((k) => local.has(k) && !onRemote.has(k));
+  for (const [key, problem] of refusedRuns) fail({ name: key, key, reason: `not pushed: not an entry DVC writes: ${problem}` });
+  const runs = runKeys.filter((k) => local.has(k) && !onRemote.has(k) && !refusedRuns.has(k));
   const sizeOf = (k: string) => local.get(k) ?? 0;
   progress.addTotal(toSend.length + runs.length, [...toSend.map((r) => r.key), ...runs].reduce((n, k) => n + sizeOf(k), 0));
 
@@ -269,7 +223,8 @@ export async function fetchObjects(
           guard(key, key, async () => {
             const bytes = await remote.read(key, sig);
             if (bytes === null) throw new Error('gone from the remote while fetching');
-            if (!verifyRunEntry(key, bytes)) throw new Error('corrupt on the remote: its content does not match its name');
+            const problem = runEntryProblem(key, bytes);
+            if (problem !== undefined) throw new Error(`refused: the entry on the remote is not one DVC writes: ${problem}`);
             progress.bytes(bytes.length);
             await cache.write(key, bytes);
             moved++;
@@ -287,7 +242,7 @@ export async function fetchObjects(
     }
 
     const dirOids = unique(selected.filter((o) => isDirOid(o.oid)).map((o) => o.oid));
-    const listings = await cachedListings(cache, dirOids);
+    const { listings } = await cachedListings(cache, dirOids);
     const fetchDirs = dirOids.filter((oid) => listings.get(oid) === undefined);
     const optionalDir = (oid: string) => selected.every((o) => o.oid !== oid || o.optional);
     const nameOf = (oid: string) => selected.find((o) => o.oid === oid)?.path ?? oid;
@@ -298,11 +253,13 @@ export async function fetchObjects(
       (oid) =>
         guard(nameOf(oid), objectKey(oid), async () => {
           const got = await remoteListing(remote, oid, signal);
-          if (got === 'absent') {
+          if ('absent' in got) {
             if (optionalDir(oid)) return;
             throw new Error('not on the remote');
           }
-          if (got === 'corrupt') throw new Error('corrupt on the remote: not the listing its name promises');
+          if ('problem' in got) {
+            throw new Error(got.corrupt ? 'corrupt on the remote: not the listing its name promises' : `refused: the listing on the remote is not one DVC writes: ${got.problem}`);
+          }
           progress.bytes(got.bytes.length);
           await cache.write(objectKey(oid), got.bytes);
           listings.set(oid, got.rows);
@@ -353,11 +310,11 @@ export async function fetchObjects(
 export async function cloudStatusOf(ctx: Omit<SyncContext, 'progress'>, outs: readonly TrackedOut[]): Promise<Map<string, CloudState>> {
   const selected = outs.filter((o) => o.push);
   const dirOids = unique(selected.filter((o) => isDirOid(o.oid)).map((o) => o.oid));
-  const listings = await cachedListings(ctx.cache, dirOids);
+  const { listings } = await cachedListings(ctx.cache, dirOids);
   for (const oid of dirOids) {
     if (listings.get(oid) !== undefined) continue;
     const got = await remoteListing(ctx.remote, oid, ctx.signal);
-    if (typeof got !== 'string') listings.set(oid, got.rows);
+    if ('rows' in got) listings.set(oid, got.rows);
   }
   const refs = expandObjects(selected, listings);
   const keys = refs.map((r) => r.key);
@@ -395,14 +352,6 @@ export async function planCacheGc(cache: CacheStore, used: ReadonlySet<string>):
 /** The remote's gc plan (`gc --cloud`). */
 export async function planRemoteGc(remote: RemoteStore, used: ReadonlySet<string>, signal?: AbortSignal): Promise<{ remove: string[]; kept: number }> {
   return gcPlan(await collect(remote.list(OBJECTS_PREFIX, signal ? { signal } : {})), used);
-}
-
-/** The listing of `oid` from the cache, else from the remote (checked, not cached). */
-export async function readListingAnywhere(cache: CacheStore, remote: RemoteStore | undefined, oid: string): Promise<ListingRow[] | undefined> {
-  const local = (await cachedListings(cache, [oid])).get(oid);
-  if (local || !remote) return local;
-  const got = await remoteListing(remote, oid);
-  return typeof got === 'string' ? undefined : got.rows;
 }
 
 export type { ObjectRef };

@@ -1,3 +1,6 @@
+import { ReprodError } from '../core/errors.js';
+import { oidProblem } from '../core/oid.js';
+
 /**
  * DVC 3's object layout, shared by the local cache and every remote (the
  * one place these paths are spelled out):
@@ -14,13 +17,11 @@
 export const OBJECTS_PREFIX = 'files/md5/';
 export const RUNS_PREFIX = 'runs/';
 
-const OID_RE = /^[0-9a-f]{32}(\.dir)?$/;
 const OBJECT_KEY_RE = /^files\/md5\/([0-9a-f]{2})\/([0-9a-f]{30}(?:\.dir)?)$/;
 const RUN_KEY_RE = /^runs\/([0-9a-f]{2})\/([0-9a-f]{64})\/([0-9a-f]{64})$/;
 
-export function isOid(s: string): boolean {
-  return OID_RE.test(s);
-}
+// what an oid is lives in core (dvc.lock's reader checks them too); the layout's users take it from here
+export { isOid, oidProblem } from '../core/oid.js';
 
 export function isDirOid(oid: string): boolean {
   return oid.endsWith('.dir');
@@ -31,7 +32,14 @@ export function expectedMd5(oid: string): string {
   return isDirOid(oid) ? oid.slice(0, -4) : oid;
 }
 
+/**
+ * The key of an object. Throws OBJECT_INVALID for anything that is not an
+ * oid: the one place a path is made from an md5, and the last line of
+ * defence when a caller forgot to check what it read.
+ */
 export function objectKey(oid: string): string {
+  const problem = oidProblem(oid);
+  if (problem !== undefined) throw new ReprodError('OBJECT_INVALID', `refusing to address the cache or a remote with ${problem}`);
   return `${OBJECTS_PREFIX}${oid.slice(0, 2)}/${oid.slice(2)}`;
 }
 

@@ -1,5 +1,5 @@
-import { normalizeWsPath } from '../pipeline/paths.js';
-import { isDirOid, objectKey } from './layout.js';
+import { relpathProblem } from '../pipeline/paths.js';
+import { isDirOid, objectKey, oidProblem } from './layout.js';
 import type { TrackedOut } from './tracked.js';
 
 /** One row of a `.dir` listing. */
@@ -8,29 +8,51 @@ export interface ListingRow {
   relpath: string;
 }
 
+/** A `.dir` object read: its rows, or why it is not a listing DVC could have written. */
+export type ListingCheck = { rows: ListingRow[] } | { problem: string };
+
 /**
- * Reads a `.dir` object. Undefined when it is not a listing DVC could have
- * written: not a JSON array of `{md5, relpath}`, a file md5 that is not 32
- * hex digits, or a relpath that is absolute or climbs out of the directory
- * (such an object is treated as corrupt and never cached or checked out).
+ * Reads a `.dir` object and checks every row, since a listing decides where
+ * checkout writes: a JSON array of `{md5, relpath}` (other keys, such as
+ * DVC 2's `isexec`, are ignored), each md5 a file's (32 lowercase hex, no
+ * `.dir`), each relpath normalised and relative (see {@link relpathProblem}),
+ * and no path listed twice or both as a file and as a folder of another.
  */
-export function parseListing(bytes: Uint8Array | string): ListingRow[] | undefined {
+export function checkListing(bytes: Uint8Array | string): ListingCheck {
   let parsed: unknown;
   try {
     parsed = JSON.parse(typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    return undefined;
+  } catch (e) {
+    return { problem: `not UTF-8 JSON (${e instanceof Error ? e.message : String(e)})` };
   }
-  if (!Array.isArray(parsed)) return undefined;
+  if (!Array.isArray(parsed)) return { problem: 'not a JSON list' };
   const rows: ListingRow[] = [];
-  for (const r of parsed) {
-    if (typeof r !== 'object' || r === null) return undefined;
+  const files = new Set<string>();
+  for (const [i, r] of parsed.entries()) {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) return { problem: `row ${i} is not an object` };
     const { md5, relpath } = r as Record<string, unknown>;
-    if (typeof md5 !== 'string' || !/^[0-9a-f]{32}$/.test(md5)) return undefined;
-    if (typeof relpath !== 'string' || normalizeWsPath(relpath) !== relpath || relpath === '.') return undefined;
+    if (typeof relpath !== 'string') return { problem: `row ${i} has no string relpath` };
+    if (typeof md5 !== 'string') return { problem: `row ${i} ('${relpath}') has no string md5` };
+    const bad = relpathProblem(relpath);
+    if (bad !== undefined) return { problem: `row ${i} names ${JSON.stringify(relpath)}: ${bad}` };
+    const badMd5 = oidProblem(md5, 'file');
+    if (badMd5 !== undefined) return { problem: `row ${i} ('${relpath}'): ${badMd5}` };
+    if (files.has(relpath)) return { problem: `'${relpath}' is listed twice` };
+    files.add(relpath);
     rows.push({ md5, relpath });
   }
-  return rows;
+  for (const f of files) {
+    for (let i = f.indexOf('/'); i >= 0; i = f.indexOf('/', i + 1)) {
+      if (files.has(f.slice(0, i))) return { problem: `'${f.slice(0, i)}' is listed both as a file and as the folder of '${f}'` };
+    }
+  }
+  return { rows };
+}
+
+/** The rows of a `.dir` object, or undefined when {@link checkListing} finds a problem. */
+export function parseListing(bytes: Uint8Array | string): ListingRow[] | undefined {
+  const c = checkListing(bytes);
+  return 'rows' in c ? c.rows : undefined;
 }
 
 /** One object to move or check, under the name DVC reports it by. */

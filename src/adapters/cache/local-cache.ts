@@ -2,31 +2,23 @@ import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LinkType } from '../../core/dvc-config.js';
 import { isMissing } from '../../core/errno.js';
-import { ReprodError } from '../../core/errors.js';
+import { pathEscapeError, ReprodError } from '../../core/errors.js';
 import type { CheckoutResult, HashResult, ObjectCache } from '../../core/ports.js';
 import { dirListingJson } from '../../hashing/dir-listing.js';
-import { isDirOid, objectKey, runDirKey, runKey } from '../../remote/layout.js';
+import { DvcIgnore } from '../../hashing/dvc-ignore.js';
+import { parseLockStage } from '../../lock/lockfile.js';
+import { isDirOid, isOid, objectKey, oidProblem, runDirKey, runKey } from '../../remote/layout.js';
+import { checkListing, type ListingRow } from '../../remote/objects.js';
 import type { CacheStore } from '../../core/ports.js';
 import { renameIntoPlace, tempPathFor, writeFileAtomic } from '../fs/atomic-file.js';
+import { symlinkEscape } from '../fs/contained-path.js';
 import { LayoutFolder } from '../fs/layout-folder.js';
+import { clearForListing } from './clear-for-listing.js';
 
 /** Objects are read-only once in place, as DVC keeps them. */
 const READ_ONLY = 0o444;
 /** Stats (and removals) in flight at once over many keys. */
 const FILE_JOBS = 64;
-
-/** One row of a cached `.dir` listing. */
-interface ListingRow {
-  md5: string;
-  relpath: string;
-}
-
-function isListing(v: unknown): v is ListingRow[] {
-  return (
-    Array.isArray(v) &&
-    v.every((r) => typeof r === 'object' && r !== null && typeof r.md5 === 'string' && typeof r.relpath === 'string')
-  );
-}
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -52,6 +44,12 @@ export interface LocalCacheOptions {
  * what stages commit to and check out from ({@link ObjectCache}), and one
  * end of every transfer to and from a remote ({@link CacheStore}). Every
  * object lands through a temporary file renamed into place, read-only.
+ *
+ * Nothing read from the cache is trusted to say where to write: a cache may
+ * be shared, or filled by `dvc fetch` from a hostile remote. Every md5 and
+ * every listing is checked before a path is made from it (OBJECT_INVALID
+ * otherwise, with nothing written), and no workspace path is written
+ * through a symlinked folder that leads out of the workspace (PATH_OUTSIDE).
  */
 export class LocalCache implements ObjectCache, CacheStore {
   readonly root: string;
@@ -79,8 +77,10 @@ export class LocalCache implements ObjectCache, CacheStore {
 
   // ------------------------------------------------------------ ObjectCache
 
+  /** An md5 that is no oid (a hand-edited dvc.lock) names nothing in the cache: false, no path is made from it. */
   async has(md5: string): Promise<boolean> {
     if (this.known.has(md5)) return true;
+    if (!isOid(md5)) return false;
     if (!(await exists(this.objectPath(md5)))) return false;
     if (isDirOid(md5)) {
       const rows = await this.readListing(md5);
@@ -91,6 +91,8 @@ export class LocalCache implements ObjectCache, CacheStore {
   }
 
   async save(relPath: string, result: HashResult): Promise<void> {
+    // saving chmods (or relinks) the output: never through a folder that leads elsewhere
+    await this.refuseEscape(relPath);
     const abs = path.join(this.root, relPath);
     if (result.entries) {
       for (const e of result.entries) await this.addFile(path.join(abs, e.relpath), e.md5);
@@ -111,6 +113,11 @@ export class LocalCache implements ObjectCache, CacheStore {
   }
 
   async checkout(relPath: string, md5: string): Promise<CheckoutResult> {
+    const problem = oidProblem(md5);
+    if (problem !== undefined) {
+      throw new ReprodError('OBJECT_INVALID', `cannot check out '${relPath}': ${problem}`);
+    }
+    await this.refuseEscape(relPath);
     if (!(await this.has(md5))) {
       throw new ReprodError('CACHE', `'${relPath}' (${md5}) is not in the cache`, {
         remedy: 'Run the stage that produces it, or pull it from a remote.',
@@ -119,7 +126,16 @@ export class LocalCache implements ObjectCache, CacheStore {
     const abs = path.join(this.root, relPath);
     if (isDirOid(md5)) {
       const rows = await this.readListing(md5);
-      await fs.rm(abs, { recursive: true, force: true });
+      const st = await fs.lstat(abs).catch((e: unknown) => {
+        if (isMissing(e)) return undefined;
+        throw e;
+      });
+      if (st?.isDirectory()) {
+        await clearForListing(relPath, abs, rows.map((r) => r.relpath), new DvcIgnore(this.root).matcherFor(relPath));
+      } else if (st) {
+        // a file, or a link (never followed), where the directory goes
+        await fs.rm(abs, { force: true });
+      }
       await fs.mkdir(abs, { recursive: true });
       for (const r of rows) await this.link(r.md5, path.join(abs, r.relpath), false);
       return 'restored';
@@ -144,10 +160,29 @@ export class LocalCache implements ObjectCache, CacheStore {
         .map(async (n) => {
           const p = path.join(dir, n);
           const [st, text] = await Promise.all([fs.stat(p), fs.readFile(p, 'utf8')]);
+          this.checkRunEntry(p, text);
           return { t: st.mtimeMs, text };
         }),
     );
     return withTimes.sort((a, b) => b.t - a.t).map((x) => x.text);
+  }
+
+  /**
+   * A run-cache entry restores outputs from the md5s it records: one that
+   * names no object (it reached the cache from a hostile remote, or was
+   * edited) is refused here, before any restore reads it.
+   */
+  private checkRunEntry(file: string, text: string): void {
+    const name = path.relative(this.root, file);
+    const entry = parseLockStage(text, name);
+    for (const [i, o] of entry.outs.entries()) {
+      const problem = o.md5 === '' ? undefined : oidProblem(o.md5);
+      if (problem !== undefined) {
+        throw new ReprodError('OBJECT_INVALID', `run-cache entry ${name}: output '${o.path}': ${problem}`, {
+          source: { file: name, key: `outs[${i}].md5` },
+        });
+      }
+    }
   }
 
   async writeRunCacheEntry(key: string, value: string, text: string): Promise<void> {
@@ -193,6 +228,7 @@ export class LocalCache implements ObjectCache, CacheStore {
   }
 
   async copyOut(key: string, wsPath: string): Promise<void> {
+    await this.refuseEscape(wsPath);
     const dst = path.join(this.root, ...wsPath.split('/'));
     await fs.mkdir(path.dirname(dst), { recursive: true });
     await fs.rm(dst, { force: true });
@@ -202,17 +238,19 @@ export class LocalCache implements ObjectCache, CacheStore {
 
   // ------------------------------------------------------------ internals
 
+  /** The rows of a cached listing, every one checked (see checkListing); OBJECT_INVALID naming the object and the row otherwise. */
   private async readListing(md5: string): Promise<ListingRow[]> {
     const p = this.objectPath(md5);
-    const text = await fs.readFile(p, 'utf8');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (cause) {
-      throw new ReprodError('CACHE', `corrupt directory listing ${p}`, { cause });
+    const checked = checkListing(await fs.readFile(p));
+    if ('problem' in checked) {
+      throw new ReprodError('OBJECT_INVALID', `directory listing ${path.relative(this.root, p)} (${md5}) is not one DVC writes: ${checked.problem}`);
     }
-    if (!isListing(parsed)) throw new ReprodError('CACHE', `corrupt directory listing ${p}`);
-    return parsed;
+    return checked.rows;
+  }
+
+  private async refuseEscape(wsPath: string): Promise<void> {
+    const esc = await symlinkEscape(this.root, wsPath);
+    if (esc) throw pathEscapeError(esc);
   }
 
   /** Adds one file's bytes under `md5` (nothing to do when present). */

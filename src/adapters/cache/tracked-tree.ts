@@ -4,11 +4,7 @@ import { isMissing } from '../../core/errno.js';
 import type { RevTree } from '../../metrics/rev-tree.js';
 import type { TrackedOut } from '../../metrics/tracked-outs.js';
 import { normalizeWsPath } from '../../pipeline/paths.js';
-
-interface ListingRow {
-  relpath: string;
-  md5: string;
-}
+import { checkListing, type ListingRow } from '../../remote/objects.js';
 
 /**
  * A revision's files as DVC's file system shows them: what git (or the disk)
@@ -84,7 +80,7 @@ export class TrackedTree implements RevTree {
   private listing(md5: string): ListingRow[] | undefined {
     if (!this.listings.has(md5)) {
       const bytes = this.readObject(md5);
-      this.listings.set(md5, bytes === undefined ? undefined : parseListing(Buffer.from(bytes).toString('utf8'), this.objectPath(md5)));
+      this.listings.set(md5, bytes === undefined ? undefined : parseListing(bytes, this.objectPath(md5)));
     }
     return this.listings.get(md5);
   }
@@ -99,16 +95,13 @@ export class TrackedTree implements RevTree {
   }
 }
 
-function parseListing(text: string, file: string): ListingRow[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new ReprodError('CACHE', `corrupt directory listing ${file}`, { cause, remedy: 'Remove the object and run `reprod repro` or `reprod pull` to restore it.' });
-  }
-  const ok =
-    Array.isArray(parsed) &&
-    parsed.every((r: unknown) => typeof r === 'object' && r !== null && typeof (r as ListingRow).relpath === 'string' && typeof (r as ListingRow).md5 === 'string');
-  if (!ok) throw new ReprodError('CACHE', `corrupt directory listing ${file}`, { remedy: 'Remove the object and run `reprod repro` or `reprod pull` to restore it.' });
-  return parsed as ListingRow[];
+/**
+ * The rows of a cached listing, checked as every listing read from the cache
+ * is (remote/objects.ts checkListing): a row that climbs out of its folder,
+ * or an md5 that is no object, is OBJECT_INVALID naming the object.
+ */
+function parseListing(bytes: Uint8Array, file: string): ListingRow[] {
+  const checked = checkListing(bytes);
+  if ('problem' in checked) throw new ReprodError('OBJECT_INVALID', `directory listing ${file} is not one DVC writes: ${checked.problem}`);
+  return checked.rows;
 }

@@ -1,9 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Workspace } from '../../core/ports.js';
-import { writeFileAtomic } from './atomic-file.js';
-import { decodeUtf8 } from './utf8-text.js';
 import { isMissing } from '../../core/errno.js';
+import { pathEscapeError } from '../../core/errors.js';
+import type { PathEscape, Workspace } from '../../core/ports.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { symlinkEscape } from './contained-path.js';
+import { decodeUtf8 } from './utf8-text.js';
 
 /** The workspace on the local filesystem. */
 export class LocalWorkspace implements Workspace {
@@ -39,7 +41,13 @@ export class LocalWorkspace implements Workspace {
   }
 
   async remove(p: string): Promise<void> {
+    const esc = await this.escapeOf(p);
+    if (esc) throw pathEscapeError(esc);
     await fs.rm(this.abs(p), { recursive: true, force: true });
+  }
+
+  escapeOf(p: string): Promise<PathEscape | undefined> {
+    return symlinkEscape(this.root, p);
   }
 
   async exists(p: string): Promise<boolean> {

@@ -19,6 +19,22 @@ export interface Hasher {
   flush(): Promise<void>;
 }
 
+/**
+ * A workspace path whose folders lead out of the workspace (or into `.git`,
+ * `.dvc` or `.hg`) through a symlink: writing or deleting it would happen
+ * elsewhere.
+ */
+export interface PathEscape {
+  /** The workspace path asked about. */
+  path: string;
+  /** The folder of it that is the symlink (workspace-relative). */
+  link: string;
+  /** Where the symlink leads (absolute). */
+  target: string;
+  /** 'outside the workspace', or 'into .git' (.dvc, .hg). */
+  reason: string;
+}
+
 /** The project folder, addressed by workspace-relative paths. */
 export interface Workspace {
   /** Absolute path of the workspace root. */
@@ -27,7 +43,18 @@ export interface Workspace {
   readText(path: string): Promise<string | undefined>;
   /** Writes through a temporary file and a rename: readers see the old or the new file, never half. */
   writeTextAtomic(path: string, text: string): Promise<void>;
-  /** Removes a file or a directory tree; a missing path is not an error. */
+  /**
+   * Removes a file or a directory tree; a missing path is not an error.
+   * Throws PATH_OUTSIDE, removing nothing, when a folder above it is a
+   * symlink that leads out of the workspace (see {@link escapeOf}).
+   */
   remove(path: string): Promise<void>;
   exists(path: string): Promise<boolean>;
+  /**
+   * Where writing or deleting `path` would land outside the workspace (or in
+   * `.git`/`.dvc`) because a folder above it is a symlink; undefined when it
+   * stays inside. The path itself may be a symlink: replacing a link never
+   * touches its target.
+   */
+  escapeOf(path: string): Promise<PathEscape | undefined>;
 }

@@ -1,13 +1,15 @@
 /**
  * `freeze`, `unfreeze` and `remove` on real workspaces: what they write to
  * dvc.yaml and dvc.lock, what status says after, and that outputs linked to
- * the cache become the workspace's own files on `remove`.
+ * the cache become the workspace's own files on `remove`, and that `remove`
+ * changes nothing when an output lies under a symlink leading elsewhere.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseLockfile } from '../../../src/lock/lockfile.js';
+import { hostileWorkspace, write } from '../../helpers/hostile.js';
 import { reprod, tempDir, writeFiles } from '../../helpers/workspace.js';
 
 const PIPELINE = `stages:
@@ -127,5 +129,30 @@ describe('remove', () => {
     expect((await reprod(ws.path, 'remove', 'g')).code).toBe(0);
     expect(read(ws.path, 'dvc.yaml')).toBe('stages:\n  k:\n    cmd: echo k > k.txt\n    outs: [k.txt]\n');
     expect([...parseLockfile(read(ws.path, 'dvc.lock')).stages.keys()]).toEqual(['k']);
+  });
+
+  it.each([
+    { command: 'remove', flags: [] as string[] },
+    { command: 'remove --outs', flags: ['--outs'] },
+  ])('$command of an output under a symlink that leaves the workspace: refused, nothing changed here or there', async ({ flags }) => {
+    using h = hostileWorkspace();
+    const outside = path.join(h.outer, 'elsewhere');
+    write(h.ws, { 'dvc.yaml': 'stages:\n  s:\n    cmd: mkdir -p data/link && echo made > data/link/x\n    outs: [data/link/x]\n' });
+    expect((await reprod(h.ws, 'repro')).code).toBe(0);
+    rmSync(path.join(h.ws, 'data', 'link'), { recursive: true });
+    mkdirSync(outside);
+    writeFileSync(path.join(outside, 'x'), 'precious\n');
+    symlinkSync(outside, path.join(h.ws, 'data', 'link'));
+    const spec = read(h.ws, 'dvc.yaml');
+    const lock = read(h.ws, 'dvc.lock');
+    const before = h.untouchable();
+
+    const res = await reprod(h.ws, 'remove', 's', ...flags);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`stage 's': output 'data/link/x' lies under 'data/link', a symlink to '${outside}' (outside the workspace)`);
+    expect(read(h.ws, 'dvc.yaml')).toBe(spec);
+    expect(read(h.ws, 'dvc.lock')).toBe(lock);
+    expect(read(outside, 'x')).toBe('precious\n');
+    expect(h.untouchable()).toEqual(before);
   });
 });

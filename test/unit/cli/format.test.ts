@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ReprodError } from '../../../src/core/errors.js';
 import type { ChangeReason } from '../../../src/core/types.js';
 import type { StageDecision } from '../../../src/app/oneshot.js';
-import { formatDecision, formatGc, formatStageStart, formatStatus, formatStatusJson } from '../../../src/cli/format.js';
+import { formatCheckedOut, formatDecision, formatGc, formatStageStart, formatStatus, formatStatusJson } from '../../../src/cli/format.js';
 import { fileStage } from '../../helpers/stages.js';
 
 const modified: ChangeReason = { kind: 'dep', path: 'in.txt', change: 'modified' };
@@ -36,11 +36,28 @@ describe('what the commands print', () => {
   });
 
   it('reports gc as a dry run unless forced, per place', () => {
-    const res = { cache: ['files/md5/ab/cd'], kept: 3, remote: { display: 'origin', keys: [], kept: 2 } };
+    const none = { paths: [], bytes: 0 };
+    const res = { cache: ['files/md5/ab/cd'], kept: 3, leftovers: none, remote: { display: 'origin', keys: [], kept: 2 } };
     expect(formatGc(res, false)).toBe(
       'Would remove 1 objects from the cache; 3 in use are kept (dry run: add --force to remove them):\n  files/md5/ab/cd\n' +
         'Nothing to remove from the remote origin: all 2 objects are in use.\n',
     );
-    expect(formatGc({ cache: ['k'], kept: 3 }, true)).toBe('Removed 1 objects from the cache; 3 in use are kept.\n');
+    expect(formatGc({ cache: ['k'], kept: 3, leftovers: none }, true)).toBe('Removed 1 objects from the cache; 3 in use are kept.\n');
+  });
+
+  it('reports the temporary files gc finds, listed in a dry run, counted when removed', () => {
+    const leftovers = { paths: ['.dvc/cache/files/md5/ab/cd.0123abcd.tmp', 'status/.pipeline.yaml.tmp'], bytes: 12 };
+    expect(formatGc({ cache: [], kept: 1, leftovers }, false)).toBe(
+      'Nothing to remove from the cache: all 1 objects are in use.\n' +
+        'Would remove 2 temporary files left by interrupted writes (12 bytes):\n  .dvc/cache/files/md5/ab/cd.0123abcd.tmp\n  status/.pipeline.yaml.tmp\n',
+    );
+    expect(formatGc({ cache: [], kept: 1, leftovers: { paths: ['x.tmp'], bytes: 3 } }, true)).toBe(
+      'Nothing to remove from the cache: all 1 objects are in use.\nRemoved 1 temporary file left by interrupted writes (3 bytes).\n',
+    );
+  });
+
+  it('prints what checkout and pull replaced (M) and restored (A)', () => {
+    expect(formatCheckedOut({ added: ['b.txt', 'raw.txt'], modified: ['d/'] })).toBe('M\td/\nA\tb.txt\nA\traw.txt\n');
+    expect(formatCheckedOut({ added: [], modified: [] })).toBe('');
   });
 });

@@ -107,6 +107,17 @@ describe('parseDvcYaml: a stage', () => {
     // a wdir of `..` is fine from a dvc.yaml one folder down
     expect(only(parse('stages:\n  t:\n    wdir: ..\n    cmd: x\n', {}, 'sub/dvc.yaml')).wdir).toBe('.');
   });
+
+  it('refuses outputs inside .git, .dvc or .hg, which DVC never tracks, with their key and line', () => {
+    const errs = errorsOf(() => parse('stages:\n  t:\n    cmd: x\n    outs:\n      - .git/hooks/post-checkout\n      - sub/../.dvc/config\n    metrics:\n      - a/.hg/m.json\n'));
+    expect(errs.map((e) => [e.code, e.location, e.message])).toEqual([
+      ['PATH_OUTSIDE', 'dvc.yaml:5: stages.t.outs[0]', "output '.git/hooks/post-checkout' is inside .git, which DVC never tracks"],
+      ['PATH_OUTSIDE', 'dvc.yaml:6: stages.t.outs[1]', "output 'sub/../.dvc/config' is inside .dvc, which DVC never tracks"],
+      ['PATH_OUTSIDE', 'dvc.yaml:8: stages.t.metrics[0]', "output 'a/.hg/m.json' is inside .hg, which DVC never tracks"],
+    ]);
+    // names that only start like them are fine
+    expect(only(parse('stages:\n  t:\n    cmd: x\n    outs: [.gitignore-like, .dvcx/o]\n')).outs.map((o) => o.path)).toEqual(['.gitignore-like', '.dvcx/o']);
+  });
 });
 
 describe('parseDvcYaml: params', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { expectedMd5, isOid, objectKey, oidOfKey, parseRunKey, runDirKey, runKey } from '../../../src/remote/layout.js';
+import { ReprodError } from '../../../src/core/errors.js';
+import { expectedMd5, isOid, objectKey, oidOfKey, oidProblem, parseRunKey, runDirKey, runKey } from '../../../src/remote/layout.js';
 
 const FILE = 'd41d8cd98f00b204e9800998ecf8427e';
 const DIR = '0123456789abcdef0123456789abcdef.dir';
@@ -29,5 +30,17 @@ describe('DVC 3 cache layout', () => {
     expect(parseRunKey(runKey(KEY, VALUE))).toEqual({ key: KEY, value: VALUE });
     expect(parseRunKey(`runs/cd/${KEY}/${VALUE}`)).toBeUndefined();
     expect(parseRunKey(`${runKey(KEY, VALUE)}.tmp`)).toBeUndefined();
+  });
+
+  it('makes a path from nothing but an oid: anything else is OBJECT_INVALID, and never a key', () => {
+    for (const bad of ['../../etc/hostname', '', FILE.toUpperCase(), `${FILE}.DIR`, `${FILE}/x`, FILE.slice(1), `${FILE}0`]) {
+      expect(oidProblem(bad), bad).toBeDefined();
+      expect(() => objectKey(bad), bad).toThrow(ReprodError);
+    }
+    expect(() => objectKey('../../etc/hostname')).toThrow("refusing to address the cache or a remote with '../../etc/hostname' is not an md5");
+    expect(oidProblem(FILE)).toBeUndefined();
+    expect(oidProblem(DIR)).toBeUndefined();
+    expect(oidProblem(FILE, 'file')).toBeUndefined();
+    expect(oidProblem(DIR, 'file')).toBe(`'${DIR}' names a directory listing where a file is meant`);
   });
 });

@@ -17,6 +17,9 @@ function ws(files: Record<string, string>): Workspace {
     },
     async writeTextAtomic() {},
     async remove() {},
+    async escapeOf() {
+      return undefined;
+    },
   };
 }
 

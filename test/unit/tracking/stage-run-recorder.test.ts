@@ -12,6 +12,7 @@ function ws(files: Record<string, string>): Workspace {
     exists: async (p) => p in files,
     writeTextAtomic: async () => undefined,
     remove: async () => undefined,
+    escapeOf: async () => undefined,
   };
 }
 
