@@ -21,6 +21,12 @@ export interface Hasher {
 /** Where a stage's output goes while it runs. */
 export interface StageLogSink {
   write(chunk: string, stream: 'stdout' | 'stderr'): void;
+  /**
+   * The output is complete: a sink that holds text back (a redactor waiting
+   * to see whether a secret continues in the next chunk) writes it now.
+   * Called once, after the run; writes after it are not expected.
+   */
+  end?(): void;
 }
 
 /** The container settings of a stage, defaults applied (from its manifest). */
@@ -29,8 +35,10 @@ export interface ContainerSettings {
   cpus?: number;
   memoryBytes?: number;
   env: Record<string, string>;
-  /** Overrides the workspace owner's uid:gid. */
+  /** Overrides the default user (the workspace owner's uid:gid); never root (refused where the manifest is read). */
   user?: string;
+  /** The most processes and threads the container may have at once (default: the runtime's, 512). */
+  pidsLimit?: number;
 }
 
 /**
@@ -131,6 +139,16 @@ export interface Workspace {
   /** Removes a file or a directory tree; a missing path is not an error. */
   remove(path: string): Promise<void>;
   exists(path: string): Promise<boolean>;
+}
+
+/**
+ * Whom what reprod creates in a workspace belongs to: the workspace's owner,
+ * when reprod runs as root for a workspace that root does not own (its
+ * compose container). See adapters/fs/file-owner.ts.
+ */
+export interface FileOwner {
+  uid: number;
+  gid: number;
 }
 
 export type CheckoutResult = 'unchanged' | 'restored';
