@@ -3,12 +3,14 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { LocalCache } from '../adapters/cache/local-cache.js';
 import type { DockerRuntime } from '../adapters/docker/docker-runtime.js';
+import { workspaceOwner } from '../adapters/fs/file-owner.js';
 import { LocalWorkspace } from '../adapters/fs/local-workspace.js';
 import { stageLogFile } from '../adapters/fs/stage-log-file.js';
 import { HostRuntime } from '../adapters/local/host-runtime.js';
 import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
+import { redactingSink } from '../core/redact.js';
 import { ReprodError } from '../core/errors.js';
-import { systemClock, type Clock, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
+import { systemClock, type Clock, type FileOwner, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
 import type { Lockfile, LockStage, Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
 import { emptyLockfile, parseLockfile, serializeLockfile, upsertStage } from '../lock/lockfile.js';
@@ -19,6 +21,7 @@ import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
 import type { LockStore, StepDeps } from '../reconcile/stage-steps.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
 import { hasErrno, isMissing } from '../core/errno.js';
+import { stageLogRedactor } from './stage-secrets.js';
 
 export const DVC_YAML = 'dvc.yaml';
 export const DVC_LOCK = 'dvc.lock';
@@ -133,21 +136,25 @@ export interface Project {
   cache: LocalCache;
   lockStore: FileLockStore;
   statusStore: StatusStore;
+  /** Whom what reprod creates here belongs to, when not to the process (reprod as root: see file-owner.ts). */
+  owner: FileOwner | undefined;
 }
 
 /** The composition root for one workspace: the only place adapters are constructed. */
 export function openProject(rootDir: string, log?: Logger): Project {
   const root = path.resolve(rootDir);
   const config = loadDvcConfig(root);
-  const ws = new LocalWorkspace(root);
+  const owner = workspaceOwner(root);
+  const ws = new LocalWorkspace(root, owner);
   const cacheDir = config.get('cache')?.get('dir');
   const cache = new LocalCache({
     root,
     ...(cacheDir ? { cacheDir: path.resolve(root, '.dvc', cacheDir) } : {}),
     linkTypes: cacheLinkTypes(config),
+    owner,
   });
-  const hasher = new WorkspaceHasher({ root, ...(log ? { logger: log } : {}) });
-  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws), statusStore: new StatusStore(ws, log) };
+  const hasher = new WorkspaceHasher({ root, owner, ...(log ? { logger: log } : {}) });
+  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws), statusStore: new StatusStore(ws, log), owner };
 }
 
 /** Runs `fn` on an opened project, then stops the hasher's workers (whatever `fn` did). */
@@ -183,7 +190,10 @@ export async function selectRuntime(project: Project, spec: Spec, mode: RuntimeM
   if (!needsEngine) return { runtime: new HostRuntime(), resolve };
   // dockerode is loaded only when a stage needs a container: it is most of a command's start-up time
   const [{ DockerRuntime }, { connectEngine }] = await Promise.all([import('../adapters/docker/docker-runtime.js'), import('../adapters/docker/engine.js')]);
-  const docker = new DockerRuntime({ docker: connectEngine(), workspace: project.root, resolve, logger: log });
+  // a cache dir elsewhere in the workspace is hidden from stages as .dvc/cache is
+  const cacheRel = path.relative(project.root, project.cache.dir).split(path.sep).join('/');
+  const hide = cacheRel.startsWith('..') || path.isAbsolute(cacheRel) ? [] : [cacheRel];
+  const docker = new DockerRuntime({ docker: connectEngine(), workspace: project.root, resolve, logger: log, hide });
   return { runtime: docker, resolve, docker };
 }
 
@@ -203,7 +213,9 @@ export function stepDeps(
     clock,
     log,
     newRunId: () => randomUUID(),
-    stageLog: (stage) => stageLogFile(project.root, stageLogPath(stage.name), tee?.(stage)),
+    // secrets are redacted before the file and the tee; .dvc/config.local is read again at each run
+    stageLog: (stage) =>
+      redactingSink(stageLogFile(project.root, stageLogPath(stage.name), tee?.(stage), project.owner), stageLogRedactor(process.env, readDvcConfigFiles(project.root))),
     env: { DVC_ROOT: project.root },
   };
 }

@@ -1,5 +1,6 @@
 import { chownSync, lchownSync, mkdirSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
+import { isMissing } from '../../core/errno.js';
 import type { FileOwner } from '../../core/ports.js';
 
 /**
@@ -13,12 +14,28 @@ import type { FileOwner } from '../../core/ports.js';
  * then a plain mkdir, or nothing at all.
  */
 
-/** The owner to give new files under `root` to, or undefined when the process's own files are right. */
+/**
+ * The owner to give new files under `root` to, or undefined when the
+ * process's own files are right (and when there is no such folder: nothing
+ * will be written there).
+ */
 export function workspaceOwner(root: string, uid: number | undefined = process.getuid?.()): FileOwner | undefined {
   if (uid !== 0) return undefined;
-  const st = statSync(root);
+  let st;
+  try {
+    st = statSync(root);
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
   if (st.uid === 0 && st.gid === 0) return undefined;
   return { uid: st.uid, gid: st.gid };
+}
+
+/** True when `p` is `root` or inside it (lexically). */
+export function isInside(p: string, root: string): boolean {
+  const rel = path.relative(path.resolve(root), path.resolve(p));
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /** Gives each path (not what a symlink points to) to `owner`. */

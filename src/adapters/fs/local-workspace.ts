@@ -1,12 +1,15 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Workspace } from '../../core/ports.js';
+import type { FileOwner, Workspace } from '../../core/ports.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { isMissing } from '../../core/errno.js';
 
-/** The workspace on the local filesystem. */
+/** The workspace on the local filesystem; what it writes belongs to `owner` when given (file-owner.ts). */
 export class LocalWorkspace implements Workspace {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly owner?: FileOwner,
+  ) {}
 
   private abs(p: string): string {
     return path.join(this.root, p);
@@ -31,7 +34,7 @@ export class LocalWorkspace implements Workspace {
         await fh.close();
       }
     };
-    await writeFileAtomic(this.abs(p), fill, { hidden: true });
+    await writeFileAtomic(this.abs(p), fill, { hidden: true, owner: this.owner });
   }
 
   async remove(p: string): Promise<void> {
