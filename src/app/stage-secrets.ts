@@ -34,7 +34,8 @@ function configSecrets(config: DvcConfig): string[] {
   for (const [section, options] of config) {
     if (!/^remote\s/.test(section)) continue;
     for (const [key, value] of options) {
-      if (SECRET_OPTION.test(key)) out.push(value);
+      // `ask_password`, `ask_passphrase` are switches, not secrets
+      if (SECRET_OPTION.test(key) && !key.startsWith('ask_')) out.push(value);
       const pass = loginPassword(value);
       if (pass) out.push(pass);
     }

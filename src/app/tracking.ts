@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isInside, workspaceOwner } from '../adapters/fs/file-owner.js';
+import { isInside, mkdirOwned, workspaceOwner } from '../adapters/fs/file-owner.js';
 import { FileStoreBackend } from '../adapters/mlflow/file-store.js';
 import { MlflowTracker, realSleep } from '../adapters/mlflow/outbox.js';
 import { Redactor } from '../adapters/mlflow/redact.js';
@@ -187,9 +187,12 @@ export async function openTracking(o: OpenTrackingOptions): Promise<TrackingServ
     abortInFlight = () => client.close();
   }
   const log = o.log.child({ component: 'tracking' });
+  const outboxDir = o.outboxDir ?? path.join(root, OUTBOX_DIR);
+  // the outbox's folders (.dvc/tmp/reprod/ on the way) are the workspace owner's, as reprod's other files there
+  if (isInside(outboxDir, root)) await mkdirOwned(path.join(outboxDir, 'blobs'), workspaceOwner(root));
   const tracker = await MlflowTracker.open({
     backend,
-    outboxDir: o.outboxDir ?? path.join(root, OUTBOX_DIR),
+    outboxDir,
     workspace: root,
     experimentName: cfg.experimentName,
     clock,
