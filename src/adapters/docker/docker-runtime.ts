@@ -25,7 +25,7 @@ import { resolveHostPaths, type HostPathMapper } from './host-paths.js';
 import { ImageBuilder } from './image-builder.js';
 import { containerSpec, vanishedBindSource, type ContainerSpecInput } from './container-spec.js';
 import { removeOrphans, type RemovedContainer } from './orphans.js';
-import { StageSandbox } from './stage-sandbox.js';
+import { StageSandbox, sweepSandboxes } from './stage-sandbox.js';
 import { stageUser } from './stage-user.js';
 
 export interface DockerRuntimeOptions {
@@ -216,6 +216,11 @@ export class DockerRuntime implements StageRuntime {
       onKept: (c) => this.logger.info({ container: c.id, stage: c.stage, owner: c.owner }, 'kept a container of another live reprod'),
     });
     for (const r of removed) this.logger.info({ container: r.id, stage: r.stage, runId: r.runId, state: r.state }, 'removed an orphan container');
+    // the scratch space of runs that are over goes with their containers
+    if (opts.workspaceLockHeld) {
+      const swept = await sweepSandboxes(this.workspace, this.activeRuns);
+      if (swept.length > 0) this.logger.info({ runs: swept }, 'removed the scratch space of runs that are over');
+    }
     return removed;
   }
 

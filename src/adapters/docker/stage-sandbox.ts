@@ -103,6 +103,35 @@ async function isDir(p: string): Promise<boolean> {
   }
 }
 
+/** The scratch folder name of a run. */
+function runDirName(runId: string): string {
+  return runId.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/**
+ * Removes the scratch space of runs that are over (left by a killed reprod):
+ * only a holder of the workspace lock may call it, since no other process is
+ * in a pass then. Returns the run folders removed.
+ */
+export async function sweepSandboxes(workspace: string, activeRunIds: Iterable<string>): Promise<string[]> {
+  const dir = path.join(workspace, ...SANDBOX_DIR.split('/'));
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (e) {
+    if (isMissing(e)) return [];
+    throw e;
+  }
+  const active = new Set([...activeRunIds].map(runDirName));
+  const removed: string[] = [];
+  for (const name of names) {
+    if (active.has(name)) continue;
+    await fs.rm(path.join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
 /** The per-run sandbox of one stage container (or of each command's container, in turn). */
 export class StageSandbox {
   private readonly anchors = new Map<string, Anchor>();
@@ -115,8 +144,7 @@ export class StageSandbox {
   private readonly emptyFile: string;
 
   private constructor(private readonly o: SandboxOptions) {
-    const id = o.runId.replace(/[^A-Za-z0-9._-]/g, '_');
-    this.runDir = path.join(o.workspace, ...SANDBOX_DIR.split('/'), id);
+    this.runDir = path.join(o.workspace, ...SANDBOX_DIR.split('/'), runDirName(o.runId));
     this.emptyDir = path.join(this.runDir, 'hidden-dir');
     this.emptyFile = path.join(this.runDir, 'hidden-file');
   }
@@ -163,6 +191,8 @@ export class StageSandbox {
       }
     }
     await mkdirOwned(path.dirname(this.runDir), this.o.owner);
+    // what a killed run of the same id left
+    await fs.rm(this.runDir, { recursive: true, force: true });
     await fs.mkdir(this.runDir);
     await fs.mkdir(this.emptyDir, { mode: 0o555 });
     await fs.writeFile(this.emptyFile, '', { mode: 0o444 });
