@@ -260,6 +260,8 @@ export class StageSandbox {
       for (const e of entries) {
         const rel = posixJoin(a.rel, e.name);
         const spot = path.join(a.scratch, e.name);
+        // an out not removed before the run (its runner's business): the stage writes it afresh, it replaces the old one
+        if (this.planned.some((o) => o.path === rel)) continue;
         if (!a.made.has(e.name) && (await lstatOrUndefined(spot))) continue; // the stage's own (an earlier command wrote it)
         if (e.isSymbolicLink()) {
           if (!a.made.has(e.name)) await fs.symlink(await fs.readlink(this.abs(rel)), spot);
@@ -293,10 +295,12 @@ export class StageSandbox {
    */
   async collect(): Promise<string[]> {
     const kept = new Set<string>();
+    const realRoot = await fs.realpath(this.o.workspace);
     for (const o of this.planned) {
       const src = path.join(o.anchor.scratch, ...o.rest.split('/'));
       if (!(await lstatOrUndefined(src))) continue;
       const dst = this.abs(o.path);
+      await this.refuseEscapingLinks(o.path, src, dst, realRoot);
       try {
         await mkdirOwned(path.dirname(dst), this.o.owner);
         await fs.rm(dst, { recursive: true, force: true });
@@ -310,6 +314,8 @@ export class StageSandbox {
       }
       for (let d = path.posix.dirname(o.rest); d !== '.'; d = path.posix.dirname(d)) kept.add(`${o.anchor.rel}\0${d}`);
     }
+    // changed in place: what the stage added there is the workspace owner's too
+    for (const p of this.persisted) await giveTreeTo(this.o.owner, this.abs(p));
     const dropped: string[] = [];
     for (const a of this.anchors.values()) {
       const walk = async (dir: string, rest: string): Promise<void> => {
@@ -325,6 +331,36 @@ export class StageSandbox {
       await walk(a.scratch, '');
     }
     return dropped.sort();
+  }
+
+  /**
+   * An out may hold symlinks, as under DVC, but none that leads out of the
+   * workspace: reprod (root, maybe) would read what it points to, hash it
+   * and copy it into the cache, for a stage that could not read it itself.
+   */
+  private async refuseEscapingLinks(out: string, src: string, dst: string, realRoot: string): Promise<void> {
+    const st = await fs.lstat(src);
+    if (st.isDirectory()) {
+      for (const name of await fs.readdir(src)) await this.refuseEscapingLinks(out, path.join(src, name), path.join(dst, name), realRoot);
+      return;
+    }
+    if (!st.isSymbolicLink()) return;
+    const target = path.resolve(path.dirname(dst), await fs.readlink(src));
+    let real = target;
+    try {
+      real = await fs.realpath(target);
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+    }
+    const rel = path.relative(realRoot, real);
+    const lexical = path.relative(this.o.workspace, target);
+    const outside = (r: string) => r.startsWith('..') || path.isAbsolute(r);
+    if (outside(lexical) || outside(rel)) {
+      const at = path.relative(this.o.workspace, dst).split(path.sep).join('/');
+      throw new ReprodError('SANDBOX', `stage ${this.o.stage}: out ${out} holds a symlink ${at} to ${target}, outside the workspace`, {
+        remedy: 'Write the data itself into the out, or link only to files inside the workspace.',
+      });
+    }
   }
 
   /** A line for the stage's log naming what `collect` dropped; '' when nothing was. */

@@ -149,6 +149,20 @@ describe('StageSandbox', () => {
     expect(readFileSync(`${ws.path}/logs/other.txt`, 'utf8')).toBe('not an out\n');
   });
 
+  it('keeps symlinks of an out that stay inside the workspace, and refuses one that leads out of it', async () => {
+    using ws = project();
+    const inside = testStage('links', 'mkdir out && ln -s ../data/in.txt out/input', { outs: [out('out')] });
+    const ok = await run(ws.path, inside);
+    expect(ok.res.outcome, ok.log.stderr).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(readFileSync(`${ws.path}/out/input`, 'utf8')).toBe('input\n');
+    const escaping = testStage('links', 'mkdir out2 && ln -s /etc/hostname out2/host', { outs: [out('out2')] });
+    const err = await run(ws.path, escaping).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReprodError);
+    expect((err as ReprodError).message).toBe('stage links: out out2 holds a symlink out2/host to /etc/hostname, outside the workspace');
+    expect(existsSync(`${ws.path}/out2`)).toBe(false);
+    expect(readdirSync(`${ws.path}/${SANDBOX_DIR}`)).toEqual([]);
+  });
+
   it('hides a cache folder configured elsewhere in the workspace', async () => {
     using ws = project();
     write(ws.path, { 'shared-cache/files/md5/12/3456': 'cached\n' });
