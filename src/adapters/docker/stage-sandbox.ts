@@ -181,6 +181,7 @@ export class StageSandbox {
   }
 
   private async setUp(): Promise<void> {
+    await this.checkReadable();
     const realRoot = await fs.realpath(this.o.workspace);
     for (const h of [...HIDDEN_PATHS, ...(this.o.hidden ?? [])]) {
       this.hidden.add(h);
@@ -214,6 +215,24 @@ export class StageSandbox {
       const anchor = await this.anchor(real);
       if (!existing) this.planned.push({ path: p, anchor, rest: anchorRel === '' ? p : p.slice(anchorRel.length + 1) });
     }
+  }
+
+  /**
+   * A stage that does not run as the workspace's owner (65534 in a workspace
+   * root owns, or a manifest's user) reads it through the group or the
+   * others bits: a root it cannot enter is said plainly, not left to a
+   * "Permission denied" in the middle of its log.
+   */
+  private async checkReadable(): Promise<void> {
+    const u = this.o.stageUser;
+    const st = await fs.stat(this.o.workspace);
+    if (!u || u.uid === st.uid) return;
+    const bits = u.gid === st.gid ? (st.mode >> 3) & 0o5 : st.mode & 0o5;
+    if (bits === 0o5) return;
+    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+    throw new ReprodError('SANDBOX', `stage ${this.o.stage} runs as ${u.uid}:${u.gid}, which cannot read the workspace (owned by ${st.uid}:${st.gid}, mode ${mode})`, {
+      remedy: `Let others read it (\`chmod o+rx ${this.o.workspace}\`, as a clone is), give the workspace to the user who works in it (\`chown\`), or set \`user:\` in the stage's manifest.`,
+    });
   }
 
   private async anchor(rel: string): Promise<Anchor> {
@@ -315,7 +334,10 @@ export class StageSandbox {
       for (let d = path.posix.dirname(o.rest); d !== '.'; d = path.posix.dirname(d)) kept.add(`${o.anchor.rel}\0${d}`);
     }
     // changed in place: what the stage added there is the workspace owner's too
-    for (const p of this.persisted) await giveTreeTo(this.o.owner, this.abs(p));
+    for (const p of this.persisted) {
+      await this.refuseEscapingLinks(p, this.abs(p), this.abs(p), realRoot);
+      await giveTreeTo(this.o.owner, this.abs(p));
+    }
     const dropped: string[] = [];
     for (const a of this.anchors.values()) {
       const walk = async (dir: string, rest: string): Promise<void> => {

@@ -5,7 +5,7 @@
  * files and config.local hidden, and everything else the stage wrote dropped.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -161,6 +161,16 @@ describe('StageSandbox', () => {
     expect((err as ReprodError).message).toBe('stage links: out out2 holds a symlink out2/host to /etc/hostname, outside the workspace');
     expect(existsSync(`${ws.path}/out2`)).toBe(false);
     expect(readdirSync(`${ws.path}/${SANDBOX_DIR}`)).toEqual([]);
+  });
+
+  it('says plainly when the stage user cannot enter the workspace', async () => {
+    using ws = tempDir('reprod-sandbox-private-');
+    // root's and private: the stage runs as 65534
+    chmodSync(ws.path, 0o700);
+    const err = await run(ws.path, testStage('private', 'echo x > x.txt', { outs: [out('x.txt')] })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReprodError);
+    expect((err as ReprodError).message).toBe('stage private runs as 65534:65534, which cannot read the workspace (owned by 0:0, mode 0700)');
+    expect((err as ReprodError).remedy).toContain(`chmod o+rx ${ws.path}`);
   });
 
   it('hides a cache folder configured elsewhere in the workspace', async () => {
