@@ -6,6 +6,7 @@ import { ReprodError } from '../../core/errors.js';
 import type { FileOwner } from '../../core/ports.js';
 import type { OutSpec } from '../../core/types.js';
 import { giveTreeTo, mkdirOwned } from '../fs/file-owner.js';
+import { checkStageCanRead, refuseEscapingLinks } from './sandbox-checks.js';
 
 /**
  * What a stage container sees of the workspace, and what it may change.
@@ -181,7 +182,7 @@ export class StageSandbox {
   }
 
   private async setUp(): Promise<void> {
-    await this.checkReadable();
+    await checkStageCanRead(this.o.stage, this.o.workspace, this.o.stageUser);
     const realRoot = await fs.realpath(this.o.workspace);
     for (const h of [...HIDDEN_PATHS, ...(this.o.hidden ?? [])]) {
       this.hidden.add(h);
@@ -215,24 +216,6 @@ export class StageSandbox {
       const anchor = await this.anchor(real);
       if (!existing) this.planned.push({ path: p, anchor, rest: anchorRel === '' ? p : p.slice(anchorRel.length + 1) });
     }
-  }
-
-  /**
-   * A stage that does not run as the workspace's owner (65534 in a workspace
-   * root owns, or a manifest's user) reads it through the group or the
-   * others bits: a root it cannot enter is said plainly, not left to a
-   * "Permission denied" in the middle of its log.
-   */
-  private async checkReadable(): Promise<void> {
-    const u = this.o.stageUser;
-    const st = await fs.stat(this.o.workspace);
-    if (!u || u.uid === st.uid) return;
-    const bits = u.gid === st.gid ? (st.mode >> 3) & 0o5 : st.mode & 0o5;
-    if (bits === 0o5) return;
-    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new ReprodError('SANDBOX', `stage ${this.o.stage} runs as ${u.uid}:${u.gid}, which cannot read the workspace (owned by ${st.uid}:${st.gid}, mode ${mode})`, {
-      remedy: `Let others read it (\`chmod o+rx ${this.o.workspace}\`, as a clone is), give the workspace to the user who works in it (\`chown\`), or set \`user:\` in the stage's manifest.`,
-    });
   }
 
   private async anchor(rel: string): Promise<Anchor> {
@@ -319,7 +302,7 @@ export class StageSandbox {
       const src = path.join(o.anchor.scratch, ...o.rest.split('/'));
       if (!(await lstatOrUndefined(src))) continue;
       const dst = this.abs(o.path);
-      await this.refuseEscapingLinks(o.path, src, dst, realRoot);
+      await refuseEscapingLinks({ stage: this.o.stage, workspace: this.o.workspace, realRoot, out: o.path }, src, dst);
       try {
         await mkdirOwned(path.dirname(dst), this.o.owner);
         await fs.rm(dst, { recursive: true, force: true });
@@ -335,7 +318,7 @@ export class StageSandbox {
     }
     // changed in place: what the stage added there is the workspace owner's too
     for (const p of this.persisted) {
-      await this.refuseEscapingLinks(p, this.abs(p), this.abs(p), realRoot);
+      await refuseEscapingLinks({ stage: this.o.stage, workspace: this.o.workspace, realRoot, out: p }, this.abs(p), this.abs(p));
       await giveTreeTo(this.o.owner, this.abs(p));
     }
     const dropped: string[] = [];
@@ -353,36 +336,6 @@ export class StageSandbox {
       await walk(a.scratch, '');
     }
     return dropped.sort();
-  }
-
-  /**
-   * An out may hold symlinks, as under DVC, but none that leads out of the
-   * workspace: reprod (root, maybe) would read what it points to, hash it
-   * and copy it into the cache, for a stage that could not read it itself.
-   */
-  private async refuseEscapingLinks(out: string, src: string, dst: string, realRoot: string): Promise<void> {
-    const st = await fs.lstat(src);
-    if (st.isDirectory()) {
-      for (const name of await fs.readdir(src)) await this.refuseEscapingLinks(out, path.join(src, name), path.join(dst, name), realRoot);
-      return;
-    }
-    if (!st.isSymbolicLink()) return;
-    const target = path.resolve(path.dirname(dst), await fs.readlink(src));
-    let real = target;
-    try {
-      real = await fs.realpath(target);
-    } catch (e) {
-      if (!isMissing(e)) throw e;
-    }
-    const rel = path.relative(realRoot, real);
-    const lexical = path.relative(this.o.workspace, target);
-    const outside = (r: string) => r.startsWith('..') || path.isAbsolute(r);
-    if (outside(lexical) || outside(rel)) {
-      const at = path.relative(this.o.workspace, dst).split(path.sep).join('/');
-      throw new ReprodError('SANDBOX', `stage ${this.o.stage}: out ${out} holds a symlink ${at} to ${target}, outside the workspace`, {
-        remedy: 'Write the data itself into the out, or link only to files inside the workspace.',
-      });
-    }
   }
 
   /** A line for the stage's log naming what `collect` dropped; '' when nothing was. */
