@@ -6,10 +6,12 @@ import type { DockerRuntime } from '../adapters/docker/docker-runtime.js';
 import { workspaceOwner } from '../adapters/fs/file-owner.js';
 import { LocalWorkspace } from '../adapters/fs/local-workspace.js';
 import { stageLogFile } from '../adapters/fs/stage-log-file.js';
+import { decodeUtf8 } from '../adapters/fs/utf8-text.js';
 import { HostRuntime } from '../adapters/local/host-runtime.js';
 import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
 import { redactingSink } from '../core/redact.js';
 import { ReprodError } from '../core/errors.js';
+import { inputLimitsFromEnv, type InputLimits } from '../core/input-limits.js';
 import { systemClock, type Clock, type FileOwner, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
 import type { Lockfile, LockStage, Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
@@ -18,7 +20,8 @@ import { buildDag, type Dag } from '../pipeline/dag.js';
 import { parseManifests, type ParsedManifests } from '../pipeline/manifests.js';
 import { resolveStageRuntime, type ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
-import type { LockStore, StepDeps } from '../reconcile/stage-steps.js';
+import type { LockStore } from '../core/ports.js';
+import type { StepDeps } from '../reconcile/stage-steps.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
 import { hasErrno, isMissing } from '../core/errno.js';
 import { stageLogRedactor } from './stage-secrets.js';
@@ -27,13 +30,16 @@ export const DVC_YAML = 'dvc.yaml';
 export const DVC_LOCK = 'dvc.lock';
 export const MANIFESTS_DIR = 'manifests';
 
-function readOptional(abs: string): string | undefined {
+/** The text of `rel` under `root` (UTF-8, or an ENCODING error naming `rel`); undefined when absent. */
+function readOptional(root: string, rel: string): string | undefined {
+  let bytes: Buffer;
   try {
-    return readFileSync(abs, 'utf8');
+    bytes = readFileSync(path.join(root, rel));
   } catch (e) {
     if (isMissing(e) || hasErrno(e, 'EISDIR')) return undefined;
     throw e;
   }
+  return decodeUtf8(bytes, rel);
 }
 
 /** DVC's two config files, as read: kept apart, since secrets may come only from `config.local`. */
@@ -47,7 +53,7 @@ export interface DvcConfigFiles {
 /** The one reader of `.dvc/config` and `.dvc/config.local`; a missing file is an empty one. */
 export function readDvcConfigFiles(root: string): DvcConfigFiles {
   const read = (name: string): DvcConfig => {
-    const text = readOptional(path.join(root, '.dvc', name));
+    const text = readOptional(root, `.dvc/${name}`);
     return text === undefined ? new Map() : parseDvcConfig(text, `.dvc/${name}`);
   };
   return { config: read('config'), local: read('config.local') };
@@ -74,8 +80,21 @@ export function loadPipeline(root: string): { pipeline: Pipeline; dag: Dag } {
   return { pipeline, dag };
 }
 
-export function loadSpec(root: string): Spec {
-  const text = readOptional(path.join(root, DVC_YAML));
+/**
+ * The limits on reading the spec in force for this process: the defaults,
+ * raised or lowered by REPROD_MAX_* (docs/LIMITS.md). Read when a command or
+ * a daemon pass loads the spec, so a bad value is reported as any bad input.
+ */
+export function inputLimits(): InputLimits {
+  return inputLimitsFromEnv(process.env);
+}
+
+/**
+ * Reads the spec: dvc.yaml (and the params and vars files its templating
+ * reads) and manifests/, each bounded by `limits` and required to be UTF-8.
+ */
+export function loadSpec(root: string, limits: InputLimits = inputLimits()): Spec {
+  const text = readOptional(root, DVC_YAML);
   if (text === undefined) {
     throw new ReprodError('NO_PIPELINE', `no ${DVC_YAML} in ${root}`);
   }
@@ -83,14 +102,15 @@ export function loadSpec(root: string): Spec {
   const pipeline = parseDvcYaml(text, {
     file: DVC_YAML,
     readFile: (rel) => {
-      const t = readOptional(path.join(root, rel));
+      const t = readOptional(root, rel);
       read.push(`${rel}\n${t ?? ''}`);
       return t;
     },
+    limits,
   });
   const manifestFiles = listManifests(root);
   for (const f of manifestFiles) read.push(`${f.path}\n${f.text}`);
-  return { pipeline, dag: buildDag(pipeline), manifests: parseManifests(manifestFiles), text: read.join('\n---\n') };
+  return { pipeline, dag: buildDag(pipeline), manifests: parseManifests(manifestFiles, limits), text: read.join('\n---\n') };
 }
 
 function listManifests(root: string): { path: string; text: string }[] {
@@ -99,27 +119,34 @@ function listManifests(root: string): { path: string; text: string }[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
     .sort()
-    .map((f) => ({ path: `${MANIFESTS_DIR}/${f}`, text: readFileSync(path.join(dir, f), 'utf8') }));
+    .flatMap((f) => {
+      const rel = `${MANIFESTS_DIR}/${f}`;
+      const text = readOptional(root, rel);
+      return text === undefined ? [] : [{ path: rel, text }];
+    });
 }
 
-function parse(text: string | undefined): Lockfile {
-  return text === undefined || text.trim() === '' ? emptyLockfile() : parseLockfile(text, DVC_LOCK);
+function parse(text: string | undefined, limits: InputLimits): Lockfile {
+  return text === undefined || text.trim() === '' ? emptyLockfile() : parseLockfile(text, DVC_LOCK, limits);
 }
 
 /** dvc.lock on disk; commits are serialized and each re-reads the file. */
 export class FileLockStore implements LockStore {
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly ws: LocalWorkspace) {}
+  constructor(
+    private readonly ws: LocalWorkspace,
+    private readonly limits: InputLimits = inputLimits(),
+  ) {}
 
   async read(): Promise<Lockfile> {
-    return parse(await this.ws.readText(DVC_LOCK));
+    return parse(await this.ws.readText(DVC_LOCK), this.limits);
   }
 
   commit(stage: string, entry: LockStage): Promise<void> {
     const next = this.chain.then(async () => {
       const current = await this.ws.readText(DVC_LOCK);
-      const text = serializeLockfile(upsertStage(parse(current), stage, entry));
+      const text = serializeLockfile(upsertStage(parse(current, this.limits), stage, entry));
       if (current !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
     });
     this.chain = next.catch(() => undefined);
@@ -138,11 +165,14 @@ export interface Project {
   statusStore: StatusStore;
   /** Whom what reprod creates here belongs to, when not to the process (reprod as root: see file-owner.ts). */
   owner: FileOwner | undefined;
+  /** The limits on reading inputs in force (REPROD_MAX_*): params files read when observing stages are bounded by them too. */
+  limits: InputLimits;
 }
 
 /** The composition root for one workspace: the only place adapters are constructed. */
 export function openProject(rootDir: string, log?: Logger): Project {
   const root = path.resolve(rootDir);
+  const limits = inputLimits();
   const config = loadDvcConfig(root);
   const owner = workspaceOwner(root);
   const ws = new LocalWorkspace(root, owner);
@@ -154,7 +184,7 @@ export function openProject(rootDir: string, log?: Logger): Project {
     owner,
   });
   const hasher = new WorkspaceHasher({ root, owner, ...(log ? { logger: log } : {}) });
-  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws), statusStore: new StatusStore(ws, log), owner };
+  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits), statusStore: new StatusStore(ws, log), owner, limits };
 }
 
 /** Runs `fn` on an opened project, then stops the hasher's workers (whatever `fn` did). */

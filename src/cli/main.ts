@@ -1,20 +1,19 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeMode } from '../app/project.js';
+import { reprodVersion } from '../app/version.js';
 import { ReprodError } from '../core/errors.js';
-import { parseLockWaitSeconds, waitingMessage } from '../core/workspace-lock.js';
+import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
 import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
 import { commandDaemon } from './commands.js';
+import { commandDagMarkdown, registerCompareCommands } from './compare-commands.js';
 import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** Builds the command line. Every command returns its exit code; errors become codes only here. */
 export function buildCli(io: Io): Command {
   const program = new Command('reprod')
     .description('Keeps a DVC pipeline up to date: works out stale stages by content hash and runs them.')
-    .version(pkg.version)
+    .version(reprodVersion())
     .option('-C, --cwd <dir>', 'run as if started in <dir>', '.')
     .option('-v, --verbose', 'log debug details to stderr')
     .addOption(
@@ -174,11 +173,15 @@ export function buildCli(io: Io): Command {
     .argument('[target]', 'only this stage and its upstream')
     .addOption(new Option('--dot', 'Graphviz DOT').conflicts(['mermaid', 'json']))
     .addOption(new Option('--mermaid', 'Mermaid flowchart').conflicts(['json']))
+    .addOption(new Option('--md', 'Mermaid flowchart in a Markdown block, as `dvc dag --md`').conflicts(['dot', 'mermaid', 'json']))
     .option('--json', 'nodes and edges as JSON')
-    .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean }) => {
+    .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean; md?: boolean }) => {
+      if (o.md) return void (io.exitCode = await commandDagMarkdown(io, root(), target));
       const format = o.dot ? 'dot' : o.mermaid ? 'mermaid' : o.json ? 'json' : 'text';
       io.exitCode = await commandDag(io, root(), target, format);
     });
+
+  registerCompareCommands(program, io, root);
 
   program
     .command('daemon')

@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errno.js';
 import type { Logger, RuntimeIdentity } from '../core/ports.js';
 import type { Lockfile, Stage } from '../core/types.js';
 import type { StageReport } from '../status/reporter.js';

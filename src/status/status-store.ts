@@ -45,13 +45,25 @@ export class StatusStore {
   ) {}
 
   private async read(path: string): Promise<unknown> {
-    const text = await this.ws.readText(path);
-    if (text === undefined) return undefined;
     try {
+      const text = await this.ws.readText(path);
+      if (text === undefined) return undefined;
       return toPlain(loadYaml(text, path).value);
     } catch (e) {
+      // reprod's own output: what cannot be read (bad YAML, not UTF-8) is rebuilt; an I/O error is not this case
+      if (!(e instanceof ReprodError)) throw e;
       this.log?.warn({ path, err: errorMessage(e) }, 'ignoring an unreadable status file');
       return undefined;
+    }
+  }
+
+  /** The file's text as it is, undefined when absent or not UTF-8 (then it is simply rewritten). */
+  private async readRaw(path: string): Promise<string | undefined> {
+    try {
+      return await this.ws.readText(path);
+    } catch (e) {
+      if (e instanceof ReprodError && e.code === 'ENCODING') return undefined;
+      throw e;
     }
   }
 
@@ -76,7 +88,7 @@ export class StatusStore {
     }
     const path = doc.kind === 'PipelineStatus' ? `${STATUS_DIR}/pipeline.yaml` : stageStatusPath(doc.metadata.name);
     const text = serializeStatus(doc);
-    if ((await this.ws.readText(path)) === text) return false;
+    if ((await this.readRaw(path)) === text) return false;
     await this.ws.writeTextAtomic(path, text);
     return true;
   }
