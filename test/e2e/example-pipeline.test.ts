@@ -158,5 +158,6 @@ describe('the example pipeline under the daemon, as the README\'s quick start ru
     expect(down.code, down.out).toBe(0);
     const left = execFileSync('docker', ['ps', '-aq', '--filter', 'label=reprod.managed=true', '--filter', `label=reprod.workspace=${ws2}`], { encoding: 'utf8' });
     expect(left.trim()).toBe('');
-  });
+    // a first pass of four stages in containers (about 40 s alone, as the repro test shows), a rerun of two, the healthcheck
+  }, 300_000);
 });
