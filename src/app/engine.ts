@@ -9,6 +9,7 @@ import { systemTimerClock } from '../core/ports.js';
 import { StatusReporter } from '../status/reporter.js';
 import type { PassTracking, StageTracking } from '../tracking/stage-run-recorder.js';
 import { stepDeps, type Project, type SelectedRuntime } from './project.js';
+import { askedCredentials, credentialHooks, stageTrackingEnv } from './stage-credentials.js';
 import { pipelineModels, trackingCondition, type TrackingService } from './tracking.js';
 
 /**
@@ -43,6 +44,8 @@ export interface EngineOptions {
   effects?: EffectOptions;
   hooks?: ReconcilerHooks;
   reconciler?: Partial<Omit<ReconcilerOptions, 'loadSpec' | 'effects' | 'status' | 'log' | 'hooks' | 'tracking'>>;
+  /** Where the credentials stages ask for come from (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function buildEngine(o: EngineOptions): Promise<{ reconciler: Reconciler; reporter: StatusReporter }> {
@@ -54,7 +57,10 @@ export async function buildEngine(o: EngineOptions): Promise<{ reconciler: Recon
   // background delivery (the daemon): TrackingAvailable says `Delivered` once a pass's records have arrived
   const delivered: ReconcilerHooks | undefined =
     tracking && o.flushTrackingMs === undefined ? { passFinished: () => void tracking.whenIdle().then(() => reconciler.refreshPipelineStatus()) } : undefined;
-  const hooks = composeHooks(composeHooks(tracking ? trackingHooks(tracking, project, o.spec, selected.resolve, o.flushTrackingMs) : undefined, delivered), o.hooks);
+  const recorded = tracking ? trackingHooks(tracking, project, o.spec, selected.resolve, o.flushTrackingMs) : undefined;
+  // credentials reach a stage only when its manifest asks (stage-credentials.ts)
+  const credentials = credentialHooks(selected.resolve, o.env ?? process.env);
+  const hooks = composeHooks(composeHooks(composeHooks(recorded, credentials), delivered), o.hooks);
   const reconciler: Reconciler = new Reconciler({
     loadSpec: o.loadSpec,
     effects: stepEffects(deps, (name) => reporter.recordedRuntime(name), o.effects),
@@ -127,7 +133,7 @@ export function trackingHooks(
       const runtime = prepared.kind === 'host' ? 'host' : prepared.imageId;
       const t = await rec.startStage(pass, { stage, reprodRunId: runId, runtime, reasons: plan.reasons });
       started.set(runId, t);
-      return { ...t.env };
+      return stageTrackingEnv(t.env, askedCredentials(resolve, stage));
     },
     stageFinished: async (_stage, outcome) => {
       const t = started.get(outcome.runId);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { workspaceOwner } from '../adapters/fs/file-owner.js';
 import { customTemplates, imageWriter, outputDir, vegaScripts, writePage } from '../adapters/fs/plots-files.js';
 import type { PyDict } from '../core/pyvalue.js';
 import type { EncodedError } from '../metrics/data-file.js';
@@ -71,7 +72,9 @@ function plotRevisions(revisions: Revisions, revs: readonly string[], o: PlotsOp
 
   const config = loadDvcConfig(root).get('plots');
   const out = outputDir(root, o.out ?? config?.get('out_dir') ?? 'dvc_plots');
-  const renderers = matchRenderers(collected, { placeImage: imageWriter(o.json ? out : path.join(out, 'static')) });
+  // reprod as root (its compose container) writes the page and images as the workspace's owner
+  const owner = workspaceOwner(root);
+  const renderers = matchRenderers(collected, { placeImage: imageWriter(o.json ? out : path.join(out, 'static'), owner) });
   const rendered = renderPlots(renderers, customTemplates(root));
   const errored = [
     ...new Set([
@@ -83,6 +86,6 @@ function plotRevisions(revisions: Revisions, revs: readonly string[], o: PlotsOp
   if (o.json) return { kind: 'json', json: plotsJson(renderers, rendered, revisionErrors), errored };
   if (renderers.length === 0) return { kind: 'none', errored };
   const html = plotsHtml(rendered, vegaScripts(), (src) => (path.isAbsolute(src) ? path.relative(out, src) : src));
-  const file = writePage(out, html);
+  const file = writePage(out, html, owner);
   return { kind: 'page', file, url: pathToFileURL(file).href, errored };
 }

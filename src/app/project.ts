@@ -4,14 +4,16 @@ import { randomUUID } from 'node:crypto';
 import { LocalCache } from '../adapters/cache/local-cache.js';
 import { GitIgnores } from '../adapters/git/gitignore.js';
 import type { DockerRuntime } from '../adapters/docker/docker-runtime.js';
+import { workspaceOwner } from '../adapters/fs/file-owner.js';
 import { LocalWorkspace } from '../adapters/fs/local-workspace.js';
 import { stageLogFile } from '../adapters/fs/stage-log-file.js';
 import { decodeUtf8 } from '../adapters/fs/utf8-text.js';
 import { HostRuntime } from '../adapters/local/host-runtime.js';
 import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
+import { redactingSink } from '../core/redact.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import { inputLimitsFromEnv, type InputLimits } from '../core/input-limits.js';
-import { systemClock, type Clock, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
+import { systemClock, type Clock, type FileOwner, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
 import type { Lockfile, LockStage, Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
 import { emptyLockfile, outOidErrors, parseLockfile, serializeLockfile, upsertStage } from '../lock/lockfile.js';
@@ -23,6 +25,7 @@ import type { LockStore } from '../core/ports.js';
 import type { StepDeps } from '../reconcile/stage-steps.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
 import { errorMessage, hasErrno, isMissing } from '../core/errno.js';
+import { stageLogRedactor } from './stage-secrets.js';
 
 export const DVC_YAML = 'dvc.yaml';
 export const DVC_LOCK = 'dvc.lock';
@@ -199,6 +202,8 @@ export interface Project {
   cache: LocalCache;
   lockStore: FileLockStore;
   statusStore: StatusStore;
+  /** Whom what reprod creates here belongs to, when not to the process (reprod as root: see file-owner.ts). */
+  owner: FileOwner | undefined;
   /** The limits on reading inputs in force (REPROD_MAX_*): params files read when observing stages are bounded by them too. */
   limits: InputLimits;
 }
@@ -208,15 +213,17 @@ export function openProject(rootDir: string, log?: Logger): Project {
   const root = path.resolve(rootDir);
   const limits = inputLimits();
   const config = loadDvcConfig(root);
-  const ws = new LocalWorkspace(root);
+  const owner = workspaceOwner(root);
+  const ws = new LocalWorkspace(root, owner);
   const cacheDir = config.get('cache')?.get('dir');
   const cache = new LocalCache({
     root,
     ...(cacheDir ? { cacheDir: path.resolve(root, '.dvc', cacheDir) } : {}),
     linkTypes: cacheLinkTypes(config),
+    owner,
   });
-  const hasher = new WorkspaceHasher({ root, ...(log ? { logger: log } : {}) });
-  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits), statusStore: new StatusStore(ws, log), limits };
+  const hasher = new WorkspaceHasher({ root, owner, ...(log ? { logger: log } : {}) });
+  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits), statusStore: new StatusStore(ws, log), owner, limits };
 }
 
 /** Runs `fn` on an opened project, then stops the hasher's workers (whatever `fn` did). */
@@ -252,7 +259,10 @@ export async function selectRuntime(project: Project, spec: Spec, mode: RuntimeM
   if (!needsEngine) return { runtime: new HostRuntime(), resolve };
   // dockerode is loaded only when a stage needs a container: it is most of a command's start-up time
   const [{ DockerRuntime }, { connectEngine }] = await Promise.all([import('../adapters/docker/docker-runtime.js'), import('../adapters/docker/engine.js')]);
-  const docker = new DockerRuntime({ docker: connectEngine(), workspace: project.root, resolve, logger: log });
+  // a cache dir elsewhere in the workspace is hidden from stages as .dvc/cache is
+  const cacheRel = path.relative(project.root, project.cache.dir).split(path.sep).join('/');
+  const hide = cacheRel.startsWith('..') || path.isAbsolute(cacheRel) ? [] : [cacheRel];
+  const docker = new DockerRuntime({ docker: connectEngine(), workspace: project.root, resolve, logger: log, hide });
   return { runtime: docker, resolve, docker };
 }
 
@@ -272,7 +282,9 @@ export function stepDeps(
     clock,
     log,
     newRunId: () => randomUUID(),
-    stageLog: (stage) => stageLogFile(project.root, stageLogPath(stage.name), tee?.(stage)),
+    // secrets are redacted before the file and the tee; .dvc/config.local is read again at each run
+    stageLog: (stage) =>
+      redactingSink(stageLogFile(project.root, stageLogPath(stage.name), tee?.(stage), project.owner), stageLogRedactor(process.env, readDvcConfigFiles(project.root))),
     env: { DVC_ROOT: project.root },
     ignoreOuts: gitIgnoring(project.root, log),
   };

@@ -117,7 +117,7 @@ export async function removeStages(root: string, targets: readonly string[], opt
         await project.ws.remove(out.path);
         result.removedOuts.push(out.path);
       } else {
-        result.unprotected += await unprotectTree(path.join(project.root, out.path), project.cache.dir);
+        result.unprotected += await unprotectTree(path.join(project.root, out.path), project.cache.dir, project.owner);
       }
     }
     return result;

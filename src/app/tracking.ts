@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isInside, mkdirOwned, workspaceOwner } from '../adapters/fs/file-owner.js';
 import { FileStoreBackend } from '../adapters/mlflow/file-store.js';
 import { MlflowTracker, realSleep } from '../adapters/mlflow/outbox.js';
 import { Redactor } from '../adapters/mlflow/redact.js';
@@ -178,16 +179,20 @@ export async function openTracking(o: OpenTrackingOptions): Promise<TrackingServ
   let backend: MlflowBackend;
   let abortInFlight: (() => void) | undefined;
   if (cfg.target.kind === 'file') {
-    backend = new FileStoreBackend({ root: cfg.target.root, clock });
+    // an mlruns in the workspace belongs to the workspace's owner, as everything reprod writes there
+    backend = new FileStoreBackend({ root: cfg.target.root, clock, owner: isInside(cfg.target.root, root) ? workspaceOwner(root) : undefined });
   } else {
     const client = new MlflowRestClient({ baseUrl: cfg.target.baseUrl, ...(auth ? { auth } : {}), redactor, sleep: (ms) => sleep(ms) });
     backend = new RestBackend(client, cfg.target.baseUrl, `MLflow server ${redactor.redact(cfg.target.baseUrl)}`);
     abortInFlight = () => client.close();
   }
   const log = o.log.child({ component: 'tracking' });
+  const outboxDir = o.outboxDir ?? path.join(root, OUTBOX_DIR);
+  // the outbox's folders (.dvc/tmp/reprod/ on the way) are the workspace owner's, as reprod's other files there
+  if (isInside(outboxDir, root)) await mkdirOwned(path.join(outboxDir, 'blobs'), workspaceOwner(root));
   const tracker = await MlflowTracker.open({
     backend,
-    outboxDir: o.outboxDir ?? path.join(root, OUTBOX_DIR),
+    outboxDir,
     workspace: root,
     experimentName: cfg.experimentName,
     clock,

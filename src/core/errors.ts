@@ -43,6 +43,11 @@ export const ErrorCodes = {
   DVCIGNORE_IN_DIR: { exit: 2, retry: false, remedy: 'Move the .dvcignore file out of the tracked directory, to the workspace root or a folder above it (DVC refuses it there too).' },
   CONFIG: { exit: 2, retry: false, remedy: 'Fix .dvc/config (DVC\'s INI format).' },
   RUNTIME: { exit: 1, retry: true, remedy: 'Check that the container engine is reachable.' },
+  SANDBOX: {
+    exit: 1,
+    retry: false,
+    remedy: "Give the stage's outputs a folder of their own inside the workspace (not .dvc/), or run the stage on the host (`runtime: host` in its manifest).",
+  },
   ENGINE_UNAVAILABLE: {
     exit: 1,
     retry: true,

@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chownSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { FileOwner } from '../core/ports.js';
 import type { DirEntry, HashInfo } from '../core/types.js';
 import { errorMessage, isMissing } from '../core/errno.js';
 
@@ -137,11 +138,23 @@ export class StateCache {
     return parts.join('\n');
   }
 
-  /** Writes the state atomically (temp file + rename) and marks it clean. */
-  save(file: string): void {
-    mkdirSync(dirname(file), { recursive: true });
+  /**
+   * Writes the state atomically (temp file + rename) and marks it clean. The
+   * file, and the folders made for it, belong to `owner` when given (reprod
+   * as root in another user's workspace: see adapters/fs/file-owner.ts).
+   */
+  save(file: string, owner?: FileOwner): void {
+    const dir = dirname(file);
+    const first = mkdirSync(dir, { recursive: true });
+    if (owner && first !== undefined) {
+      for (let d = resolve(dir); ; d = dirname(d)) {
+        chownSync(d, owner.uid, owner.gid);
+        if (d === resolve(first) || d === dirname(d)) break;
+      }
+    }
     const tmp = `${file}.tmp-${process.pid}`;
     writeFileSync(tmp, this.serialize());
+    if (owner) chownSync(tmp, owner.uid, owner.gid);
     renameSync(tmp, file);
     this.changed = false;
   }

@@ -2,7 +2,7 @@ import { statSync, type BigIntStats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { ReprodError } from '../core/errors.js';
-import type { Hasher, HashResult, Logger } from '../core/ports.js';
+import type { FileOwner, Hasher, HashResult, Logger } from '../core/ports.js';
 import type { DirEntry, HashInfo } from '../core/types.js';
 import { dirHash } from './dir-listing.js';
 import { DvcIgnore } from './dvc-ignore.js';
@@ -23,6 +23,8 @@ export interface WorkspaceHasherOptions {
   /** Where the state persists; default `<root>/.dvc/tmp/reprod/state.tsv`. `null` keeps it in memory only. */
   statePath?: string | null;
   logger?: Logger;
+  /** Whom the state file (and the folders made for it) belongs to (adapters/fs/file-owner.ts). */
+  owner?: FileOwner | undefined;
 }
 
 /** What the hasher did since it was made: tests assert on reads with it, not on timing. */
@@ -65,6 +67,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
   readonly counters: HashCounters = { filesHashed: 0, bytesHashed: 0, filesFromState: 0, dirsFromState: 0 };
   private readonly jobs: number;
   private readonly statePath: string | null;
+  private readonly owner: FileOwner | undefined;
   private readonly logger: Logger | undefined;
   private ignore: DvcIgnore;
   private readonly scratch = scratchBuffer();
@@ -77,6 +80,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     this.jobs = Math.max(1, Math.floor(opts.jobs ?? availableParallelism()));
     this.statePath = opts.statePath === undefined ? join(this.root, '.dvc', 'tmp', 'reprod', 'state.tsv') : opts.statePath;
     this.logger = opts.logger;
+    this.owner = opts.owner;
     this.ignore = new DvcIgnore(this.root);
   }
 
@@ -107,7 +111,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     this.ignore = new DvcIgnore(this.root);
     if (this.statePath === null || !this.stateCache?.dirty) return;
     try {
-      this.stateCache.save(this.statePath);
+      this.stateCache.save(this.statePath, this.owner);
     } catch (err) {
       throw new ReprodError('HASH_IO', `cannot write the hash state ${this.statePath}: ${errorMessage(err)}`, {
         cause: err,

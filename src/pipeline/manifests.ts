@@ -47,6 +47,14 @@ export interface ModelSpec {
   promote?: { metric: string; threshold: number | ParamRef; alias: string };
 }
 
+/**
+ * Credentials a stage asks for by name (`spec.credentials`); none reach a
+ * stage container otherwise:
+ *   mlflow  MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_TOKEN
+ *   aws     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (from reprod's environment)
+ */
+export type CredentialKind = 'mlflow' | 'aws';
+
 export interface RetrySpec {
   limit: number;
   backoffSeconds: number;
@@ -62,8 +70,11 @@ export interface StageRuntimeSpec {
   network?: NetworkMode;
   cpus?: number;
   memoryBytes?: number;
+  pidsLimit?: number;
   env: Record<string, string>;
   user?: string;
+  /** Sorted, without duplicates. */
+  credentials?: CredentialKind[];
   retries?: RetrySpec;
   model?: ModelSpec;
   /** The document's `metadata.name`: file and line, for messages. */
@@ -97,9 +108,10 @@ interface StageSpecDoc {
   image?: string;
   build?: { context: string; dockerfile?: string; args?: Record<string, string> };
   network?: NetworkMode;
-  resources?: { cpus?: number; memory?: number | string };
+  resources?: { cpus?: number; memory?: number | string; pids?: number };
   env?: Record<string, string>;
-  user?: string;
+  user?: string | number;
+  credentials?: CredentialKind[];
   retries?: { limit: number; backoffSeconds?: number };
   model?: ModelSpec;
 }
@@ -177,6 +189,7 @@ const MANIFEST_WORDING: Partial<SchemaWording> = {
         return { path: at, message: '`image` and `build` exclude each other, and `runtime: host` takes neither' };
       case 'oneOf':
         if (e.schemaPath.endsWith('/resources/properties/memory/oneOf')) return { path: at, message: 'must be a number of bytes, or a size such as `512m` or `2g`' };
+        if (e.schemaPath.endsWith('/properties/user/oneOf')) return { path: at, message: 'must be `uid:gid`, a uid, or a user name of the image (`name` or `name:group`)' };
         return undefined;
       default:
         return undefined;
@@ -224,10 +237,29 @@ function toStageSpec(name: string, spec: StageSpecDoc, file: string, doc: YamlDo
     if (bytes === undefined) errors.push(schemaError(file, doc.loaded, ['spec', 'resources', 'memory'], 'not a memory size such as `512m` or `2g`'));
     else out.memoryBytes = bytes;
   }
-  if (spec.user !== undefined) out.user = spec.user;
+  if (spec.resources?.pids !== undefined) out.pidsLimit = spec.resources.pids;
+  if (spec.user !== undefined) {
+    const user = String(spec.user);
+    if (isRootUser(user)) {
+      errors.push(
+        new ReprodError('SCHEMA', `\`user: ${user}\` names root, and a stage never runs as root`, {
+          source: sourceAt(file, doc.loaded, ['spec', 'user']),
+          remedy: 'Remove `user:` (a stage runs as the workspace owner, or as 65534:65534 in a workspace root owns), or give a non-root `uid:gid`.',
+        }),
+      );
+    } else {
+      out.user = user;
+    }
+  }
+  if (spec.credentials !== undefined) out.credentials = [...new Set(spec.credentials)].sort();
   if (spec.retries !== undefined) out.retries = { limit: spec.retries.limit, backoffSeconds: spec.retries.backoffSeconds ?? DEFAULT_BACKOFF_SECONDS };
   if (spec.model !== undefined) out.model = spec.model;
   return out;
+}
+
+/** True when a `user:` value names root: uid 0 or `root`, as the user or as the group. */
+export function isRootUser(user: string): boolean {
+  return user.split(':').some((part) => part === 'root' || /^0+$/.test(part));
 }
 
 /** `file:line` of a manifest entry, for messages that name two places. */

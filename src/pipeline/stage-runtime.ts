@@ -78,6 +78,7 @@ export function resolveStageRuntime(
   const settings: ContainerSettings = { network: manifest?.network ?? 'none', env: { ...(manifest?.env ?? {}) } };
   if (manifest?.cpus !== undefined) settings.cpus = manifest.cpus;
   if (manifest?.memoryBytes !== undefined) settings.memoryBytes = manifest.memoryBytes;
+  if (manifest?.pidsLimit !== undefined) settings.pidsLimit = manifest.pidsLimit;
   if (manifest?.user !== undefined) settings.user = manifest.user;
   if (manifest?.image !== undefined) {
     return {

@@ -193,6 +193,9 @@ export async function executeStage(d: StepDeps, planned: StagePlan, opts: Execut
     // the engine went away mid-run (or worse): what the command wrote is not an output
     await removeOuts(d, stage);
     throw e;
+  } finally {
+    // the output is complete: what the log's redactor held back is written now
+    log.end?.();
   }
   if (run.outcome.kind === 'cancelled') {
     await removeOuts(d, stage);

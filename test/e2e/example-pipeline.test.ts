@@ -67,7 +67,8 @@ describe('the example pipeline in containers, as the README runs it', () => {
       encoding: 'utf8',
     });
     expect(left.trim()).toBe('');
-  });
+    // four stage containers after reprod's own: as the stage-code test below
+  }, 180_000);
 
   it('a second run runs nothing, and status agrees', async () => {
     expect(await repro()).toEqual([]);
@@ -82,7 +83,8 @@ describe('the example pipeline in containers, as the README runs it', () => {
     expect(changed).not.toBe(params);
     writeFileSync(path.join(ws, 'params.yaml'), changed);
     expect(await repro()).toEqual(['train', 'evaluate']);
-  });
+    // two stage containers
+  }, 120_000);
 
   it('touching a stage\'s code reruns that stage; what follows reruns when its inputs change (DVC\'s early cut-off)', async () => {
     const code = path.join(ws, 'stages/preprocess/preprocess.py');
@@ -158,5 +160,6 @@ describe('the example pipeline under the daemon, as the README\'s quick start ru
     expect(down.code, down.out).toBe(0);
     const left = execFileSync('docker', ['ps', '-aq', '--filter', 'label=reprod.managed=true', '--filter', `label=reprod.workspace=${ws2}`], { encoding: 'utf8' });
     expect(left.trim()).toBe('');
-  });
+    // a first pass of four stages in containers (about 40 s alone, as the repro test shows), a rerun of two, the healthcheck
+  }, 300_000);
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -33,6 +33,8 @@ export function run(cmd: string, args: string[], opts: { cwd: string; env?: Node
 /** A copy of the example pipeline in a fresh folder (the workspace compose mounts at the same path). */
 export function exampleWorkspace(): string {
   const ws = mkdtempSync(path.join(os.tmpdir(), 'reprod-e2e-'));
+  // readable by others, as a clone is: stages never run as root, and in a workspace root owns they run as 65534
+  chmodSync(ws, 0o755);
   for (const p of EXAMPLE) cpSync(path.join(REPO, p), path.join(ws, p), { recursive: true });
   return ws;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { statusSchemaErrors } from '../../src/status/status-store.js';
 import os from 'node:os';
@@ -8,9 +8,14 @@ import path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/commands.js';
 
-/** A temporary folder removed by `await using` / `using`. */
+/**
+ * A temporary folder removed by `await using` / `using`; readable by others
+ * as a clone is (mkdtemp's 0700 is not): a stage never runs as root, so in a
+ * workspace root owns it runs as 65534 and reads through the others bits.
+ */
 export function tempDir(prefix = 'reprod-test-'): { path: string } & Disposable {
   const p = mkdtempSync(path.join(os.tmpdir(), prefix));
+  chmodSync(p, 0o755);
   return { path: p, [Symbol.dispose]: () => rmSync(p, { recursive: true, force: true }) };
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { LinkType } from '../../core/dvc-config.js';
 import { isMissing } from '../../core/errno.js';
 import { pathEscapeError, ReprodError } from '../../core/errors.js';
-import type { CheckoutResult, HashResult, ObjectCache } from '../../core/ports.js';
+import type { CheckoutResult, FileOwner, HashResult, ObjectCache } from '../../core/ports.js';
 import { dirListingJson } from '../../hashing/dir-listing.js';
 import { DvcIgnore } from '../../hashing/dvc-ignore.js';
 import { parseLockStage } from '../../lock/lockfile.js';
@@ -12,6 +12,7 @@ import { checkListing, type ListingRow } from '../../remote/objects.js';
 import type { CacheStore } from '../../core/ports.js';
 import { renameIntoPlace, tempPathFor, writeFileAtomic } from '../fs/atomic-file.js';
 import { symlinkEscape } from '../fs/contained-path.js';
+import { giveTo, mkdirOwned } from '../fs/file-owner.js';
 import { LayoutFolder } from '../fs/layout-folder.js';
 import { clearForListing } from './clear-for-listing.js';
 
@@ -37,6 +38,8 @@ export interface LocalCacheOptions {
   cacheDir?: string;
   /** `cache.type` preference list. */
   linkTypes?: LinkType[];
+  /** Whom what it creates (objects, folders, checked-out files) belongs to (file-owner.ts). */
+  owner?: FileOwner | undefined;
 }
 
 /**
@@ -56,6 +59,7 @@ export class LocalCache implements ObjectCache, CacheStore {
   readonly dir: string;
   private readonly folder: LayoutFolder;
   private readonly linkTypes: LinkType[];
+  private readonly owner: FileOwner | undefined;
   /** Oids known to be present (a `.dir` with all its files): `has` does not stat them again. */
   private readonly known = new Set<string>();
 
@@ -64,6 +68,7 @@ export class LocalCache implements ObjectCache, CacheStore {
     this.dir = opts.cacheDir ?? path.join(opts.root, '.dvc', 'cache');
     this.folder = new LayoutFolder(this.dir);
     this.linkTypes = opts.linkTypes ?? ['reflink', 'copy'];
+    this.owner = opts.owner;
   }
 
   pathOf(key: string): string {
@@ -99,7 +104,7 @@ export class LocalCache implements ObjectCache, CacheStore {
       const listing = this.objectPath(result.info.md5);
       if (!(await exists(listing))) {
         const json = dirListingJson(result.entries);
-        await writeFileAtomic(listing, (temp) => fs.writeFile(temp, json), { mode: READ_ONLY });
+        await writeFileAtomic(listing, (temp) => fs.writeFile(temp, json), { mode: READ_ONLY, owner: this.owner });
       }
       this.known.add(result.info.md5);
     } else {
@@ -136,7 +141,7 @@ export class LocalCache implements ObjectCache, CacheStore {
         // a file, or a link (never followed), where the directory goes
         await fs.rm(abs, { force: true });
       }
-      await fs.mkdir(abs, { recursive: true });
+      await mkdirOwned(abs, this.owner);
       for (const r of rows) await this.link(r.md5, path.join(abs, r.relpath), false);
       return 'restored';
     }
@@ -188,7 +193,7 @@ export class LocalCache implements ObjectCache, CacheStore {
   async writeRunCacheEntry(key: string, value: string, text: string): Promise<void> {
     const dst = this.pathOf(runKey(key, value));
     if (await exists(dst)) return;
-    await writeFileAtomic(dst, (temp) => fs.writeFile(temp, text));
+    await writeFileAtomic(dst, (temp) => fs.writeFile(temp, text), { owner: this.owner });
   }
 
   // ------------------------------------------------------------ CacheStore
@@ -205,8 +210,13 @@ export class LocalCache implements ObjectCache, CacheStore {
     return tempPathFor(this.pathOf(key));
   }
 
-  adopt(temp: string, key: string): Promise<void> {
-    return renameIntoPlace(temp, this.pathOf(key), READ_ONLY);
+  async adopt(temp: string, key: string): Promise<void> {
+    const dst = this.pathOf(key);
+    // the transfer made the folders on the way to `temp` (they are dst's): they are given too
+    await mkdirOwned(path.dirname(dst), this.owner);
+    await this.giveFolders(path.dirname(dst));
+    await giveTo(this.owner, temp);
+    await renameIntoPlace(temp, dst, READ_ONLY);
   }
 
   async discard(temp: string): Promise<void> {
@@ -218,7 +228,7 @@ export class LocalCache implements ObjectCache, CacheStore {
   }
 
   write(key: string, bytes: Uint8Array): Promise<void> {
-    return writeFileAtomic(this.pathOf(key), (temp) => fs.writeFile(temp, bytes), { mode: READ_ONLY });
+    return writeFileAtomic(this.pathOf(key), (temp) => fs.writeFile(temp, bytes), { mode: READ_ONLY, owner: this.owner });
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -230,10 +240,22 @@ export class LocalCache implements ObjectCache, CacheStore {
   async copyOut(key: string, wsPath: string): Promise<void> {
     await this.refuseEscape(wsPath);
     const dst = path.join(this.root, ...wsPath.split('/'));
-    await fs.mkdir(path.dirname(dst), { recursive: true });
+    await mkdirOwned(path.dirname(dst), this.owner);
     await fs.rm(dst, { force: true });
     await fs.copyFile(this.pathOf(key), dst);
     await fs.chmod(dst, 0o666 & ~process.umask());
+    await giveTo(this.owner, dst);
+  }
+
+  /** Gives the cache's folders from `dir` up (not above the cache) to the owner, where another did not. */
+  private async giveFolders(dir: string): Promise<void> {
+    const owner = this.owner;
+    if (!owner) return;
+    for (let d = dir; d.startsWith(`${this.dir}${path.sep}`) || d === this.dir; d = path.dirname(d)) {
+      const st = await fs.lstat(d);
+      if (st.uid === owner.uid && st.gid === owner.gid) break;
+      await fs.lchown(d, owner.uid, owner.gid);
+    }
   }
 
   // ------------------------------------------------------------ internals
@@ -261,7 +283,7 @@ export class LocalCache implements ObjectCache, CacheStore {
       return;
     }
     try {
-      await writeFileAtomic(dst, (temp) => this.copy(src, temp), { mode: READ_ONLY });
+      await writeFileAtomic(dst, (temp) => this.copy(src, temp), { mode: READ_ONLY, owner: this.owner });
     } catch (cause) {
       throw new ReprodError('CACHE', `cannot add ${path.relative(this.root, src)} to the cache`, { cause });
     }
@@ -283,7 +305,7 @@ export class LocalCache implements ObjectCache, CacheStore {
   /** Materialises one cached file at `dst` with the first link type that works. */
   private async link(md5: string, dst: string, isexec: boolean): Promise<void> {
     const src = this.objectPath(md5);
-    await fs.mkdir(path.dirname(dst), { recursive: true });
+    await mkdirOwned(path.dirname(dst), this.owner);
     await fs.rm(dst, { force: true });
     let lastError: unknown;
     for (const t of this.linkTypes) {
@@ -294,6 +316,8 @@ export class LocalCache implements ObjectCache, CacheStore {
           await fs.copyFile(src, dst, t === 'reflink' ? fsc.COPYFILE_FICLONE_FORCE : 0);
           await fs.chmod(dst, isexec ? 0o755 : 0o644);
         }
+        // a hard link is the cache object itself, which is the owner's already
+        if (t !== 'hardlink') await giveTo(this.owner, dst);
         return;
       } catch (e) {
         lastError = e;

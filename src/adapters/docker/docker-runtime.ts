@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
+import { errorMessage } from '../../core/errno.js';
 import {
   systemClock,
   type Clock,
-  type ContainerSettings,
   type Logger,
   type PreparedRuntime,
   type RunOutcome,
@@ -18,12 +17,14 @@ import {
 import type { Stage } from '../../core/types.js';
 import type { ResolvedRuntime } from '../../pipeline/stage-runtime.js';
 import { HostRuntime } from '../local/host-runtime.js';
-import { ContainerRunner } from './container-run.js';
+import { ContainerRunner, type CommandOutcome } from './container-run.js';
+import { containerSpec, vanishedBindSource, type ContainerSpecInput } from './container-spec.js';
 import { engineError, engineMessage } from './engine.js';
 import { resolveHostPaths, type HostPathMapper } from './host-paths.js';
 import { ImageBuilder } from './image-builder.js';
-import { stageLabels } from './labels.js';
 import { removeOrphans, type RemovedContainer } from './orphans.js';
+import { StageSandbox, sweepSandboxes } from './stage-sandbox.js';
+import { stageUser } from './stage-user.js';
 
 export interface DockerRuntimeOptions {
   docker: Docker;
@@ -40,6 +41,8 @@ export interface DockerRuntimeOptions {
   clock?: Clock;
   /** Seconds between SIGTERM and SIGKILL when a run is cancelled (default 5). */
   stopTimeoutSeconds?: number;
+  /** Workspace-relative paths stages never see, besides .dvc/cache, .dvc/tmp and .dvc/config.local (a cache dir elsewhere in the workspace). */
+  hide?: readonly string[];
 }
 
 /**
@@ -51,9 +54,12 @@ export interface DockerRuntimeOptions {
  *                       create (labels, limits, no caps, no network) ─► attach ─► start
  *                       ─► wait ─► inspect (exit code, OOM kill) ─► remove
  *
- * The workspace is bind-mounted at its host path, on both sides, and the
- * command runs in `<host workspace>/<wdir>` as the workspace owner's uid:gid,
- * so that files it writes belong to the user and paths agree inside and out.
+ * The workspace is bind-mounted read-only at its host path, on both sides,
+ * and the command runs in `<host workspace>/<wdir>`, never as root (see
+ * stage-user.ts): paths agree inside and out. A stage can write only its
+ * declared outs, which reach the workspace after a successful run, given to
+ * the workspace's owner; DVC's cache and temporary files and
+ * `.dvc/config.local` are hidden from it (see stage-sandbox.ts).
  * An abort stops the container (SIGTERM, SIGKILL after the grace period) and
  * removes it. Containers are always removed, whatever happens. A result's
  * `runtime` is the prepared image's ID. Stages that resolve to the host run
@@ -162,6 +168,11 @@ export class DockerRuntime implements StageRuntime {
       onKept: (c) => this.logger.info({ container: c.id, stage: c.stage, owner: c.owner }, 'kept a container of another live reprod'),
     });
     for (const r of removed) this.logger.info({ container: r.id, stage: r.stage, runId: r.runId, state: r.state }, 'removed an orphan container');
+    // the scratch space of runs that are over goes with their containers
+    if (opts.workspaceLockHeld) {
+      const swept = await sweepSandboxes(this.workspace, this.activeRuns);
+      if (swept.length > 0) this.logger.info({ runs: swept }, 'removed the scratch space of runs that are over');
+    }
     return removed;
   }
 
@@ -178,24 +189,45 @@ export class DockerRuntime implements StageRuntime {
       finishedAt: this.clock.now(),
     });
     if (req.signal.aborted) return done({ kind: 'cancelled' });
-    const hostWorkspace = (await this.hostPathMapper()).toHost(path.resolve(req.workspace));
-    const user = prepared.settings.user ?? (await this.ownerOf(req.workspace));
+    const mapper = await this.hostPathMapper();
+    const hostWorkspace = mapper.toHost(path.resolve(req.workspace));
+    const root = await fs.stat(req.workspace);
+    const user = stageUser(prepared.settings.user, root);
     const cmds = typeof req.stage.cmd === 'string' ? [req.stage.cmd] : req.stage.cmd;
     const logger = this.logger.child({ stage: req.stage.name, runId: req.runId });
     this.activeRuns.add(req.runId);
     let last: string | undefined;
+    let sandbox: StageSandbox | undefined;
     try {
+      sandbox = await StageSandbox.create({
+        workspace: path.resolve(req.workspace),
+        hostWorkspace,
+        toHost: (p) => mapper.toHost(p),
+        runId: req.runId,
+        stage: req.stage.name,
+        outs: req.stage.outs,
+        hidden: this.opts.hide ?? [],
+        stageUser: user.ids,
+        // as root, outs written by another user are given back to the workspace's owner, root included
+        owner: process.getuid?.() === 0 ? { uid: root.uid, gid: root.gid } : undefined,
+      });
       for (const cmd of cmds) {
-        const create = this.containerSpec(req, cmd, imageId, hostWorkspace, user, prepared.settings);
-        const { outcome, container } = await this.runner.runCommand(create, req, logger);
+        const spec = { req, cmd, imageId, hostWorkspace, user: user.spec, settings: prepared.settings };
+        const { outcome, container } = await this.runSandboxed(sandbox, spec, logger);
         last = container ?? last;
         if (outcome.kind === 'cancelled') return done(outcome, last);
         if (outcome.exitCode !== 0) {
           return done({ kind: 'exited', exitCode: outcome.exitCode, ...(outcome.oomKilled ? { oomKilled: true } : {}) }, last);
         }
       }
+      const dropped = await sandbox.collect();
+      if (dropped.length > 0) {
+        req.log.write(StageSandbox.droppedNote(dropped), 'stderr');
+        logger.warn({ dropped: dropped.slice(0, 20), count: dropped.length }, 'dropped what the stage wrote outside its outs');
+      }
     } finally {
       this.activeRuns.delete(req.runId);
+      await sandbox?.dispose().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not remove the scratch space of the run'));
     }
     return done({ kind: 'exited', exitCode: 0 }, last);
   }
@@ -205,53 +237,20 @@ export class DockerRuntime implements StageRuntime {
     return { write: (chunk, stream) => logger.debug({ stream, output: chunk }, 'image build output') };
   }
 
-  /** `uid:gid` of the workspace root: the files a stage writes belong to the workspace's owner. */
-  private async ownerOf(workspace: string): Promise<string> {
-    const st = await fs.stat(workspace);
-    return `${st.uid}:${st.gid}`;
+  /**
+   * One command in a container of the sandbox. A path bound into it that
+   * vanished between planning the mounts and creating the container (a
+   * parallel stage removing its outs) fails the creation, before anything
+   * ran: the mounts are planned again, a few times.
+   */
+  private async runSandboxed(sandbox: StageSandbox, spec: Omit<ContainerSpecInput, 'mounts'>, logger: Logger): Promise<{ outcome: CommandOutcome; container: string | undefined }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runner.runCommand(containerSpec({ ...spec, mounts: await sandbox.mounts() }), spec.req, logger);
+      } catch (err) {
+        if (attempt >= 3 || !vanishedBindSource(err)) throw err;
+        logger.debug({ err: errorMessage(err) }, 'a path bound into the stage container vanished: planning its mounts again');
+      }
+    }
   }
-
-  private containerSpec(
-    req: RunRequest,
-    cmd: string,
-    imageId: string,
-    hostWorkspace: string,
-    user: string,
-    settings: ContainerSettings,
-  ): Docker.ContainerCreateOptions {
-    const env: Record<string, string> = { HOME: '/tmp', ...req.env, ...settings.env };
-    const workingDir = req.stage.wdir === '.' ? hostWorkspace : path.posix.join(hostWorkspace, req.stage.wdir);
-    const specHash = createHash('sha256')
-      .update(JSON.stringify([imageId, cmd, req.stage.wdir, user, settings.network, settings.cpus ?? null, settings.memoryBytes ?? null, Object.entries(settings.env).sort()]))
-      .digest('hex')
-      .slice(0, 16);
-    return {
-      Image: imageId,
-      // The image's entrypoint would wrap the command; DVC runs it as is, in a shell.
-      Entrypoint: [''],
-      Cmd: ['/bin/sh', '-c', cmd],
-      WorkingDir: workingDir,
-      User: user,
-      Env: Object.keys(env)
-        .sort()
-        .map((k) => `${k}=${env[k] ?? ''}`),
-      Labels: stageLabels({ workspace: hostWorkspace, stage: req.stage.name, runId: req.runId, specHash }),
-      AttachStdin: false,
-      AttachStdout: true,
-      AttachStderr: true,
-      Tty: false,
-      OpenStdin: false,
-      HostConfig: {
-        // Mounts, not Binds: any path (even with `:`), and a missing source is an error, not a new empty folder
-        Mounts: [{ Type: 'bind', Source: hostWorkspace, Target: hostWorkspace, ReadOnly: false }],
-        NetworkMode: settings.network,
-        CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges'],
-        ...(settings.cpus !== undefined ? { NanoCpus: Math.round(settings.cpus * 1e9) } : {}),
-        // no swap on top of the limit: a memory limit is a limit
-        ...(settings.memoryBytes !== undefined ? { Memory: settings.memoryBytes, MemorySwap: settings.memoryBytes } : {}),
-      },
-    };
-  }
-
 }

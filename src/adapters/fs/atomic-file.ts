@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { FileOwner } from '../../core/ports.js';
+import { giveTo, mkdirOwned } from './file-owner.js';
 
 /**
  * Files put in place whole: written under a temporary name in the same
@@ -16,6 +18,8 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** A dot-name for the temporary file (`.name.<id>.tmp`), for folders that people look into (the workspace, mlruns). */
   hidden?: boolean;
+  /** Whom the file, and the folders made for it, belong to (file-owner.ts); given before the rename, so that it appears so. */
+  owner?: FileOwner | undefined;
 }
 
 /** A fresh temporary path beside `dst`. */
@@ -36,10 +40,11 @@ export async function renameIntoPlace(temp: string, dst: string, mode?: number):
  * the temporary file is removed and the error is thrown as it came.
  */
 export async function writeFileAtomic(dst: string, fill: (temp: string) => Promise<void>, opts: AtomicWriteOptions = {}): Promise<void> {
-  await fs.mkdir(path.dirname(dst), { recursive: true });
+  await mkdirOwned(path.dirname(dst), opts.owner);
   const temp = tempPathFor(dst, opts.hidden);
   try {
     await fill(temp);
+    await giveTo(opts.owner, temp);
     await renameIntoPlace(temp, dst, opts.mode);
   } catch (e) {
     await fs.rm(temp, { force: true });

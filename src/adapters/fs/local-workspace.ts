@@ -2,14 +2,17 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isMissing } from '../../core/errno.js';
 import { pathEscapeError } from '../../core/errors.js';
-import type { PathEscape, Workspace } from '../../core/ports.js';
+import type { FileOwner, PathEscape, Workspace } from '../../core/ports.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { symlinkEscape } from './contained-path.js';
 import { decodeUtf8 } from './utf8-text.js';
 
-/** The workspace on the local filesystem. */
+/** The workspace on the local filesystem; what it writes belongs to `owner` when given (file-owner.ts). */
 export class LocalWorkspace implements Workspace {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly owner?: FileOwner,
+  ) {}
 
   private abs(p: string): string {
     return path.join(this.root, p);
@@ -37,7 +40,7 @@ export class LocalWorkspace implements Workspace {
         await fh.close();
       }
     };
-    await writeFileAtomic(this.abs(p), fill, { hidden: true });
+    await writeFileAtomic(this.abs(p), fill, { hidden: true, owner: this.owner });
   }
 
   async remove(p: string): Promise<void> {

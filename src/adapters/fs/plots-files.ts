@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ReprodError } from '../../core/errors.js';
@@ -7,6 +7,8 @@ import { parseJsonText } from '../../pipeline/params-file.js';
 import { normalizeWsPath } from '../../pipeline/paths.js';
 import type { PageScript } from '../../plots/output.js';
 import { isMissing } from '../../core/errno.js';
+import type { FileOwner } from '../../core/ports.js';
+import { giveToSync, mkdirOwnedSync } from './file-owner.js';
 
 /**
  * The files `plots show` reads and writes besides the data: the browser
@@ -67,19 +69,24 @@ export function outputDir(root: string, out: string): string {
   return path.join(root, rel);
 }
 
-/** Writes an image of one revision as DVC names it (`<rev>_<path with / as _>`); returns its absolute path. */
-export function imageWriter(dir: string): (rev: string, filename: string, bytes: Uint8Array) => string {
+/**
+ * Writes an image of one revision as DVC names it (`<rev>_<path with / as _>`); returns its absolute path.
+ * `owner`: whom the folders and files created belong to (reprod as root: file-owner.ts).
+ */
+export function imageWriter(dir: string, owner?: FileOwner): (rev: string, filename: string, bytes: Uint8Array) => string {
   return (rev, filename, bytes) => {
-    mkdirSync(dir, { recursive: true });
+    mkdirOwnedSync(dir, owner);
     const file = path.join(dir, `${rev}_${filename}`.replace(/\//g, '_'));
     writeFileSync(file, bytes);
+    giveToSync(owner, file);
     return file;
   };
 }
 
-export function writePage(dir: string, html: string): string {
-  mkdirSync(dir, { recursive: true });
+export function writePage(dir: string, html: string, owner?: FileOwner): string {
+  mkdirOwnedSync(dir, owner);
   const file = path.join(dir, 'index.html');
   writeFileSync(file, html);
+  giveToSync(owner, file);
   return file;
 }

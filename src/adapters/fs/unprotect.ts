@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isMissing } from '../../core/errno.js';
+import type { FileOwner } from '../../core/ports.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 /**
@@ -9,8 +10,9 @@ import { writeFileAtomic } from './atomic-file.js';
  * into `cacheDir` becomes a plain copy, so that editing it can no longer
  * change the cache object it shares. Symlinks that point anywhere else are
  * left as they are and never followed. Returns how many files were copied.
+ * `owner`: whom the copies belong to (reprod as root: file-owner.ts).
  */
-export async function unprotectTree(abs: string, cacheDir: string): Promise<number> {
+export async function unprotectTree(abs: string, cacheDir: string, owner?: FileOwner): Promise<number> {
   let st;
   try {
     st = await fs.lstat(abs);
@@ -20,7 +22,7 @@ export async function unprotectTree(abs: string, cacheDir: string): Promise<numb
   }
   if (st.isDirectory()) {
     let n = 0;
-    for (const name of (await fs.readdir(abs)).sort()) n += await unprotectTree(path.join(abs, name), cacheDir);
+    for (const name of (await fs.readdir(abs)).sort()) n += await unprotectTree(path.join(abs, name), cacheDir, owner);
     return n;
   }
   let source: string | undefined;
@@ -36,6 +38,6 @@ export async function unprotectTree(abs: string, cacheDir: string): Promise<numb
   const from = source;
   const mode = (await fs.stat(from)).mode & 0o777;
   // a cache object is read-only; the workspace's copy is writable again
-  await writeFileAtomic(abs, (temp) => fs.copyFile(from, temp), { mode: mode | 0o200 });
+  await writeFileAtomic(abs, (temp) => fs.copyFile(from, temp), { mode: mode | 0o200, owner });
   return 1;
 }

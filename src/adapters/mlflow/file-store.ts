@@ -2,14 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Clock } from '../../core/ports.js';
-import type { TrackedRunStatus, TrackedTag } from '../../core/ports.js';
+import type { Clock, FileOwner, TrackedRunStatus, TrackedTag } from '../../core/ports.js';
 import { pyFloatRepr } from '../../core/pyvalue.js';
 import type { LogBatch } from '../../tracking/mlflow-limits.js';
 import type { CreateRunInput, MlflowBackend, ModelVersionInfo, RunHandle } from './backend.js';
 import { MlflowError } from './mlflow-error.js';
 import { metaNumber, metaString, readMeta, writeMeta, type MetaValue } from './meta-yaml.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
+import { giveTo, mkdirOwned } from '../fs/file-owner.js';
 import { readOptionalText } from '../fs/read-optional.js';
 import { isMissing } from '../../core/errno.js';
 
@@ -41,11 +41,6 @@ import { isMissing } from '../../core/errno.js';
 const STATUS_CODE: Record<TrackedRunStatus | 'RUNNING', number> = { RUNNING: 1, FINISHED: 3, FAILED: 4, KILLED: 5 };
 const RESERVED = new Set(['.trash', 'models']);
 const RESERVED_IN_EXPERIMENT = new Set(['tags', 'datasets', 'traces']);
-
-
-function writeAtomic(file: string, data: string): Promise<void> {
-  return writeFileAtomic(file, (temp) => fs.writeFile(temp, data), { hidden: true });
-}
 
 async function subdirs(dir: string): Promise<string[]> {
   try {
@@ -93,6 +88,8 @@ export interface FileStoreOptions {
   clock: Clock;
   /** Run ids (32 hex); tests may fix them. */
   newRunId?: () => string;
+  /** Whom what it creates belongs to (adapters/fs/file-owner.ts). */
+  owner?: FileOwner | undefined;
 }
 
 export class FileStoreBackend implements MlflowBackend {
@@ -103,6 +100,7 @@ export class FileStoreBackend implements MlflowBackend {
   private readonly clock: Clock;
   private readonly newRunId: () => string;
   private readonly experiments = new Map<string, string>();
+  private readonly owner: FileOwner | undefined;
 
   constructor(opts: FileStoreOptions) {
     this.root = path.resolve(opts.root);
@@ -110,6 +108,23 @@ export class FileStoreBackend implements MlflowBackend {
     this.newRunId = opts.newRunId ?? (() => randomUUID().replace(/-/g, ''));
     this.stageUri = pathToFileURL(this.root).href;
     this.describe = `MLflow file store ${this.root}`;
+    this.owner = opts.owner;
+  }
+
+  /** `mkdir -p`, the folders made given to the owner. */
+  private mkdir(dir: string): Promise<void> {
+    return mkdirOwned(dir, this.owner);
+  }
+
+  /** Writes (or appends to) a file, in a folder made when missing; the file is the owner's. */
+  private async write(file: string, data: string, append = false): Promise<void> {
+    await this.mkdir(path.dirname(file));
+    await (append ? fs.appendFile(file, data) : fs.writeFile(file, data));
+    await giveTo(this.owner, file);
+  }
+
+  private writeAtomic(file: string, data: string): Promise<void> {
+    return writeFileAtomic(file, (temp) => fs.writeFile(temp, data), { hidden: true, owner: this.owner });
   }
 
   private now(): number {
@@ -119,14 +134,14 @@ export class FileStoreBackend implements MlflowBackend {
   /** MLflow's own start-up: a new root gets the Default experiment; `.trash` always exists. */
   private async ensureRoot(): Promise<void> {
     const fresh = (await readOptionalText(path.join(this.root, '0', 'meta.yaml'))) === undefined && (await subdirs(this.root)).length === 0;
-    await fs.mkdir(path.join(this.root, '.trash'), { recursive: true });
+    await this.mkdir(path.join(this.root, '.trash'));
     if (fresh) await this.writeExperiment('0', 'Default');
   }
 
   private async writeExperiment(id: string, name: string): Promise<void> {
     const now = this.now();
-    await fs.mkdir(path.join(this.root, id), { recursive: true });
-    await writeAtomic(
+    await this.mkdir(path.join(this.root, id));
+    await this.writeAtomic(
       path.join(this.root, id, 'meta.yaml'),
       writeMeta({
         artifact_location: pathToFileURL(path.join(this.root, id)).href,
@@ -210,12 +225,12 @@ export class FileStoreBackend implements MlflowBackend {
   async createRun(experimentId: string, input: CreateRunInput): Promise<RunHandle> {
     const run = this.handle(experimentId, this.newRunId());
     const dir = this.runDir(run);
-    await fs.mkdir(dir, { recursive: true });
-    await writeAtomic(
+    await this.mkdir(dir);
+    await this.writeAtomic(
       path.join(dir, 'meta.yaml'),
       this.runMeta(run, { runName: input.runName, startTime: input.startTime, endTime: null, status: STATUS_CODE.RUNNING, userId: input.userId ?? '', running: true }),
     );
-    for (const sub of ['metrics', 'params', 'artifacts']) await fs.mkdir(path.join(dir, sub), { recursive: true });
+    for (const sub of ['metrics', 'params', 'artifacts']) await this.mkdir(path.join(dir, sub));
     const tags = input.tags.some((t) => t.key === 'mlflow.runName') ? input.tags : [...input.tags, { key: 'mlflow.runName', value: input.runName }];
     await this.writeTags(path.join(dir, 'tags'), tags);
     return run;
@@ -224,8 +239,7 @@ export class FileStoreBackend implements MlflowBackend {
   private async writeTags(dir: string, tags: readonly TrackedTag[]): Promise<void> {
     for (const t of tags) {
       const file = keyPath(dir, t.key);
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(file, t.value);
+      await this.write(file, t.value);
     }
   }
 
@@ -245,8 +259,7 @@ export class FileStoreBackend implements MlflowBackend {
         );
       }
       if (old === undefined) {
-        await fs.mkdir(path.dirname(file), { recursive: true });
-        await fs.writeFile(file, p.value);
+        await this.write(file, p.value);
       }
     }
     for (const m of batch.metrics) {
@@ -254,8 +267,7 @@ export class FileStoreBackend implements MlflowBackend {
       const line = `${m.timestamp} ${pyFloatRepr(m.value)} ${m.step}\n`;
       const old = (await readOptionalText(file)) ?? '';
       if (old.split('\n').includes(line.slice(0, -1))) continue;
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.appendFile(file, line);
+      await this.write(file, line, true);
     }
     await this.writeTags(path.join(dir, 'tags'), batch.tags);
     const name = batch.tags.find((t) => t.key === 'mlflow.runName');
@@ -264,14 +276,14 @@ export class FileStoreBackend implements MlflowBackend {
 
   async logArtifact(run: RunHandle, artifactPath: string, file: string): Promise<void> {
     const root = fileURLToPath(run.artifactUri);
-    await writeFileAtomic(keyPath(root, artifactPath), (temp) => fs.copyFile(file, temp), { hidden: true });
+    await writeFileAtomic(keyPath(root, artifactPath), (temp) => fs.copyFile(file, temp), { hidden: true, owner: this.owner });
   }
 
   private async updateRunMeta(run: RunHandle, change: { runName?: string; status?: number; endTime?: number }): Promise<void> {
     const meta = await this.readRunMeta(run);
     const status = change.status ?? metaNumber(meta, 'status') ?? STATUS_CODE.RUNNING;
     const endTime = change.endTime ?? metaNumber(meta, 'end_time') ?? null;
-    await writeAtomic(
+    await this.writeAtomic(
       path.join(this.runDir(run), 'meta.yaml'),
       this.runMeta(run, {
         runName: change.runName ?? metaString(meta, 'run_name') ?? '',
@@ -312,7 +324,7 @@ export class FileStoreBackend implements MlflowBackend {
     const meta = text === undefined ? {} : readMeta(text, file);
     const now = this.now();
     const desc = description !== undefined ? description : (metaString(meta, 'description') ?? null);
-    await writeAtomic(
+    await this.writeAtomic(
       file,
       writeMeta({
         aliases: await this.aliasesOf(name),
@@ -327,7 +339,7 @@ export class FileStoreBackend implements MlflowBackend {
   async ensureRegisteredModel(name: string, description?: string): Promise<void> {
     const dir = this.modelDir(name);
     if ((await readOptionalText(path.join(dir, 'meta.yaml'))) !== undefined) return;
-    await fs.mkdir(dir, { recursive: true });
+    await this.mkdir(dir);
     await this.touchModel(name, description ?? null);
   }
 
@@ -360,8 +372,8 @@ export class FileStoreBackend implements MlflowBackend {
     await this.touchModel(name);
     const now = this.now();
     const vdir = path.join(dir, `version-${n}`);
-    await fs.mkdir(vdir, { recursive: true });
-    await writeAtomic(
+    await this.mkdir(vdir);
+    await this.writeAtomic(
       path.join(vdir, 'meta.yaml'),
       writeMeta({
         aliases: [],
@@ -391,8 +403,7 @@ export class FileStoreBackend implements MlflowBackend {
       throw new MlflowError('not-found', `Model Version (name=${name}, version=${version}) not found`, 404, 'RESOURCE_DOES_NOT_EXIST');
     }
     const file = keyPath(path.join(dir, 'aliases'), alias);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(file, version);
+    await this.write(file, version);
     await this.touchModel(name);
   }
 

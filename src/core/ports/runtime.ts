@@ -4,6 +4,12 @@ import type { Stage } from '../types.js';
 /** Where a stage's output goes while it runs. */
 export interface StageLogSink {
   write(chunk: string, stream: 'stdout' | 'stderr'): void;
+  /**
+   * The output is complete: a sink that holds text back (a redactor waiting
+   * to see whether a secret continues in the next chunk) writes it now.
+   * Called once, after the run; writes after it are not expected.
+   */
+  end?(): void;
 }
 
 /** The container settings of a stage, defaults applied (from its manifest). */
@@ -12,8 +18,10 @@ export interface ContainerSettings {
   cpus?: number;
   memoryBytes?: number;
   env: Record<string, string>;
-  /** Overrides the workspace owner's uid:gid. */
+  /** Overrides the default user (the workspace owner's uid:gid); never root (refused where the manifest is read). */
   user?: string;
+  /** The most processes and threads the container may have at once (default: the runtime's, 512). */
+  pidsLimit?: number;
 }
 
 /**

@@ -64,7 +64,8 @@ export interface StageRun {
    * Environment for the stage's process so that code inside logs to the same
    * run: `MLFLOW_TRACKING_URI` (as the stage sees it), `MLFLOW_RUN_ID` and
    * `MLFLOW_EXPERIMENT_ID` when known, `MLFLOW_EXPERIMENT_NAME`, and the
-   * credential variables when set. Never log it.
+   * credential variables when set (the composition root passes these on only
+   * to a stage whose manifest asks: app/stage-credentials.ts). Never log it.
    */
   readonly env: Readonly<Record<string, string>>;
 }

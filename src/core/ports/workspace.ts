@@ -58,3 +58,13 @@ export interface Workspace {
    */
   escapeOf(path: string): Promise<PathEscape | undefined>;
 }
+
+/**
+ * Whom what reprod creates in a workspace belongs to: the workspace's owner,
+ * when reprod runs as root for a workspace that root does not own (its
+ * compose container). See adapters/fs/file-owner.ts.
+ */
+export interface FileOwner {
+  uid: number;
+  gid: number;
+}

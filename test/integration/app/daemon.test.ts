@@ -13,6 +13,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_DIR } from '../../../src/adapters/docker/stage-sandbox.js';
 import { runDaemon } from '../../../src/app/daemon.js';
 import type { Logger } from '../../../src/core/ports.js';
 import { parseLockfile } from '../../../src/lock/lockfile.js';
@@ -37,6 +38,18 @@ function write(root: string, files: Record<string, string>): void {
 }
 
 const read = (root: string, p: string): string | undefined => (existsSync(path.join(root, p)) ? readFileSync(path.join(root, p), 'utf8') : undefined);
+
+/** A stage's out `name` in the scratch space of the runs under way (stage-sandbox.ts), as files. */
+function scratchOutputs(root: string, name: string): string[] {
+  const runs = path.join(root, SANDBOX_DIR);
+  if (!existsSync(runs)) return [];
+  return readdirSync(runs).flatMap((run) =>
+    readdirSync(path.join(runs, run))
+      .filter((d) => d.startsWith('anchor-'))
+      .map((d) => path.join(runs, run, d, name))
+      .filter((f) => existsSync(f)),
+  );
+}
 
 /** status/<name>.yaml as plain data (undefined while absent or half-known). */
 function status(root: string, name: string): { status: Record<string, unknown> & { phase?: string; lastRun?: Record<string, unknown> } } | undefined {
@@ -332,8 +345,9 @@ describe('reprod daemon', () => {
     const first = spawnDaemon(ws.path);
     try {
       await waitFor('the run to start', async () => (await reprodContainers(docker, ws.path)).some((c) => c.State === 'running'), { timeoutMs: 15_000 });
-      // the partial output is on disk, uncommitted
-      await waitFor('a partial output', () => read(ws.path, 'out.txt') === 'input\n');
+      // the partial output is on disk, in the run's scratch space: never in the workspace, uncommitted
+      await waitFor('a partial output', () => scratchOutputs(ws.path, 'out.txt').some((f) => readFileSync(f, 'utf8') === 'input\n'));
+      expect(read(ws.path, 'out.txt')).toBeUndefined();
     } finally {
       first.kill('SIGKILL');
     }
@@ -347,6 +361,8 @@ describe('reprod daemon', () => {
         log: [second.output()],
       });
       expect(second.output()).toContain('removed an orphan container');
+      expect(second.output()).toContain('removed the scratch space of runs that are over');
+      expect(scratchOutputs(ws.path, 'out.txt')).toEqual([]);
       expect(await reprodContainers(docker, ws.path)).toEqual([]);
       const lock = parseLockfile(read(ws.path, 'dvc.lock') ?? '');
       expect(lock.stages.get('slow')?.outs[0]?.size).toBe('input\ndone\n'.length);

@@ -157,5 +157,6 @@ describe('the example pipeline in its stage images', () => {
     const second = await makeWorkspace();
     workspaces.push(second);
     expect(await runPipeline(second)).toEqual(first);
-  });
+    // the four stage containers again, as beforeAll runs them (54 s alone on a loaded 2-core machine)
+  }, 180_000);
 });

@@ -10,7 +10,7 @@ describe('manifests/README.md', () => {
     const blocks = [...readFileSync(README, 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
     expect(blocks).toHaveLength(2);
     const parsed = parseManifests(blocks.map((text, i) => ({ path: `README-${i}.yaml`, text })));
-    expect(parsed.stages.get('train')).toMatchObject({ build: { context: 'images/train' }, memoryBytes: 4 * 1024 ** 3, network: 'none' });
+    expect(parsed.stages.get('train')).toMatchObject({ build: { context: 'images/train' }, memoryBytes: 4 * 1024 ** 3, pidsLimit: 1024, network: 'none', credentials: ['mlflow'] });
     expect(parsed.pipeline.maxParallel).toBe(2);
   });
 });

@@ -153,6 +153,30 @@ describe('parseManifests', () => {
     expect(err.message).toBe('two `kind: Pipeline` manifests: a.yaml:3 and a.yaml:8');
   });
 
+  it('refuses a user that names root (uid 0, root, group 0) with the file and line of `user:`', () => {
+    const stage = (user: string) => `apiVersion: reprod.dev/v1\nkind: Stage\nmetadata: {name: t}\nspec:\n  network: none\n  user: ${user}\n`;
+    for (const user of ['0', '"0:0"', 'root', '"root:root"', '"1000:0"', '"00"']) {
+      const err = parseError([{ path: 'manifests/t.yaml', text: stage(user) }]);
+      expect(err.code, user).toBe('SCHEMA');
+      expect(err.source).toEqual({ file: 'manifests/t.yaml', key: 'spec.user', line: 6 });
+      expect(err.format()).toMatch(/^manifests\/t\.yaml:6: spec\.user: `user: [^`]+` names root, and a stage never runs as root\n  hint: Remove `user:`/);
+    }
+    // a uid alone, as YAML reads it (a number), is a user too
+    expect(parseManifests([{ path: 'm.yaml', text: stage('1000') }]).stages.get('t')?.user).toBe('1000');
+    expect(parseManifests([{ path: 'm.yaml', text: stage('app:staff') }]).stages.get('t')?.user).toBe('app:staff');
+  });
+
+  it('reads credentials (sorted) and a pids limit; refuses unknown credential kinds and tiny limits', () => {
+    const text = (spec: string) => `apiVersion: reprod.dev/v1\nkind: Stage\nmetadata: {name: t}\nspec:\n${spec}`;
+    const spec = parseManifests([{ path: 'm.yaml', text: text('  credentials: [mlflow, aws]\n  resources: {pids: 64}\n') }]).stages.get('t');
+    expect(spec).toMatchObject({ credentials: ['aws', 'mlflow'], pidsLimit: 64 });
+    expect(parseManifests([{ path: 'm.yaml', text: text('  network: none\n') }]).stages.get('t')?.credentials).toBeUndefined();
+    const kind = parseError([{ path: 'm.yaml', text: text('  credentials: [mlflow, gcp]\n') }]);
+    expect(kind.source).toMatchObject({ file: 'm.yaml', key: 'spec.credentials[1]', line: 5 });
+    const pids = parseError([{ path: 'm.yaml', text: text('  resources: {pids: 2}\n') }]);
+    expect(pids.source).toMatchObject({ file: 'm.yaml', key: 'spec.resources.pids', line: 5 });
+  });
+
   it('wants maxParallel as an integer of at least 1', () => {
     const err = parseError([{ path: 'a.yaml', text: 'apiVersion: reprod.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec: {maxParallel: 0}\n' }]);
     expect(err.source?.key).toBe('spec.maxParallel');

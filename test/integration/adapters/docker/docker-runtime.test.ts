@@ -1,11 +1,11 @@
-import { chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DockerRuntime } from '../../../../src/adapters/docker/docker-runtime.js';
 import { LABEL } from '../../../../src/adapters/docker/labels.js';
 import { ReprodError } from '../../../../src/core/errors.js';
 import type { RunRequest } from '../../../../src/core/ports.js';
-import type { Stage } from '../../../../src/core/types.js';
+import type { OutSpec, Stage } from '../../../../src/core/types.js';
 import type { ContainerSettings, ResolvedRuntime } from '../../../../src/pipeline/stage-runtime.js';
 import { busyboxImage, captureLog, engine, quietLogger, reprodContainers, testStage } from '../../../helpers/docker.js';
 import { tempDir } from '../../../helpers/workspace.js';
@@ -25,6 +25,11 @@ function workspace(): { path: string } & Disposable {
   const ws = tempDir('reprod-docker-');
   chownSync(ws.path, OWNER.uid, OWNER.gid);
   return ws;
+}
+
+/** A declared out of a test stage (workspace-relative path). */
+function declared(p: string, extra: Partial<OutSpec> = {}): OutSpec {
+  return { defPath: p, path: p, kind: 'out', cache: true, persist: false, push: true, ...extra };
 }
 
 type Request = Omit<RunRequest, 'prepared'> & { prepared?: RunRequest['prepared'] };
@@ -72,6 +77,7 @@ describe('DockerRuntime', () => {
     const rt = runtime(ws.path, { env: { FROM_MANIFEST: 'm' } });
     const stage = testStage('write', 'cat input.txt > out.txt && id -u >> out.txt && id -g >> out.txt && pwd >> out.txt && echo "$HOME $FROM_REQ $FROM_MANIFEST" >> out.txt', {
       wdir: 'sub',
+      outs: [declared('sub/out.txt')],
     });
     const res = await rt.run(request(ws.path, stage, { env: { FROM_REQ: 'r' } }));
     expect(res.outcome).toEqual({ kind: 'exited', exitCode: 0 });
@@ -103,13 +109,17 @@ describe('DockerRuntime', () => {
 
   it('runs each command of a list in order, in its own container, and stops at the first failure', async () => {
     using ws = workspace();
-    const req = request(ws.path, testStage('list', ['echo a >> seq; hostname >> hosts', 'echo b >> seq; hostname >> hosts; exit 2', 'echo c >> seq']));
+    const cmds = ['echo a >> seq; hostname >> hosts', 'echo b >> seq; hostname >> hosts; cat seq hosts; exit 2', 'echo c >> seq'];
+    const req = request(ws.path, testStage('list', cmds, { outs: [declared('seq'), declared('hosts')] }));
     const res = await runtime(ws.path).run(req);
     expect(res.outcome).toEqual({ kind: 'exited', exitCode: 2 });
-    expect(readFileSync(`${ws.path}/seq`, 'utf8')).toBe('a\nb\n');
-    const hosts = readFileSync(`${ws.path}/hosts`, 'utf8').trim().split('\n');
+    // the second command saw what the first wrote; the third never ran
+    const [a, b, ...hosts] = req.log.stdout.trim().split('\n');
+    expect([a, b]).toEqual(['a', 'b']);
     expect(new Set(hosts).size).toBe(2);
     expect(res.container?.startsWith(hosts[1] ?? '-')).toBe(true);
+    // a failed run leaves none of its outs in the workspace
+    expect(existsSync(`${ws.path}/seq`)).toBe(false);
     expect(await reprodContainers(docker, ws.path)).toEqual([]);
   });
 
@@ -166,11 +176,57 @@ describe('DockerRuntime', () => {
     expect(bridge.log.stdout).toBe('eth0\nlo\n');
   });
 
-  it('drops every capability and forbids new privileges, even for root', async () => {
+  it('drops every capability and forbids new privileges', async () => {
     using ws = workspace();
     const req = request(ws.path, testStage('caps', "grep -E '^(CapEff|CapBnd|NoNewPrivs):' /proc/self/status | tr -s '\\t ' ' '"));
-    await runtime(ws.path, { user: '0:0' }).run(req);
+    await runtime(ws.path).run(req);
     expect(req.log.stdout).toBe('CapEff: 0000000000000000\nCapBnd: 0000000000000000\nNoNewPrivs: 1\n');
+  });
+
+  it('never runs a stage as root: its settings naming root are refused before any container exists', async () => {
+    using ws = workspace();
+    for (const user of ['0', '0:0', 'root', 'root:root', '1000:0']) {
+      const err = await runtime(ws.path, { user })
+        .run(request(ws.path, testStage('root', 'echo ran > ran.txt', { outs: [declared('ran.txt')] })))
+        .catch((e: unknown) => e);
+      expect(err, user).toBeInstanceOf(ReprodError);
+      expect((err as ReprodError).code).toBe('SANDBOX');
+      expect((err as ReprodError).message).toContain(`\`user: ${user}\``);
+    }
+    expect(existsSync(`${ws.path}/ran.txt`)).toBe(false);
+    expect(await reprodContainers(docker, ws.path)).toEqual([]);
+  });
+
+  it('in a workspace that root owns, runs as 65534:65534 and gives its outs back to root', async () => {
+    using ws = tempDir('reprod-docker-root-');
+    expect(statSync(ws.path).uid).toBe(0);
+    const req = request(ws.path, testStage('nobody', 'mkdir out && id -u > out/ids && id -g >> out/ids && id -u > top.txt', { outs: [declared('out'), declared('top.txt')] }));
+    expect((await runtime(ws.path).run(req)).outcome, req.log.stderr).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(readFileSync(`${ws.path}/out/ids`, 'utf8')).toBe('65534\n65534\n');
+    for (const p of ['out', 'out/ids', 'top.txt']) {
+      const st = statSync(`${ws.path}/${p}`);
+      expect({ p, uid: st.uid, gid: st.gid }).toEqual({ p, uid: 0, gid: 0 });
+    }
+  });
+
+  it('a manifest user (not root) overrides the default', async () => {
+    using ws = workspace();
+    const req = request(ws.path, testStage('other', 'id -u > who && id -g >> who', { outs: [declared('who')] }));
+    expect((await runtime(ws.path, { user: '4321:4321' }).run(req)).outcome, req.log.stderr).toEqual({ kind: 'exited', exitCode: 0 });
+    expect(readFileSync(`${ws.path}/who`, 'utf8')).toBe('4321\n4321\n');
+    // moved into place, then given to the workspace's owner
+    expect(statSync(`${ws.path}/who`).uid).toBe(OWNER.uid);
+  });
+
+  it('sets a pids limit of 512 by default, and the manifest\'s when it has one', async () => {
+    using ws = workspace();
+    const cmd = 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max';
+    const def = request(ws.path, testStage('pids', cmd));
+    await runtime(ws.path).run(def);
+    expect(def.log.stdout.trim()).toBe('512');
+    const set = request(ws.path, testStage('pids', cmd));
+    await runtime(ws.path, { pidsLimit: 64 }).run(set);
+    expect(set.log.stdout.trim()).toBe('64');
   });
 
   it('applies the CPU limit', async () => {

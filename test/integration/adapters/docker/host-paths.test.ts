@@ -104,7 +104,7 @@ const rt = new DockerRuntime({
   docker: connectEngine(), workspace, logger,
   resolve: () => ({ kind: 'container', image: { kind: 'image', name: ${JSON.stringify(busybox)} }, settings: { network: 'none', env: {} }, reason: 'test' }),
 });
-const stage = { name: 'inside', group: 'inside', cmd: ['cat input.txt > output.txt', 'pwd >> output.txt'], wdir: '.', deps: [], params: [], outs: [], frozen: false, alwaysChanged: false, source: { file: 'dvc.yaml' } };
+const stage = { name: 'inside', group: 'inside', cmd: ['cat input.txt > output.txt', 'pwd >> output.txt'], wdir: '.', deps: [], params: [], outs: [{ defPath: 'output.txt', path: 'output.txt', kind: 'out', cache: true, persist: false, push: true }], frozen: false, alwaysChanged: false, source: { file: 'dvc.yaml' } };
 try {
   const mapper = await rt.hostPathMapper();
   const prepared = await rt.prepare(stage, new AbortController().signal);
