@@ -65,7 +65,7 @@ function varsFiles(root: string): string[] {
  * `reprod daemon`: the composition root of the long-running reconciler.
  *
  *   start: remove orphan containers of this workspace (by label)
- *   loop:  chokidar ─► work queue ─► Reconciler (one xstate actor per stage)
+ *   loop:  folder watches ─► work queue ─► Reconciler (one xstate actor per stage)
  *          ─► status/*.yaml, dvc.lock, cache ; /healthz, /metrics
  *   stop (signal): cancel running stages (containers stopped and removed),
  *          write status, close the watcher and the endpoint.
