@@ -11,7 +11,8 @@ import { ReprodError } from '../core/errors.js';
 import { systemClock, type Clock, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
 import type { Lockfile, LockStage, Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
-import { emptyLockfile, parseLockfile, serializeLockfile, upsertStage } from '../lock/lockfile.js';
+import { emptyLockfile, parseLockfile, upsertStage } from '../lock/lockfile.js';
+import { LockTextCache } from '../lock/lock-text.js';
 import { buildDag, type Dag } from '../pipeline/dag.js';
 import { parseManifests, type ParsedManifests } from '../pipeline/manifests.js';
 import { resolveStageRuntime, type ResolvedRuntime } from '../pipeline/stage-runtime.js';
@@ -103,24 +104,45 @@ function parse(text: string | undefined): Lockfile {
   return text === undefined || text.trim() === '' ? emptyLockfile() : parseLockfile(text, DVC_LOCK);
 }
 
-/** dvc.lock on disk; commits are serialized and each re-reads the file. */
+/**
+ * dvc.lock on disk. Commits are serialized, and each re-reads the file, so
+ * that an edit made meanwhile (by hand, or by DVC) is kept. The text last
+ * read or written is kept with its parsed model: a file that still reads the
+ * same is not parsed again, and a commit emits only the stage it changed
+ * (LockTextCache); a first repro of n stages thus reads and compares the
+ * file n times, but parses and emits it whole only when someone else
+ * changed it. The model it returns is shared: callers only read it.
+ */
 export class FileLockStore implements LockStore {
   private chain: Promise<unknown> = Promise.resolve();
+  private known: { text: string | undefined; lock: Lockfile } | undefined;
+  private readonly texts = new LockTextCache();
 
   constructor(private readonly ws: LocalWorkspace) {}
 
   async read(): Promise<Lockfile> {
-    return parse(await this.ws.readText(DVC_LOCK));
+    return (await this.current()).lock;
   }
 
   commit(stage: string, entry: LockStage): Promise<void> {
     const next = this.chain.then(async () => {
-      const current = await this.ws.readText(DVC_LOCK);
-      const text = serializeLockfile(upsertStage(parse(current), stage, entry));
-      if (current !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
+      const current = await this.current();
+      const lock = upsertStage(current.lock, stage, entry);
+      const text = this.texts.text(lock);
+      if (current.text !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
+      this.known = { text, lock };
     });
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  private async current(): Promise<{ text: string | undefined; lock: Lockfile }> {
+    const text = await this.ws.readText(DVC_LOCK);
+    const known = this.known;
+    if (known && known.text === text) return known;
+    const fresh = { text, lock: parse(text) };
+    this.known = fresh;
+    return fresh;
   }
 }
 
