@@ -18,28 +18,13 @@ import type { SkippedOut } from '../remote/tracked.js';
 
 /*
  * Commands load what they need when they run: a command line that only reads
- * status should not pay for loading the S3 SDK, dockerode or chokidar.
+ * status should not pay for loading the S3 SDK or dockerode.
  */
 const oneshot = () => import('../app/oneshot.js');
 const remotes = () => import('../app/remotes.js');
 
-/** Where a command writes; tests capture it. `exitCode` is what the command decided. */
-export interface Io {
-  out(s: string): void;
-  err(s: string): void;
-  exitCode: number;
-  /** stderr is a terminal: progress is drawn as a bar there, as plain lines elsewhere. */
-  errIsTTY?: boolean;
-}
-
-export function processIo(): Io {
-  return {
-    out: (s) => process.stdout.write(s),
-    err: (s) => process.stderr.write(s),
-    exitCode: 0,
-    errIsTTY: process.stderr.isTTY === true,
-  };
-}
+export { processIo, type Io } from './io.js';
+import type { Io } from './io.js';
 
 function makeLogger(verbose: boolean): Logger {
   return pino({ level: verbose ? 'debug' : 'warn', base: null }, pino.destination(2));

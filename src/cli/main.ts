@@ -1,20 +1,23 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeMode } from '../app/project.js';
 import { ReprodError } from '../core/errors.js';
 import { parseLockWaitSeconds, waitingMessage } from '../core/workspace-lock.js';
-import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
-import { commandDaemon } from './commands.js';
-import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
+import type { Io } from './io.js';
+import { reprodVersion } from './version.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+/*
+ * The commands are loaded when one runs, never to build the command line:
+ * `reprod --help` or a bad flag should not pay for pino, yaml, ajv and the
+ * rest of what the commands use.
+ */
+const commands = () => import('./commands.js');
 
 /** Builds the command line. Every command returns its exit code; errors become codes only here. */
 export function buildCli(io: Io): Command {
   const program = new Command('reprod')
     .description('Keeps a DVC pipeline up to date: works out stale stages by content hash and runs them.')
-    .version(pkg.version)
+    .version(reprodVersion())
     .option('-C, --cwd <dir>', 'run as if started in <dir>', '.')
     .option('-v, --verbose', 'log debug details to stderr')
     .addOption(
@@ -50,7 +53,7 @@ export function buildCli(io: Io): Command {
     .description('check dvc.yaml: syntax, schema, interpolation, files and the DAG')
     .option('--schema-only <file>', 'check one file against the dvc.yaml schema alone, as an editor would')
     .action(async (o: { schemaOnly?: string }) => {
-      io.exitCode = await commandValidate(io, root(), o.schemaOnly);
+      io.exitCode = await (await commands()).commandValidate(io, root(), o.schemaOnly);
     });
 
   program
@@ -64,10 +67,10 @@ export function buildCli(io: Io): Command {
     .option('-j, --jobs <n>', 'parallel requests to the remote', positiveInt)
     .action(async (targets: string[], o: { json?: boolean; quiet?: boolean; cloud?: boolean; remote?: string; jobs?: number }) => {
       if (o.cloud || o.remote !== undefined) {
-        io.exitCode = await commandCloudStatus(io, root(), targets, { ...dataFlags(o), json: o.json === true });
+        io.exitCode = await (await commands()).commandCloudStatus(io, root(), targets, { ...dataFlags(o), json: o.json === true });
         return;
       }
-      io.exitCode = await commandStatus(io, root(), targets, { json: o.json === true, quiet: o.quiet === true, verbose: verbose(), runtime: runtime() });
+      io.exitCode = await (await commands()).commandStatus(io, root(), targets, { json: o.json === true, quiet: o.quiet === true, verbose: verbose(), runtime: runtime() });
     });
 
   program
@@ -87,7 +90,7 @@ export function buildCli(io: Io): Command {
         targets: string[],
         o: { force?: boolean; dry?: boolean; downstream?: boolean; singleItem?: boolean; keepGoing?: boolean; runCache: boolean; pull?: boolean; jobs?: number },
       ) => {
-        const repro = () => commandRepro(io, root(), targets, {
+        const repro = async () => (await commands()).commandRepro(io, root(), targets, {
           ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
           force: o.force === true,
           dry: o.dry === true,
@@ -109,7 +112,7 @@ export function buildCli(io: Io): Command {
     .description('record outputs produced outside reprod (by hand, by Airflow) in dvc.lock and the cache, as `dvc commit`')
     .argument('[targets...]', 'stages to commit (default: every stale stage)')
     .action(async (targets: string[]) => {
-      io.exitCode = await locked(() => commandCommit(io, root(), targets, { verbose: verbose(), runtime: runtime() }));
+      io.exitCode = await locked(async () => (await commands()).commandCommit(io, root(), targets, { verbose: verbose(), runtime: runtime() }));
     });
 
   program
@@ -122,7 +125,7 @@ export function buildCli(io: Io): Command {
     .option('--reprod-image <image>', "reprod's image, for the final task that confirms nothing is stale", 'reprod/reprod:latest')
     .option('--no-check', 'leave out the final `reprod status` task')
     .action(async (o: { out?: string; dagId?: string; reprodImage: string; check: boolean }) => {
-      io.exitCode = await commandExportAirflow(io, root(), { ...o, verbose: verbose() });
+      io.exitCode = await (await commands()).commandExportAirflow(io, root(), { ...o, verbose: verbose() });
     });
 
   const dataCommand = (name: string, description: string) =>
@@ -136,15 +139,15 @@ export function buildCli(io: Io): Command {
       .option('-d, --with-deps', 'include the stages upstream of the targets');
   type DataOpts = { remote?: string; jobs?: number; runCache?: boolean; withDeps?: boolean; force?: boolean };
   dataCommand('push', 'upload cached outputs the remote lacks').action(async (targets: string[], o: DataOpts) => {
-    io.exitCode = await locked(() => commandPush(io, root(), targets, dataFlags(o)));
+    io.exitCode = await locked(async () => (await commands()).commandPush(io, root(), targets, dataFlags(o)));
   });
   dataCommand('fetch', 'download outputs the cache lacks from the remote, verified').action(async (targets: string[], o: DataOpts) => {
-    io.exitCode = await locked(() => commandFetch(io, root(), targets, dataFlags(o)));
+    io.exitCode = await locked(async () => (await commands()).commandFetch(io, root(), targets, dataFlags(o)));
   });
   dataCommand('pull', 'fetch, then check the outputs out into the workspace')
     .option('-f, --force', 'overwrite workspace changes that are not in the cache')
     .action(async (targets: string[], o: DataOpts) => {
-      io.exitCode = await locked(() => commandPull(io, root(), targets, dataFlags(o)));
+      io.exitCode = await locked(async () => (await commands()).commandPull(io, root(), targets, dataFlags(o)));
     });
   program
     .command('gc')
@@ -155,7 +158,7 @@ export function buildCli(io: Io): Command {
     .option('-r, --remote <name>', 'the remote for --cloud')
     .option('-j, --jobs <n>', 'parallel requests to the remote', positiveInt)
     .action(async (o: { force?: boolean; cloud?: boolean; remote?: string; jobs?: number }) => {
-      const gc = () => commandGc(io, root(), { ...dataFlags(o), cloud: o.cloud === true });
+      const gc = async () => (await commands()).commandGc(io, root(), { ...dataFlags(o), cloud: o.cloud === true });
       // without --force gc only lists: it takes no lock
       io.exitCode = o.force === true ? await locked(gc) : await gc();
     });
@@ -165,7 +168,7 @@ export function buildCli(io: Io): Command {
     .description('restore outputs from the cache to match dvc.lock')
     .argument('[targets...]', 'stages to check out')
     .action(async (targets: string[]) => {
-      io.exitCode = await locked(() => commandCheckout(io, root(), targets));
+      io.exitCode = await locked(async () => (await commands()).commandCheckout(io, root(), targets));
     });
 
   program
@@ -177,7 +180,7 @@ export function buildCli(io: Io): Command {
     .option('--json', 'nodes and edges as JSON')
     .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean }) => {
       const format = o.dot ? 'dot' : o.mermaid ? 'mermaid' : o.json ? 'json' : 'text';
-      io.exitCode = await commandDag(io, root(), target, format);
+      io.exitCode = await (await commands()).commandDag(io, root(), target, format);
     });
 
   program
@@ -189,7 +192,7 @@ export function buildCli(io: Io): Command {
     .option('--host <address>', 'address of /healthz and /metrics (0.0.0.0 to be scraped from elsewhere)', '127.0.0.1')
     .option('--poll', 'poll the file system instead of inotify (for file systems that send no events)')
     .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean }) => {
-      io.exitCode = await commandDaemon(io, root(), {
+      io.exitCode = await (await commands()).commandDaemon(io, root(), {
         ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
         debounceMs: o.debounceMs,
         http: o.port < 0 ? null : { host: o.host, port: o.port },
