@@ -18,7 +18,7 @@ const restrict = (files, paths, patterns, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/.data/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/.data/**', 'coverage/**', '.tmp/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -5,8 +5,7 @@ import type { StageDecision } from '../reconcile/outcome.js';
 import type { StagePlan } from '../reconcile/stage-steps.js';
 import { cachedLockReader } from '../reconcile/stage-effects.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
-import { buildEngine, statusReporter } from './engine.js';
-import { loadSpec, selectRuntime, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
+import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
 
 export type { StageDecision } from '../reconcile/outcome.js';
 
@@ -114,6 +113,8 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
     }
     const { openTracking } = await import('./tracking.js');
     await using tracking = await openTracking({ root: project.root, log: opts.log });
+    // the reconciler (and xstate) is loaded only to run stages: status and --dry never need it
+    const { buildEngine } = await import('./engine.js');
     const { reconciler } = await buildEngine({
       project,
       selected,

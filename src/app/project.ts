@@ -18,6 +18,7 @@ import { parseManifests, type ParsedManifests } from '../pipeline/manifests.js';
 import { resolveStageRuntime, type ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
 import type { LockStore, StepDeps } from '../reconcile/stage-steps.js';
+import { StatusReporter } from '../status/reporter.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
 import { hasErrno, isMissing } from '../core/errno.js';
 
@@ -207,6 +208,14 @@ export async function selectRuntime(project: Project, spec: Spec, mode: RuntimeM
   const [{ DockerRuntime }, { connectEngine }] = await Promise.all([import('../adapters/docker/docker-runtime.js'), import('../adapters/docker/engine.js')]);
   const docker = new DockerRuntime({ docker: connectEngine(), workspace: project.root, resolve, logger: log });
   return { runtime: docker, resolve, docker };
+}
+
+/** What status/<stage>.yaml says about where a stage runs. */
+export function statusReporter(project: Project, selected: SelectedRuntime): StatusReporter {
+  return new StatusReporter(project.statusStore, systemClock, (stage) => {
+    const r = selected.resolve(stage);
+    return { kind: r.kind === 'container' ? 'docker' : 'host', reason: r.reason };
+  });
 }
 
 export function stepDeps(

@@ -1,6 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pino } from 'pino';
 import { loadPipeline, withProject, type RuntimeMode } from '../app/project.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
@@ -25,9 +24,10 @@ const remotes = () => import('../app/remotes.js');
 
 export { processIo, type Io } from './io.js';
 import type { Io } from './io.js';
+import { cliLogger } from './cli-logger.js';
 
 function makeLogger(verbose: boolean): Logger {
-  return pino({ level: verbose ? 'debug' : 'warn', base: null }, pino.destination(2));
+  return cliLogger(verbose);
 }
 
 
@@ -367,6 +367,7 @@ export async function commandDaemon(
   },
 ): Promise<number> {
   // a service logs what it does; sync, so that the last lines before an exit are not lost
+  const { pino } = await import('pino');
   const log: Logger = pino({ level: opts.verbose ? 'debug' : 'info', base: null }, pino.destination({ fd: 2, sync: true }));
   const ac = new AbortController();
   let signals = 0;

@@ -1,0 +1,63 @@
+import { createRequire } from 'node:module';
+import type { Logger } from '../core/ports.js';
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const RANK: Readonly<Record<Level, number>> = { debug: 20, info: 30, warn: 40, error: 50 };
+
+const require = createRequire(import.meta.url);
+
+/**
+ * A one-shot command's logger: pino's JSON lines on stderr, from `debug`
+ * with -v, else from `warn`. pino is loaded when the first line at that
+ * level is written, not before: most commands write none, and loading pino
+ * is a good part of a short command's start-up.
+ */
+export function cliLogger(verbose: boolean): Logger {
+  const level: Level = verbose ? 'debug' : 'warn';
+  let root: Logger | undefined;
+  const pinoRoot = (): Logger => {
+    if (root === undefined) {
+      const { pino } = require('pino') as typeof import('pino');
+      root = pino({ level, base: null }, pino.destination(2));
+    }
+    return root;
+  };
+  return new LazyLogger(RANK[level], pinoRoot, []);
+}
+
+/** Passes what reaches `min` to pino, made on first use with every binding of its chain of children. */
+class LazyLogger implements Logger {
+  private real: Logger | undefined;
+
+  constructor(
+    private readonly min: number,
+    private readonly root: () => Logger,
+    private readonly bindings: readonly Record<string, unknown>[],
+  ) {}
+
+  debug(obj: object, msg?: string): void {
+    this.write('debug', obj, msg);
+  }
+
+  info(obj: object, msg?: string): void {
+    this.write('info', obj, msg);
+  }
+
+  warn(obj: object, msg?: string): void {
+    this.write('warn', obj, msg);
+  }
+
+  error(obj: object, msg?: string): void {
+    this.write('error', obj, msg);
+  }
+
+  child(bindings: Record<string, unknown>): Logger {
+    return new LazyLogger(this.min, this.root, [...this.bindings, bindings]);
+  }
+
+  private write(level: Level, obj: object, msg?: string): void {
+    if (RANK[level] < this.min) return;
+    this.real ??= this.bindings.reduce<Logger>((l, b) => l.child(b), this.root());
+    this.real[level](obj, msg);
+  }
+}
