@@ -17,6 +17,7 @@ import { buildEngine } from './engine.js';
 import { daemonPassLease } from './workspace-lock.js';
 import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
 import { openTracking, type TrackingService } from './tracking.js';
+import { trackingOn } from './tracking-switch.js';
 
 export interface DaemonOptions {
   root: string;
@@ -31,7 +32,7 @@ export interface DaemonOptions {
   /** Poll the file system instead of inotify. */
   poll?: boolean;
   hooks?: ReconcilerHooks;
-  /** MLflow tracking (default on: `./mlruns`, or `MLFLOW_TRACKING_URI`); false turns it off. */
+  /** MLflow tracking (default on: `./mlruns`, or `MLFLOW_TRACKING_URI`); false, or REPROD_TRACKING=off, turns it off (see trackingOn). */
   tracking?: boolean;
   /** Called once the HTTP endpoint listens (with the port actually bound). */
   onListening?(port: number): void;
@@ -112,7 +113,8 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     };
     const metrics = new DaemonMetrics(() => reconciler.stats());
     // MLflow: background delivery of the outbox for the daemon's lifetime; tracking never blocks or fails a stage
-    tracking = opts.tracking === false ? undefined : await openTracking({ root, log });
+    if (trackingOn(process.env, opts.tracking)) tracking = await openTracking({ root, log });
+    else log.info({}, 'MLflow tracking is off');
     const trackingDone = tracking?.start(signal);
     const lease = daemonPassLease(root, { signal, onWait: (h) => log.info({ holder: describeHolder(h) }, 'waiting for the workspace lock') });
     const { reconciler } = await buildEngine({

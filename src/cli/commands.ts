@@ -130,6 +130,7 @@ export async function commandRepro(
     runCache: boolean;
     pull?: boolean;
     jobs?: number;
+    tracking?: boolean;
     verbose: boolean;
     runtime: RuntimeMode;
   },
@@ -147,6 +148,7 @@ export async function commandRepro(
       keepGoing: opts.keepGoing,
       runCache: opts.runCache,
       pull: opts.pull === true,
+      ...(opts.tracking === false ? { tracking: false } : {}),
       tee: () => ({ write: (chunk, stream) => (stream === 'stdout' ? io.out(chunk) : io.err(chunk)) }),
       onDecision: (d) => {
         if (d.action === 'skipped' || d.action === 'would-run' || d.action === 'frozen' || d.action === 'blocked') {
@@ -362,6 +364,7 @@ export async function commandDaemon(
     debounceMs: number;
     http: { host: string; port: number } | null;
     poll: boolean;
+    tracking?: boolean;
     verbose: boolean;
     runtime: RuntimeMode;
   },
@@ -391,6 +394,7 @@ export async function commandDaemon(
         debounceMs: opts.debounceMs,
         http: opts.http,
         poll: opts.poll,
+        ...(opts.tracking === false ? { tracking: false } : {}),
         ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
         onListening: (port: number) => io.err(`reprod daemon: /healthz and /metrics on ${opts.http?.host ?? ''}:${port}\n`),
       },

@@ -85,10 +85,11 @@ export function buildCli(io: Io): Command {
     .option('--no-run-cache', 'always run commands; never restore outputs from the run-cache')
     .option('--pull', 'pull missing dependencies (and outputs that can be restored) from the remote before running a stage')
     .option('-j, --jobs <n>', 'stages that may run at once (default 1: one after another, in the order DVC runs them)', positiveInt)
+    .option('--no-tracking', 'record no MLflow runs (as REPROD_TRACKING=off)')
     .action(
       async (
         targets: string[],
-        o: { force?: boolean; dry?: boolean; downstream?: boolean; singleItem?: boolean; keepGoing?: boolean; runCache: boolean; pull?: boolean; jobs?: number },
+        o: { force?: boolean; dry?: boolean; downstream?: boolean; singleItem?: boolean; keepGoing?: boolean; runCache: boolean; pull?: boolean; jobs?: number; tracking: boolean },
       ) => {
         const repro = async () => (await commands()).commandRepro(io, root(), targets, {
           ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
@@ -99,6 +100,7 @@ export function buildCli(io: Io): Command {
           keepGoing: o.keepGoing === true,
           runCache: o.runCache,
           pull: o.pull === true,
+          tracking: o.tracking,
           verbose: verbose(),
           runtime: runtime(),
         });
@@ -191,12 +193,14 @@ export function buildCli(io: Io): Command {
     .option('--port <port>', 'port of /healthz and /metrics (0: any free port; -1: no endpoint)', daemonInt(-1, 65535), 9465)
     .option('--host <address>', 'address of /healthz and /metrics (0.0.0.0 to be scraped from elsewhere)', '127.0.0.1')
     .option('--poll', 'poll the file system instead of inotify (for file systems that send no events)')
-    .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean }) => {
+    .option('--no-tracking', 'record no MLflow runs (as REPROD_TRACKING=off)')
+    .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean; tracking: boolean }) => {
       io.exitCode = await (await commands()).commandDaemon(io, root(), {
         ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
         debounceMs: o.debounceMs,
         http: o.port < 0 ? null : { host: o.host, port: o.port },
         poll: o.poll === true,
+        tracking: o.tracking,
         verbose: verbose(),
         runtime: runtime(),
       });
