@@ -19,10 +19,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inotifyWatches, rssMiB } from '../test/helpers/proc.js';
+import { loadLine } from './lib/measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..');
@@ -120,8 +120,7 @@ try {
   await until('the pass that reran the stage', () => lines.slice(from).some((l) => l.msg === 'pass finished' && (l.ran ?? 0) >= 1), 10 * 60_000);
   const passMs = (lines.slice(from).find((l) => l.msg === 'pass finished' && (l.ran ?? 0) >= 1)?.time ?? NaN) - tEdit;
 
-  const [l1, l5] = loadavg();
-  console.log(`daemon on ${FILES.toLocaleString('en')} files in ${dirs.toLocaleString('en')} folders (load average ${l1?.toFixed(1)}, ${l5?.toFixed(1)}; ${firstPass} ms to the first pass)`);
+  console.log(`daemon on ${FILES.toLocaleString('en')} files in ${dirs.toLocaleString('en')} folders (${loadLine()}; ${firstPass} ms to the first pass)`);
   console.log(`  inotify watches ${watches} for ${dirs} folders: ${(watches / dirs).toFixed(3)} per folder  (target ≤ 1), ENOSPC warnings ${enospc}  (target 0)`);
   console.log(`  idle RSS ${rss.toFixed(0)} MiB  (target ≤ 300 MiB)`);
   console.log(`  edit of the deepest file (${DEPTH + 1} folders down): seen after ${seenMs} ms, the pass that reran its stage ended after ${passMs} ms`);
