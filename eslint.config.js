@@ -1,21 +1,82 @@
-// Lint, and the dependency rule of the design (core ◄ pure modules ◄ adapters ◄ app ◄ cli):
-// each layer may import only the layers to its left; pure modules do no I/O.
+// Lint, and the dependency rule of the design:
+//
+//   core ◄ pure modules ◄ hashing, cache ◄ adapters ◄ app ◄ cli
+//
+// each layer imports only the layers to its left. The pure modules do no I/O
+// and are ordered among themselves (PURE, lowest first); the CLI imports only
+// app/, core/, its own files and the pure formatters named in CLI_FORMATTERS.
+// test/unit/eslint-config.test.ts proves that each restriction fires.
 import tseslint from 'typescript-eslint';
 
-const io = ['node:fs', 'node:fs/promises', 'fs', 'fs/promises', 'node:child_process', 'child_process', 'dockerode', 'chokidar', 'node:http', 'node:https', 'node:net'];
+/** Modules that do I/O, or load code or data at run time (`createRequire`). */
+const io = ['node:fs', 'node:fs/promises', 'fs', 'fs/promises', 'node:child_process', 'child_process', 'dockerode', 'chokidar', 'node:http', 'node:https', 'node:net', 'node:module', 'module'];
+
+/**
+ * The pure modules, lowest first. Each imports core and the tiers before its
+ * own, never a module of its own tier or a later one. Measured from the
+ * imports: lock, status, tracking, remote, export and metrics import
+ * pipeline; remote imports lock; reconcile imports pipeline, lock and status;
+ * plots imports metrics.
+ */
+const PURE = [['pipeline'], ['lock'], ['status'], ['tracking', 'remote', 'export', 'metrics'], ['reconcile', 'plots']];
+const pureDirs = PURE.flat();
+
+/** What the CLI may take from the pure modules: renderings of their own data, nothing that decides. */
+const CLI_FORMATTERS = [
+  { module: 'pipeline/dag-format' },
+  { module: 'pipeline/stage-status', names: ['describeReason', 'toDvcStatusJson'] },
+  { module: 'remote/cloud-status', names: ['formatCloudStatus'] },
+  { module: 'remote/report', names: ['summary', 'failuresError'] },
+  { module: 'lock/py-json', names: ['pyJsonDumps'] },
+  { module: 'metrics/diff', names: ['diffJson'] },
+  { module: 'metrics/results', names: ['revResultJson'] },
+  { module: 'metrics/table', names: ['diffTable', 'metricsTable', 'renderTable'] },
+  { module: 'plots/templates', names: ['TEMPLATES'] },
+  { module: 'plots/vega-template', names: ['isBuiltinTemplate', 'templateValue'] },
+];
+
+/**
+ * The one schema loader reads the package's own JSON Schemas (schemas/) with
+ * a JSON `import()`, as a static JSON import would, and with `import()` the
+ * validators `npm run build` compiled from them (or else ajv, to compile
+ * them): code and data of reprod itself, never the workspace. It alone may use import() among the pure
+ * modules; every other rule holds for it.
+ */
+const DYNAMIC_IMPORT_ALLOWED = ['src/pipeline/schemas.ts'];
+
 const layer = (...dirs) => dirs.flatMap((d) => [`**/${d}/**`, `../${d}/*`, `../../${d}/*`]);
-const restrict = (files, paths, patterns, message) => ({
+const group = (patterns, message) => ({ group: patterns, message });
+
+/** One no-restricted-imports for `files`: the modules in `paths` and the groups of patterns. */
+const restrict = (files, paths, pathMessage, groups) => ({
   files,
   rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        paths: paths.map((name) => ({ name, message })),
-        patterns: patterns.length ? [{ group: patterns, message }] : [],
-      },
-    ],
+    'no-restricted-imports': ['error', { paths: paths.map((name) => ({ name, message: pathMessage })), patterns: groups.filter((g) => g.group.length > 0) }],
   },
 });
+
+const PURE_IO = 'pure modules do no I/O: it arrives through ports (src/core/ports.ts)';
+const BELOW = layer('hashing', 'cache', 'adapters', 'app', 'cli');
+
+/** The rule of one pure module: no I/O, nothing from the layers above, nothing from its tier or a later one. */
+function pureRule(dir, tier) {
+  const higher = PURE.slice(tier).flat().filter((d) => d !== dir);
+  return restrict([`src/${dir}/**`], io, PURE_IO, [
+    group(BELOW, 'pure modules sit below hashing, cache, adapters, app and cli'),
+    group(layer(...higher), `${dir} sits below ${higher.join(', ')} among the pure modules (${PURE.map((t) => t.join('|')).join(' ◄ ')}): move what both need down, or the importer up`),
+  ]);
+}
+
+const pureRules = PURE.flatMap((dirs, tier) => dirs.map((dir) => pureRule(dir, tier)));
+
+const CLI_ONLY = 'the CLI does presentation: it imports app/, core/ and the pure formatters named in eslint.config.js';
+const cliRule = restrict(['src/cli/**'], io, 'the CLI does presentation: I/O is app/\'s', [
+  group(
+    [...layer(...pureDirs, 'hashing', 'cache', 'adapters'), ...CLI_FORMATTERS.flatMap((f) => [`!../${f.module}.js`, `!**/${f.module}.js`])],
+    CLI_ONLY,
+  ),
+  ...CLI_FORMATTERS.filter((f) => f.names).map((f) => ({ group: [`../${f.module}.js`], allowImportNames: f.names, message: `${CLI_ONLY}: from ${f.module}, only ${f.names.join(', ')}` })),
+]);
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/.data/**', 'coverage/**', '.tmp/**'] },
@@ -27,9 +88,17 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
-  restrict(['src/core/**'], io, layer('pipeline', 'lock', 'status', 'reconcile', 'hashing', 'cache', 'adapters', 'app', 'cli', 'tracking', 'remote'), 'core imports nothing else of ours and does no I/O'),
-  restrict(['src/pipeline/**', 'src/lock/**', 'src/status/**', 'src/reconcile/**', 'src/export/**', 'src/remote/**', 'src/tracking/**'], io, layer('hashing', 'cache', 'adapters', 'app', 'cli'), 'pure modules do no I/O: it arrives through ports (src/core/ports.ts)'),
-  restrict(['src/hashing/**', 'src/cache/**'], [], layer('adapters', 'app', 'cli', 'reconcile'), 'hashing and cache sit below adapters, app and cli'),
-  restrict(['src/adapters/**'], [], layer('app', 'cli'), 'adapters never import the composition root or the CLI'),
-  restrict(['src/app/**'], [], layer('cli'), 'the composition root never imports the CLI'),
+  restrict(['src/core/**'], io, 'core imports nothing else of ours and does no I/O', [
+    group(layer(...pureDirs, 'hashing', 'cache', 'adapters', 'app', 'cli'), 'core imports nothing else of ours and does no I/O'),
+  ]),
+  ...pureRules,
+  {
+    files: ['src/core/**', ...pureDirs.map((d) => `src/${d}/**`)],
+    ignores: DYNAMIC_IMPORT_ALLOWED,
+    rules: { 'no-restricted-syntax': ['error', { selector: 'ImportExpression', message: 'pure modules and core load nothing at run time: take it through a port, or import it statically' }] },
+  },
+  restrict(['src/hashing/**', 'src/cache/**'], [], '', [group(layer('adapters', 'app', 'cli', 'reconcile'), 'hashing and cache sit below adapters, app and cli')]),
+  restrict(['src/adapters/**'], [], '', [group(layer('app', 'cli'), 'adapters never import the composition root or the CLI')]),
+  restrict(['src/app/**'], [], '', [group(layer('cli'), 'the composition root never imports the CLI')]),
+  cliRule,
 );

@@ -28,7 +28,7 @@ import { loadSpec, openProject, selectRuntime, stepDeps } from '../src/app/proje
 import type { Logger } from '../src/core/ports.js';
 import { PIPELINE_KEY, Reconciler, type PassSummary } from '../src/reconcile/reconciler.js';
 import { stepEffects } from '../src/reconcile/stage-effects.js';
-import { systemTimerClock } from '../src/reconcile/timer-clock.js';
+import { systemTimerClock } from '../src/core/ports.js';
 import { StatusReporter } from '../src/status/reporter.js';
 import { busyboxImage, engine, quietLogger } from '../test/helpers/docker.js';
 

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Sets up reprod on a fresh Debian machine with Node 20, as root: its npm
-# dependencies and build, a Docker engine (Debian's docker.io, started when
-# none answers) and every image it needs, made locally when no registry
-# answers. Safe to run again.
+# dependencies and build, Chromium (for the plots page test), a Docker engine
+# (Debian's docker.io, started when none answers) and every image it needs,
+# made locally when no registry answers. Safe to run again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Debian's Chromium: the browser test opens the page `reprod plots show` writes
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
 
 npm ci --no-audit --no-fund
 npm run build

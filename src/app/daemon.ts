@@ -11,8 +11,8 @@ import type { Pipeline, Stage } from '../core/types.js';
 import { resolveStageRuntime } from '../pipeline/stage-runtime.js';
 import type { ReconcilerHooks } from '../reconcile/reconciler.js';
 import { EngineMonitor } from '../adapters/docker/engine-monitor.js';
-import { errorMessage } from '../core/errors.js';
-import { describeHolder } from '../core/workspace-lock.js';
+import { errorMessage } from '../core/errno.js';
+import { describeHolder } from '../core/ports.js';
 import { buildEngine } from './engine.js';
 import { daemonPassLease } from './workspace-lock.js';
 import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
@@ -138,7 +138,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         lease,
         onSpec: (spec) => {
           watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles: varsFiles(root), buildContextOf })).catch((err: unknown) =>
-            log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot watch the workspace'),
+            log.warn({ err: errorMessage(err) }, 'cannot watch the workspace'),
           );
         },
       },

@@ -5,7 +5,7 @@ import { trackingResultOf } from '../reconcile/outcome.js';
 import { Reconciler, type ReconcilerHooks, type ReconcilerOptions, type ReconcileSpec } from '../reconcile/reconciler.js';
 import { stepEffects, type EffectOptions } from '../reconcile/stage-effects.js';
 import type { StepDeps } from '../reconcile/stage-steps.js';
-import { systemTimerClock } from '../reconcile/timer-clock.js';
+import { systemTimerClock } from '../core/ports.js';
 import type { StatusReporter } from '../status/reporter.js';
 import type { PassTracking, StageTracking } from '../tracking/stage-run-recorder.js';
 import { statusReporter, stepDeps, type Project, type SelectedRuntime } from './project.js';

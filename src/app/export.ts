@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { airflowDagPython, type ExportedStage } from '../export/airflow-dag.js';
 import type { Logger } from '../core/ports.js';
@@ -43,4 +44,11 @@ export async function exportAirflow(opts: AirflowExportOptions): Promise<string>
       ...(opts.reprodImage === null ? {} : { reprodImage: opts.reprodImage ?? 'reprod/reprod:latest' }),
     });
   });
+}
+
+/** `export airflow --out FILE`: writes the DAG's text to FILE (relative to the workspace), making its folder. */
+export async function writeExport(root: string, file: string, text: string): Promise<void> {
+  const abs = path.resolve(root, file);
+  await mkdir(path.dirname(abs), { recursive: true });
+  await writeFile(abs, text);
 }

@@ -5,9 +5,11 @@ import { LocalCache } from '../adapters/cache/local-cache.js';
 import type { DockerRuntime } from '../adapters/docker/docker-runtime.js';
 import { LocalWorkspace } from '../adapters/fs/local-workspace.js';
 import { stageLogFile } from '../adapters/fs/stage-log-file.js';
+import { decodeUtf8 } from '../adapters/fs/utf8-text.js';
 import { HostRuntime } from '../adapters/local/host-runtime.js';
 import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
 import { ReprodError } from '../core/errors.js';
+import { inputLimitsFromEnv, type InputLimits } from '../core/input-limits.js';
 import { systemClock, type Clock, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
 import type { Lockfile, LockStage, Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
@@ -17,7 +19,8 @@ import { buildDag, type Dag } from '../pipeline/dag.js';
 import { parseManifests, type ParsedManifests } from '../pipeline/manifests.js';
 import { resolveStageRuntime, type ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
-import type { LockStore, StepDeps } from '../reconcile/stage-steps.js';
+import type { LockStore } from '../core/ports.js';
+import type { StepDeps } from '../reconcile/stage-steps.js';
 import { StatusReporter } from '../status/reporter.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
 import { hasErrno, isMissing } from '../core/errno.js';
@@ -26,13 +29,16 @@ export const DVC_YAML = 'dvc.yaml';
 export const DVC_LOCK = 'dvc.lock';
 export const MANIFESTS_DIR = 'manifests';
 
-function readOptional(abs: string): string | undefined {
+/** The text of `rel` under `root` (UTF-8, or an ENCODING error naming `rel`); undefined when absent. */
+function readOptional(root: string, rel: string): string | undefined {
+  let bytes: Buffer;
   try {
-    return readFileSync(abs, 'utf8');
+    bytes = readFileSync(path.join(root, rel));
   } catch (e) {
     if (isMissing(e) || hasErrno(e, 'EISDIR')) return undefined;
     throw e;
   }
+  return decodeUtf8(bytes, rel);
 }
 
 /** DVC's two config files, as read: kept apart, since secrets may come only from `config.local`. */
@@ -46,7 +52,7 @@ export interface DvcConfigFiles {
 /** The one reader of `.dvc/config` and `.dvc/config.local`; a missing file is an empty one. */
 export function readDvcConfigFiles(root: string): DvcConfigFiles {
   const read = (name: string): DvcConfig => {
-    const text = readOptional(path.join(root, '.dvc', name));
+    const text = readOptional(root, `.dvc/${name}`);
     return text === undefined ? new Map() : parseDvcConfig(text, `.dvc/${name}`);
   };
   return { config: read('config'), local: read('config.local') };
@@ -73,8 +79,21 @@ export function loadPipeline(root: string): { pipeline: Pipeline; dag: Dag } {
   return { pipeline, dag };
 }
 
-export function loadSpec(root: string): Spec {
-  const text = readOptional(path.join(root, DVC_YAML));
+/**
+ * The limits on reading the spec in force for this process: the defaults,
+ * raised or lowered by REPROD_MAX_* (docs/LIMITS.md). Read when a command or
+ * a daemon pass loads the spec, so a bad value is reported as any bad input.
+ */
+export function inputLimits(): InputLimits {
+  return inputLimitsFromEnv(process.env);
+}
+
+/**
+ * Reads the spec: dvc.yaml (and the params and vars files its templating
+ * reads) and manifests/, each bounded by `limits` and required to be UTF-8.
+ */
+export function loadSpec(root: string, limits: InputLimits = inputLimits()): Spec {
+  const text = readOptional(root, DVC_YAML);
   if (text === undefined) {
     throw new ReprodError('NO_PIPELINE', `no ${DVC_YAML} in ${root}`);
   }
@@ -82,14 +101,15 @@ export function loadSpec(root: string): Spec {
   const pipeline = parseDvcYaml(text, {
     file: DVC_YAML,
     readFile: (rel) => {
-      const t = readOptional(path.join(root, rel));
+      const t = readOptional(root, rel);
       read.push(`${rel}\n${t ?? ''}`);
       return t;
     },
+    limits,
   });
   const manifestFiles = listManifests(root);
   for (const f of manifestFiles) read.push(`${f.path}\n${f.text}`);
-  return { pipeline, dag: buildDag(pipeline), manifests: parseManifests(manifestFiles), text: read.join('\n---\n') };
+  return { pipeline, dag: buildDag(pipeline), manifests: parseManifests(manifestFiles, limits), text: read.join('\n---\n') };
 }
 
 function listManifests(root: string): { path: string; text: string }[] {
@@ -98,11 +118,15 @@ function listManifests(root: string): { path: string; text: string }[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
     .sort()
-    .map((f) => ({ path: `${MANIFESTS_DIR}/${f}`, text: readFileSync(path.join(dir, f), 'utf8') }));
+    .flatMap((f) => {
+      const rel = `${MANIFESTS_DIR}/${f}`;
+      const text = readOptional(root, rel);
+      return text === undefined ? [] : [{ path: rel, text }];
+    });
 }
 
-function parse(text: string | undefined): Lockfile {
-  return text === undefined || text.trim() === '' ? emptyLockfile() : parseLockfile(text, DVC_LOCK);
+function parse(text: string | undefined, limits: InputLimits): Lockfile {
+  return text === undefined || text.trim() === '' ? emptyLockfile() : parseLockfile(text, DVC_LOCK, limits);
 }
 
 /**
@@ -119,7 +143,10 @@ export class FileLockStore implements LockStore {
   private known: { text: string | undefined; lock: Lockfile } | undefined;
   private readonly texts = new LockTextCache();
 
-  constructor(private readonly ws: LocalWorkspace) {}
+  constructor(
+    private readonly ws: LocalWorkspace,
+    private readonly limits: InputLimits = inputLimits(),
+  ) {}
 
   async read(): Promise<Lockfile> {
     return (await this.current()).lock;
@@ -141,7 +168,7 @@ export class FileLockStore implements LockStore {
     const text = await this.ws.readText(DVC_LOCK);
     const known = this.known;
     if (known && known.text === text) return known;
-    const fresh = { text, lock: parse(text) };
+    const fresh = { text, lock: parse(text, this.limits) };
     this.known = fresh;
     return fresh;
   }
@@ -156,11 +183,14 @@ export interface Project {
   cache: LocalCache;
   lockStore: FileLockStore;
   statusStore: StatusStore;
+  /** The limits on reading inputs in force (REPROD_MAX_*): params files read when observing stages are bounded by them too. */
+  limits: InputLimits;
 }
 
 /** The composition root for one workspace: the only place adapters are constructed. */
 export function openProject(rootDir: string, log?: Logger): Project {
   const root = path.resolve(rootDir);
+  const limits = inputLimits();
   const config = loadDvcConfig(root);
   const ws = new LocalWorkspace(root);
   const cacheDir = config.get('cache')?.get('dir');
@@ -170,7 +200,7 @@ export function openProject(rootDir: string, log?: Logger): Project {
     linkTypes: cacheLinkTypes(config),
   });
   const hasher = new WorkspaceHasher({ root, ...(log ? { logger: log } : {}) });
-  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws), statusStore: new StatusStore(ws, log) };
+  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits), statusStore: new StatusStore(ws, log), limits };
 }
 
 /** Runs `fn` on an opened project, then stops the hasher's workers (whatever `fn` did). */

@@ -22,11 +22,11 @@ import {
   type Failure,
   type Listings,
 } from '../remote/data-sync.js';
-import type { RemoteStore } from '../remote/ports.js';
+import type { RemoteStore } from '../core/ports.js';
 import { Progress } from '../remote/progress.js';
 import { defaultJobs, defaultRemoteName, resolveRemote, type RemoteConfigInput, type RemoteSpec } from '../remote/remote-config.js';
 import { selectTracked, trackedOuts, type SelectContext, type SkippedOut, type TrackedOut } from '../remote/tracked.js';
-import { DVC_YAML, loadPipeline, openProject, readDvcConfigFiles, type Project } from './project.js';
+import { DVC_YAML, loadPipeline, readDvcConfigFiles, withProject, type Project } from './project.js';
 
 /** Options shared by push, pull, fetch, status --cloud and gc. */
 export interface DataCommandOptions {
@@ -115,15 +115,6 @@ export async function loadTracked(project: Project): Promise<TrackedData> {
 }
 
 // ------------------------------------------------------------ plumbing
-
-async function withProject<T>(root: string, log: Logger | undefined, fn: (p: Project) => Promise<T>): Promise<T> {
-  const project = openProject(root, log);
-  try {
-    return await fn(project);
-  } finally {
-    await project.hasher[Symbol.asyncDispose]();
-  }
-}
 
 /** Outputs grouped by the remote they go to: `-r`, else their own `remote:`, else the default (''). */
 function byRemote(outs: readonly TrackedOut[], explicit: string | undefined, withDefault: boolean): Map<string, TrackedOut[]> {

@@ -9,7 +9,7 @@ import { RestBackend } from '../adapters/mlflow/rest-store.js';
 import type { MlflowBackend } from '../adapters/mlflow/backend.js';
 import { ReprodError } from '../core/errors.js';
 import { systemClock, type Clock, type Logger, type Workspace } from '../core/ports.js';
-import type { Tracker, TrackingHealth } from '../core/tracking.js';
+import type { Tracker, TrackingHealth } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
 import type { ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import type { ModelDecl } from '../tracking/promotion.js';

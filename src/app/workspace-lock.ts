@@ -3,7 +3,7 @@ import path from 'node:path';
 import { FlockWorkspaceLock } from '../adapters/fs/workspace-lock.js';
 import { ReprodError } from '../core/errors.js';
 import { loadDvcConfig } from './project.js';
-import { DEFAULT_LOCK_WAIT_MS, PassLease, parseLockWaitSeconds, type AcquireOptions, type WorkspaceLock } from '../core/workspace-lock.js';
+import { DEFAULT_LOCK_WAIT_MS, PassLease, parseLockWaitSeconds, type AcquireOptions, type WorkspaceLock } from '../core/ports.js';
 
 /**
  * The lock of the workspace at `root` (`.dvc/tmp/lock`, shared with DVC 3).

@@ -1,10 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import type { RuntimeMode } from '../app/project.js';
+import { reprodVersion } from '../app/version.js';
 import { ReprodError } from '../core/errors.js';
-import { parseLockWaitSeconds, waitingMessage } from '../core/workspace-lock.js';
+import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
+import { registerCompareCommands } from './compare-cli.js';
 import type { Io } from './io.js';
-import { reprodVersion } from './version.js';
 
 /*
  * The commands are loaded when one runs, never to build the command line:
@@ -12,6 +13,7 @@ import { reprodVersion } from './version.js';
  * rest of what the commands use.
  */
 const commands = () => import('./commands.js');
+const compare = () => import('./compare-commands.js');
 
 /** Builds the command line. Every command returns its exit code; errors become codes only here. */
 export function buildCli(io: Io): Command {
@@ -179,11 +181,15 @@ export function buildCli(io: Io): Command {
     .argument('[target]', 'only this stage and its upstream')
     .addOption(new Option('--dot', 'Graphviz DOT').conflicts(['mermaid', 'json']))
     .addOption(new Option('--mermaid', 'Mermaid flowchart').conflicts(['json']))
+    .addOption(new Option('--md', 'Mermaid flowchart in a Markdown block, as `dvc dag --md`').conflicts(['dot', 'mermaid', 'json']))
     .option('--json', 'nodes and edges as JSON')
-    .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean }) => {
+    .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean; md?: boolean }) => {
+      if (o.md) return void (io.exitCode = await (await compare()).commandDagMarkdown(io, root(), target));
       const format = o.dot ? 'dot' : o.mermaid ? 'mermaid' : o.json ? 'json' : 'text';
       io.exitCode = await (await commands()).commandDag(io, root(), target, format);
     });
+
+  registerCompareCommands(program, io, root);
 
   program
     .command('daemon')

@@ -6,7 +6,7 @@
  */
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-  const { reprodVersion } = await import('./version.js');
+  const { reprodVersion } = await import('../app/version.js');
   process.stdout.write(`${reprodVersion()}\n`);
 } else {
   const [{ main }, { processIo }] = await Promise.all([import('./main.js'), import('./io.js')]);

@@ -1,3 +1,5 @@
+import { ReprodError } from './errors.js';
+
 /**
  * What a thrown value says, whatever was thrown: Node's error code
  * (`ENOENT`, `EACCES`, `ECONNREFUSED`...) and its message. Pure: it only
@@ -24,9 +26,24 @@ export function isMissing(err: unknown): boolean {
   return hasErrno(err, 'ENOENT', 'ENOTDIR');
 }
 
-/** The message of a thrown value. */
+/**
+ * The message of a thrown value; reprod's own errors say where
+ * (`file:line: key: message`). Never empty: a failure always says something,
+ * so an error thrown without a message is named by its kind
+ * (`Error (with no message)`).
+ */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof ReprodError) {
+    const message = err.message.trim() === '' ? `${err.code} (with no message)` : err.message;
+    return err.location ? `${err.location}: ${message}` : message;
+  }
+  const text = err instanceof Error ? err.message : String(err);
+  if (text.trim() !== '') return text;
+  if (err instanceof Error) {
+    const code = errnoCode(err);
+    return `${err.name}${code !== undefined && code !== '' ? ` ${code}` : ''} (with no message)`;
+  }
+  return `${typeof err} ${JSON.stringify(err)} thrown`;
 }
 
 /**

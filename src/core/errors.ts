@@ -15,7 +15,7 @@ export const ErrorCodes = {
   YAML_SYNTAX: { exit: 2, retry: false, remedy: 'Fix the YAML syntax at the line shown.' },
   SCHEMA: { exit: 2, retry: false, remedy: 'Fix or remove the key shown; see schemas/ for what is allowed.' },
   INTERPOLATION: { exit: 2, retry: false, remedy: 'Define the variable in `vars:` or params.yaml, or escape it as \\${...}.' },
-  PARAMS_MISSING: { exit: 2, retry: false, remedy: 'Add the key to the params file, or remove it from the stage\'s `params:`.' },
+  PARAMS_MISSING: { exit: 1, retry: false, remedy: 'Add the key to the params file, or remove it from the stage\'s `params:`.' },
   PARAMS_FILE: { exit: 2, retry: false, remedy: 'Check that the params file exists and is valid YAML, JSON or TOML.' },
   DEP_MISSING: { exit: 1, retry: false, remedy: 'Create the file, or produce it with a stage that lists it in `outs:`.' },
   OUT_MISSING: { exit: 1, retry: false, remedy: 'Make the stage\'s command write every path listed in `outs:`.' },
@@ -55,6 +55,15 @@ export const ErrorCodes = {
     remedy: 'Let the other reprod or DVC command finish, then run again, or wait longer with --wait SECONDS (or REPROD_LOCK_WAIT).',
   },
   WORKSPACE_LOCK: { exit: 1, retry: false, remedy: "Make .dvc/tmp a writable folder of the workspace, and install util-linux's flock (or python3)." },
+  GIT: { exit: 1, retry: false, remedy: 'Run the command in a git repository (`git init`, then commit), with `git` on PATH.' },
+  REVISION: { exit: 2, retry: false, remedy: 'Name a commit, branch or tag that exists (see `git log --oneline`), or `workspace`.' },
+  PLOT: { exit: 2, retry: false, remedy: "Fix the plot's definition in dvc.yaml (template, x, y); `reprod plots templates` lists the built-in templates." },
+  INPUT_LIMIT: {
+    exit: 2,
+    retry: false,
+    remedy: 'Make the file smaller or simpler, or raise the limit (REPROD_MAX_STAGES, REPROD_MAX_DEPTH, REPROD_MAX_ALIAS_VALUES, REPROD_MAX_STAGE_VALUES; see docs/LIMITS.md).',
+  },
+  ENCODING: { exit: 2, retry: false, remedy: 'Save the file as UTF-8 (the byte shown is where it stops being UTF-8).' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -119,10 +128,4 @@ export class ReprodErrors extends ReprodError {
 /** True when retrying may help (see `retry` in the catalogue); unexpected errors count as transient. */
 export function isRetryable(err: unknown): boolean {
   return err instanceof ReprodError ? ErrorCodes[err.code].retry : true;
-}
-
-/** A short message for any thrown value: `file:line: key: message` for reprod's own errors. */
-export function errorMessage(err: unknown): string {
-  if (err instanceof ReprodError) return err.location ? `${err.location}: ${err.message}` : err.message;
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,158 +1,25 @@
-import type { DirEntry, HashInfo, Stage } from './types.js';
-
-/** The result of hashing one workspace path. `entries` is set for directories. */
-export interface HashResult {
-  info: HashInfo;
-  entries?: DirEntry[];
-}
-
 /**
- * Hashes workspace paths exactly as DVC 3 does. Paths are workspace-relative
- * with `/` separators. Implementations may keep a state cache (inode, size,
- * mtime → md5) so that an unchanged workspace is not re-read.
- */
-export interface Hasher {
-  /** null when the path does not exist. */
-  hash(path: string): Promise<HashResult | null>;
-  /** Persists the state cache; call once per pass. */
-  flush(): Promise<void>;
-}
-
-/** Where a stage's output goes while it runs. */
-export interface StageLogSink {
-  write(chunk: string, stream: 'stdout' | 'stderr'): void;
-}
-
-/** The container settings of a stage, defaults applied (from its manifest). */
-export interface ContainerSettings {
-  network: 'none' | 'bridge' | 'host';
-  cpus?: number;
-  memoryBytes?: number;
-  env: Record<string, string>;
-  /** Overrides the workspace owner's uid:gid. */
-  user?: string;
-}
-
-/**
- * What a stage runs in, as far as it can be known without building or
- * pulling anything: `status` and `repro --dry` stop here. `key` is what is
- * compared with the last successful run's to tell whether the runtime changed:
+ * The ports: every external system reprod talks to, one file each under
+ * ports/. Pure modules see I/O only through these interfaces; adapters
+ * implement them (`satisfies` or `implements`), and the composition root
+ * (app/) supplies them.
  *
- *   host                          'host'
- *   image built from a context    'ctx:<hash of the build context>'   (reason: image context changed)
- *   named image                   its local ID 'sha256:…', or undefined while the engine has none
+ *   runtime.ts         StageRuntime (host, container engine)
+ *   workspace.ts       Workspace (the project folder), Hasher
+ *   cache.ts           ObjectCache, CacheStore (.dvc/cache)
+ *   remote.ts          RemoteStore (DVC remotes)
+ *   tracker.ts         Tracker (MLflow)
+ *   lock-store.ts      LockStore (dvc.lock)
+ *   workspace-lock.ts  WorkspaceLock (.dvc/tmp/lock, shared with DVC)
+ *   clock.ts           Clock, TimerClock
+ *   logger.ts          Logger
  */
-export interface RuntimeIdentity {
-  kind: 'host' | 'container';
-  key: string | undefined;
-  /** The image reference: the tag a context builds to, or the manifest's image name. */
-  ref?: string;
-}
-
-/**
- * What a stage will run in, made ready: the image built or pulled. A value
- * that travels from the plan to the run: the runtime keeps no per-stage state.
- */
-export type PreparedRuntime =
-  | { kind: 'host'; identity: RuntimeIdentity }
-  | {
-      kind: 'container';
-      identity: RuntimeIdentity;
-      /** The engine's image ID, `sha256:…`. */
-      imageId: string;
-      /** The tag or name the image was found or built under. */
-      ref: string;
-      settings: ContainerSettings;
-    };
-
-/** The `runtime` a status report and a run record name: the image ID, or `host`. */
-export function runtimeLabel(p: PreparedRuntime): string {
-  return p.kind === 'host' ? 'host' : p.imageId;
-}
-
-export interface RunRequest {
-  stage: Stage;
-  /** What `prepare` made ready for this stage. */
-  prepared: PreparedRuntime;
-  /** Absolute path of the workspace root. */
-  workspace: string;
-  /** Unique id of this run (labels, logs, tracking). */
-  runId: string;
-  env: Record<string, string>;
-  log: StageLogSink;
-  signal: AbortSignal;
-}
-
-export type RunOutcome =
-  | { kind: 'exited'; exitCode: number; oomKilled?: boolean }
-  | { kind: 'cancelled' };
-
-export interface RunResult {
-  outcome: RunOutcome;
-  /** What the stage ran in: an image ID, or `host`. */
-  runtime: string;
-  container?: string;
-  startedAt: Date;
-  finishedAt: Date;
-}
-
-/**
- * Runs a stage's `cmd` (every command of a list, in order, each in its own
- * shell) somewhere: on the host, or in a container.
- *
- *   identify(stage)  read-only: what it would run in (status, dry runs, planning)
- *   prepare(stage)   builds or pulls the image; only right before a run
- *   run(request)     runs the commands in what prepare returned
- */
-export interface StageRuntime {
-  readonly name: string;
-  /** Never builds, pulls or writes anything. */
-  identify(stage: Stage, signal: AbortSignal): Promise<RuntimeIdentity>;
-  /** Build output goes to `log`. */
-  prepare(stage: Stage, signal: AbortSignal, log?: StageLogSink): Promise<PreparedRuntime>;
-  run(req: RunRequest): Promise<RunResult>;
-}
-
-/** Time is a dependency: pure code never calls Date.now(). */
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
-
-/** The project folder, addressed by workspace-relative paths. */
-export interface Workspace {
-  /** Absolute path of the workspace root. */
-  readonly root: string;
-  /** undefined when the file does not exist (any other error throws). */
-  readText(path: string): Promise<string | undefined>;
-  /** Writes through a temporary file and a rename: readers see the old or the new file, never half. */
-  writeTextAtomic(path: string, text: string): Promise<void>;
-  /** Removes a file or a directory tree; a missing path is not an error. */
-  remove(path: string): Promise<void>;
-  exists(path: string): Promise<boolean>;
-}
-
-export type CheckoutResult = 'unchanged' | 'restored';
-
-/** DVC's content-addressed cache (`.dvc/cache/files/md5/xx/…`) and its run-cache (`runs/`). */
-export interface ObjectCache {
-  /** True when the object is present; for a `.dir` hash, the listing and every file in it. */
-  has(md5: string): Promise<boolean>;
-  /** Copies (or links, per `cache.type`) a hashed workspace path into the cache. */
-  save(path: string, result: HashResult): Promise<void>;
-  /** Makes the workspace path hold the cached object `md5` (files, or a directory from its listing). */
-  checkout(path: string, md5: string): Promise<CheckoutResult>;
-  /** The entries stored under a run-cache key (file contents), newest first. */
-  runCacheEntries(key: string): Promise<string[]>;
-  writeRunCacheEntry(key: string, value: string, text: string): Promise<void>;
-}
-
-/** The slice of pino's API that reprod's modules use; pino's Logger satisfies it. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  child(bindings: Record<string, unknown>): Logger;
-}
+export * from './ports/runtime.js';
+export * from './ports/workspace.js';
+export * from './ports/cache.js';
+export * from './ports/remote.js';
+export * from './ports/tracker.js';
+export * from './ports/lock-store.js';
+export * from './ports/workspace-lock.js';
+export * from './ports/clock.js';
+export * from './ports/logger.js';

@@ -33,6 +33,11 @@ export interface OutSpec extends DepSpec {
   push: boolean;
   remote?: string;
   desc?: string;
+  /**
+   * A `plots:` output's display properties as written (`template`, `x`, `y`,
+   * `x_label`, `y_label`, `title`, `header`: DVC's PLOT_PROPS), for `plots show`.
+   */
+  plot?: PyDict;
 }
 
 /** `params:` of one file: named keys, or the whole file when `keys` is null. */
@@ -42,6 +47,10 @@ export interface ParamsDep {
   /** Workspace-relative path. */
   path: string;
   keys: string[] | null;
+  /** Where dvc.yaml lists the file (its first entry under `params:`), for errors. */
+  source?: SourceRef;
+  /** Where dvc.yaml lists each key (its first mention), for errors. */
+  keySources?: ReadonlyMap<string, SourceRef>;
 }
 
 export interface Stage {

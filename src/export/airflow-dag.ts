@@ -60,7 +60,7 @@ export function taskId(stage: string): string {
  * One command for the container: DVC runs each command of a list in its own
  * shell and stops at the first failure; so does this.
  */
-export function shellCommand(cmd: string | string[]): string {
+function shellCommand(cmd: string | string[]): string {
   if (typeof cmd === 'string') return cmd;
   if (cmd.length === 1) return cmd[0] as string;
   return cmd.map((c) => `/bin/sh -c ${shellQuote(c)}`).join(' && ');

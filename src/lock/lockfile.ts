@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
+import { DEFAULT_INPUT_LIMITS, type InputLimits } from '../core/input-limits.js';
 import { getDotted, isPyDict, pyStrCompare, type PyDict, type PyValue } from '../core/pyvalue.js';
 import type { HashInfo, LockFileEntry, Lockfile, LockStage, Stage } from '../core/types.js';
 import { checkSchema, problemErrors, type Described, type SchemaWording } from '../pipeline/schema-errors.js';
@@ -9,6 +10,14 @@ import { emitYaml } from './yaml-emit.js';
 /** DVC's default params file: listed first under a stage's `params:`. */
 const DEFAULT_PARAMS_FILE = 'params.yaml';
 const LOCK_SCHEMA_VERSION = '2.0';
+/**
+ * dvc.lock holds params values under `stages.<name>.params.<file>`: it may
+ * nest that many levels deeper than the params file they were read from.
+ */
+const LOCK_NESTING = 5;
+
+/** The bounds of a params file, which dvc.lock is read with (plus {@link LOCK_NESTING}). */
+export type LockLimits = Partial<Pick<InputLimits, 'maxDepth' | 'maxAliasValues'>>;
 
 export function emptyLockfile(): Lockfile {
   return { stages: new Map() };
@@ -26,8 +35,8 @@ export function emptyLockfile(): Lockfile {
  * DVC's cloud-versioning extras (`files`, `version_id`, `etag`, `cloud`, ...)
  * and top-level `datasets` are accepted and not kept.
  */
-export function parseLockfile(text: string, file = 'dvc.lock'): Lockfile {
-  const loaded = loadLockYaml(text, file);
+export function parseLockfile(text: string, file = 'dvc.lock', limits: LockLimits = {}): Lockfile {
+  const loaded = loadLockYaml(text, file, limits);
   const root = loaded.value;
   if (root === null) throw corrupt(file, loaded, [], "the file is empty; DVC 3 reads only a mapping with `schema: '2.0'`");
   if (isPyDict(root) && !root.has('schema') && root.size > 0 && [...root.values()].every((v) => isPyDict(v) && v.has('cmd'))) {
@@ -49,8 +58,8 @@ export function parseLockfile(text: string, file = 'dvc.lock'): Lockfile {
  * Reads one stage's entry on its own, as DVC's run-cache stores it (the same
  * mapping as under `stages.<name>` in dvc.lock). Errors as {@link parseLockfile}.
  */
-export function parseLockStage(text: string, file: string): LockStage {
-  const loaded = loadLockYaml(text, file);
+export function parseLockStage(text: string, file: string, limits: LockLimits = {}): LockStage {
+  const loaded = loadLockYaml(text, file, limits);
   if (loaded.value === null) throw corrupt(file, loaded, [], 'the file is empty');
   // Validate as the entry of a one-stage lock file, so that the same schema applies.
   const wrapped: PyDict = new Map<string, PyValue>([
@@ -62,11 +71,11 @@ export function parseLockStage(text: string, file: string): LockStage {
   return toLockStage(loaded.value, file, loaded, []);
 }
 
-function loadLockYaml(text: string, file: string): LoadedYaml {
+function loadLockYaml(text: string, file: string, limits: LockLimits): LoadedYaml {
   try {
-    return loadYaml(text, file);
+    return loadYaml(text, file, { limits: { ...limits, maxDepth: (limits.maxDepth ?? DEFAULT_INPUT_LIMITS.maxDepth) + LOCK_NESTING } });
   } catch (err) {
-    if (err instanceof ReprodError) {
+    if (err instanceof ReprodError && err.code !== 'INPUT_LIMIT') {
       throw new ReprodError('LOCK_CORRUPT', err.message, {
         ...(err.source ? { source: err.source } : {}),
         cause: err,
@@ -276,23 +285,24 @@ export function lockStageFromRun(stage: Stage, run: RunRecord): LockStage {
   const outs = stage.outs.map((o) => fileEntry(o.defPath, hashOf(o.path, o.defPath, 'output'))).sort(byPath);
 
   const params = new Map<string, PyDict>();
+  const missing: ReprodError[] = [];
   for (const p of [...stage.params].sort((a, b) => byParamsFile(a.defPath, b.defPath))) {
     const content = run.params.get(p.path);
     if (!content) {
-      throw new ReprodError('PARAMS_FILE', `stage '${stage.name}': params file '${p.defPath}' does not exist`, {
-        source: stage.source,
-      });
+      // a missing input, as a missing dependency is: `status` reports the file deleted
+      missing.push(new ReprodError('DEP_MISSING', `stage '${stage.name}': params file '${p.defPath}' does not exist`, { source: p.source ?? stage.source }));
+      continue;
     }
     const values = params.get(p.defPath) ?? new Map<string, PyValue>();
     if (p.keys === null) {
       for (const [k, v] of content) values.set(k, v);
     } else {
-      const missing = p.keys.filter((k) => !getDotted(content, k).found);
-      if (missing.length > 0) {
-        throw new ReprodError(
-          'PARAMS_MISSING',
-          `stage '${stage.name}': parameters ${missing.map((m) => `'${m}'`).join(', ')} are missing from '${p.defPath}'`,
-          { source: { file: p.path, key: missing[0] as string } },
+      // each key where dvc.yaml lists it (the params file has no line for a key it lacks)
+      for (const k of p.keys.filter((key) => !getDotted(content, key).found)) {
+        missing.push(
+          new ReprodError('PARAMS_MISSING', `stage '${stage.name}': parameter '${k}' is missing from '${p.defPath}'`, {
+            source: p.keySources?.get(k) ?? { file: p.path, key: k },
+          }),
         );
       }
       for (const k of p.keys) {
@@ -302,5 +312,7 @@ export function lockStageFromRun(stage: Stage, run: RunRecord): LockStage {
     }
     params.set(p.defPath, new Map([...values].sort(([a], [b]) => pyStrCompare(a, b))));
   }
+  if (missing.length === 1 && missing[0]) throw missing[0];
+  if (missing.length > 1) throw new ReprodErrors(missing);
   return { cmd: Array.isArray(stage.cmd) ? [...stage.cmd] : stage.cmd, deps, params, outs };
 }

@@ -60,7 +60,7 @@ export function isInterpolated(s: string): boolean {
 }
 
 /** True when the string is one `${...}` and nothing else (its value keeps its type). */
-export function isWholeInterpolation(s: string, found: readonly Interpolation[]): boolean {
+function isWholeInterpolation(s: string, found: readonly Interpolation[]): boolean {
   const only = found[0];
   return found.length === 1 && only !== undefined && only.start === 0 && only.end === s.length;
 }

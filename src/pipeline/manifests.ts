@@ -2,6 +2,7 @@ import type { ErrorObject } from 'ajv';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import type { ContainerSettings } from '../core/ports.js';
 import type { PyValue } from '../core/pyvalue.js';
+import type { InputLimits } from '../core/input-limits.js';
 import type { SourceRef } from '../core/types.js';
 import { normalizeWsPath } from './paths.js';
 import { checkSchema, problemErrors, type Described, type SchemaWording } from './schema-errors.js';
@@ -113,10 +114,10 @@ interface YamlDoc {
 /**
  * Splits a YAML stream at its document markers (`---`, `...` at column 0,
  * which YAML forbids inside content) and loads each document on its own,
- * padded with blank lines so that line numbers stay those of the file.
- * Empty documents (only comments) are dropped.
+ * its lines counted from where it starts in the file. Empty documents (only
+ * comments) are dropped.
  */
-function loadDocuments(text: string, file: string): YamlDoc[] {
+function loadDocuments(text: string, file: string, limits: ManifestLimits): YamlDoc[] {
   const lines = text.split('\n');
   const pieces: { start: number; end: number }[] = [];
   let start = 0;
@@ -135,8 +136,8 @@ function loadDocuments(text: string, file: string): YamlDoc[] {
   for (const p of pieces) {
     const body = lines.slice(p.start, p.end).join('\n');
     if (body.trim() === '') continue;
-    // padded so that the lines (of errors too) are the file's
-    const loaded = loadYaml('\n'.repeat(p.start) + body, file);
+    // lines (of errors too) are the file's; padding instead would make many documents cost their square
+    const loaded = loadYaml(body, file, { lineOffset: p.start, limits });
     if (loaded.value === null) continue;
     docs.push({ loaded, value: loaded.value });
   }
@@ -234,6 +235,9 @@ export function where(s: SourceRef): string {
   return s.line === undefined ? s.file : `${s.file}:${s.line}`;
 }
 
+/** The bounds that apply to manifests: nesting and aliases, per document. */
+export type ManifestLimits = Partial<Pick<InputLimits, 'maxDepth' | 'maxAliasValues'>>;
+
 /**
  * Parses and validates every manifest file. All problems found are reported
  * together (a {@link ReprodErrors} when there are several): YAML syntax,
@@ -241,14 +245,14 @@ export function where(s: SourceRef): string {
  * defined twice (naming both places). Files are read in the order given;
  * pass them sorted for deterministic messages.
  */
-export function parseManifests(files: readonly { path: string; text: string }[]): ParsedManifests {
+export function parseManifests(files: readonly { path: string; text: string }[], limits: ManifestLimits = {}): ParsedManifests {
   const errors: ReprodError[] = [];
   const stages = new Map<string, StageRuntimeSpec>();
   const pipeline: PipelineRuntimeSpec = {};
   for (const f of files) {
     let docs: YamlDoc[];
     try {
-      docs = loadDocuments(f.text, f.path);
+      docs = loadDocuments(f.text, f.path, limits);
     } catch (err) {
       if (err instanceof ReprodError) {
         errors.push(err);

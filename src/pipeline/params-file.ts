@@ -1,7 +1,8 @@
 import { parse as parseToml, TomlDate, TomlError } from 'smol-toml';
 import { ReprodError } from '../core/errors.js';
+import { DEFAULT_INPUT_LIMITS, limitRemedy, type InputLimits } from '../core/input-limits.js';
 import { isPyDict, PyFloat, type PyDict, type PyValue } from '../core/pyvalue.js';
-import { loadYaml } from './yaml-load.js';
+import { formatKeyPath, loadYaml } from './yaml-load.js';
 
 /**
  * Params files (and `vars` files) as DVC reads them: the loader is chosen by
@@ -21,9 +22,17 @@ export function paramsFormatOf(file: string): ParamsFormat {
   return 'yaml';
 }
 
-/** Parses a params file into an ordered mapping, keeping ints and floats apart. */
-export function parseParamsText(text: string, file: string): PyDict {
+/** The bounds that apply to params files: nesting in every format, aliases in YAML. */
+export type ParamsLimits = Partial<Pick<InputLimits, 'maxDepth' | 'maxAliasValues'>>;
+
+/**
+ * Parses a params file into an ordered mapping, keeping ints and floats
+ * apart. Nesting deeper than `limits.maxDepth` (any format) and aliases past
+ * `limits.maxAliasValues` (YAML) are INPUT_LIMIT errors naming the file.
+ */
+export function parseParamsText(text: string, file: string, limits: ParamsLimits = {}): PyDict {
   const format = paramsFormatOf(file);
+  const maxDepth = limits.maxDepth ?? DEFAULT_INPUT_LIMITS.maxDepth;
   let value: PyValue;
   switch (format) {
     case 'py':
@@ -32,13 +41,13 @@ export function parseParamsText(text: string, file: string): PyDict {
         remedy: 'Move the values into params.yaml (or a JSON or TOML file) and point the stage at it.',
       });
     case 'json':
-      value = parseJsonText(text, file);
+      value = parseJsonText(text, file, maxDepth);
       break;
     case 'toml':
-      value = parseTomlText(text, file);
+      value = parseTomlText(text, file, maxDepth);
       break;
     case 'yaml':
-      value = loadParamsYaml(text, file);
+      value = loadParamsYaml(text, file, limits);
       break;
   }
   if (isFalsy(value)) return new Map();
@@ -70,24 +79,27 @@ export function isFalsy(v: PyValue): boolean {
   return false;
 }
 
-function loadParamsYaml(text: string, file: string): PyValue {
+function loadParamsYaml(text: string, file: string, limits: ParamsLimits): PyValue {
   try {
-    return loadYaml(text, file).value;
+    return loadYaml(text, file, { limits }).value;
   } catch (cause) {
-    if (cause instanceof ReprodError) {
+    // a limit passed is said as such (its code says which remedy applies), not as a broken file
+    if (cause instanceof ReprodError && cause.code !== 'INPUT_LIMIT') {
       throw new ReprodError('PARAMS_FILE', `'${file}': ${cause.message}`, { source: cause.source ?? { file }, cause });
     }
     throw cause;
   }
 }
 
-function parseTomlText(text: string, file: string): PyValue {
+function parseTomlText(text: string, file: string, maxDepth: number): PyValue {
   let table: unknown;
   try {
-    table = parseToml(text, { integersAsBigInt: true });
+    // smol-toml counts inline arrays and tables only: it stops no document within the limit, and fromToml counts exactly
+    table = parseToml(text, { integersAsBigInt: true, maxDepth });
   } catch (cause) {
     if (cause instanceof TomlError) {
       const first = cause.message.split('\n')[0] ?? cause.message;
+      if (/excessively nested/.test(first)) throw tooDeep(file, maxDepth, { line: cause.line, column: cause.column });
       throw new ReprodError('PARAMS_FILE', `'${file}': invalid TOML: ${first}`, {
         source: { file, line: cause.line, column: cause.column },
         cause,
@@ -95,7 +107,15 @@ function parseTomlText(text: string, file: string): PyValue {
     }
     throw cause;
   }
-  return fromToml(table);
+  return fromToml(table, 1, [], { file, maxDepth });
+}
+
+/** The INPUT_LIMIT error of a params file nested deeper than the limit. */
+function tooDeep(file: string, maxDepth: number, at: { line?: number; column?: number; key?: string }): ReprodError {
+  return new ReprodError('INPUT_LIMIT', `nested more than ${maxDepth} levels deep`, {
+    source: { file, ...at },
+    remedy: limitRemedy('maxDepth', 'Nest the data less deeply'),
+  });
 }
 
 /**
@@ -103,7 +123,7 @@ function parseTomlText(text: string, file: string): PyValue {
  * float, dates and times their TOML text. (Plain JS objects put integer-like
  * keys first, so a table keyed `2`, `a`, `1` comes out as `1`, `2`, `a`.)
  */
-function fromToml(v: unknown): PyValue {
+function fromToml(v: unknown, level: number, path: (string | number)[], at: { file: string; maxDepth: number }): PyValue {
   if (typeof v === 'bigint') {
     const n = Number(v);
     return Number.isSafeInteger(n) ? n : v;
@@ -111,13 +131,21 @@ function fromToml(v: unknown): PyValue {
   if (typeof v === 'number') return new PyFloat(v);
   if (typeof v === 'string' || typeof v === 'boolean') return v;
   if (v instanceof TomlDate) return v.toISOString();
-  if (Array.isArray(v)) return v.map(fromToml);
-  if (v !== null && typeof v === 'object') {
-    const out: PyDict = new Map();
-    for (const [k, x] of Object.entries(v)) out.set(k, fromToml(x));
-    return out;
-  }
-  return null;
+  if (v === null || typeof v !== 'object') return null;
+  // tables nested by dotted keys (`[a.b.c]`) are not inline: only this count sees them
+  if (level > at.maxDepth) throw tooDeep(at.file, at.maxDepth, path.length ? { key: formatKeyPath(path) } : {});
+  const child = (k: string | number, x: unknown): PyValue => {
+    path.push(k);
+    try {
+      return fromToml(x, level + 1, path, at);
+    } finally {
+      path.pop();
+    }
+  };
+  if (Array.isArray(v)) return v.map((x: unknown, i) => child(i, x));
+  const out: PyDict = new Map();
+  for (const [k, x] of Object.entries(v)) out.set(k, child(k, x));
+  return out;
 }
 
 // ---------------------------------------------------------------- JSON
@@ -127,8 +155,8 @@ function fromToml(v: unknown): PyValue {
  * integers of any size, `NaN`/`Infinity`, a repeated key keeps its first
  * position and its last value, control characters inside strings are errors.
  */
-export function parseJsonText(text: string, file: string): PyValue {
-  const p = new JsonReader(text, file);
+export function parseJsonText(text: string, file: string, maxDepth: number = DEFAULT_INPUT_LIMITS.maxDepth): PyValue {
+  const p = new JsonReader(text, file, maxDepth);
   p.ws();
   const v = p.value(0);
   p.ws();
@@ -136,16 +164,17 @@ export function parseJsonText(text: string, file: string): PyValue {
   return v;
 }
 
-const MAX_DEPTH = 1000;
-
 class JsonReader {
   pos = 0;
   constructor(
     readonly text: string,
     readonly file: string,
+    /** Levels of objects and arrays allowed (the top-level value's is 1). */
+    readonly maxDepth: number,
   ) {}
 
-  fail(what: string): never {
+  /** 1-based line and column of the current position. */
+  where(): { line: number; column: number } {
     let line = 1;
     let col = 1;
     for (let i = 0; i < this.pos && i < this.text.length; i++) {
@@ -156,9 +185,11 @@ class JsonReader {
         col++;
       }
     }
-    throw new ReprodError('PARAMS_FILE', `'${this.file}': invalid JSON: ${what}`, {
-      source: { file: this.file, line, column: col },
-    });
+    return { line, column: col };
+  }
+
+  fail(what: string): never {
+    throw new ReprodError('PARAMS_FILE', `'${this.file}': invalid JSON: ${what}`, { source: { file: this.file, ...this.where() } });
   }
 
   ws(): void {
@@ -170,10 +201,11 @@ class JsonReader {
     }
   }
 
+  /** The value at the current position, inside `depth` objects and arrays. */
   value(depth: number): PyValue {
-    if (depth > MAX_DEPTH) this.fail('nested too deeply');
     const t = this.text;
     const c = t[this.pos];
+    if ((c === '{' || c === '[') && depth + 1 > this.maxDepth) throw tooDeep(this.file, this.maxDepth, this.where());
     if (c === '{') return this.object(depth);
     if (c === '[') return this.array(depth);
     if (c === '"') return this.string();

@@ -1,6 +1,7 @@
 import { ReprodError, ReprodErrors } from '../core/errors.js';
+import type { InputLimits } from '../core/input-limits.js';
 import { isPyDict, type PyDict, type PyValue } from '../core/pyvalue.js';
-import type { DepSpec, OutKind, OutSpec, ParamsDep, Pipeline, Stage } from '../core/types.js';
+import type { DepSpec, OutKind, OutSpec, ParamsDep, Pipeline, SourceRef, Stage } from '../core/types.js';
 import type { ParsingConfig } from './interpolate.js';
 import { isFalsy, pyTypeName } from './params-file.js';
 import { isUrlLike, joinWsPath, wsDirname } from './paths.js';
@@ -15,7 +16,16 @@ export interface ParseDvcYamlOptions {
   readFile: (wsRelPath: string) => string | undefined;
   /** `[parsing]` of `.dvc/config`; DVC's defaults when absent. */
   parsing?: ParsingConfig;
+  /**
+   * Bounds on what the file may cost (nesting, aliases, stages, values), for
+   * dvc.yaml and the params and vars files templating reads; the defaults
+   * where absent (see core/input-limits.ts).
+   */
+  limits?: Partial<InputLimits>;
 }
+
+/** A plot output's display properties, in DVC's order (dvc/schema.py PLOT_PROPS). */
+const PLOT_PROPS = ['template', 'x', 'y', 'x_label', 'y_label', 'title', 'header'] as const;
 
 /** The params file a bare key belongs to, relative to the stage's wdir. */
 export const DEFAULT_PARAMS_FILE = 'params.yaml';
@@ -37,7 +47,7 @@ export const DEFAULT_PARAMS_FILE = 'params.yaml';
  */
 export function parseDvcYaml(text: string, opts: ParseDvcYamlOptions): Pipeline {
   const { file } = opts;
-  const loaded = loadYaml(text, file);
+  const loaded = loadYaml(text, file, opts.limits ? { limits: opts.limits } : {});
   const keyLine = yamlKeyLines(text);
   const schemaErrors = validateDvcYamlSchema(loaded, file, keyLine);
   if (schemaErrors.length > 0) throw combine(schemaErrors);
@@ -49,7 +59,13 @@ export function parseDvcYaml(text: string, opts: ParseDvcYamlOptions): Pipeline 
     return reads.get(p);
   };
   const lineOf = (p: KeyPath): number | undefined => keyLine(p) ?? loaded.lineOf(p);
-  const { resolved, errors } = resolveDvcYaml(doc, { file, readFile, lineOf, ...(opts.parsing ? { parsing: opts.parsing } : {}) });
+  const { resolved, errors } = resolveDvcYaml(doc, {
+    file,
+    readFile,
+    lineOf,
+    ...(opts.parsing ? { parsing: opts.parsing } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+  });
 
   const builder = new StageBuilder(file, lineOf, keyLine, errors);
   const stages = resolved.stages.map((s) => builder.stage(s)).filter((s): s is Stage => s !== undefined);
@@ -135,7 +151,7 @@ class StageBuilder {
       });
     }
 
-    const params = this.params(d.get('params'), fail, wsPath);
+    const params = this.params(d.get('params'), r.defPath, fail, wsPath);
 
     const outs: OutSpec[] = [];
     const kinds: [string, OutKind][] = [
@@ -179,9 +195,16 @@ class StageBuilder {
     return stage;
   }
 
-  /** DVC's `_merge_params`. */
+  /** Where a key path under the stage is, for errors that name it later (a missing params key). */
+  private sourceOf(path: KeyPath): SourceRef {
+    const line = this.lineOf(path);
+    return { file: this.file, key: formatKeyPath(path), ...(line !== undefined ? { line } : {}) };
+  }
+
+  /** DVC's `_merge_params`; each file and key keeps where it is listed. */
   private params(
     value: PyValue | undefined,
+    base: KeyPath,
     fail: (code: 'SCHEMA' | 'PATH_OUTSIDE', msg: string, ...sub: (string | number)[]) => void,
     wsPath: (written: PyValue, ...sub: (string | number)[]) => string | undefined,
   ): ParamsDep[] {
@@ -190,18 +213,22 @@ class StageBuilder {
     for (const entry of value) {
       if (isPyDict(entry)) for (const [f, keys] of entry) if (isFalsy(keys)) whole.add(f);
     }
-    const files = new Map<string, { keys: string[]; at: (string | number)[] }>();
-    const slot = (f: string, at: (string | number)[]): string[] => {
+    const files = new Map<string, { keys: string[]; at: (string | number)[]; keySources: Map<string, SourceRef> }>();
+    const slot = (f: string, at: (string | number)[]) => {
       let s = files.get(f);
       if (s === undefined) {
-        s = { keys: [], at };
+        s = { keys: [], at, keySources: new Map() };
         files.set(f, s);
       }
-      return s.keys;
+      return s;
+    };
+    const addKey = (s: ReturnType<typeof slot>, key: string, at: KeyPath): void => {
+      s.keys.push(key);
+      if (!s.keySources.has(key)) s.keySources.set(key, this.sourceOf([...base, ...at]));
     };
     value.forEach((entry, i) => {
       if (typeof entry === 'string') {
-        if (!whole.has(DEFAULT_PARAMS_FILE)) slot(DEFAULT_PARAMS_FILE, ['params', i]).push(entry);
+        if (!whole.has(DEFAULT_PARAMS_FILE)) addKey(slot(DEFAULT_PARAMS_FILE, ['params', i]), entry, ['params', i]);
         return;
       }
       if (!isPyDict(entry)) {
@@ -209,23 +236,30 @@ class StageBuilder {
         return;
       }
       for (const [f, keys] of entry) {
-        const keysOut = slot(f, ['params', i, f]);
+        const s = slot(f, ['params', i, f]);
         if (whole.has(f)) continue;
         if (!Array.isArray(keys)) {
           fail('SCHEMA', `expected a list of params for '${f}', got '${pyTypeName(keys)}'`, 'params', i, f);
           continue;
         }
         keys.forEach((k, j) => {
-          if (typeof k === 'string') keysOut.push(k);
+          if (typeof k === 'string') addKey(s, k, ['params', i, f, j]);
           else fail('SCHEMA', `a param key must be a string, got '${pyTypeName(k)}'`, 'params', i, f, j);
         });
       }
     });
     const out: ParamsDep[] = [];
-    for (const [f, { keys, at }] of files) {
+    for (const [f, { keys, at, keySources }] of files) {
       const path = wsPath(f, ...at);
       if (path === undefined) continue;
-      out.push({ defPath: f, path, keys: whole.has(f) ? null : [...new Set(keys)] });
+      const isWhole = whole.has(f);
+      out.push({
+        defPath: f,
+        path,
+        keys: isWhole ? null : [...new Set(keys)],
+        source: this.sourceOf([...base, ...at]),
+        ...(isWhole ? {} : { keySources }),
+      });
     }
     return out;
   }
@@ -290,6 +324,7 @@ class StageBuilder {
       const spec: OutSpec = { defPath, path, kind, cache, persist, push };
       if (remote !== undefined) spec.remote = remote;
       if (desc !== undefined) spec.desc = desc;
+      if (kind === 'plot') spec.plot = new Map([...PLOT_PROPS].flatMap((k) => (flags.has(k) ? [[k, flags.get(k) as PyValue]] : [])));
       out.push(spec);
     }
     return out;

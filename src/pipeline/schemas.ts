@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { Ajv2020, Options, ValidateFunction } from 'ajv/dist/2020.js';
 
 /**
@@ -72,25 +71,25 @@ export const AJV_OPTIONS: Readonly<Options> = { allErrors: true, strict: true, s
 /** The export of each schema's validator in the compiled module. */
 export const VALIDATOR_EXPORTS: Readonly<Record<SchemaName, string>> = { 'dvc.yaml': 'dvcYaml', 'dvc.lock': 'dvcLock', manifest: 'manifest', status: 'status' };
 
-const require = createRequire(import.meta.url);
+/** ajv's draft 2020-12 class: what compiles the schemas. */
+export type AjvClass = typeof Ajv2020;
 
-/** ajv with every schema added, for the compiled module's generator (`code` options) and for compiling here. */
-export function schemaAjv(options: Options = {}): Ajv2020 {
-  // loaded only when something is compiled: with the compiled module, ajv's compiler is never needed
-  const { Ajv2020: Ajv } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+/** ajv (`Ajv`, the class) with every schema added, for the compiled module's generator (`code` options) and for compiling here. */
+export function schemaAjv(Ajv: AjvClass, options: Options = {}): Ajv2020 {
   const ajv = new Ajv({ ...AJV_OPTIONS, ...options });
   for (const name of SCHEMA_NAMES) ajv.addSchema(schemaDocument(name), name);
   return ajv;
 }
 
 /** The validators compiled by `npm run build`, when they were made from these schemas. */
-function loadCompiled(): Map<SchemaName, ValidateFunction> | undefined {
+async function loadCompiled(): Promise<Map<SchemaName, ValidateFunction> | undefined> {
   let mod: unknown;
   try {
-    mod = require('./schema-validators.cjs');
+    const ns: unknown = await import(new URL('./schema-validators.cjs', import.meta.url).href);
+    mod = ns !== null && typeof ns === 'object' && 'default' in ns ? ns.default : undefined;
   } catch (err) {
     // running from the sources, or not built: compile here
-    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'MODULE_NOT_FOUND') return undefined;
+    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'ERR_MODULE_NOT_FOUND') return undefined;
     throw err;
   }
   if (typeof mod !== 'object' || mod === null || !('schemasHash' in mod) || mod.schemasHash !== schemasHash()) return undefined;
@@ -104,7 +103,9 @@ function loadCompiled(): Map<SchemaName, ValidateFunction> | undefined {
   return out;
 }
 
-let compiled: Map<SchemaName, ValidateFunction> | undefined | null = null;
+// With the compiled module, ajv's compiler is never loaded.
+const compiled = await loadCompiled();
+const compiler: AjvClass | undefined = compiled === undefined ? (await import('ajv/dist/2020.js')).Ajv2020 : undefined;
 let ajv: Ajv2020 | undefined;
 
 /**
@@ -113,10 +114,10 @@ let ajv: Ajv2020 | undefined;
  * is compiled (or taken from the compiled module) on first use and kept.
  */
 export function schemaValidator<T = unknown>(name: SchemaName): ValidateFunction<T> {
-  if (compiled === null) compiled = loadCompiled();
   const ready = compiled?.get(name);
   if (ready) return ready as ValidateFunction<T>;
-  ajv ??= schemaAjv();
+  if (compiler === undefined) throw new TypeError(`${schemaFile(name)} is missing from the compiled validators`);
+  ajv ??= schemaAjv(compiler);
   const validate = ajv.getSchema<T>(name);
   if (validate === undefined) throw new TypeError(`${schemaFile(name)} did not compile`);
   return validate;

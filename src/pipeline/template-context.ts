@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../core/errors.js';
 import { isPyDict, type PyDict, type PyValue } from '../core/pyvalue.js';
 import { selectPath, TemplateError } from './interpolate.js';
-import { parseParamsText } from './params-file.js';
+import { parseParamsText, type ParamsLimits } from './params-file.js';
 import { joinWsPath } from './paths.js';
 
 /** Reads a workspace-relative file; `undefined` when it does not exist. */
@@ -44,11 +44,13 @@ export class TemplateContext {
     /** Imported file → the keys imported from it, or null when imported whole. */
     private readonly imports: Map<string, string[] | null>,
     private readonly reserved: Set<string>,
+    /** Bounds on the params and vars files read (nesting, aliases). */
+    private readonly limits: ParamsLimits,
   ) {}
 
-  static empty(): TemplateContext {
+  static empty(limits: ParamsLimits = {}): TemplateContext {
     const data: PyDict = new Map();
-    return new TemplateContext(data, new Map([[data, new Map()]]), new Map(), new Set());
+    return new TemplateContext(data, new Map([[data, new Map()]]), new Map(), new Set(), limits);
   }
 
   /** A deep copy: merging into it leaves this context as it was. */
@@ -63,7 +65,7 @@ export class TemplateContext {
     const data = copy(this.data);
     const imports = new Map<string, string[] | null>();
     for (const [k, v] of this.imports) imports.set(k, v === null ? null : [...v]);
-    return new TemplateContext(data, sources, imports, new Set(this.reserved));
+    return new TemplateContext(data, sources, imports, new Set(this.reserved), this.limits);
   }
 
   has(key: string): boolean {
@@ -128,7 +130,7 @@ export class TemplateContext {
 
     const text = readFile(path);
     if (text === undefined) throw new ContextLoadError(`'${path}' does not exist`, 'PARAMS_FILE');
-    let data = parseParamsText(text, path);
+    let data = parseParamsText(text, path, this.limits);
     if (wanted) {
       const picked: PyDict = new Map();
       for (const k of selectKeys) {

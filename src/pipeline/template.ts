@@ -1,4 +1,5 @@
 import { ReprodError } from '../core/errors.js';
+import type { InputLimits } from '../core/input-limits.js';
 import { isPyDict, type PyDict, type PyValue } from '../core/pyvalue.js';
 import {
   findInterpolations,
@@ -10,29 +11,20 @@ import {
   type Interpolation,
   type ParsingConfig,
 } from './interpolate.js';
+import { ExpansionBudget, type BudgetProblem } from './expansion-budget.js';
 import { pyTypeName } from './params-file.js';
 import { joinWsPath, wsDirname } from './paths.js';
 import { ContextLoadError, TemplateContext, type ReadFile } from './template-context.js';
+import { foreachMembers, matrixAxes, matrixCombos } from './template-items.js';
 import { formatKeyPath, type KeyPath } from './yaml-load.js';
 
 /**
  * Expands a (schema-valid) dvc.yaml the way DVC 3's DataResolver does
  * (dvc/parsing/__init__.py): `vars` build the context, every string of a
  * stage is interpolated (mapping keys too), `foreach` makes one stage per
- * item and `matrix` one per combination.
- *
- * Generated names:
- *
- *   foreach over a mapping            name@<key>
- *   foreach over a list of scalars    name@<value>        (`true`, `0.1`, `None`)
- *   foreach over a list with any
- *     list or mapping in it           name@0, name@1, ...
- *   matrix {a: [x, y], b: [{..}]}     name@x-b0, name@y-b0 (a list or mapping
- *                                     value is named <matrix key><index>)
- *
- * A repeated name keeps its first position and its last value. A boolean
- * that came from `vars` through `${}` names a stage as Python prints it
- * (`True`), one written in dvc.yaml as DVC prints it (`true`).
+ * item and `matrix` one per combination (named as template-items.ts says).
+ * What it generates is bounded (see expansion-budget.ts): a group is
+ * counted before it is expanded.
  */
 
 export interface TemplateOptions {
@@ -42,6 +34,8 @@ export interface TemplateOptions {
   /** Line of a key path in the dvc.yaml, for errors. */
   lineOf: (path: KeyPath) => number | undefined;
   parsing?: ParsingConfig;
+  /** Bounds on stages, values, and (for the params and vars files read) nesting and aliases. */
+  limits?: Partial<InputLimits>;
 }
 
 export interface ResolvedStage {
@@ -78,14 +72,18 @@ class Resolver {
   private readonly config: ParsingConfig;
   /** The generated stage being resolved, named in messages. */
   private generated: string | undefined;
+  private readonly budget: ExpansionBudget;
+  /** A limit was passed: nothing more is resolved (each further step would only cost, and repeat the error). */
+  exhausted = false;
 
   constructor(private readonly opts: TemplateOptions) {
     this.dvcDir = wsDirname(opts.file);
     this.config = opts.parsing ?? {};
+    this.budget = new ExpansionBudget(opts.limits);
   }
 
   error(
-    code: 'INTERPOLATION' | 'SCHEMA' | 'PATH_OUTSIDE' | 'PARAMS_FILE',
+    code: 'INTERPOLATION' | 'SCHEMA' | 'PATH_OUTSIDE' | 'PARAMS_FILE' | 'INPUT_LIMIT',
     message: string,
     path: KeyPath,
     cause?: unknown,
@@ -98,6 +96,12 @@ class Resolver {
       ...(cause !== undefined ? { cause } : {}),
       ...(remedy !== undefined ? { remedy } : {}),
     });
+  }
+
+  /** A limit passed at `path`: templating stops there. */
+  overBudget(problem: BudgetProblem, path: KeyPath): ReprodError {
+    this.exhausted = true;
+    return this.error('INPUT_LIMIT', problem.message, path, undefined, problem.remedy);
   }
 
   /** Turns a failure at `path` into a located ReprodError (ReprodErrors from files pass through). */
@@ -125,11 +129,17 @@ class Resolver {
   resolveStr(s: string, ctx: TemplateContext, key: string | null, path: KeyPath): PyValue {
     const t = this.template(s, path);
     if (t.found.length === 0) return s.includes('\\${') ? s.split('\\${').join('${') : s;
+    let out: PyValue;
     try {
-      return interpolateString(s, t.found, t.parsed, (parts) => ctx.lookup(parts), key, this.config);
+      out = interpolateString(s, t.found, t.parsed, (parts) => ctx.lookup(parts), key, this.config);
     } catch (e) {
       throw this.located(e, path);
     }
+    if (typeof out === 'string') {
+      const problem = this.budget.text(out.length);
+      if (problem) throw this.overBudget(problem, path);
+    }
+    return out;
   }
 
   /** Interpolates every string in `src`, mapping keys included; `key` is the stage key it sits under. */
@@ -163,7 +173,7 @@ class Resolver {
   }
 
   loadGlobalVars(doc: PyDict): TemplateContext | undefined {
-    const ctx = TemplateContext.empty();
+    const ctx = TemplateContext.empty(this.opts.limits);
     const vars = doc.get('vars');
     const list = Array.isArray(vars) ? vars : NO_VARS;
     let at: KeyPath = ['vars'];
@@ -227,6 +237,16 @@ class Resolver {
     if (!failed) this.stages.push({ name, group, defPath, data, wdir });
   }
 
+  /** A stage written out in dvc.yaml (not generated). */
+  plain(name: string, def: PyDict, ctx: TemplateContext): void {
+    const problem = this.budget.stage(name, def);
+    if (problem) {
+      this.errors.push(this.overBudget(problem, ['stages', name]));
+      return;
+    }
+    this.entry(name, name, def, ['stages', name], ctx);
+  }
+
   foreach(name: string, def: PyDict, ctx: TemplateContext): void {
     const path: KeyPath = ['stages', name, 'foreach'];
     const src = def.get('foreach') ?? null;
@@ -240,23 +260,20 @@ class Resolver {
       return;
     }
     const isMap = isPyDict(iterable);
-    const members = new Map<string, PyValue>();
-    if (isPyDict(iterable)) {
-      for (const [k, v] of iterable) members.set(k, v);
-    } else if (Array.isArray(iterable)) {
-      const list = iterable;
-      if (list.some((v) => Array.isArray(v) || isPyDict(v))) {
-        list.forEach((v, i) => members.set(String(i), v));
-      } else {
-        const fromVars = elementsFromVars(src, list.length);
-        list.forEach((v, i) => members.set(nameFragment(v, fromVars[i] ?? false, this.config), v));
-      }
-    } else {
+    const count = isPyDict(iterable) ? iterable.size : Array.isArray(iterable) ? iterable.length : 0;
+    const problem = this.budget.group('foreach', name, BigInt(count), body);
+    if (problem) {
+      this.errors.push(this.overBudget(problem, path));
+      return;
+    }
+    if (!isPyDict(iterable) && !Array.isArray(iterable)) {
       this.errors.push(this.error('INTERPOLATION', `expected list/dictionary, got ${pyTypeName(iterable)}`, path));
       return;
     }
+    const members = foreachMembers(iterable, src, this.config);
 
     for (const [key, item] of members) {
+      if (this.exhausted) return;
       const generated = `${name}@${key}`;
       const temp: [string, PyValue][] = isMap ? [['item', item], ['key', key]] : [['item', item]];
       this.generated = generated;
@@ -281,41 +298,23 @@ class Resolver {
     }
     if (!isPyDict(resolved)) return;
 
-    const axes: { key: string; values: PyValue[]; fromVars: boolean[] }[] = [];
-    for (const [k, v] of resolved) {
-      const raw = src.get(k) ?? null;
-      if (Array.isArray(v)) {
-        axes.push({ key: k, values: v, fromVars: elementsFromVars(raw, v.length) });
-      } else if (isPyDict(v)) {
-        // iterating a mapping yields its keys
-        axes.push({ key: k, values: [...v.keys()], fromVars: [...v.keys()].map(() => true) });
-      } else if (typeof v === 'string' && !(typeof raw === 'string' && isWhole(raw))) {
-        // a plain string iterates over its characters, as Python does
-        axes.push({ key: k, values: [...v], fromVars: [...v].map(() => false) });
-      } else {
-        this.errors.push(this.error('INTERPOLATION', `expected a list, got ${pyTypeName(v)}`, [...path, k]));
-        return;
-      }
+    const found = matrixAxes(resolved, src);
+    if ('bad' in found) {
+      this.errors.push(this.error('INTERPOLATION', `expected a list, got ${pyTypeName(found.value)}`, [...path, found.bad]));
+      return;
     }
-
-    const combos = new Map<string, PyDict>();
-    const walk = (depth: number, fragments: string[], item: PyDict): void => {
-      const axis = axes[depth];
-      if (axis === undefined) {
-        combos.set(fragments.join('-'), new Map(item));
-        return;
-      }
-      axis.values.forEach((v, i) => {
-        const frag = Array.isArray(v) || isPyDict(v) ? `${axis.key}${i}` : nameFragment(v, axis.fromVars[i] ?? false, this.config);
-        item.set(axis.key, v);
-        walk(depth + 1, [...fragments, frag], item);
-      });
-      item.delete(axis.key);
-    };
-    walk(0, [], new Map());
+    const { axes } = found;
 
     const template: PyDict = new Map([...def].filter(([k]) => k !== 'matrix'));
-    for (const [key, item] of combos) {
+    const factors = axes.map((a) => a.values.length);
+    const problem = this.budget.group('matrix', name, factors.reduce((p, n) => p * BigInt(n), 1n), template, factors);
+    if (problem) {
+      this.errors.push(this.overBudget(problem, path));
+      return;
+    }
+
+    for (const [key, item] of matrixCombos(axes, this.config)) {
+      if (this.exhausted) return;
       const generated = `${name}@${key}`;
       this.generated = generated;
       try {
@@ -345,27 +344,6 @@ class Resolver {
   }
 }
 
-function isWhole(s: string): boolean {
-  const found = findInterpolations(s);
-  const only = found[0];
-  return found.length === 1 && only !== undefined && only.start === 0 && only.end === s.length;
-}
-
-/**
- * Which elements of a resolved foreach/matrix list came out of the context
- * (DVC keeps those as context nodes, and names them with Python's `str()`).
- */
-function elementsFromVars(src: PyValue, n: number): boolean[] {
-  if (typeof src === 'string') return new Array<boolean>(n).fill(true);
-  if (Array.isArray(src)) return src.map((v) => typeof v === 'string' && isWhole(v));
-  return new Array<boolean>(n).fill(false);
-}
-
-function nameFragment(v: PyValue, fromVars: boolean, config: ParsingConfig): string {
-  if (typeof v === 'boolean' && fromVars) return v ? 'True' : 'False';
-  return toStr(v, config);
-}
-
 /**
  * Resolves a schema-valid dvc.yaml document. Errors are collected (one stage
  * failing does not hide the others' errors); a failing `vars` stops everything,
@@ -380,12 +358,14 @@ export function resolveDvcYaml(doc: PyDict, opts: TemplateOptions): { resolved: 
   const stages = doc.get('stages');
   if (isPyDict(stages)) {
     for (const [name, def] of stages) {
+      if (r.exhausted) return { resolved, errors: r.errors };
       if (!isPyDict(def)) continue; // the schema reports it
       if (def.has('matrix') && !def.has('foreach') && !def.has('do')) r.matrix(name, def, ctx);
       else if (def.has('foreach')) r.foreach(name, def, ctx);
-      else r.entry(name, name, def, ['stages', name], ctx);
+      else r.plain(name, def, ctx);
     }
   }
+  if (r.exhausted) return { resolved, errors: r.errors };
 
   const list = (k: string): PyValue[] => {
     const v = doc.get(k);

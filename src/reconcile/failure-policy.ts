@@ -1,6 +1,6 @@
 import type { Stage } from '../core/types.js';
 import { DEFAULT_BACKOFF_SECONDS, type StageRuntimeSpec } from '../pipeline/manifests.js';
-import { backoffDelay } from './work-queue.js';
+import { backoffDelay } from '../core/backoff.js';
 
 /**
  * How often, and how soon, transient failures are retried. Which failures are

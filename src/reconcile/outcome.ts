@@ -1,4 +1,5 @@
-import { isRetryable, ReprodError, errorMessage } from '../core/errors.js';
+import { isRetryable, ReprodError } from '../core/errors.js';
+import { errorMessage } from '../core/errno.js';
 import { runtimeLabel, type PreparedRuntime, type RunResult, type RuntimeIdentity } from '../core/ports.js';
 import type { ChangeReason, LockStage, Stage } from '../core/types.js';
 import { lastRunFrom } from '../status/reporter.js';
@@ -121,10 +122,10 @@ export function lastRunOf(stage: Stage, outcome: StageOutcome, identity: Runtime
       last = lastRunFrom(stage, outcome.runId, outcome.kind, 'Succeeded', runtime, run);
       break;
     case 'failed':
-      last = lastRunFrom(stage, outcome.runId, 'ran', 'Failed', runtime, run, outcome.error.message);
+      last = lastRunFrom(stage, outcome.runId, 'ran', 'Failed', runtime, run, outcomeCause(outcome));
       break;
     case 'cancelled':
-      last = lastRunFrom(stage, outcome.runId, 'ran', 'Cancelled', runtime, run);
+      last = lastRunFrom(stage, outcome.runId, 'ran', 'Cancelled', runtime, run, outcomeCause(outcome));
       break;
   }
   const key = prepared?.identity.key ?? identity.key;
@@ -146,10 +147,22 @@ export function trackingResultOf(outcome: StageOutcome): {
     case 'restored':
       return { outcome: 'succeeded', action: outcome.kind, entry: outcome.entry };
     case 'failed':
-      return { outcome: 'failed', action: 'ran', error: outcome.error.message };
     case 'cancelled':
-      return { outcome: 'cancelled', action: 'ran', ...(outcome.reason ? { error: `cancelled: ${outcome.reason}` } : {}) };
+      return { outcome: outcome.kind, action: 'ran', error: outcomeCause(outcome) };
   }
+}
+
+/**
+ * Why a run did not succeed, as status (`lastRun.error`) and tracking
+ * (`reprod.error`) give it: a failure's message, a cancellation's reason.
+ * Never empty for those; undefined for a success.
+ */
+export function outcomeCause(outcome: Extract<StageOutcome, { kind: 'failed' | 'cancelled' }>): string;
+export function outcomeCause(outcome: StageOutcome): string | undefined;
+export function outcomeCause(outcome: StageOutcome): string | undefined {
+  if (outcome.kind === 'failed') return outcome.error.message.trim() === '' ? errorMessage(outcome.error) : outcome.error.message;
+  if (outcome.kind === 'cancelled') return `cancelled: ${outcome.reason ?? 'stopped'}`;
+  return undefined;
 }
 
 /** How long a run took, when it ran. */

@@ -8,7 +8,7 @@ import type { RetryPolicy } from './failure-policy.js';
 import type { StageDecision, StageOutcome } from './outcome.js';
 import type { StageEffects } from './stage-effects.js';
 import type { StagePlan } from './stage-steps.js';
-import type { TimerClock } from './timer-clock.js';
+import type { TimerClock } from '../core/ports.js';
 
 /**
  * The Reconciler's contract: what it needs, what it tells, what it returns.

@@ -1,9 +1,12 @@
-import { errorMessage, ReprodError, ReprodErrors } from '../core/errors.js';
+import { ReprodError, ReprodErrors } from '../core/errors.js';
+import { errorMessage } from '../core/errno.js';
 import type { Logger } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
 import type { StagePhase } from '../status/status-docs.js';
-import { DEFAULT_RETRY, retryDelayMs, retryPolicyFor, type RetryPolicy } from './failure-policy.js';
-import { decisionOf, lastRunOf, runSeconds, settledDecision, type StageDecision } from './outcome.js';
+import { DEFAULT_RETRY, retryDelayMs, retryPolicyFor } from './failure-policy.js';
+import { decisionOf, lastRunOf, outcomeCause, runSeconds, settledDecision, type StageDecision } from './outcome.js';
+import { HookCalls } from './hook-calls.js';
+import { ONCE_RETRY, OncePass } from './once-pass.js';
 import { PassLedger } from './pass-ledger.js';
 import { PIPELINE_KEY, type ExternalCondition, type OnceOptions, type PassSummary, type ReconcileSpec, type ReconcilerOptions, type ReconcilerStats } from './reconciler-api.js';
 import { Scheduling } from './scheduling.js';
@@ -12,7 +15,7 @@ import { indexStages, type StageIndex } from './stage-index.js';
 import { isLooking, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
 import { pipelineView, RunRecords } from './status-views.js';
 import { StatusWriter } from './status-writer.js';
-import type { TimerHandle } from './timer-clock.js';
+import type { TimerHandle } from '../core/ports.js';
 import { WorkQueue } from './work-queue.js';
 
 export * from './reconciler-api.js';
@@ -21,16 +24,7 @@ export * from './reconciler-api.js';
 const BUSY: readonly string[] = ['planning', 'deciding', 'queued', 'running', 'cancelled'];
 
 const DEFAULT_MAX_PARALLEL = 2;
-/** A one-shot pass retries only what a manifest asks to retry. */
-const ONCE_RETRY: RetryPolicy = { limit: 0, baseMs: 0, maxMs: 0 };
 
-interface Once extends OnceOptions {
-  /** Each key is looked at until its stage settles before the next (maxParallel 1: DVC's order, exactly). */
-  sequential: boolean;
-  /** Set by the first failure without keepGoing: nothing more starts. */
-  halted: boolean;
-  done(summary: PassSummary): void;
-}
 
 /**
  * Keeps the pipeline's outputs true to its inputs: for as long as it runs
@@ -66,12 +60,11 @@ export class Reconciler {
   private specError: ReprodError | undefined;
   private index: StageIndex = { order: [], position: new Map(), ancestors: new Map(), descendants: new Map() };
   private readonly runs = new RunRecords();
-  private readonly hookCalls = new Set<Promise<unknown>>();
-  private once: Once | undefined;
+  private readonly hooks: HookCalls;
+  private once: OncePass | undefined;
   private alive = false;
   private stopping = false;
   private resyncTimer: TimerHandle | undefined;
-  private specFailed: ((err: ReprodError) => void) | undefined;
   private engine: ExternalCondition | undefined;
 
   constructor(opts: ReconcilerOptions) {
@@ -84,6 +77,7 @@ export class Reconciler {
       maxBackoffMs: opts.keyBackoffMs?.max ?? 300_000,
     });
     this.ledger = new PassLedger(opts.newPassId);
+    this.hooks = new HookCalls(opts.hooks, opts.log);
     this.status = new StatusWriter({
       sink: opts.status,
       readLock: () => opts.effects.readLock(),
@@ -155,12 +149,7 @@ export class Reconciler {
 
   /** True when `path` (workspace-relative) is an output of a stage that is running: its events are the stage's own. */
   isBeingWritten(path: string): boolean {
-    for (const e of this.actors.state('running')) {
-      for (const out of e.actor.getSnapshot().context.plan?.stage.outs ?? []) {
-        if (path === out.path || path.startsWith(`${out.path}/`)) return true;
-      }
-    }
-    return false;
+    return this.actors.isBeingWritten(path);
   }
 
   stats(): ReconcilerStats {
@@ -196,31 +185,23 @@ export class Reconciler {
    * throws. `signal` cancels what runs (Ctrl-C).
    */
   async runOnce(opts: OnceOptions, signal?: AbortSignal): Promise<PassSummary> {
-    const sequential = this.maxParallel() === 1;
-    let done!: (s: PassSummary) => void;
-    const finished = new Promise<PassSummary>((resolve) => (done = resolve));
-    this.once = { ...opts, sequential, halted: false, done };
+    const once = new OncePass(opts, this.maxParallel() === 1);
+    this.once = once;
     this.alive = true;
     this.queue.addNow(PIPELINE_KEY);
-    const workers = this.startWorkers(sequential ? 1 : (this.opts.workers ?? 4));
+    const workers = this.startWorkers(once.sequential ? 1 : (this.opts.workers ?? 4));
     const onAbort = (): void => {
-      if (!this.once) return;
-      this.once.halted = true;
+      once.halted = true;
       for (const e of this.actors.state('running')) e.actor.send({ type: 'CANCEL', reason: 'interrupted' });
       this.checkPassEnd();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const summary = await Promise.race([finished, this.specFailure()]);
-      return summary;
+      return await once.result;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       await this.stop(workers);
     }
-  }
-
-  private specFailure(): Promise<never> {
-    return new Promise((_, reject) => (this.specFailed = reject));
   }
 
   private maxParallel(): number {
@@ -273,19 +254,7 @@ export class Reconciler {
       actor.send({ type: 'CHECK', upstreamFailed: this.rules.failedUpstream(key) });
     }
     // one stage after another: the next key waits until this stage has settled (or will never start)
-    const sequential = this.once?.sequential === true;
-    await this.actors.until(actor, (s) => !isLooking(s) && !(sequential && this.holdsSequence(s)));
-  }
-
-  /**
-   * In a sequential pass, a stage holds the sequence until it settles, unless
-   * it can no longer start. A cancelled or backing-off stage lets go: it comes
-   * back through the queue, and its downstream waits for it meanwhile.
-   */
-  private holdsSequence(s: StageSnapshot): boolean {
-    const st = topState(s);
-    if (st === 'queued') return !this.once?.halted && !this.stopping;
-    return st === 'deciding' || st === 'running';
+    await this.actors.until(actor, (s) => !isLooking(s) && !(this.once?.holdsSequence(s, this.stopping) ?? false));
   }
 
   // ------------------------------------------------------------------ spec
@@ -297,7 +266,7 @@ export class Reconciler {
     } catch (err) {
       if (!(err instanceof ReprodError)) throw err;
       if (this.once) {
-        this.specFailed?.(err);
+        this.once.failSpec(err);
         return;
       }
       const first = err instanceof ReprodErrors ? (err.errors[0] ?? err) : err;
@@ -368,18 +337,14 @@ export class Reconciler {
       const d = settledDecision(name, st, s.context);
       if (d) this.decide(d, s.context.stage);
     }
-    if (st === 'failed' && this.once && !this.once.keepGoing) this.once.halted = true;
+    if (st === 'failed') this.once?.stageFailed();
     for (const d of this.spec?.dag.downstream.get(name) ?? []) this.queue.addNow(d);
     this.schedule();
   }
 
   private decide(d: StageDecision, stage: Stage): void {
     this.ledger.decide(d);
-    try {
-      this.opts.hooks?.stageDecided?.(d, stage);
-    } catch (err) {
-      this.log.warn({ stage: d.stage, err: errorMessage(err) }, 'the stageDecided hook failed');
-    }
+    this.hooks.stageDecided(d, stage);
   }
 
   private onQueued(name: string): void {
@@ -398,19 +363,11 @@ export class Reconciler {
     if (outcome.kind === 'failed' && outcome.error.code === 'ENGINE_UNAVAILABLE' && !this.once) this.setEngine(false, errorMessage(outcome.error));
     this.decide(decisionOf(e.stage, outcome, plan.reasons), stage);
     this.runs.finished(e.stage, lastRunOf(stage, outcome, plan.runtime));
-    const err = outcome.kind === 'failed' ? errorMessage(outcome.error) : undefined;
+    const err = outcome.kind === 'failed' ? errorMessage(outcome.error) : outcomeCause(outcome);
     this.log.info({ stage: e.stage, runId: outcome.runId, outcome: outcome.kind, durationSeconds: duration, transient: transient || undefined, err }, 'stage finished');
-    const hook = this.opts.hooks?.stageFinished;
-    if (hook) {
-      this.track(
-        Promise.resolve()
-          .then(() => hook(stage, outcome, plan))
-          .then((r) => {
-            if (r?.trackingRunId && this.runs.tracked(e.stage, outcome.runId, r.trackingRunId)) this.status.markStage(e.stage);
-          }),
-        { stage: e.stage, hook: 'stageFinished' },
-      );
-    }
+    this.hooks.stageFinished(stage, outcome, plan, (trackingRunId) => {
+      if (this.runs.tracked(e.stage, outcome.runId, trackingRunId)) this.status.markStage(e.stage);
+    });
   }
 
   /** Starts queued stages, upstream first, while slots are free. */
@@ -423,8 +380,7 @@ export class Reconciler {
 
   private passActivity(): void {
     const id = this.ledger.begin(this.opts.clock.now());
-    const hook = this.opts.hooks?.passStarted;
-    if (id !== undefined && hook) this.track(Promise.resolve().then(() => hook(id)), { passId: id, hook: 'passStarted' });
+    if (id !== undefined) this.hooks.passStarted(id);
   }
 
   /** A pass ends when no key is ready or in hand and no stage is planning, queued or running. */
@@ -440,17 +396,12 @@ export class Reconciler {
     // a one-shot pass waits out the retries a manifest asked for
     if (this.once && !halted && this.actors.state('backoff').size > 0) return;
     // a waiting stage whose ancestors all settled missed its wake-up: look at it rather than end the pass
-    if (!this.specError && !this.stopping && !halted) {
-      let woke = false;
-      for (const e of this.actors.state('waiting')) {
-        if (this.actors.isCurrent(e) && !this.queue.has(e.name) && this.rules.busyAncestor(e.name) === undefined) {
-          this.log.warn({ stage: e.name }, 'a waiting stage was not woken: looking at it');
-          this.queue.addNow(e.name);
-          woke = true;
-        }
-      }
-      if (woke) return;
+    const missed = !this.specError && !this.stopping && !halted ? this.rules.unwokenWaiting() : [];
+    for (const name of missed) {
+      this.log.warn({ stage: name }, 'a waiting stage was not woken: looking at it');
+      this.queue.addNow(name);
     }
+    if (missed.length > 0) return;
     const ended = this.ledger.end(this.opts.clock.now(), this.phaseRecord());
     if (!ended) return;
     // nothing runs now: the workspace is free for others until the next pass
@@ -461,23 +412,9 @@ export class Reconciler {
     const quiet = summary.ran + summary.restored + summary.failed + summary.cancelled === 0;
     this.log[quiet ? 'debug' : 'info']({ passId: id, ran: summary.ran, restored: summary.restored, failed: summary.failed, cancelled: summary.cancelled }, 'pass finished');
     this.opts.effects.flush().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not persist the hash state'));
-    const hook = this.opts.hooks?.passFinished;
-    if (hook) {
-      this.track(
-        Promise.resolve()
-          .then(() => hook(id, summary))
-          // tracking may have delivered meanwhile: TrackingAvailable is read again
-          .then(() => this.status.markPipeline()),
-        { passId: id, hook: 'passFinished' },
-      );
-    }
-    this.once?.done(summary);
-  }
-
-  private track(p: Promise<unknown>, ctx: Record<string, string>): void {
-    const call = p.catch((err: unknown) => this.log.warn({ ...ctx, err: errorMessage(err) }, 'a reconciler hook failed'));
-    this.hookCalls.add(call);
-    void call.finally(() => this.hookCalls.delete(call));
+    // tracking may have delivered meanwhile: TrackingAvailable is read again
+    this.hooks.passFinished(id, summary, () => this.status.markPipeline());
+    this.once?.end(summary);
   }
 
   private armResync(): void {
@@ -535,7 +472,7 @@ export class Reconciler {
     if (running.length > 0 || !this.once) this.log.info({ cancelling: running.length }, 'stopping');
     await Promise.all(workers);
     await Promise.all(running.map((a) => this.actors.until(a, (s) => !s.matches('running'))));
-    while (this.hookCalls.size > 0) await Promise.all([...this.hookCalls]);
+    await this.hooks.settle();
     this.status.markPipeline();
     await this.status.idle();
     try {

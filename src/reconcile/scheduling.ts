@@ -67,6 +67,15 @@ export class Scheduling {
     }
   }
 
+  /** Waiting stages whose ancestors all settled and that nothing will look at again: a wake-up was missed. */
+  unwokenWaiting(): string[] {
+    const out: string[] = [];
+    for (const e of this.actors.state('waiting')) {
+      if (this.actors.isCurrent(e) && !this.inQueue(e.name) && this.busyAncestor(e.name) === undefined) out.push(e.name);
+    }
+    return out;
+  }
+
   /** A stage about to rerun removes its outputs: whatever below it is reading them now reads a stale past. */
   cancelRunningBelow(name: string): void {
     const desc = this.index().descendants.get(name);

@@ -1,12 +1,12 @@
 import { createActor, fromPromise, type Subscription } from 'xstate';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errno.js';
 import type { Logger } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
 import type { RetryPolicy } from './failure-policy.js';
 import type { ReconcilerHooks } from './reconciler-api.js';
 import type { StageEffects } from './stage-effects.js';
 import { stageMachine, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
-import type { TimerClock } from './timer-clock.js';
+import type { TimerClock } from '../core/ports.js';
 
 /**
  * The stage machine with its effects (xstate's `.provide()`): plans and
@@ -20,7 +20,15 @@ export function provideStageMachine(
 ): typeof stageMachine {
   return stageMachine.provide({
     actors: {
-      plan: fromPromise(({ input, signal }) => effects.plan(input.stage, signal)),
+      plan: fromPromise(async ({ input, signal }) => {
+        try {
+          return await effects.plan(input.stage, signal);
+        } catch (err) {
+          // no run ends, so no `stage finished` says why: this line does (a plan superseded by a new look is no failure)
+          if (!signal.aborted) o.log.info({ stage: input.stage.name, err: errorMessage(err) }, 'stage not planned');
+          throw err;
+        }
+      }),
       inputs: fromPromise(({ input, signal }) => effects.inputs(input.stage, signal)),
       execute: fromPromise(async ({ input, signal }) => {
         const plan = input.plan;
@@ -96,6 +104,16 @@ export class StageActors {
 
   isCurrent(e: Entry): boolean {
     return this.entries.get(e.name) === e;
+  }
+
+  /** True when `path` (workspace-relative) is an output of a running stage. */
+  isBeingWritten(path: string): boolean {
+    for (const e of this.state('running')) {
+      for (const out of e.actor.getSnapshot().context.plan?.stage.outs ?? []) {
+        if (path === out.path || path.startsWith(`${out.path}/`)) return true;
+      }
+    }
+    return false;
   }
 
   topState(name: string): string | undefined {

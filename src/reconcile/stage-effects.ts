@@ -6,7 +6,8 @@ import { pyJsonDumpsSorted } from '../lock/py-json.js';
 import { observeStage } from './observe.js';
 import { inputsFingerprint } from './stage-fingerprint.js';
 import { settleOutcome, type StageOutcome } from './outcome.js';
-import { executeStage, lockEntryFromObserved, planStage, type LockStore, type StagePlan, type StepDeps } from './stage-steps.js';
+import { executeStage, lockEntryFromObserved, planStage, type StagePlan, type StepDeps } from './stage-steps.js';
+import type { LockStore } from '../core/ports.js';
 import type { PreparedRuntime } from '../core/ports.js';
 
 /**

@@ -1,5 +1,6 @@
 import { assign, emit, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import { errorMessage, isRetryable, ReprodError } from '../core/errors.js';
+import { isRetryable, ReprodError } from '../core/errors.js';
+import { errorMessage } from '../core/errno.js';
 import type { Stage } from '../core/types.js';
 import { retryDelayMs, type RetryPolicy } from './failure-policy.js';
 import { INPUTS_CHANGED, type StageOutcome } from './outcome.js';
@@ -123,7 +124,7 @@ export const stageMachine = setup({
       type: 'finished',
       stage: context.stage.name,
       plan: context.plan as StagePlan,
-      outcome: outcomeOf(event, context.abort?.signal.aborted === true),
+      outcome: withCancelReason(outcomeOf(event, context.abort?.signal.aborted === true), context.cancelReason),
     })),
   },
 }).createMachine({
@@ -332,6 +333,11 @@ function outcomeOf(event: unknown, aborted: boolean): StageOutcome {
   const error = typeof event === 'object' && event !== null && 'error' in event ? event.error : new Error('a run ended without a result');
   if (aborted) return { kind: 'cancelled', runId: 'unknown' };
   return { kind: 'failed', runId: 'unknown', error: asReprodError(error), transient: true };
+}
+
+/** A run stopped by CANCEL comes back without a reason of its own: the one the machine was given goes with it. */
+function withCancelReason(o: StageOutcome, reason: string | undefined): StageOutcome {
+  return o.kind === 'cancelled' && o.reason === undefined && reason !== undefined ? { ...o, reason } : o;
 }
 
 function asReprodError(err: unknown): ReprodError {

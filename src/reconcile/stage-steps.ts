@@ -1,21 +1,12 @@
 import { ReprodError } from '../core/errors.js';
-import type { Clock, Hasher, Logger, ObjectCache, PreparedRuntime, RunResult, RuntimeIdentity, StageLogSink, StageRuntime, Workspace } from '../core/ports.js';
+import type { Clock, Hasher, LockStore, Logger, ObjectCache, PreparedRuntime, RunResult, RuntimeIdentity, StageLogSink, StageRuntime, Workspace } from '../core/ports.js';
 import type { PyDict } from '../core/pyvalue.js';
-import type { ChangeReason, HashInfo, Lockfile, LockStage, Stage } from '../core/types.js';
+import type { ChangeReason, HashInfo, LockStage, Stage } from '../core/types.js';
 import { lockStageFromRun } from '../lock/lockfile.js';
 import { stageStatus } from '../pipeline/stage-status.js';
 import { observeStage, type Observed } from './observe.js';
 import { canUseRunCache, restoreFromRunCache, saveToRunCache } from './run-cache-store.js';
 
-/**
- * dvc.lock as a store. `commit` is serialized and re-reads the file each time
- * (level-triggered): concurrent stages never lose each other's entries, and a
- * stage keeps its position in the file as DVC keeps it.
- */
-export interface LockStore {
-  read(): Promise<Lockfile>;
-  commit(stage: string, entry: LockStage): Promise<void>;
-}
 
 /** What the stage steps need; the composition root provides it. */
 export interface StepDeps {

@@ -1,10 +1,10 @@
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errno.js';
 import type { Logger, RuntimeIdentity } from '../core/ports.js';
 import type { Lockfile, Stage } from '../core/types.js';
 import type { StageReport } from '../status/reporter.js';
 import type { PipelineStatusInput, StagePhase } from '../status/status-docs.js';
 import type { StatusSink } from './reconciler-api.js';
-import type { TimerClock, TimerHandle } from './timer-clock.js';
+import type { TimerClock, TimerHandle } from '../core/ports.js';
 
 /** What a stage's status says now, as the reconciler sees it (without its dvc.lock outputs). */
 export interface StageView {

@@ -1,5 +1,5 @@
 import { backoffDelay } from '../core/backoff.js';
-import type { TimerClock, TimerHandle } from './timer-clock.js';
+import type { TimerClock, TimerHandle } from '../core/ports.js';
 
 export interface WorkQueueOptions {
   clock: TimerClock;

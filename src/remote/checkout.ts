@@ -1,7 +1,7 @@
 import type { Hasher, ObjectCache } from '../core/ports.js';
 import type { Failure, Listings } from './data-sync.js';
 import { isDirOid, objectKey } from './layout.js';
-import type { CacheStore } from './ports.js';
+import type { CacheStore } from '../core/ports.js';
 import type { TrackedOut } from './tracked.js';
 
 export interface CheckoutDeps {

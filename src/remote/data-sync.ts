@@ -8,7 +8,7 @@ import { gcPlan } from './gc-plan.js';
 import { expectedMd5, isDirOid, objectKey, OBJECTS_PREFIX, parseRunKey, RUNS_PREFIX } from './layout.js';
 import { expandObjects, parseListing, type ListingRow, type ObjectRef } from './objects.js';
 import { forEachLimit } from './pool.js';
-import { RemoteUnreachable, type CacheStore, type RemoteStore } from './ports.js';
+import { RemoteUnreachable, type CacheStore, type RemoteStore } from '../core/ports.js';
 import type { Progress } from './progress.js';
 import type { TrackedOut } from './tracked.js';
 

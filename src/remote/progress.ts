@@ -1,6 +1,6 @@
 import type { Clock } from '../core/ports.js';
 
-export function humanBytes(n: number): string {
+function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let u = 0;

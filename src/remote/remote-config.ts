@@ -61,7 +61,7 @@ function sectionName(name: string): string {
 }
 
 /** Every remote configured, in the order of the files. */
-export function remoteNames(input: RemoteConfigInput): string[] {
+function remoteNames(input: RemoteConfigInput): string[] {
   const names: string[] = [];
   for (const cfg of [input.config, input.local]) {
     for (const key of cfg.keys()) {

@@ -51,14 +51,27 @@ export class StatusStore {
     private readonly log?: Logger,
   ) {}
 
-  private async read(path: string, text?: string): Promise<unknown> {
-    text ??= await this.ws.readText(path);
-    if (text === undefined) return undefined;
+  /** Parses a status file (its text when already read). */
+  private async read(path: string, known?: string): Promise<unknown> {
     try {
+      const text = known ?? (await this.ws.readText(path));
+      if (text === undefined) return undefined;
       return toPlain(loadYaml(text, path).value);
     } catch (e) {
+      // reprod's own output: what cannot be read (bad YAML, not UTF-8) is rebuilt; an I/O error is not this case
+      if (!(e instanceof ReprodError)) throw e;
       this.log?.warn({ path, err: errorMessage(e) }, 'ignoring an unreadable status file');
       return undefined;
+    }
+  }
+
+  /** The file's text as it is, undefined when absent or not UTF-8 (then it is simply rewritten). */
+  private async readRaw(path: string): Promise<string | undefined> {
+    try {
+      return await this.ws.readText(path);
+    } catch (e) {
+      if (e instanceof ReprodError && e.code === 'ENCODING') return undefined;
+      throw e;
     }
   }
 
@@ -68,10 +81,10 @@ export class StatusStore {
   }
 
   async readPipeline(): Promise<PipelineStatusDoc | undefined> {
-    const text = await this.ws.readText(PIPELINE_PATH);
-    if (text === undefined) return undefined;
+    const text = await this.readRaw(PIPELINE_PATH);
     // checked against the schema when it was written
-    if (this.pipelineWritten?.text === text) return this.pipelineWritten.doc;
+    if (text !== undefined && this.pipelineWritten?.text === text) return this.pipelineWritten.doc;
+    // absent or not UTF-8: read() says which (and logs the unreadable one)
     const doc = await this.read(PIPELINE_PATH, text);
     return isKind(doc, 'PipelineStatus') ? doc : undefined;
   }
@@ -87,7 +100,7 @@ export class StatusStore {
     }
     const path = doc.kind === 'PipelineStatus' ? PIPELINE_PATH : stageStatusPath(doc.metadata.name);
     const text = serializeStatus(doc);
-    const same = (await this.ws.readText(path)) === text;
+    const same = (await this.readRaw(path)) === text;
     if (!same) await this.ws.writeTextAtomic(path, text);
     if (doc.kind === 'PipelineStatus') this.pipelineWritten = { text, doc };
     return !same;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TrackedMetric, TrackedParam, TrackedTag } from '../core/tracking.js';
+import type { TrackedMetric, TrackedParam, TrackedTag } from '../core/ports.js';
 
 /**
  * What an MLflow server accepts, and how records are fitted into it.

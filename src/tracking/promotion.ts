@@ -1,5 +1,5 @@
 import { getDotted, type PyDict } from '../core/pyvalue.js';
-import type { ModelPromotion, ModelRegistration, TrackedMetric, TrackedTag } from '../core/tracking.js';
+import type { ModelPromotion, ModelRegistration, TrackedMetric, TrackedTag } from '../core/ports.js';
 import type { LockStage, Stage } from '../core/types.js';
 import type { ModelSpec, ParamRef } from '../pipeline/manifests.js';
 import { metricNumber } from './flatten.js';
@@ -30,7 +30,7 @@ export interface ModelDecl {
 }
 
 /** The registered name: the manifest's `name`, else the stage's name. */
-export function registeredName(decl: ModelDecl): string {
+function registeredName(decl: ModelDecl): string {
   return decl.spec.name ?? decl.stage.name;
 }
 

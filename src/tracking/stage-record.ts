@@ -7,7 +7,7 @@ import type {
   TrackedParam,
   TrackedRunStatus,
   TrackedTag,
-} from '../core/tracking.js';
+} from '../core/ports.js';
 import type { ChangeReason, LockStage, Stage } from '../core/types.js';
 import { parseParamsText } from '../pipeline/params-file.js';
 import { describeReason } from '../pipeline/stage-status.js';
@@ -168,6 +168,18 @@ export function hashTags(stage: Stage, entry: LockStage | undefined): TrackedTag
   ];
 }
 
+/**
+ * Why a run failed (or was cancelled), where MLflow shows it: the
+ * `reprod.error` tag (the run page's tags, a column of the runs table) and
+ * the run's description (`mlflow.note.content`, at the top of its page).
+ */
+export function errorTags(error: string): TrackedTag[] {
+  return [
+    { key: 'reprod.error', value: error },
+    { key: 'mlflow.note.content', value: error },
+  ];
+}
+
 export interface StageFinish {
   stage: Stage;
   status: TrackedRunStatus;
@@ -188,7 +200,7 @@ export function buildStageRecord(f: StageFinish): { record: StageRunRecord; prob
   const succeeded = f.status === 'FINISHED';
   const { metrics, problems } = succeeded ? stageMetrics(f.stage, f.metricsTexts, f.endTime.getTime()) : { metrics: [], problems: [] };
   const tags: TrackedTag[] = [{ key: 'reprod.action', value: f.action }, ...hashTags(f.stage, f.entry)];
-  if (f.error) tags.push({ key: 'reprod.error', value: f.error });
+  if (f.error) tags.push(...errorTags(f.error));
   return {
     record: {
       status: f.status,

@@ -1,6 +1,6 @@
 import type { Clock, Logger, Workspace } from '../core/ports.js';
 import type { PyDict } from '../core/pyvalue.js';
-import type { PassRun, StageRun, Tracker, TrackedParam, TrackedRunStatus, TrackingHealth } from '../core/tracking.js';
+import type { PassRun, StageRun, Tracker, TrackedParam, TrackedRunStatus, TrackingHealth } from '../core/ports.js';
 import type { ChangeReason, LockStage, Stage } from '../core/types.js';
 import { readGitCommit } from './git-commit.js';
 import { promotionsFor, registrationFor, thresholdFiles, type ModelDecl } from './promotion.js';

@@ -93,7 +93,8 @@ describe('the example pipeline in containers, as the README runs it', () => {
     const params = readFileSync(path.join(ws, 'params.yaml'), 'utf8');
     writeFileSync(path.join(ws, 'params.yaml'), params.replace(/^(\s+test_size:\s*)([0-9.]+)/m, '$10.3'));
     expect(await repro()).toEqual(['preprocess', 'train', 'evaluate']);
-  });
+    // an image rebuild (the code is in the build context) and four container runs
+  }, 180_000);
 });
 
 describe('the example pipeline under the daemon, as the README\'s quick start runs it', () => {

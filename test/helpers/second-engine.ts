@@ -6,7 +6,8 @@ import Docker from 'dockerode';
 
 /**
  * A Docker engine of a test's own, for fault tests: `dockerd` on a socket of
- * its own, with its own data root and no bridge, which the test may stop,
+ * its own, with its own data root, no bridge and a network namespace of its
+ * own, which the test may stop,
  * kill and start again. The machine's main engine is never touched (images
  * are copied from it with save | load).
  */
@@ -53,9 +54,14 @@ export class SecondEngine implements AsyncDisposable {
   async start(timeoutMs = 60_000): Promise<void> {
     const d = this.dir;
     await this.forgetOldContainerd();
+    // in a network namespace of its own: a dockerd with --bridge=none removes the host's docker0,
+    // which the machine's main engine needs for its bridge network
     this.proc = spawn(
-      'dockerd',
+      'unshare',
       [
+        '--net',
+        '--',
+        'dockerd',
         '-H', this.host,
         '--data-root', path.join(d, 'data'),
         '--exec-root', path.join(d, 'exec'),

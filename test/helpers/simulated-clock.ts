@@ -1,4 +1,4 @@
-import type { TimerClock, TimerHandle } from '../../src/reconcile/timer-clock.js';
+import type { TimerClock, TimerHandle } from '../../src/core/ports.js';
 
 interface Pending {
   id: number;

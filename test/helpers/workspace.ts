@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { statusSchemaErrors } from '../../src/status/status-store.js';
 import os from 'node:os';
@@ -12,6 +12,14 @@ import type { Io } from '../../src/cli/commands.js';
 export function tempDir(prefix = 'reprod-test-'): { path: string } & Disposable {
   const p = mkdtempSync(path.join(os.tmpdir(), prefix));
   return { path: p, [Symbol.dispose]: () => rmSync(p, { recursive: true, force: true }) };
+}
+
+/** Writes each `path → text` under `root`, making folders. */
+export function writeFiles(root: string, files: Record<string, string>): void {
+  for (const [p, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
+    writeFileSync(path.join(root, p), text);
+  }
 }
 
 /** Copies a folder (conformance inputs are read-only: the copy is made writable, exec bits kept). */

@@ -6,7 +6,7 @@ import { ReprodError } from '../../core/errors.js';
 import type { CheckoutResult, HashResult, ObjectCache } from '../../core/ports.js';
 import { dirListingJson } from '../../hashing/dir-listing.js';
 import { isDirOid, objectKey, runDirKey, runKey } from '../../remote/layout.js';
-import type { CacheStore } from '../../remote/ports.js';
+import type { CacheStore } from '../../core/ports.js';
 import { renameIntoPlace, tempPathFor, writeFileAtomic } from '../fs/atomic-file.js';
 import { LayoutFolder } from '../fs/layout-folder.js';
 
@@ -72,7 +72,8 @@ export class LocalCache implements ObjectCache, CacheStore {
     return this.folder.pathOf(key);
   }
 
-  private objectPath(oid: string): string {
+  /** Absolute path of the object `oid` (`files/md5/xx/…`). */
+  objectPath(oid: string): string {
     return this.pathOf(objectKey(oid));
   }
 

@@ -10,7 +10,11 @@ import { ownerLabels, processOwner, type ContainerOwner } from './owner.js';
 export const LABEL = {
   /** Always `true`: the container is reprod's to remove. */
   managed: 'reprod.managed',
-  /** Absolute path of the workspace, as reprod sees it (not the host path). */
+  /**
+   * The workspace's path on the engine's host (what the bind mount names),
+   * not the path inside a reprod container: the same workspace gets the same
+   * label whether reprod runs on the host or in a container.
+   */
   workspace: 'reprod.workspace',
   stage: 'reprod.stage',
   runId: 'reprod.run-id',

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Workspace } from '../../core/ports.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { decodeUtf8 } from './utf8-text.js';
 import { isMissing } from '../../core/errno.js';
 
 /** The workspace on the local filesystem. */
@@ -12,13 +13,16 @@ export class LocalWorkspace implements Workspace {
     return path.join(this.root, p);
   }
 
+  /** UTF-8 text, or an ENCODING error naming `p`: a byte that is not UTF-8 is never silently replaced. */
   async readText(p: string): Promise<string | undefined> {
+    let bytes: Buffer;
     try {
-      return await fs.readFile(this.abs(p), 'utf8');
+      bytes = await fs.readFile(this.abs(p));
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw e;
     }
+    return decodeUtf8(bytes, p);
   }
 
   async writeTextAtomic(p: string, text: string): Promise<void> {

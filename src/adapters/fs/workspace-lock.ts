@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ReprodError } from '../../core/errors.js';
+import { Flock, FlockUnavailable, type FlockHelper } from './flock.js';
 import {
   DEFAULT_LOCK_WAIT_MS,
   WORKSPACE_LOCK_FILE,
@@ -14,35 +14,15 @@ import {
   type HeldWorkspaceLock,
   type LockHolder,
   type WorkspaceLock,
-} from '../../core/workspace-lock.js';
+} from '../../core/ports.js';
 
 /*
- * How the lock is taken. Node has no flock(2), and a native addon would need
- * an install script. Instead reprod opens `.dvc/tmp/lock` itself and hands
- * that descriptor to a short-lived helper that calls flock(2) on it and exits:
- * util-linux `flock -n 3` (in every Debian system and in reprod's images), or
- * python3's fcntl.flock where flock(1) is missing. A flock belongs to the open
- * file description, which the helper shares with reprod, so the lock outlives
- * the helper and lives exactly as long as reprod's descriptor: closing it
- * releases the lock, and so does the kernel when reprod dies in any way
- * (kill -9 included), with no child process to outlive or to be killed with
- * it. It is the very lock zc.lockfile takes (flock, LOCK_EX | LOCK_NB), so
- * DVC and reprod exclude each other, also across PID namespaces (a daemon in
- * a container and a CLI on the host lock the same inode).
+ * How the lock is taken: flock(2) through a helper on reprod's own
+ * descriptor (see flock.ts), so the lock lives exactly as long as that
+ * descriptor and dies with reprod, kill -9 included. It is the very lock
+ * zc.lockfile takes (flock, LOCK_EX | LOCK_NB), so DVC and reprod exclude
+ * each other, also across PID namespaces.
  */
-
-/** The helper's exit code when the lock is held elsewhere. */
-const BUSY = 75;
-
-type Helper = { cmd: string; args: string[] };
-
-const HELPERS: readonly Helper[] = [
-  { cmd: 'flock', args: ['--exclusive', '--nonblock', '--conflict-exit-code', String(BUSY), '3'] },
-  {
-    cmd: 'python3',
-    args: ['-c', `import fcntl, sys\ntry:\n    fcntl.flock(3, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(${BUSY})`],
-  },
-];
 
 /** DVC's per-path locks, held while a `dvc repro` runs a stage's command (see {@link liveRwlockHolder}). */
 const DVC_RWLOCK_FILE = '.dvc/tmp/rwlock';
@@ -51,7 +31,7 @@ export interface FlockWorkspaceLockOptions {
   /** Time between tries while another process holds the lock (default 100 ms; DVC's is 500 ms). */
   pollMs?: number;
   /** The helpers to try, in order (default: util-linux flock, then python3). */
-  helpers?: readonly Helper[];
+  helpers?: readonly FlockHelper[];
   /** Written into the lock file (default: this process's pid and host name). */
   pid?: number;
   hostname?: string;
@@ -61,7 +41,7 @@ type Attempt = { kind: 'held' } | { kind: 'busy'; holder: LockHolder };
 
 /** The workspace lock on `.dvc/tmp/lock`, shared with DVC 3 (see the comment above). */
 export class FlockWorkspaceLock implements WorkspaceLock {
-  private helper: Helper | undefined;
+  private readonly flock: Flock;
   private readonly file: string;
 
   constructor(
@@ -69,6 +49,7 @@ export class FlockWorkspaceLock implements WorkspaceLock {
     private readonly opts: FlockWorkspaceLockOptions = {},
   ) {
     this.file = path.join(root, WORKSPACE_LOCK_FILE);
+    this.flock = new Flock(opts.helpers);
   }
 
   async acquire(opts: AcquireOptions = {}): Promise<HeldWorkspaceLock> {
@@ -144,8 +125,7 @@ export class FlockWorkspaceLock implements WorkspaceLock {
 
   /** One non-blocking try; on success the lock file names this process, as zc.lockfile does. */
   private async attempt(fh: FileHandle): Promise<Attempt> {
-    const code = await this.runHelper(fh);
-    if (code === BUSY) return { kind: 'busy', holder: await readHolder(fh) };
+    if ((await this.tryLock(fh)) === 'busy') return { kind: 'busy', holder: await readHolder(fh) };
     const dvc = await liveRwlockHolder(this.root);
     if (dvc) {
       // a `dvc repro` drops the lock while a stage's command runs and marks its paths in rwlock instead
@@ -158,17 +138,13 @@ export class FlockWorkspaceLock implements WorkspaceLock {
     return { kind: 'held' };
   }
 
-  /** Runs the first helper found on PATH on the lock file's descriptor; its exit code. */
-  private async runHelper(fh: FileHandle): Promise<number> {
-    const candidates = this.helper ? [this.helper] : (this.opts.helpers ?? HELPERS);
-    for (const h of candidates) {
-      const res = await run(h, fh.fd);
-      if (res.kind === 'missing') continue;
-      this.helper = h;
-      if (res.code === 0 || res.code === BUSY) return res.code;
-      throw new ReprodError('WORKSPACE_LOCK', `cannot lock ${WORKSPACE_LOCK_FILE}: ${h.cmd} exited ${res.code}${res.stderr ? `: ${res.stderr.trim()}` : ''}`);
+  private async tryLock(fh: FileHandle): Promise<'held' | 'busy'> {
+    try {
+      return await this.flock.tryLock(fh.fd);
+    } catch (cause) {
+      if (!(cause instanceof FlockUnavailable)) throw cause;
+      throw new ReprodError('WORKSPACE_LOCK', `cannot lock ${WORKSPACE_LOCK_FILE}: ${cause.message}`, { cause });
     }
-    throw new ReprodError('WORKSPACE_LOCK', `cannot lock ${WORKSPACE_LOCK_FILE}: found neither ${candidates.map((h) => h.cmd).join(' nor ')} on PATH`);
   }
 }
 
@@ -180,33 +156,13 @@ function held(fh: FileHandle): HeldWorkspaceLock {
 
 /** Gives the lock back without closing the descriptor (the next try reuses it). */
 async function unlock(fh: FileHandle): Promise<void> {
-  // flock(1) -u on the shared description; python3 where flock(1) is missing
-  const res = await run({ cmd: 'flock', args: ['--unlock', '3'] }, fh.fd);
-  if (res.kind === 'exited' && res.code === 0) return;
-  const py = await run({ cmd: 'python3', args: ['-c', 'import fcntl\nfcntl.flock(3, fcntl.LOCK_UN)'] }, fh.fd);
-  if (py.kind === 'exited' && py.code === 0) return;
-  throw new ReprodError('WORKSPACE_LOCK', `cannot unlock ${WORKSPACE_LOCK_FILE}`);
+  if (!(await new Flock().unlock(fh.fd))) throw new ReprodError('WORKSPACE_LOCK', `cannot unlock ${WORKSPACE_LOCK_FILE}`);
 }
 
 async function readHolder(fh: FileHandle): Promise<LockHolder> {
   const buf = Buffer.alloc(256);
   const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
   return parseLockHolder(buf.subarray(0, bytesRead).toString('utf8'));
-}
-
-type RunResult = { kind: 'missing' } | { kind: 'exited'; code: number; stderr: string };
-
-function run(h: Helper, fd: number): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(h.cmd, h.args, { stdio: ['ignore', 'ignore', 'pipe', fd] });
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => void (stderr += d));
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') resolve({ kind: 'missing' });
-      else reject(new ReprodError('WORKSPACE_LOCK', `cannot run ${h.cmd} to lock ${WORKSPACE_LOCK_FILE}: ${err.message}`, { cause: err }));
-    });
-    child.on('close', (code, signal) => resolve({ kind: 'exited', code: code ?? (signal ? 128 : 1), stderr }));
-  });
 }
 
 /**

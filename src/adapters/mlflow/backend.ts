@@ -1,4 +1,4 @@
-import type { TrackedRunStatus, TrackedTag } from '../../core/tracking.js';
+import type { TrackedRunStatus, TrackedTag } from '../../core/ports.js';
 import type { LogBatch } from '../../tracking/mlflow-limits.js';
 
 /**

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Clock } from '../../core/ports.js';
-import type { TrackedRunStatus, TrackedTag } from '../../core/tracking.js';
+import type { TrackedRunStatus, TrackedTag } from '../../core/ports.js';
 import { pyFloatRepr } from '../../core/pyvalue.js';
 import type { LogBatch } from '../../tracking/mlflow-limits.js';
 import type { CreateRunInput, MlflowBackend, ModelVersionInfo, RunHandle } from './backend.js';

@@ -5,22 +5,30 @@ import type { RunHandle } from './backend.js';
 import { blobOf, parseJournalLine, refsOf, type JournalLine, type OutboxOp } from './outbox-ops.js';
 import { readOptionalText } from '../fs/read-optional.js';
 import { hasErrno, isMissing } from '../../core/errno.js';
+import { Flock } from '../fs/flock.js';
+import { journalName, journalsIn, newJournalId, WriterLock } from './outbox-writers.js';
 
 /**
  * The outbox on disk (`.dvc/tmp/reprod/mlflow-outbox/`):
  *
- *   journal-<pid>.jsonl   one process's journal: `{"seq","op"}` lines, then
+ *   journal-<id>.jsonl    one writer's journal: `{"seq","op"}` lines, then
  *                         `{"ack"[,"ids"]}` / `{"dead","error"}` lines as ops are
  *                         delivered or rejected; fsynced before a call returns
+ *   journal-<id>.lock     its writer, flock(2)ed while it lives (outbox-writers.ts)
  *   blobs/<sha256>        artifact bytes as they were when logged
  *   rejected.jsonl        ops the server refused for good, with its answer
  *
  * A journal is rewritten (atomically) to its pending ops when it has drained
- * or grown long. A journal whose process is gone (a crash, a restart) is
- * adopted by the next process that opens the outbox: its pending ops are
- * appended to the new journal, in order, and the old file removed. A torn
- * last line (a crash mid-write) is ignored; other unreadable lines are
- * counted and reported, never silently dropped.
+ * or grown long, headed by `{"ids","open"}`: the server ids of the runs the
+ * pending ops name and of the runs still open (created, not yet finished),
+ * which later ops (a stage's end, the pass's end, a nested run's creation)
+ * will need, whichever process sends them. A journal whose writer is gone (a
+ * crash, kill -9, a restart) is taken over by the next process that opens the
+ * outbox: its pending ops are appended to the new journal, in order, its ids
+ * and open runs carried over, and the old files removed; the runs it left
+ * open are reported as `abandoned`, for the tracker to close. A torn last
+ * line (a crash mid-write) is ignored; other unreadable lines are counted and
+ * reported, never silently dropped.
  */
 
 export interface JournalRecord {
@@ -28,16 +36,35 @@ export interface JournalRecord {
   op: OutboxOp;
 }
 
+/** A run a writer that is gone left open (created, never finished). */
+export interface AbandonedRun {
+  ref: string;
+  /** Who wrote it (`process 12 on host abc`). */
+  writer: string;
+}
+
 export interface JournalState {
   pending: JournalRecord[];
   ids: Map<string, RunHandle>;
+  /** Runs created and not finished. */
+  open: Set<string>;
   /** Lines that could not be read (not counting a torn last line). */
   unreadable: number;
   /** Journals of other processes taken over. */
   adopted: string[];
+  /** The open runs of the journals taken over. */
+  abandoned: AbandonedRun[];
 }
 
-const JOURNAL_RE = /^journal-(\d+)\.jsonl$/;
+export interface JournalOpenOptions {
+  /** This writer, as its lock file names it. */
+  pid: number;
+  hostname: string;
+  /** Whether a pid runs here: only for journals of older reprods, named by pid. */
+  isAlive?: (pid: number) => boolean;
+  flock?: Flock;
+}
+
 /** A blob no journal names is removed once it is this old (a live process may be about to name it). */
 const BLOB_GRACE_MS = 3_600_000;
 const COMPACT_AFTER_LINES = 2_000;
@@ -51,11 +78,22 @@ function isAliveDefault(pid: number): boolean {
   }
 }
 
+/** A journal's lines replayed. */
+export interface Replayed {
+  pending: JournalRecord[];
+  ids: Map<string, RunHandle>;
+  open: Set<string>;
+  /** Ids of the journals this one took over (their files may have outlived a crash). */
+  adopted: string[];
+  unreadable: number;
+}
 
-/** Replays a journal's lines: what is still pending and the ids learnt. */
-export function replay(text: string): JournalState {
+/** Replays a journal's lines: what is still pending, the ids learnt, the runs left open. */
+export function replay(text: string): Replayed {
   const ops = new Map<number, OutboxOp>();
   const ids = new Map<string, RunHandle>();
+  const open = new Set<string>();
+  const adopted: string[] = [];
   let unreadable = 0;
   const lines = text.split('\n');
   const torn = text !== '' && !text.endsWith('\n');
@@ -66,58 +104,104 @@ export function replay(text: string): JournalState {
       if (!(torn && i === lines.length - 1)) unreadable++;
       return;
     }
-    if ('op' in line) ops.set(line.seq, line.op);
-    else if ('ack' in line) {
+    if ('op' in line) {
+      ops.set(line.seq, line.op);
+      trackOpen(open, line.op);
+    } else if ('ack' in line) {
       ops.delete(line.ack);
       for (const [k, v] of Object.entries(line.ids ?? {})) ids.set(k, v);
-    } else if ('dead' in line) ops.delete(line.dead);
-    else for (const [k, v] of Object.entries(line.ids)) ids.set(k, v);
+    } else if ('dead' in line) {
+      const op = ops.get(line.dead);
+      if (op?.kind === 'createRun') open.delete(op.ref);
+      ops.delete(line.dead);
+    } else {
+      for (const [k, v] of Object.entries(line.ids)) ids.set(k, v);
+      for (const ref of line.open ?? []) open.add(ref);
+      adopted.push(...(line.adopted ?? []));
+    }
   });
   const pending = [...ops].sort(([a], [b]) => a - b).map(([seq, op]) => ({ seq, op }));
-  return { pending, ids, unreadable, adopted: [] };
+  return { pending, ids, open, adopted, unreadable };
+}
+
+/** A run opens with its createRun and closes with its finishRun, as journalled. */
+function trackOpen(open: Set<string>, op: OutboxOp): void {
+  if (op.kind === 'createRun') open.add(op.ref);
+  else if (op.kind === 'finishRun') open.delete(op.ref);
 }
 
 export class OutboxJournal {
   private fh: fs.FileHandle | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private lines = 0;
+  private readonly file: string;
+  /** Runs created and not finished, as journalled (compaction keeps their ids). */
+  private open = new Set<string>();
+  /** Ids of the journals taken over (named in every compacted journal: see open). */
+  private readonly adopted = new Set<string>();
 
   private constructor(
     readonly dir: string,
-    private readonly file: string,
-  ) {}
+    private readonly lock: WriterLock,
+  ) {
+    this.file = path.join(dir, lock.name.journal);
+  }
 
-  /** Opens this process's journal, taking over the journals of processes that are gone. */
-  static async open(dir: string, pid: number, isAlive: (pid: number) => boolean = isAliveDefault): Promise<{ journal: OutboxJournal; state: JournalState }> {
+  /** Opens a new journal for this process, taking over the journals of writers that are gone. */
+  static async open(dir: string, o: JournalOpenOptions): Promise<{ journal: OutboxJournal; state: JournalState }> {
     await fs.mkdir(path.join(dir, 'blobs'), { recursive: true });
-    const own = `journal-${pid}.jsonl`;
-    const journal = new OutboxJournal(dir, path.join(dir, own));
-    const state = replay((await readOptionalText(journal.file)) ?? '');
-    const names = (await fs.readdir(dir)).filter((n) => JOURNAL_RE.test(n)).sort();
+    const flock = o.flock ?? new Flock();
+    const isAlive = o.isAlive ?? isAliveDefault;
+    const own = journalName(newJournalId());
+    const journal = new OutboxJournal(dir, await WriterLock.create(dir, own, { pid: o.pid, hostname: o.hostname }, flock));
+    const state: JournalState = { pending: [], ids: new Map(), open: new Set(), unreadable: 0, adopted: [], abandoned: [] };
     const referenced = new Set<string>();
-    const toRemove: string[] = [];
-    for (const name of names) {
-      if (name === own) continue;
-      const other = Number(JOURNAL_RE.exec(name)?.[1]);
-      const text = (await readOptionalText(path.join(dir, name))) ?? '';
-      const theirs = replay(text);
-      if (isAlive(other)) {
+    const claimed: { claim: WriterLock; text: string | undefined; theirs: Replayed }[] = [];
+    // a process that took a journal over and died (or failed) before removing it: its copy counts, the original is dropped
+    const superseded = new Set<string>();
+    try {
+      for (const name of journalsIn(await fs.readdir(dir))) {
+        if (name.id === own.id) continue;
+        const claim = await WriterLock.claim(dir, name, flock, isAlive);
+        // read once claimed: a writer that is gone writes no more
+        const text = await readOptionalText(path.join(dir, name.journal));
+        const theirs = replay(text ?? '');
+        for (const id of theirs.adopted) superseded.add(id);
+        if (claim) {
+          claimed.push({ claim, text, theirs });
+          continue;
+        }
+        // a live writer's: its blobs stay
         for (const r of theirs.pending) {
           const b = blobOf(r.op);
           if (b) referenced.add(b);
         }
-        continue;
       }
-      let seq = state.pending.reduce((m, r) => Math.max(m, r.seq), 0);
-      for (const r of theirs.pending) state.pending.push({ seq: ++seq, op: r.op });
-      for (const [k, v] of theirs.ids) if (!state.ids.has(k)) state.ids.set(k, v);
-      state.unreadable += theirs.unreadable;
-      state.adopted.push(name);
-      toRemove.push(name);
+      for (const { claim, text, theirs } of claimed) {
+        journal.adopted.add(claim.name.id);
+        if (superseded.has(claim.name.id)) continue;
+        if (text !== undefined) state.adopted.push(claim.name.journal);
+        let seq = state.pending.reduce((m, r) => Math.max(m, r.seq), 0);
+        for (const r of theirs.pending) state.pending.push({ seq: ++seq, op: r.op });
+        for (const [k, v] of theirs.ids) if (!state.ids.has(k)) state.ids.set(k, v);
+        for (const ref of theirs.open) {
+          // a run whose creation was neither delivered nor journalled (refused) does not exist to be closed
+          if (!theirs.ids.has(ref) && !theirs.pending.some((r) => r.op.kind === 'createRun' && r.op.ref === ref)) continue;
+          state.open.add(ref);
+          state.abandoned.push({ ref, writer: claim.writer });
+        }
+        state.unreadable += theirs.unreadable;
+      }
+      journal.open = new Set(state.open);
+      // the new journal holds everything pending (and names the journals it took over) before they go
+      await journal.compact(state.pending, state.ids);
+    } catch (e) {
+      // nothing was removed: the journals claimed stay for the next process
+      for (const c of claimed) await c.claim.release({ remove: false });
+      await journal.close({ remove: true });
+      throw e;
     }
-    // the new journal holds everything pending before the adopted files go
-    await journal.compact(state.pending, state.ids);
-    for (const name of toRemove) await fs.rm(path.join(dir, name), { force: true });
+    for (const c of claimed) await c.claim.release({ remove: true });
     for (const r of state.pending) {
       const b = blobOf(r.op);
       if (b) referenced.add(b);
@@ -162,7 +246,13 @@ export class OutboxJournal {
 
   /** Durable when it returns. */
   appendOp(rec: JournalRecord): Promise<void> {
+    trackOpen(this.open, rec.op);
     return this.write({ seq: rec.seq, op: rec.op }, true);
+  }
+
+  /** Runs created and not finished, as journalled. */
+  get openRuns(): ReadonlySet<string> {
+    return this.open;
   }
 
   appendAck(seq: number, ids?: Record<string, RunHandle>): Promise<void> {
@@ -171,6 +261,7 @@ export class OutboxJournal {
 
   /** Sets an op aside for good: the journal forgets it, rejected.jsonl keeps it for people. */
   async appendDead(rec: JournalRecord, error: string, at: Date): Promise<void> {
+    if (rec.op.kind === 'createRun') this.open.delete(rec.op.ref);
     await fs.appendFile(path.join(this.dir, 'rejected.jsonl'), `${JSON.stringify({ at: at.toISOString(), error, op: rec.op })}\n`, { mode: 0o600 });
     await this.write({ dead: rec.seq, error }, true);
   }
@@ -179,18 +270,23 @@ export class OutboxJournal {
     return this.lines > COMPACT_AFTER_LINES;
   }
 
-  /** Rewrites the journal to `pending` and the ids they need (atomic: a crash leaves the old or the new file). */
+  /**
+   * Rewrites the journal to `pending`, the ids they and the open runs need,
+   * and the open runs (atomic: a crash leaves the old or the new file).
+   */
   compact(pending: readonly JournalRecord[], ids: ReadonlyMap<string, RunHandle>): Promise<void> {
     return this.serial(async () => {
       const needed: Record<string, RunHandle> = {};
-      for (const r of pending) {
-        for (const ref of refsOf(r.op)) {
-          const h = ids.get(ref);
-          if (h) needed[ref] = h;
-        }
+      for (const ref of [...pending.flatMap((r) => refsOf(r.op)), ...this.open].sort()) {
+        const h = ids.get(ref);
+        if (h) needed[ref] = h;
       }
+      const open = [...this.open].sort();
+      const adopted = [...this.adopted].sort();
       const lines: JournalLine[] = [];
-      if (Object.keys(needed).length) lines.push({ ids: needed });
+      if (Object.keys(needed).length || open.length || adopted.length) {
+        lines.push({ ids: needed, ...(open.length ? { open } : {}), ...(adopted.length ? { adopted } : {}) });
+      }
       for (const r of pending) lines.push({ seq: r.seq, op: r.op });
       const tmp = `${this.file}.${randomUUID()}.tmp`;
       const fh = await fs.open(tmp, 'w', 0o600);
@@ -236,10 +332,16 @@ export class OutboxJournal {
     await fs.rm(this.blobPath(sha), { force: true });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes the journal and lets go of its lock: with `remove` (nothing is
+   * pending and no run is open) its files go; otherwise they stay, for the
+   * next process to take over.
+   */
+  async close(opts: { remove: boolean }): Promise<void> {
     await this.serial(async () => {
       await this.fh?.close();
       this.fh = undefined;
+      await this.lock.release(opts);
     });
   }
 }

@@ -1,4 +1,4 @@
-import type { TrackedMetric, TrackedParam, TrackedRunStatus, TrackedTag } from '../../core/tracking.js';
+import type { TrackedMetric, TrackedParam, TrackedRunStatus, TrackedTag } from '../../core/ports.js';
 import type { RunHandle } from './backend.js';
 
 /**
@@ -38,7 +38,8 @@ export type JournalLine =
   | { seq: number; op: OutboxOp }
   | { ack: number; ids?: Record<string, RunHandle> }
   | { dead: number; error: string }
-  | { ids: Record<string, RunHandle> };
+  /** A compacted journal's head: ids still needed, runs still open, journals taken over. */
+  | { ids: Record<string, RunHandle>; open?: string[]; adopted?: string[] };
 
 type Obj = Record<string, unknown>;
 
@@ -49,6 +50,7 @@ function isObj(v: unknown): v is Obj {
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const optStr = (v: unknown): boolean => v === undefined || isStr(v);
+const optStrList = (v: unknown): v is string[] | undefined => v === undefined || (Array.isArray(v) && v.every(isStr));
 
 function isKvList(v: unknown): v is { key: string; value: string }[] {
   return Array.isArray(v) && v.every((x) => isObj(x) && isStr(x['key']) && isStr(x['value']));
@@ -101,7 +103,9 @@ export function parseJournalLine(text: string): JournalLine | undefined {
     return validIds(v['ids']) ? { ack: v['ack'], ids: v['ids'] } : undefined;
   }
   if (isNum(v['dead']) && isStr(v['error'])) return { dead: v['dead'], error: v['error'] };
-  if (validIds(v['ids'])) return { ids: v['ids'] };
+  if (validIds(v['ids']) && optStrList(v['open']) && optStrList(v['adopted'])) {
+    return { ids: v['ids'], ...(v['open'] ? { open: v['open'] } : {}), ...(v['adopted'] ? { adopted: v['adopted'] } : {}) };
+  }
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-import type { TrackedRunStatus, TrackedTag } from '../../core/tracking.js';
+import type { TrackedRunStatus, TrackedTag } from '../../core/ports.js';
 import type { LogBatch } from '../../tracking/mlflow-limits.js';
 import type { CreateRunInput, MlflowBackend, ModelVersionInfo, RunHandle } from './backend.js';
 import { isMlflowError, MlflowError } from './mlflow-error.js';
@@ -50,7 +50,7 @@ function quote(s: string): string {
 }
 
 /** `mlflow-artifacts:/2/<run>/artifacts` (or `mlflow-artifacts://host/…`) → `2/<run>/artifacts`. */
-export function proxiedArtifactPath(artifactUri: string): string | undefined {
+function proxiedArtifactPath(artifactUri: string): string | undefined {
   const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/*(.*)$/.exec(artifactUri);
   return m ? (m[1] ?? '').replace(/\/+$/, '') : undefined;
 }

@@ -1,7 +1,7 @@
 import { constants as fsc, createReadStream, promises as fs } from 'node:fs';
 import { errorMessage, isMissing } from '../../core/errno.js';
 import { ReprodError } from '../../core/errors.js';
-import type { Downloaded, RemoteStore, TransferOptions } from '../../remote/ports.js';
+import type { Downloaded, RemoteStore, TransferOptions } from '../../core/ports.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
 import { LayoutFolder } from '../fs/layout-folder.js';
 import { writeHashed } from './md5-file.js';

@@ -3,7 +3,7 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Downloaded } from '../../remote/ports.js';
+import type { Downloaded } from '../../core/ports.js';
 
 /**
  * Writes `source` to `dest` (creating its folder), hashing the bytes on the

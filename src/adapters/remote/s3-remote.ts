@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ReprodError } from '../../core/errors.js';
 import { mapLimit } from '../../remote/pool.js';
-import { RemoteUnreachable, type Downloaded, type RemoteStore, type TransferOptions } from '../../remote/ports.js';
+import { RemoteUnreachable, type Downloaded, type RemoteStore, type TransferOptions } from '../../core/ports.js';
 import { displayUrl, type S3RemoteSpec } from '../../remote/remote-config.js';
 import { writeHashed } from './md5-file.js';
 

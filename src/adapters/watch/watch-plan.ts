@@ -23,7 +23,7 @@ export interface WatchPlan {
 }
 
 /** Files whose change re-reads the spec, whatever the pipeline says. */
-export const SPEC_FILES = ['dvc.yaml', 'params.yaml', 'manifests', '.dvc/config', '.dvc/config.local', '.dvcignore'];
+const SPEC_FILES = ['dvc.yaml', 'params.yaml', 'manifests', '.dvc/config', '.dvc/config.local', '.dvcignore'];
 
 /** Never watched: DVC's and reprod's own bookkeeping, VCS and package folders. */
 const IGNORED_PREFIXES = ['.dvc/cache', '.dvc/tmp', 'status', 'mlruns'];

@@ -23,6 +23,12 @@ const RUN_BY: Record<string, [string, string[]]> = {
   'docker-compose logs daemon': ['test/e2e/example-pipeline.test.ts', ["'logs', 'daemon'"]],
   'reprod -C path/to/ws daemon --port 9465 --debounce-ms 150': ['test/integration/app/daemon.test.ts', ["'-C', root, 'daemon', '--port'", "'--debounce-ms'"]],
   'docker-compose down': ['test/e2e/example-pipeline.test.ts', ["'down'"]],
+  'reprod metrics show': ['test/integration/cli/compare-commands.conformance.test.ts', ["table('metrics', 'show')"]],
+  'reprod metrics diff': ['test/integration/cli/compare-commands.conformance.test.ts', ["table('metrics', 'diff')"]],
+  'reprod params diff': ['test/integration/cli/compare-commands.conformance.test.ts', ["table('params', 'diff')"]],
+  'reprod plots show': ['test/integration/cli/compare-commands.conformance.test.ts', ["['plots', 'show']"]],
+  'reprod plots diff HEAD': ['test/integration/cli/compare-commands.conformance.test.ts', ["['plots', 'diff', 'HEAD']"]],
+  'reprod dag --md': ['test/integration/cli/compare-commands.conformance.test.ts', ["'dag', '--md'"]],
 };
 
 function shownCommands(): { file: string; command: string }[] {

@@ -325,6 +325,7 @@ stages:
     expect(err.message).toContain("'seed'");
     const noFile = new Map(params);
     noFile.delete('sub/other.yaml');
-    expect(catchError(() => lockStageFromRun(stage, { hashes, params: noFile })).code).toBe('PARAMS_FILE');
+    // a missing params file is a missing input, as a missing dependency is
+    expect(catchError(() => lockStageFromRun(stage, { hashes, params: noFile })).code).toBe('DEP_MISSING');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PyFloat, type PyDict, type PyValue } from '../../../src/core/pyvalue.js';
-import { emitYaml, plainReadsAsString } from '../../../src/lock/yaml-emit.js';
+import { emitYaml } from '../../../src/lock/yaml-emit.js';
+import { plainReadsAsString } from '../../../src/lock/yaml-scalar.js';
 
 // Every expected text below is what ruamel.yaml's round-trip dumper (DVC's
 // writer: YAML(), default_flow_style False) printed for the same value.

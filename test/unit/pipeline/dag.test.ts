@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ReprodError } from '../../../src/core/errors.js';
 import type { Pipeline, Stage } from '../../../src/core/types.js';
 import { buildDag, downstreamOf, selectStages } from '../../../src/pipeline/dag.js';
 import { dagToDot, dagToJson, dagToMermaid } from '../../../src/pipeline/dag-format.js';
 import { fileStage } from '../../helpers/stages.js';
+import { CONFORMANCE_ROOT as CONFORMANCE } from '../../helpers/conformance.js';
 
 const stage = (name: string, deps: string[], outs: string[], group = name): Stage =>
   fileStage(name, deps, outs, { group, source: { file: 'dvc.yaml', key: `stages.${name}`, line: 1 } });
@@ -138,5 +141,22 @@ describe('dag formats', () => {
     expect(dagToJson(dag)).toEqual({ nodes: ['a', 'b'], edges: [{ from: 'a', to: 'b' }] });
     expect(dagToDot(dag)).toContain('"a" -> "b";');
     expect(dagToMermaid(dag)).toContain('node1-->node2');
+  });
+
+  it("mermaid numbers nodes as DVC does: by name, pipeline after pipeline (n13's `dag --md`)", () => {
+    // train ─► model.txt ─► evaluate: `evaluate` comes first by name, so it is node1
+    const n13 = buildDag(pipeline(stage('train', ['train.py'], ['model.txt']), stage('evaluate', ['model.txt'], ['eval/metrics.json'])));
+    expect(dagToMermaid(n13, { markdown: true })).toBe(
+      readFileSync(path.join(CONFORMANCE, 'dvc-3.67/n13-metrics-plots-cmdlist/expected/daily-commands/dag-md.txt'), 'utf8').replace(/rc=0\n$/, ''),
+    );
+    //  z ─► zz ─► b      (one pipeline: numbered 1..3 by name: b, z, zz)
+    //  c ─► a            (the next one goes on from 4: a, c)
+    const two = buildDag(
+      pipeline(stage('z', [], ['z.txt']), stage('c', [], ['c.txt']), stage('zz', ['z.txt'], ['zz.txt']), stage('a', ['c.txt'], ['a.txt']), stage('b', ['zz.txt'], ['b.txt'])),
+    );
+    expect(dagToMermaid(two)).toBe(
+      'flowchart TD\n\tnode1["b"]\n\tnode2["z"]\n\tnode3["zz"]\n\tnode2-->node3\n\tnode3-->node1' +
+        '\n\tnode4["a"]\n\tnode5["c"]\n\tnode5-->node4\n',
+    );
   });
 });

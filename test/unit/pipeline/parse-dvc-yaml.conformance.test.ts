@@ -95,7 +95,7 @@ describe('conformance specifics', () => {
     expect(grid?.cmd).toBe('mkdir -p grid && cat out/small.txt > grid/small-0.01.txt && echo "lr=0.01" >> grid/small-0.01.txt');
     expect(grid?.group).toBe('grid');
     const gen = p.stages.find((s) => s.name === 'gen@large');
-    expect(gen?.params).toEqual([{ defPath: 'params.yaml', path: 'params.yaml', keys: ['models.large.size'] }]);
+    expect(gen?.params).toMatchObject([{ defPath: 'params.yaml', path: 'params.yaml', keys: ['models.large.size'] }]);
   });
 
   it('i-cmd-list: an escaped \\${VAR} reaches the shell as ${VAR}', () => {
@@ -109,7 +109,7 @@ describe('conformance specifics', () => {
     const r = read('c-params');
     const p = parseDvcYaml(r('dvc.yaml') ?? '', { file: 'dvc.yaml', readFile: r });
     const byName = new Map(p.stages.map((s) => [s.name, s]));
-    expect(byName.get('whole_file')?.params).toEqual([{ defPath: 'config/custom.yaml', path: 'config/custom.yaml', keys: null }]);
+    expect(byName.get('whole_file')?.params).toMatchObject([{ defPath: 'config/custom.yaml', path: 'config/custom.yaml', keys: null }]);
     expect(byName.get('evaluate')?.params.map((x) => x.defPath)).toEqual(['params.yaml', 'config/custom.yaml', 'config/extra.json']);
   });
 });

@@ -88,7 +88,7 @@ describe('parseDvcYaml: a stage', () => {
     expect(p.file).toBe('sub/dvc.yaml');
     expect(s.wdir).toBe('sub');
     expect(s.deps).toEqual([{ defPath: 'in.txt', path: 'sub/in.txt' }]);
-    expect(s.params).toEqual([{ defPath: 'params.yaml', path: 'sub/params.yaml', keys: ['lr'] }]);
+    expect(s.params).toMatchObject([{ defPath: 'params.yaml', path: 'sub/params.yaml', keys: ['lr'] }]);
     expect(s.source).toEqual({ file: 'sub/dvc.yaml', key: 'stages.t', line: 2 });
   });
 
@@ -114,7 +114,7 @@ describe('parseDvcYaml: params', () => {
     const s = only(
       parse('stages:\n  t:\n    wdir: w\n    cmd: x\n    params:\n      - lr\n      - conf.json:\n          - a\n      - epochs\n      - conf.json: [b, a]\n      - lr\n'),
     );
-    expect(s.params).toEqual([
+    expect(s.params).toMatchObject([
       { defPath: 'params.yaml', path: 'w/params.yaml', keys: ['lr', 'epochs'] },
       { defPath: 'conf.json', path: 'w/conf.json', keys: ['a', 'b'] },
     ]);
@@ -122,7 +122,7 @@ describe('parseDvcYaml: params', () => {
 
   it('tracks a whole file with null (or an empty list) and then drops its keys', () => {
     const s = only(parse('stages:\n  t:\n    cmd: x\n    params:\n      - lr\n      - other.toml: [k]\n      - params.yaml:\n      - other.toml: []\n'));
-    expect(s.params).toEqual([
+    expect(s.params).toMatchObject([
       { defPath: 'other.toml', path: 'other.toml', keys: null },
       { defPath: 'params.yaml', path: 'params.yaml', keys: null },
     ]);
@@ -146,7 +146,20 @@ describe('parseDvcYaml: outs, metrics, plots', () => {
       { defPath: 'model.pkl', path: 'model.pkl', kind: 'out', cache: true, persist: false, push: true },
       { defPath: 'cache.bin', path: 'cache.bin', kind: 'out', cache: false, persist: true, push: false, remote: 'store', desc: 'Cache' },
       { defPath: 'm.json', path: 'm.json', kind: 'metric', cache: false, persist: false, push: true },
-      { defPath: 'p.csv', path: 'p.csv', kind: 'plot', cache: true, persist: false, push: true },
+      {
+        defPath: 'p.csv',
+        path: 'p.csv',
+        kind: 'plot',
+        cache: true,
+        persist: false,
+        push: true,
+        // display properties in DVC's PLOT_PROPS order, whatever order they were written in
+        plot: new Map([
+          ['template', 'linear'],
+          ['x', 'step'],
+          ['y', 'loss'],
+        ]),
+      },
     ]);
   });
 

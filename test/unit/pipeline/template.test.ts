@@ -151,7 +151,7 @@ describe('${} in stages', () => {
 
   it('interpolates mapping keys (params files, out paths)', () => {
     const p = parse('vars:\n  - f: conf.yaml\n    o: out.bin\nstages:\n  s:\n    cmd: echo\n    params:\n      - ${f}: [a]\n    outs:\n      - ${o}:\n          cache: false\n');
-    expect(p.stages[0]?.params).toEqual([{ defPath: 'conf.yaml', path: 'conf.yaml', keys: ['a'] }]);
+    expect(p.stages[0]?.params).toMatchObject([{ defPath: 'conf.yaml', path: 'conf.yaml', keys: ['a'] }]);
     expect(p.stages[0]?.outs.map((o) => [o.defPath, o.cache])).toEqual([['out.bin', false]]);
   });
 

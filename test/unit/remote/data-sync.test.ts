@@ -8,7 +8,7 @@ import { cloudStatusOf, fetchObjects, pushObjects, usedOids, verifyRunEntry, typ
 import { gcPlan } from '../../../src/remote/gc-plan.js';
 import { objectKey, oidOfKey, parseRunKey } from '../../../src/remote/layout.js';
 import { forEachLimit } from '../../../src/remote/pool.js';
-import { RemoteUnreachable, type CacheStore, type Downloaded, type RemoteStore } from '../../../src/remote/ports.js';
+import { RemoteUnreachable, type CacheStore, type Downloaded, type RemoteStore } from '../../../src/core/ports.js';
 import { Progress } from '../../../src/remote/progress.js';
 import { failuresError, summary } from '../../../src/remote/report.js';
 import type { TrackedOut } from '../../../src/remote/tracked.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TrackedMetric } from '../../../src/core/tracking.js';
+import type { TrackedMetric } from '../../../src/core/ports.js';
 import type { LockStage, Stage } from '../../../src/core/types.js';
 import { parseParamsText } from '../../../src/pipeline/params-file.js';
 import { ReprodError } from '../../../src/core/errors.js';

@@ -201,5 +201,6 @@ describe('stage record', () => {
     expect(failed.record.metrics).toEqual([]);
     expect(failed.record.artifacts).toEqual([]);
     expect(failed.record.tags).toContainEqual({ key: 'reprod.error', value: 'exit code 1' });
+    expect(failed.record.tags).toContainEqual({ key: 'mlflow.note.content', value: 'exit code 1' });
   });
 });

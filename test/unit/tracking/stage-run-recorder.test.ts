@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Workspace } from '../../../src/core/ports.js';
-import type { PassRun, StageRun, Tracker, TrackingHealth } from '../../../src/core/tracking.js';
+import type { PassRun, StageRun, Tracker, TrackingHealth } from '../../../src/core/ports.js';
 import type { Stage } from '../../../src/core/types.js';
 import { StageRunRecorder } from '../../../src/tracking/stage-run-recorder.js';
 import { MemoryLogger, TestClock } from '../../helpers/mlflow-server.js';

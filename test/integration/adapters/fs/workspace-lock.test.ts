@@ -12,7 +12,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlockWorkspaceLock } from '../../../../src/adapters/fs/workspace-lock.js';
 import { daemonPassLease } from '../../../../src/app/workspace-lock.js';
-import type { LockHolder } from '../../../../src/core/workspace-lock.js';
+import type { LockHolder } from '../../../../src/core/ports.js';
 import { parseLockfile } from '../../../../src/lock/lockfile.js';
 import { reprod as reprodInProcess, tempDir } from '../../../helpers/workspace.js';
 

@@ -210,7 +210,10 @@ describe('MLflow file store', () => {
     expect(read(mlruns, 'models/iris-classifier/aliases/candidate')).toBe('2');
     expect(read(mlruns, 'models/iris-classifier/aliases/champion')).toBe('1');
     expect(readdirSync(path.join(mlruns, expId)).filter((d) => d !== 'meta.yaml')).toHaveLength(5);
-    expect(readFileSync(path.join(root, '.dvc', 'tmp', 'reprod', 'mlflow-outbox', `journal-${process.pid}.jsonl`), 'utf8')).toBe('');
+    const outbox = path.join(root, '.dvc', 'tmp', 'reprod', 'mlflow-outbox');
+    const journals = readdirSync(outbox).filter((f) => f.endsWith('.jsonl') && f.startsWith('journal-'));
+    expect(journals).toHaveLength(1);
+    expect(readFileSync(path.join(outbox, journals[0] ?? ''), 'utf8')).toBe('');
   });
 
   it('records a failed stage as FAILED, without metrics or artifacts, and a cancelled one as KILLED', async () => {
@@ -235,6 +238,8 @@ describe('MLflow file store', () => {
     expect(readFileSync(path.join(dir(failed.trackingRunId), 'meta.yaml'), 'utf8')).toContain('status: 4\n');
     expect(readFileSync(path.join(dir(killed.trackingRunId), 'meta.yaml'), 'utf8')).toContain('status: 5\n');
     expect(readFileSync(path.join(dir(failed.trackingRunId), 'tags', 'reprod.error'), 'utf8')).toBe('exit code 2');
+    // the cause is also the run's description, which MLflow's UI shows at the top of the run's page
+    expect(readFileSync(path.join(dir(failed.trackingRunId), 'tags', 'mlflow.note.content'), 'utf8')).toBe('exit code 2');
     expect(readdirSync(path.join(dir(failed.trackingRunId), 'metrics'))).toEqual([]);
     expect(readdirSync(path.join(dir(failed.trackingRunId), 'artifacts'))).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { Redactor } from '../../../../src/adapters/mlflow/redact.js';
 import { MlflowRestClient } from '../../../../src/adapters/mlflow/rest-client.js';
 import { RestBackend } from '../../../../src/adapters/mlflow/rest-store.js';
 import { OUTBOX_DIR, openTracking } from '../../../../src/app/tracking.js';
-import type { Tracker } from '../../../../src/core/tracking.js';
+import type { Tracker } from '../../../../src/core/ports.js';
 import type { OutKind, Stage } from '../../../../src/core/types.js';
 import type { ModelDecl } from '../../../../src/tracking/promotion.js';
 import { StageRunRecorder } from '../../../../src/tracking/stage-run-recorder.js';
@@ -29,6 +29,11 @@ const stage = (name: string, deps: string[], outs: [string, OutKind][], params: 
 const train = stage('train', [], [['models/model.pkl', 'out']], [{ defPath: 'params.yaml', path: 'params.yaml', keys: ['train'] }]);
 const evaluate = stage('evaluate', ['models/model.pkl'], [['metrics/scores.json', 'metric']]);
 const models: ModelDecl[] = [{ stage: train, spec: { path: 'models/model.pkl', name: 'clf', alias: 'candidate', promote: { metric: 'accuracy', threshold: 0.5, alias: 'champion' } } }];
+
+/** The outbox's journals (one per writer). */
+function journalsIn(outboxDir: string): string[] {
+  return readdirSync(outboxDir).filter((f) => /^journal-.*\.jsonl$/.test(f));
+}
 
 function workspace(root: string): void {
   mkdirSync(path.join(root, 'models'), { recursive: true });
@@ -104,8 +109,9 @@ describe('MLflow outbox', () => {
     expect(down.available).toBe(false);
     expect(down.pending).toBeGreaterThanOrEqual(10);
     expect(down.message).toMatch(new RegExp(`^MLflow server ${server.uri} is unavailable: .*ECONNREFUSED.*; ${down.pending} record\\(s\\) kept in the outbox, next attempt in \\d+s$`));
-    const journal = path.join(root, OUTBOX_DIR, `journal-${process.pid}.jsonl`);
-    expect(readFileSync(journal, 'utf8').split('\n').filter(Boolean)).toHaveLength(down.pending);
+    const [journal, ...others] = journalsIn(path.join(root, OUTBOX_DIR)).map((f) => path.join(root, OUTBOX_DIR, f));
+    expect(others).toEqual([]);
+    expect(readFileSync(journal ?? '', 'utf8').split('\n').filter(Boolean)).toHaveLength(down.pending);
     expect(log.lines.filter((l) => l.includes('tracking unavailable'))).toHaveLength(1);
 
     await server.start();
@@ -113,7 +119,7 @@ describe('MLflow outbox', () => {
     expect(up).toEqual({ available: true, pending: 0, message: '' });
     expectDeliveredOnce(server);
     expect(tracking.tracker.runIdOf(t1.run ?? { ref: '' } as never)).toBe([...server.runs.values()].find((r) => r.info.run_name === 'train')?.info.run_id);
-    expect(readFileSync(journal, 'utf8')).toBe('');
+    expect(readFileSync(journal ?? '', 'utf8')).toBe('');
     expect(readdirSync(path.join(root, OUTBOX_DIR, 'blobs'))).toEqual([]);
     expect(log.lines.filter((l) => l.includes('tracking available again'))).toHaveLength(1);
   });
@@ -152,17 +158,22 @@ describe('MLflow outbox', () => {
     await first.close();
     // the first process is gone; its model file changes afterwards: the outbox kept the bytes it logged
     writeFileSync(path.join(root, 'models', 'model.pkl'), 'model-v2');
-    expect(readdirSync(outboxDir).filter((f) => f.startsWith('journal-'))).toEqual(['journal-1001.jsonl']);
+    const left = journalsIn(outboxDir);
+    expect(left).toHaveLength(1);
 
     await server.start();
     const second = await open(2002, new Set([2002]));
     expect(second.health().pending).toBe(pending);
-    expect(readdirSync(outboxDir).filter((f) => f.startsWith('journal-'))).toEqual(['journal-2002.jsonl']);
+    const taken = journalsIn(outboxDir);
+    expect(taken).toHaveLength(1);
+    expect(taken).not.toEqual(left);
     expect((await second.flush(600_000)).pending).toBe(0);
     expectDeliveredOnce(server);
     await second.close();
+    // everything delivered, nothing open: the journal and its lock are gone
+    expect(readdirSync(outboxDir).filter((f) => f.startsWith('journal-'))).toEqual([]);
 
-    // a live process's journal is left alone
+    // the journal of an older reprod (named by pid, with no lock) is left alone while that pid runs
     const third = await open(3003, new Set([3003, 4004]));
     writeFileSync(path.join(outboxDir, 'journal-4004.jsonl'), '');
     await third.close();

@@ -8,7 +8,7 @@ import {
   type AcquireOptions,
   type HeldWorkspaceLock,
   type WorkspaceLock,
-} from '../../../../src/core/workspace-lock.js';
+} from '../../../../src/core/ports.js';
 
 describe('lock file content', () => {
   it("reads zc.lockfile's default (DVC's) and its {pid};{hostname} template; anything else names no pid", () => {

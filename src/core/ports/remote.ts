@@ -50,25 +50,3 @@ export interface RemoteStore {
   /** Releases connections. */
   close(): void;
 }
-
-/** The local cache (`.dvc/cache`) as the other end of a transfer. */
-export interface CacheStore {
-  /** Absolute path of the object at `key`, for uploading it. */
-  pathOf(key: string): string;
-  /** Size of each of `keys` that is present. */
-  sizes(keys: readonly string[]): Promise<Map<string, number>>;
-  /** Every key under `prefix`. */
-  list(prefix: string): AsyncIterable<string>;
-  /** A fresh temporary path beside where `key` goes (same filesystem, so adopting is a rename). */
-  tempFor(key: string): string;
-  /** Moves a verified download into place, read-only, atomically. */
-  adopt(temp: string, key: string): Promise<void>;
-  /** Removes a temporary file (a failed or corrupt download). */
-  discard(temp: string): Promise<void>;
-  read(key: string): Promise<Uint8Array | null>;
-  /** Stores verified bytes under `key` (small objects), read-only, atomically. */
-  write(key: string, bytes: Uint8Array): Promise<void>;
-  delete(keys: readonly string[]): Promise<void>;
-  /** Copies one cached file to a workspace path (granular checkout of a file inside a directory). */
-  copyOut(key: string, wsPath: string): Promise<void>;
-}

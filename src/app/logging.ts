@@ -5,24 +5,34 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Readonly<Record<Level, number>> = { debug: 20, info: 30, warn: 40, error: 50 };
 
 const require = createRequire(import.meta.url);
+const loadPino = (): typeof import('pino') => require('pino') as typeof import('pino');
 
 /**
- * A one-shot command's logger: pino's JSON lines on stderr, from `debug`
- * with -v, else from `warn`. pino is loaded when the first line at that
- * level is written, not before: most commands write none, and loading pino
- * is a good part of a short command's start-up.
+ * A command's logger: pino's JSON lines on stderr, warnings and errors only
+ * unless verbose. pino is loaded when the first line at that level is
+ * written, not before: most commands write none, and loading pino is a good
+ * part of a short command's start-up.
  */
-export function cliLogger(verbose: boolean): Logger {
+export function commandLogger(verbose: boolean): Logger {
   const level: Level = verbose ? 'debug' : 'warn';
   let root: Logger | undefined;
   const pinoRoot = (): Logger => {
     if (root === undefined) {
-      const { pino } = require('pino') as typeof import('pino');
+      const { pino } = loadPino();
       root = pino({ level, base: null }, pino.destination(2));
     }
     return root;
   };
   return new LazyLogger(RANK[level], pinoRoot, []);
+}
+
+/**
+ * The daemon's logger: a service logs what it does (info and up). Writes are
+ * synchronous, so that the last lines before an exit are not lost.
+ */
+export function serviceLogger(verbose: boolean): Logger {
+  const { pino } = loadPino();
+  return pino({ level: verbose ? 'debug' : 'info', base: null }, pino.destination({ fd: 2, sync: true }));
 }
 
 /** Passes what reaches `min` to pino, made on first use with every binding of its chain of children. */

@@ -1,4 +1,11 @@
-import type { Clock } from '../core/ports.js';
+/** Time, as a dependency: pure code never calls Date.now() or setTimeout itself. */
+
+/** Time is a dependency: pure code never calls Date.now(). */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
 
 /** An opaque handle of a scheduled callback. */
 export type TimerHandle = unknown;

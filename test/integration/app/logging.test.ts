@@ -18,14 +18,14 @@ function run(script: string) {
 
 const prelude = `
 import { createRequire } from 'node:module';
-import { cliLogger } from './src/cli/cli-logger.ts';
+import { commandLogger } from './src/app/logging.ts';
 const pinoLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/pino/'));
 `;
 
-describe('cliLogger', () => {
+describe('commandLogger', () => {
   it('loads pino only for a line at its level, and writes it with its bindings', () => {
     const r = run(`${prelude}
-      const log = cliLogger(false);
+      const log = commandLogger(false);
       const child = log.child({ stage: 'train' }).child({ runId: 'r1' });
       child.debug({ a: 1 }, 'not shown');
       child.info({ a: 2 }, 'not shown either');
@@ -43,7 +43,7 @@ describe('cliLogger', () => {
 
   it('writes debug lines when verbose', () => {
     const r = run(`${prelude}
-      cliLogger(true).child({ stage: 's' }).debug({ n: 1 }, 'detail');
+      commandLogger(true).child({ stage: 's' }).debug({ n: 1 }, 'detail');
     `);
     expect(r.lines.map(({ level, msg, stage, n }) => ({ level, msg, stage, n }))).toEqual([{ level: 20, msg: 'detail', stage: 's', n: 1 }]);
   });

@@ -1,0 +1,103 @@
+/*
+ * What the commands print: pure functions from app/'s results to text. The
+ * renderings shared with status/ and tracking/ (reasons), the DAG's formats,
+ * DVC's cloud-status text and transfer summaries live with their modules and
+ * are the only things the CLI takes from outside app/ and core/
+ * (eslint.config.js names them).
+ */
+import type { RestoredOut } from '../app/checkout.js';
+import type { pipelineDag } from '../app/dag.js';
+import type { StageDecision } from '../app/oneshot.js';
+import type { GcSummary, TransferSummary } from '../app/remotes.js';
+import type { ChangeReason, Stage } from '../core/types.js';
+import { pyJsonDumps } from '../lock/py-json.js';
+import { dagToDot, dagToJson, dagToMermaid, dagToText } from '../pipeline/dag-format.js';
+import { describeReason, toDvcStatusJson } from '../pipeline/stage-status.js';
+
+/** A stale stage and why, as pipelineStatus reports it. */
+export interface StaleStage {
+  stage: Stage;
+  reasons: ChangeReason[];
+}
+
+/** `status`: each stale stage with its reasons, one per line, or that nothing is stale. */
+export function formatStatus(stale: readonly StaleStage[]): string {
+  if (stale.length === 0) return 'Data and pipelines are up to date.\n';
+  return `${stale.flatMap(({ stage, reasons }) => [`${stage.name}:`, ...reasons.map((r) => `    ${describeReason(r)}`)]).join('\n')}\n`;
+}
+
+/** `status --json`: what `dvc status --json` prints. */
+export function formatStatusJson(stale: readonly StaleStage[]): string {
+  // Python's json.dumps bytes, as `dvc status --json` prints them; a Map keeps integer-like stage names in order
+  return `${pyJsonDumps(new Map(stale.map(({ stage, reasons }) => [stage.name, toDvcStatusJson(reasons)])))}\n`;
+}
+
+/**
+ * The line `repro` prints when a stage's decision is made, or undefined: a
+ * run prints its header as it starts (formatStageStart), its failure as the
+ * command's error.
+ */
+export function formatDecision(d: StageDecision): string | undefined {
+  switch (d.action) {
+    case 'skipped':
+      return `Stage '${d.stage}' didn't change, skipping`;
+    case 'frozen':
+      return `Stage '${d.stage}' is frozen, skipping`;
+    case 'would-run':
+      return `Would run stage '${d.stage}': ${d.reasons.map(describeReason).join('; ')}`;
+    case 'blocked':
+      return `Stage '${d.stage}' not run: upstream '${d.upstream}' failed`;
+    case 'restored':
+      return `Stage '${d.stage}' is cached: restored its outputs from the run-cache`;
+    case 'ran':
+    case 'failed':
+    case 'cancelled':
+      return undefined;
+  }
+}
+
+/** The header of a stage run: why it runs (or that it is forced) and its commands. */
+export function formatStageStart(stage: Stage, reasons: readonly ChangeReason[]): string {
+  const cmds = typeof stage.cmd === 'string' ? [stage.cmd] : stage.cmd;
+  const why = reasons.length ? ` (${reasons.map(describeReason).join('; ')})` : ' (forced)';
+  return `Running stage '${stage.name}'${why}:\n${cmds.map((c) => `> ${c}`).join('\n')}\n`;
+}
+
+export function formatRestored(r: RestoredOut): string {
+  return `${r.change}\t${r.path}\n`;
+}
+
+export function formatCommitted(stages: readonly string[]): string {
+  return stages.length ? stages.map((s) => `Committed stage '${s}'\n`).join('') : 'Nothing to commit: dvc.lock matches the workspace.\n';
+}
+
+/** An output the data commands leave alone, and why. */
+export function formatSkipped(skipped: TransferSummary['skipped']): string {
+  return skipped.map((s) => `WARNING: '${s.path}' (${s.owner}) is not transferred: ${s.reason}\n`).join('');
+}
+
+/** `gc`: per place, what was (or, without --force, would be) removed. */
+export function formatGc(res: GcSummary, force: boolean): string {
+  const report = (where: string, keys: readonly string[], kept: number): string => {
+    if (keys.length === 0) return `Nothing to remove from ${where}: all ${kept} objects are in use.\n`;
+    if (force) return `Removed ${keys.length} objects from ${where}; ${kept} in use are kept.\n`;
+    return `Would remove ${keys.length} objects from ${where}; ${kept} in use are kept (dry run: add --force to remove them):\n${keys.map((k) => `  ${k}\n`).join('')}`;
+  };
+  return report('the cache', res.cache, res.kept) + (res.remote ? report(`the remote ${res.remote.display}`, res.remote.keys, res.remote.kept) : '');
+}
+
+export type DagFormat = 'text' | 'dot' | 'mermaid' | 'json';
+
+/** `dag`: the graph as a listing, Graphviz DOT, a Mermaid flowchart or JSON. */
+export function formatDag(dag: ReturnType<typeof pipelineDag>, format: DagFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(dagToJson(dag), null, 2)}\n`;
+    case 'dot':
+      return dagToDot(dag);
+    case 'mermaid':
+      return dagToMermaid(dag);
+    case 'text':
+      return dagToText(dag);
+  }
+}

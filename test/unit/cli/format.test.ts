@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ReprodError } from '../../../src/core/errors.js';
+import type { ChangeReason } from '../../../src/core/types.js';
+import type { StageDecision } from '../../../src/app/oneshot.js';
+import { formatDecision, formatGc, formatStageStart, formatStatus, formatStatusJson } from '../../../src/cli/format.js';
+import { fileStage } from '../../helpers/stages.js';
+
+const modified: ChangeReason = { kind: 'dep', path: 'in.txt', change: 'modified' };
+
+describe('what the commands print', () => {
+  it('prints the decisions of repro that no run header or error shows', () => {
+    const cases: [StageDecision, string | undefined][] = [
+      [{ stage: 's', action: 'skipped' }, "Stage 's' didn't change, skipping"],
+      [{ stage: 's', action: 'frozen' }, "Stage 's' is frozen, skipping"],
+      [{ stage: 's', action: 'would-run', reasons: [modified, { kind: 'cmd' }] }, "Would run stage 's': dep modified: in.txt; command changed"],
+      [{ stage: 's', action: 'restored', reasons: [], runId: 'r' }, "Stage 's' is cached: restored its outputs from the run-cache"],
+      [{ stage: 's', action: 'blocked', upstream: 'u' }, "Stage 's' not run: upstream 'u' failed"],
+      [{ stage: 's', action: 'ran', reasons: [], runId: 'r' }, undefined],
+      [{ stage: 's', action: 'failed', reasons: [], error: new ReprodError('CMD_FAILED', 'boom') }, undefined],
+      [{ stage: 's', action: 'cancelled', reasons: [] }, undefined],
+    ];
+    for (const [d, text] of cases) expect(formatDecision(d), d.action).toBe(text);
+  });
+
+  it('heads a run with its reasons (or that it is forced) and each command', () => {
+    const stage = fileStage('train', ['in.txt'], ['out'], { cmd: ['a', 'b'] });
+    expect(formatStageStart(stage, [modified])).toBe("Running stage 'train' (dep modified: in.txt):\n> a\n> b\n");
+    expect(formatStageStart({ ...stage, cmd: 'c' }, [])).toBe("Running stage 'train' (forced):\n> c\n");
+  });
+
+  it('prints status for humans and as dvc status --json', () => {
+    const stale = [{ stage: fileStage('s', ['in.txt'], []), reasons: [modified] }];
+    expect(formatStatus([])).toBe('Data and pipelines are up to date.\n');
+    expect(formatStatus(stale)).toBe('s:\n    dep modified: in.txt\n');
+    expect(formatStatusJson(stale)).toBe('{"s": [{"changed deps": {"in.txt": "modified"}}]}\n');
+  });
+
+  it('reports gc as a dry run unless forced, per place', () => {
+    const res = { cache: ['files/md5/ab/cd'], kept: 3, remote: { display: 'origin', keys: [], kept: 2 } };
+    expect(formatGc(res, false)).toBe(
+      'Would remove 1 objects from the cache; 3 in use are kept (dry run: add --force to remove them):\n  files/md5/ab/cd\n' +
+        'Nothing to remove from the remote origin: all 2 objects are in use.\n',
+    );
+    expect(formatGc({ cache: ['k'], kept: 3 }, true)).toBe('Removed 1 objects from the cache; 3 in use are kept.\n');
+  });
+});
