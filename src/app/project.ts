@@ -71,6 +71,12 @@ export interface Spec {
   manifests: ParsedManifests;
   /** dvc.yaml, the files its templating read, and the manifests: their text, for the spec hash. */
   text: string;
+  /**
+   * The files templating read besides dvc.yaml (params.yaml, `vars:` files,
+   * present or not), workspace-relative: what to watch for spec changes,
+   * without parsing dvc.yaml again.
+   */
+  templateFiles?: readonly string[];
 }
 
 /** Parses and checks the pipeline: syntax, schema, templating, then the DAG. */
@@ -98,18 +104,20 @@ export function loadSpec(root: string, limits: InputLimits = inputLimits()): Spe
     throw new ReprodError('NO_PIPELINE', `no ${DVC_YAML} in ${root}`);
   }
   const read: string[] = [text];
+  const templateFiles: string[] = [];
   const pipeline = parseDvcYaml(text, {
     file: DVC_YAML,
     readFile: (rel) => {
       const t = readOptional(root, rel);
       read.push(`${rel}\n${t ?? ''}`);
+      templateFiles.push(rel);
       return t;
     },
     limits,
   });
   const manifestFiles = listManifests(root);
   for (const f of manifestFiles) read.push(`${f.path}\n${f.text}`);
-  return { pipeline, dag: buildDag(pipeline), manifests: parseManifests(manifestFiles, limits), text: read.join('\n---\n') };
+  return { pipeline, dag: buildDag(pipeline), manifests: parseManifests(manifestFiles, limits), text: read.join('\n---\n'), templateFiles };
 }
 
 function listManifests(root: string): { path: string; text: string }[] {
@@ -158,6 +166,27 @@ export class FileLockStore implements LockStore {
       const lock = upsertStage(current.lock, stage, entry);
       const text = this.texts.text(lock);
       if (current.text !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
+      this.known = { text, lock };
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Drops the stages' entries, as `dvc remove` does; no entry left: dvc.lock goes. */
+  remove(stages: readonly string[]): Promise<void> {
+    const next = this.chain.then(async () => {
+      const current = await this.current();
+      if (current.text === undefined) return;
+      if (!stages.some((s) => current.lock.stages.has(s))) return;
+      // the model read is shared: the entries left go into a new one
+      const lock: Lockfile = { stages: new Map([...current.lock.stages].filter(([name]) => !stages.includes(name))) };
+      if (lock.stages.size === 0) {
+        await this.ws.remove(DVC_LOCK);
+        this.known = undefined;
+        return;
+      }
+      const text = this.texts.text(lock);
+      await this.ws.writeTextAtomic(DVC_LOCK, text);
       this.known = { text, lock };
     });
     this.chain = next.catch(() => undefined);

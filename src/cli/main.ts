@@ -5,6 +5,7 @@ import { reprodVersion } from '../app/version.js';
 import { ReprodError } from '../core/errors.js';
 import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
 import { registerCompareCommands } from './compare-cli.js';
+import { registerEditCommands } from './edit-commands.js';
 import type { Io } from './io.js';
 
 /*
@@ -190,6 +191,7 @@ export function buildCli(io: Io): Command {
     });
 
   registerCompareCommands(program, io, root);
+  registerEditCommands(program, io, root, locked);
 
   program
     .command('daemon')
