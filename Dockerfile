@@ -18,6 +18,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# the build also compiles the JSON Schemas into validators (dist/pipeline/schema-validators.cjs)
+COPY schemas ./schemas
+COPY scripts/schema-validators.ts ./scripts/
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE}

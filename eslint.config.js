@@ -37,8 +37,9 @@ const CLI_FORMATTERS = [
 
 /**
  * The one schema loader reads the package's own JSON Schemas (schemas/) with
- * a JSON `import()`, as a static JSON import would: code and data of reprod
- * itself, never the workspace. It alone may use import() among the pure
+ * a JSON `import()`, as a static JSON import would, and with `import()` the
+ * validators `npm run build` compiled from them (or else ajv, to compile
+ * them): code and data of reprod itself, never the workspace. It alone may use import() among the pure
  * modules; every other rule holds for it.
  */
 const DYNAMIC_IMPORT_ALLOWED = ['src/pipeline/schemas.ts'];
@@ -78,7 +79,7 @@ const cliRule = restrict(['src/cli/**'], io, 'the CLI does presentation: I/O is 
 ]);
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/.data/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/.data/**', 'coverage/**', '.tmp/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -18,6 +18,7 @@ import { cleanLeftovers } from './leftovers.js';
 import { daemonPassLease } from './workspace-lock.js';
 import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
 import { openTracking, type TrackingService } from './tracking.js';
+import { trackingOn } from './tracking-switch.js';
 
 export interface DaemonOptions {
   root: string;
@@ -32,7 +33,7 @@ export interface DaemonOptions {
   /** Poll the file system instead of inotify. */
   poll?: boolean;
   hooks?: ReconcilerHooks;
-  /** MLflow tracking (default on: `./mlruns`, or `MLFLOW_TRACKING_URI`); false turns it off. */
+  /** MLflow tracking (default on: `./mlruns`, or `MLFLOW_TRACKING_URI`); false, or REPROD_TRACKING=off, turns it off (see trackingOn). */
   tracking?: boolean;
   /** Called once the HTTP endpoint listens (with the port actually bound). */
   onListening?(port: number): void;
@@ -47,7 +48,7 @@ const STOP_FLUSH_MS = 3_000;
  * `reprod daemon`: the composition root of the long-running reconciler.
  *
  *   start: remove orphan containers of this workspace (by label)
- *   loop:  chokidar ─► work queue ─► Reconciler (one xstate actor per stage)
+ *   loop:  folder watches ─► work queue ─► Reconciler (one xstate actor per stage)
  *          ─► status/*.yaml, dvc.lock, cache ; /healthz, /metrics
  *   stop (signal): cancel running stages (containers stopped and removed),
  *          write status, close the watcher and the endpoint.
@@ -98,7 +99,8 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     };
     const metrics = new DaemonMetrics(() => reconciler.stats());
     // MLflow: background delivery of the outbox for the daemon's lifetime; tracking never blocks or fails a stage
-    tracking = opts.tracking === false ? undefined : await openTracking({ root, log });
+    if (trackingOn(process.env, opts.tracking)) tracking = await openTracking({ root, log });
+    else log.info({}, 'MLflow tracking is off');
     const trackingDone = tracking?.start(signal);
     const { reconciler } = await buildEngine({
       project,

@@ -1,4 +1,4 @@
-import { systemClock, type Logger, type StageLogSink } from '../core/ports.js';
+import type { Logger, StageLogSink } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
 import type { ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import { trackingResultOf } from '../reconcile/outcome.js';
@@ -6,9 +6,9 @@ import { Reconciler, type ReconcilerHooks, type ReconcilerOptions, type Reconcil
 import { stepEffects, type EffectOptions } from '../reconcile/stage-effects.js';
 import type { StepDeps } from '../reconcile/stage-steps.js';
 import { systemTimerClock } from '../core/ports.js';
-import { StatusReporter } from '../status/reporter.js';
+import type { StatusReporter } from '../status/reporter.js';
 import type { PassTracking, StageTracking } from '../tracking/stage-run-recorder.js';
-import { stepDeps, type Project, type SelectedRuntime } from './project.js';
+import { statusReporter, stepDeps, type Project, type SelectedRuntime } from './project.js';
 import { askedCredentials, credentialHooks, stageTrackingEnv } from './stage-credentials.js';
 import { pipelineModels, trackingCondition, type TrackingService } from './tracking.js';
 
@@ -19,14 +19,6 @@ import { pipelineModels, trackingCondition, type TrackingService } from './track
  * and in what they add around it (the CLI's printing; the watcher and the
  * HTTP endpoint).
  */
-
-/** What status/<stage>.yaml says about where a stage runs. */
-export function statusReporter(project: Project, selected: SelectedRuntime): StatusReporter {
-  return new StatusReporter(project.statusStore, systemClock, (stage) => {
-    const r = selected.resolve(stage);
-    return { kind: r.kind === 'container' ? 'docker' : 'host', reason: r.reason };
-  });
-}
 
 export interface EngineOptions {
   project: Project;

@@ -7,9 +7,9 @@ import type { StagePlan } from '../reconcile/stage-steps.js';
 import { cachedLockReader } from '../reconcile/stage-effects.js';
 import { outsEscapeError } from '../reconcile/out-guard.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
-import { buildEngine, statusReporter } from './engine.js';
 import { cleanLeftovers } from './leftovers.js';
-import { loadSpec, selectRuntime, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
+import { trackingOn } from './tracking-switch.js';
+import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
 
 export type { StageDecision } from '../reconcile/outcome.js';
 
@@ -85,6 +85,8 @@ export interface ReproRun {
   pull?: boolean;
   /** Stages running at once (`-j`; default 1: DVC's order, one after another). */
   jobs?: number;
+  /** false (`--no-tracking`): no MLflow runs, whatever REPROD_TRACKING says (see trackingOn). */
+  tracking?: boolean;
   signal?: AbortSignal;
   /** Where a stage's output also goes (besides status/logs/<stage>.log). */
   tee?: (stage: Stage) => StageLogSink | undefined;
@@ -128,8 +130,10 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
       pull = remotePuller(project, { log: opts.log });
       if (run.runCache !== false) await pullRunCache(project, { log: opts.log });
     }
-    const { openTracking } = await import('./tracking.js');
-    await using tracking = await openTracking({ root: project.root, log: opts.log });
+    // MLflow's module is loaded only when runs are tracked
+    await using tracking = trackingOn(process.env, run.tracking) ? await (await import('./tracking.js')).openTracking({ root: project.root, log: opts.log }) : undefined;
+    // the reconciler (and xstate) is loaded only to run stages: status and --dry never need it
+    const { buildEngine } = await import('./engine.js');
     const { reconciler } = await buildEngine({
       project,
       selected,

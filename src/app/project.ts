@@ -16,13 +16,15 @@ import { inputLimitsFromEnv, type InputLimits } from '../core/input-limits.js';
 import { systemClock, type Clock, type FileOwner, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
 import type { Lockfile, LockStage, Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
-import { emptyLockfile, outOidErrors, parseLockfile, serializeLockfile, upsertStage } from '../lock/lockfile.js';
+import { emptyLockfile, outOidErrors, parseLockfile, upsertStage } from '../lock/lockfile.js';
+import { LockTextCache } from '../lock/lock-text.js';
 import { buildDag, type Dag } from '../pipeline/dag.js';
 import { parseManifests, type ParsedManifests } from '../pipeline/manifests.js';
 import { resolveStageRuntime, type ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
 import type { LockStore } from '../core/ports.js';
 import type { StepDeps } from '../reconcile/stage-steps.js';
+import { StatusReporter } from '../status/reporter.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
 import { errorMessage, hasErrno, isMissing } from '../core/errno.js';
 import { stageLogRedactor } from './stage-secrets.js';
@@ -139,9 +141,19 @@ function parse(text: string | undefined, limits: InputLimits): Lockfile {
   return text === undefined || text.trim() === '' ? emptyLockfile() : parseLockfile(text, DVC_LOCK, limits);
 }
 
-/** dvc.lock on disk; commits are serialized and each re-reads the file. */
+/**
+ * dvc.lock on disk. Commits are serialized, and each re-reads the file, so
+ * that an edit made meanwhile (by hand, or by DVC) is kept. The text last
+ * read or written is kept with its parsed model: a file that still reads the
+ * same is not parsed again, and a commit emits only the stage it changed
+ * (LockTextCache); a first repro of n stages thus reads and compares the
+ * file n times, but parses and emits it whole only when someone else
+ * changed it. The model it returns is shared: callers only read it.
+ */
 export class FileLockStore implements LockStore {
   private chain: Promise<unknown> = Promise.resolve();
+  private known: { text: string | undefined; lock: Lockfile } | undefined;
+  private readonly texts = new LockTextCache();
 
   constructor(
     private readonly ws: LocalWorkspace,
@@ -149,7 +161,7 @@ export class FileLockStore implements LockStore {
   ) {}
 
   async read(): Promise<Lockfile> {
-    return parse(await this.ws.readText(DVC_LOCK), this.limits);
+    return (await this.current()).lock;
   }
 
   /**
@@ -169,9 +181,11 @@ export class FileLockStore implements LockStore {
 
   commit(stage: string, entry: LockStage): Promise<void> {
     const next = this.chain.then(async () => {
-      const current = await this.ws.readText(DVC_LOCK);
-      const text = serializeLockfile(upsertStage(parse(current, this.limits), stage, entry));
-      if (current !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
+      const current = await this.current();
+      const lock = upsertStage(current.lock, stage, entry);
+      const text = this.texts.text(lock);
+      if (current.text !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
+      this.known = { text, lock };
     });
     this.chain = next.catch(() => undefined);
     return next;
@@ -180,16 +194,31 @@ export class FileLockStore implements LockStore {
   /** Drops the stages' entries, as `dvc remove` does; no entry left: dvc.lock goes. */
   remove(stages: readonly string[]): Promise<void> {
     const next = this.chain.then(async () => {
-      const current = await this.ws.readText(DVC_LOCK);
-      if (current === undefined) return;
-      const lock = parse(current, this.limits);
-      if (!stages.some((s) => lock.stages.has(s))) return;
-      for (const s of stages) lock.stages.delete(s);
-      if (lock.stages.size === 0) await this.ws.remove(DVC_LOCK);
-      else await this.ws.writeTextAtomic(DVC_LOCK, serializeLockfile(lock));
+      const current = await this.current();
+      if (current.text === undefined) return;
+      if (!stages.some((s) => current.lock.stages.has(s))) return;
+      // the model read is shared: the entries left go into a new one
+      const lock: Lockfile = { stages: new Map([...current.lock.stages].filter(([name]) => !stages.includes(name))) };
+      if (lock.stages.size === 0) {
+        await this.ws.remove(DVC_LOCK);
+        this.known = undefined;
+        return;
+      }
+      const text = this.texts.text(lock);
+      await this.ws.writeTextAtomic(DVC_LOCK, text);
+      this.known = { text, lock };
     });
     this.chain = next.catch(() => undefined);
     return next;
+  }
+
+  private async current(): Promise<{ text: string | undefined; lock: Lockfile }> {
+    const text = await this.ws.readText(DVC_LOCK);
+    const known = this.known;
+    if (known && known.text === text) return known;
+    const fresh = { text, lock: parse(text, this.limits) };
+    this.known = fresh;
+    return fresh;
   }
 }
 
@@ -264,6 +293,14 @@ export async function selectRuntime(project: Project, spec: Spec, mode: RuntimeM
   const hide = cacheRel.startsWith('..') || path.isAbsolute(cacheRel) ? [] : [cacheRel];
   const docker = new DockerRuntime({ docker: connectEngine(), workspace: project.root, resolve, logger: log, hide });
   return { runtime: docker, resolve, docker };
+}
+
+/** What status/<stage>.yaml says about where a stage runs. */
+export function statusReporter(project: Project, selected: SelectedRuntime): StatusReporter {
+  return new StatusReporter(project.statusStore, systemClock, (stage) => {
+    const r = selected.resolve(stage);
+    return { kind: r.kind === 'container' ? 'docker' : 'host', reason: r.reason };
+  });
 }
 
 export function stepDeps(

@@ -24,28 +24,13 @@ import {
 /*
  * The commands: each calls app/ and prints what it returns; the work is
  * app/'s. They load what they need when they run: a command line that only
- * reads status should not pay for loading the S3 SDK, dockerode or chokidar.
+ * reads status should not pay for loading the S3 SDK, dockerode or the file watcher.
  */
 const oneshot = () => import('../app/oneshot.js');
 const remotes = () => import('../app/remotes.js');
 
-/** Where a command writes; tests capture it. `exitCode` is what the command decided. */
-export interface Io {
-  out(s: string): void;
-  err(s: string): void;
-  exitCode: number;
-  /** stderr is a terminal: progress is drawn as a bar there, as plain lines elsewhere. */
-  errIsTTY?: boolean;
-}
-
-export function processIo(): Io {
-  return {
-    out: (s) => process.stdout.write(s),
-    err: (s) => process.stderr.write(s),
-    exitCode: 0,
-    errIsTTY: process.stderr.isTTY === true,
-  };
-}
+export { processIo, type Io } from './io.js';
+import type { Io } from './io.js';
 
 export async function commandValidate(io: Io, root: string, schemaOnly: string | undefined): Promise<number> {
   if (schemaOnly !== undefined) {
@@ -86,6 +71,7 @@ export async function commandRepro(
     runCache: boolean;
     pull?: boolean;
     jobs?: number;
+    tracking?: boolean;
     verbose: boolean;
     runtime: RuntimeMode;
   },
@@ -103,6 +89,7 @@ export async function commandRepro(
       keepGoing: opts.keepGoing,
       runCache: opts.runCache,
       pull: opts.pull === true,
+      ...(opts.tracking === false ? { tracking: false } : {}),
       tee: () => ({ write: (chunk, stream) => (stream === 'stdout' ? io.out(chunk) : io.err(chunk)) }),
       onDecision: (d) => {
         const line = formatDecision(d);
@@ -254,6 +241,7 @@ export async function commandDaemon(
     debounceMs: number;
     http: { host: string; port: number } | null;
     poll: boolean;
+    tracking?: boolean;
     verbose: boolean;
     runtime: RuntimeMode;
   },
@@ -281,6 +269,7 @@ export async function commandDaemon(
         debounceMs: opts.debounceMs,
         http: opts.http,
         poll: opts.poll,
+        ...(opts.tracking === false ? { tracking: false } : {}),
         ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
         onListening: (port: number) => io.err(`reprod daemon: /healthz and /metrics on ${opts.http?.host ?? ''}:${port}\n`),
       },

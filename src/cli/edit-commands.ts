@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Io } from './commands.js';
+import type { Io } from './io.js';
 
 /*
  * The commands that edit the pipeline for the user, as DVC's do: `freeze`,

@@ -4,11 +4,17 @@ import type { RuntimeMode } from '../app/project.js';
 import { reprodVersion } from '../app/version.js';
 import { ReprodError } from '../core/errors.js';
 import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
-import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
-import { commandDaemon } from './commands.js';
-import { commandDagMarkdown, registerCompareCommands } from './compare-commands.js';
+import { registerCompareCommands } from './compare-cli.js';
 import { registerEditCommands } from './edit-commands.js';
-import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
+import type { Io } from './io.js';
+
+/*
+ * The commands are loaded when one runs, never to build the command line:
+ * `reprod --help` or a bad flag should not pay for pino, yaml, ajv and the
+ * rest of what the commands use.
+ */
+const commands = () => import('./commands.js');
+const compare = () => import('./compare-commands.js');
 
 /** Builds the command line. Every command returns its exit code; errors become codes only here. */
 export function buildCli(io: Io): Command {
@@ -50,7 +56,7 @@ export function buildCli(io: Io): Command {
     .description('check dvc.yaml: syntax, schema, interpolation, files and the DAG')
     .option('--schema-only <file>', 'check one file against the dvc.yaml schema alone, as an editor would')
     .action(async (o: { schemaOnly?: string }) => {
-      io.exitCode = await commandValidate(io, root(), o.schemaOnly);
+      io.exitCode = await (await commands()).commandValidate(io, root(), o.schemaOnly);
     });
 
   program
@@ -64,10 +70,10 @@ export function buildCli(io: Io): Command {
     .option('-j, --jobs <n>', 'parallel requests to the remote', positiveInt)
     .action(async (targets: string[], o: { json?: boolean; quiet?: boolean; cloud?: boolean; remote?: string; jobs?: number }) => {
       if (o.cloud || o.remote !== undefined) {
-        io.exitCode = await commandCloudStatus(io, root(), targets, { ...dataFlags(o), json: o.json === true });
+        io.exitCode = await (await commands()).commandCloudStatus(io, root(), targets, { ...dataFlags(o), json: o.json === true });
         return;
       }
-      io.exitCode = await commandStatus(io, root(), targets, { json: o.json === true, quiet: o.quiet === true, verbose: verbose(), runtime: runtime() });
+      io.exitCode = await (await commands()).commandStatus(io, root(), targets, { json: o.json === true, quiet: o.quiet === true, verbose: verbose(), runtime: runtime() });
     });
 
   program
@@ -82,12 +88,13 @@ export function buildCli(io: Io): Command {
     .option('--no-run-cache', 'always run commands; never restore outputs from the run-cache')
     .option('--pull', 'pull missing dependencies (and outputs that can be restored) from the remote before running a stage')
     .option('-j, --jobs <n>', 'stages that may run at once (default 1: one after another, in the order DVC runs them)', positiveInt)
+    .option('--no-tracking', 'record no MLflow runs (as REPROD_TRACKING=off)')
     .action(
       async (
         targets: string[],
-        o: { force?: boolean; dry?: boolean; downstream?: boolean; singleItem?: boolean; keepGoing?: boolean; runCache: boolean; pull?: boolean; jobs?: number },
+        o: { force?: boolean; dry?: boolean; downstream?: boolean; singleItem?: boolean; keepGoing?: boolean; runCache: boolean; pull?: boolean; jobs?: number; tracking: boolean },
       ) => {
-        const repro = () => commandRepro(io, root(), targets, {
+        const repro = async () => (await commands()).commandRepro(io, root(), targets, {
           ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
           force: o.force === true,
           dry: o.dry === true,
@@ -96,6 +103,7 @@ export function buildCli(io: Io): Command {
           keepGoing: o.keepGoing === true,
           runCache: o.runCache,
           pull: o.pull === true,
+          tracking: o.tracking,
           verbose: verbose(),
           runtime: runtime(),
         });
@@ -109,7 +117,7 @@ export function buildCli(io: Io): Command {
     .description('record outputs produced outside reprod (by hand, by Airflow) in dvc.lock and the cache, as `dvc commit`')
     .argument('[targets...]', 'stages to commit (default: every stale stage)')
     .action(async (targets: string[]) => {
-      io.exitCode = await locked(() => commandCommit(io, root(), targets, { verbose: verbose(), runtime: runtime() }));
+      io.exitCode = await locked(async () => (await commands()).commandCommit(io, root(), targets, { verbose: verbose(), runtime: runtime() }));
     });
 
   program
@@ -122,7 +130,7 @@ export function buildCli(io: Io): Command {
     .option('--reprod-image <image>', "reprod's image, for the final task that confirms nothing is stale", 'reprod/reprod:latest')
     .option('--no-check', 'leave out the final `reprod status` task')
     .action(async (o: { out?: string; dagId?: string; reprodImage: string; check: boolean }) => {
-      io.exitCode = await commandExportAirflow(io, root(), { ...o, verbose: verbose() });
+      io.exitCode = await (await commands()).commandExportAirflow(io, root(), { ...o, verbose: verbose() });
     });
 
   const dataCommand = (name: string, description: string) =>
@@ -136,15 +144,15 @@ export function buildCli(io: Io): Command {
       .option('-d, --with-deps', 'include the stages upstream of the targets');
   type DataOpts = { remote?: string; jobs?: number; runCache?: boolean; withDeps?: boolean; force?: boolean };
   dataCommand('push', 'upload cached outputs the remote lacks').action(async (targets: string[], o: DataOpts) => {
-    io.exitCode = await locked(() => commandPush(io, root(), targets, dataFlags(o)));
+    io.exitCode = await locked(async () => (await commands()).commandPush(io, root(), targets, dataFlags(o)));
   });
   dataCommand('fetch', 'download outputs the cache lacks from the remote, verified').action(async (targets: string[], o: DataOpts) => {
-    io.exitCode = await locked(() => commandFetch(io, root(), targets, dataFlags(o)));
+    io.exitCode = await locked(async () => (await commands()).commandFetch(io, root(), targets, dataFlags(o)));
   });
   dataCommand('pull', 'fetch, then check the outputs out into the workspace')
     .option('-f, --force', 'overwrite workspace changes that are not in the cache')
     .action(async (targets: string[], o: DataOpts) => {
-      io.exitCode = await locked(() => commandPull(io, root(), targets, dataFlags(o)));
+      io.exitCode = await locked(async () => (await commands()).commandPull(io, root(), targets, dataFlags(o)));
     });
   program
     .command('gc')
@@ -155,7 +163,7 @@ export function buildCli(io: Io): Command {
     .option('-r, --remote <name>', 'the remote for --cloud')
     .option('-j, --jobs <n>', 'parallel requests to the remote', positiveInt)
     .action(async (o: { force?: boolean; cloud?: boolean; remote?: string; jobs?: number }) => {
-      const gc = () => commandGc(io, root(), { ...dataFlags(o), cloud: o.cloud === true });
+      const gc = async () => (await commands()).commandGc(io, root(), { ...dataFlags(o), cloud: o.cloud === true });
       // without --force gc only lists: it takes no lock
       io.exitCode = o.force === true ? await locked(gc) : await gc();
     });
@@ -166,7 +174,7 @@ export function buildCli(io: Io): Command {
     .argument('[targets...]', 'stages, .dvc files or tracked paths to check out (default: all)')
     .option('-f, --force', 'overwrite (and delete) workspace files whose content is not in the cache')
     .action(async (targets: string[], o: { force?: boolean }) => {
-      io.exitCode = await locked(() => commandCheckout(io, root(), targets, { force: o.force === true, verbose: verbose() }));
+      io.exitCode = await locked(async () => (await commands()).commandCheckout(io, root(), targets, { force: o.force === true, verbose: verbose() }));
     });
 
   program
@@ -178,9 +186,9 @@ export function buildCli(io: Io): Command {
     .addOption(new Option('--md', 'Mermaid flowchart in a Markdown block, as `dvc dag --md`').conflicts(['dot', 'mermaid', 'json']))
     .option('--json', 'nodes and edges as JSON')
     .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean; md?: boolean }) => {
-      if (o.md) return void (io.exitCode = await commandDagMarkdown(io, root(), target));
+      if (o.md) return void (io.exitCode = await (await compare()).commandDagMarkdown(io, root(), target));
       const format = o.dot ? 'dot' : o.mermaid ? 'mermaid' : o.json ? 'json' : 'text';
-      io.exitCode = await commandDag(io, root(), target, format);
+      io.exitCode = await (await commands()).commandDag(io, root(), target, format);
     });
 
   registerCompareCommands(program, io, root);
@@ -194,12 +202,14 @@ export function buildCli(io: Io): Command {
     .option('--port <port>', 'port of /healthz and /metrics (0: any free port; -1: no endpoint)', daemonInt(-1, 65535), 9465)
     .option('--host <address>', 'address of /healthz and /metrics (0.0.0.0 to be scraped from elsewhere)', '127.0.0.1')
     .option('--poll', 'poll the file system instead of inotify (for file systems that send no events)')
-    .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean }) => {
-      io.exitCode = await commandDaemon(io, root(), {
+    .option('--no-tracking', 'record no MLflow runs (as REPROD_TRACKING=off)')
+    .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean; tracking: boolean }) => {
+      io.exitCode = await (await commands()).commandDaemon(io, root(), {
         ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
         debounceMs: o.debounceMs,
         http: o.port < 0 ? null : { host: o.host, port: o.port },
         poll: o.poll === true,
+        tracking: o.tracking,
         verbose: verbose(),
         runtime: runtime(),
       });

@@ -159,44 +159,80 @@ export class StateCache {
     this.changed = false;
   }
 
-  /** Fills this (empty) state from text; returns what is wrong with it, if anything. */
+  /**
+   * Fills this (empty) state from text; returns what is wrong with it, if
+   * anything. A warm status reads one `E` line per file of every tracked
+   * directory, so the lines are cut by position rather than split into arrays.
+   */
   private parse(text: string): string | undefined {
     if (text === '') return undefined;
-    const lines = text.split('\n');
-    if (lines[0] !== HEADER) return 'unknown format or version';
-    const n = lines.length;
-    let i = 1;
-    while (i < n) {
-      const line = lines[i] as string;
-      i++;
-      if (line === '') continue;
-      const f = line.split('\t');
-      if (f[0] === 'F' && f.length === 4) {
-        this.files.set(unescapeField(f[1] as string), { md5: f[2] as string, stamp: f[3] as string });
-      } else if (f[0] === 'D' && f.length === 4) {
-        const count = Number(f[3]);
-        if (!Number.isInteger(count) || count < 0 || i + count > n) return `bad directory record at line ${i}`;
-        const entries = new Array<DirEntry>(count);
-        const stamps = new Array<string>(count);
-        let size = 0;
-        for (let k = 0; k < count; k++) {
-          const e = (lines[i + k] as string).split('\t');
-          if (e[0] !== 'E' || e.length !== 5) return `bad entry at line ${i + k + 1}`;
-          const stamp = e[3] as string;
-          const fileSize = parseInt(stamp, 10);
-          if (!Number.isFinite(fileSize)) return `bad stamp at line ${i + k + 1}`;
-          size += fileSize;
-          entries[k] = { relpath: unescapeField(e[1] as string), md5: e[2] as string, size: fileSize, isexec: e[4] === '1' };
-          stamps[k] = stamp;
-        }
-        i += count;
-        this.dirs.set(unescapeField(f[1] as string), { info: { md5: f[2] as string, size, nfiles: count }, entries, stamps });
-      } else {
-        return `bad record at line ${i}`;
+    const n = text.length;
+    const at = text.indexOf('\n');
+    if ((at < 0 ? text : text.slice(0, at)) !== HEADER) return 'unknown format or version';
+    let line = 1;
+    let pos = at < 0 ? n : at + 1;
+    while (pos < n) {
+      line++;
+      const end = lineEnd(text, pos);
+      if (end === pos) {
+        pos = end + 1;
+        continue;
       }
+      const f = fields(text, pos, end, 4);
+      if (f === undefined) return `bad record at line ${line}`;
+      pos = end + 1;
+      if (f[0] === 'F') {
+        this.files.set(unescapeField(f[1]), { md5: f[2], stamp: f[3] });
+        continue;
+      }
+      if (f[0] !== 'D') return `bad record at line ${line}`;
+      const count = Number(f[3]);
+      if (!Number.isInteger(count) || count < 0) return `bad directory record at line ${line}`;
+      const entries = new Array<DirEntry>(count);
+      const stamps = new Array<string>(count);
+      let size = 0;
+      for (let k = 0; k < count; k++) {
+        line++;
+        if (pos >= n) return `bad directory record at line ${line - k - 1}`;
+        const eEnd = lineEnd(text, pos);
+        const e = fields(text, pos, eEnd, 5);
+        pos = eEnd + 1;
+        if (e === undefined || e[0] !== 'E') return `bad entry at line ${line}`;
+        const stamp = e[3];
+        const fileSize = parseInt(stamp, 10);
+        if (!Number.isFinite(fileSize)) return `bad stamp at line ${line}`;
+        size += fileSize;
+        entries[k] = { relpath: unescapeField(e[1]), md5: e[2], size: fileSize, isexec: e[4] === '1' };
+        stamps[k] = stamp;
+      }
+      this.dirs.set(unescapeField(f[1]), { info: { md5: f[2], size, nfiles: count }, entries, stamps });
     }
     return undefined;
   }
+}
+
+/** Where the line starting at `pos` ends (its LF, or the end of the text). */
+function lineEnd(text: string, pos: number): number {
+  const i = text.indexOf('\n', pos);
+  return i < 0 ? text.length : i;
+}
+
+type Fields<N extends 4 | 5> = N extends 4 ? [string, string, string, string] : [string, string, string, string, string];
+
+/** The tab-separated fields of text[pos, end), when there are exactly `count`. */
+function fields<N extends 4 | 5>(text: string, pos: number, end: number, count: N): Fields<N> | undefined {
+  const out = new Array<string>(count);
+  let start = pos;
+  for (let k = 0; k < count - 1; k++) {
+    const tab = text.indexOf('\t', start);
+    if (tab < 0 || tab >= end) return undefined;
+    out[k] = text.slice(start, tab);
+    start = tab + 1;
+  }
+  const last = text.slice(start, end);
+  if (last.includes('\t')) return undefined;
+  out[count - 1] = last;
+  return out as Fields<N>;
 }
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;

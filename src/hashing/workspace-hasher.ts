@@ -322,7 +322,8 @@ function fileInfo(md5: string, size: number, isexec: boolean): HashInfo {
 /** The stat of a walked file, or undefined when it vanished since the walk (reading it will then say so). */
 function statOrUndefined(abs: string): BigIntStats | undefined {
   try {
-    return statSync(abs, { bigint: true });
+    // no exception built for the vanished file: a warm status stats every file
+    return statSync(abs, { bigint: true, throwIfNoEntry: false });
   } catch (err) {
     if (isMissing(err)) return undefined;
     throw new ReprodError('HASH_IO', `cannot stat ${abs}: ${errorMessage(err)}`, { cause: err });

@@ -84,6 +84,7 @@ export class Reconciler {
       log: opts.log,
       view: (name) => this.view(name),
       pipeline: () => this.pipelineInput(),
+      clock: opts.clock,
     });
     for (const [name, phase] of Object.entries(opts.previousStatus?.status.stages ?? {})) this.status.setPhase(name, phase);
     const machine = provideStageMachine(opts.effects, {

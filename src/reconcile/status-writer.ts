@@ -4,6 +4,7 @@ import type { Lockfile, Stage } from '../core/types.js';
 import type { StageReport } from '../status/reporter.js';
 import type { PipelineStatusInput, StagePhase } from '../status/status-docs.js';
 import type { StatusSink } from './reconciler-api.js';
+import type { TimerClock, TimerHandle } from '../core/ports.js';
 
 /** What a stage's status says now, as the reconciler sees it (without its dvc.lock outputs). */
 export interface StageView {
@@ -20,7 +21,17 @@ export interface StatusWriterOptions {
   view(name: string): StageView | undefined;
   /** status/pipeline.yaml's input now. */
   pipeline(): PipelineStatusInput;
+  /** Paces the pipeline's writes (see StatusWriter). */
+  clock: TimerClock;
 }
+
+/**
+ * After a pipeline write that took d ms, stage phases that change wait
+ * PIPELINE_PAUSE × d more before they are written in the next: at most about
+ * 1 / (1 + PIPELINE_PAUSE) of the time goes to a file that grows with the
+ * number of stages, however many stages change.
+ */
+const PIPELINE_PAUSE = 9;
 
 /**
  * Writes status/<stage>.yaml and status/pipeline.yaml for the reconciler:
@@ -28,10 +39,21 @@ export interface StatusWriterOptions {
  * is not written again. Status is a report: a failed write is logged, never
  * fatal. It also keeps each stage's last written phase (the pipeline's
  * summary of stages).
+ *
+ * status/pipeline.yaml lists every stage, so writing it costs O(stages):
+ * rewritten for every phase change of a stage, a first run of n stages
+ * would cost O(n²). An explicit markPipeline() is written at once; phase
+ * changes are gathered and written once the pause after the last pipeline
+ * write (PIPELINE_PAUSE times as long as it took) is over. With a simulated
+ * clock, writes take no time and nothing waits.
  */
 export class StatusWriter {
   private readonly dirty = new Set<string>();
   private pipelineDirty = false;
+  /** A stage's phase changed: the pipeline is written once `pipelineFrom` has come. */
+  private pipelineLater = false;
+  private pipelineFrom = 0;
+  private pipelineTimer: TimerHandle | undefined;
   private writer: Promise<void> | undefined;
   /** What was last written per stage: an unchanged report is not even read back. */
   private readonly written = new Map<string, string>();
@@ -69,30 +91,50 @@ export class StatusWriter {
     this.kick();
   }
 
-  /** Resolves when everything marked so far is written. */
+  /** Resolves when everything marked so far is written (phase changes waiting for their pause included). */
   async idle(): Promise<void> {
+    if (this.pipelineLater) this.markPipeline();
     while (this.writer) await this.writer;
   }
 
   private kick(): void {
     this.writer ??= this.writeAll().finally(() => {
       this.writer = undefined;
-      if (this.dirty.size > 0 || this.pipelineDirty) this.kick();
+      if (this.dirty.size > 0 || this.pipelineDue()) this.kick();
+      else if (this.pipelineLater) this.wakeForPipeline();
     });
   }
 
+  private pipelineDue(): boolean {
+    return this.pipelineDirty || (this.pipelineLater && this.o.clock.now().getTime() >= this.pipelineFrom);
+  }
+
+  private wakeForPipeline(): void {
+    if (this.pipelineTimer !== undefined) return;
+    this.pipelineTimer = this.o.clock.setTimeout(() => {
+      this.pipelineTimer = undefined;
+      this.kick();
+    }, this.pipelineFrom - this.o.clock.now().getTime());
+  }
+
   private async writeAll(): Promise<void> {
-    while (this.dirty.size > 0 || this.pipelineDirty) {
+    while (this.dirty.size > 0 || this.pipelineDue()) {
       const names = [...this.dirty];
       this.dirty.clear();
       if (names.length > 0) await this.writeStages(names);
-      if (this.pipelineDirty) {
+      if (this.pipelineDue()) {
         this.pipelineDirty = false;
+        this.pipelineLater = false;
+        if (this.pipelineTimer !== undefined) this.o.clock.clearTimeout(this.pipelineTimer);
+        this.pipelineTimer = undefined;
+        const started = this.o.clock.now().getTime();
         try {
           await this.o.sink.pipeline(this.o.pipeline());
         } catch (err) {
           this.o.log.warn({ err: errorMessage(err) }, 'cannot write the pipeline status');
         }
+        const ended = this.o.clock.now().getTime();
+        this.pipelineFrom = ended + PIPELINE_PAUSE * (ended - started);
       }
     }
   }
@@ -109,7 +151,7 @@ export class StatusWriter {
       if (!v) continue;
       if (this.phases.get(name) !== v.report.phase) {
         this.phases.set(name, v.report.phase);
-        this.pipelineDirty = true;
+        this.pipelineLater = true;
       }
       const report: StageReport = { ...v.report, entry: lock?.stages.get(name) };
       const key = JSON.stringify([v.stage, v.runtime, { ...report, entry: report.entry?.outs }]);

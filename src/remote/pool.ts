@@ -41,3 +41,31 @@ export async function mapLimit<T, R>(items: readonly T[], jobs: number, fn: (ite
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
   return out;
 }
+
+/**
+ * At most `size` calls of `use` run their function at once; the others wait
+ * their turn, first come first served. A slot is given back however the
+ * function ends.
+ */
+export class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`slots: ${size} is not a positive whole number`);
+    this.free = size;
+  }
+
+  async use<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      // hand the slot straight to the next in line, or put it back
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}

@@ -8,6 +8,7 @@ import type { PipelineStatusDoc, StageStatusDoc, StatusDoc } from './status-docs
 import { errorMessage } from '../core/errno.js';
 
 export const STATUS_DIR = 'status';
+const PIPELINE_PATH = `${STATUS_DIR}/pipeline.yaml`;
 
 /** Errors of a document against schemas/status.schema.json, `key: message; …` ('' when valid). */
 export function statusSchemaErrors(doc: unknown): string {
@@ -37,16 +38,23 @@ function isKind<K extends StatusDoc['kind']>(doc: unknown, kind: K): doc is Extr
  * written atomically, and rewritten only when its text changes. A previous
  * file that is missing, unreadable or invalid is treated as absent (it is
  * reprod's own output, rebuilt from the workspace) and logged.
+ *
+ * status/pipeline.yaml lists every stage: the document last written there
+ * is kept with its text, and while the file still reads the same it is not
+ * parsed again (the returned document is shared: callers only read it).
  */
 export class StatusStore {
+  private pipelineWritten: { text: string; doc: PipelineStatusDoc } | undefined;
+
   constructor(
     private readonly ws: Workspace,
     private readonly log?: Logger,
   ) {}
 
-  private async read(path: string): Promise<unknown> {
+  /** Parses a status file (its text when already read). */
+  private async read(path: string, known?: string): Promise<unknown> {
     try {
-      const text = await this.ws.readText(path);
+      const text = known ?? (await this.ws.readText(path));
       if (text === undefined) return undefined;
       return toPlain(loadYaml(text, path).value);
     } catch (e) {
@@ -73,7 +81,11 @@ export class StatusStore {
   }
 
   async readPipeline(): Promise<PipelineStatusDoc | undefined> {
-    const doc = await this.read(`${STATUS_DIR}/pipeline.yaml`);
+    const text = await this.readRaw(PIPELINE_PATH);
+    // checked against the schema when it was written
+    if (text !== undefined && this.pipelineWritten?.text === text) return this.pipelineWritten.doc;
+    // absent or not UTF-8: read() says which (and logs the unreadable one)
+    const doc = await this.read(PIPELINE_PATH, text);
     return isKind(doc, 'PipelineStatus') ? doc : undefined;
   }
 
@@ -86,10 +98,11 @@ export class StatusStore {
         remedy: 'This is a bug in reprod: please report it with the message above.',
       });
     }
-    const path = doc.kind === 'PipelineStatus' ? `${STATUS_DIR}/pipeline.yaml` : stageStatusPath(doc.metadata.name);
+    const path = doc.kind === 'PipelineStatus' ? PIPELINE_PATH : stageStatusPath(doc.metadata.name);
     const text = serializeStatus(doc);
-    if ((await this.readRaw(path)) === text) return false;
-    await this.ws.writeTextAtomic(path, text);
-    return true;
+    const same = (await this.readRaw(path)) === text;
+    if (!same) await this.ws.writeTextAtomic(path, text);
+    if (doc.kind === 'PipelineStatus') this.pipelineWritten = { text, doc };
+    return !same;
   }
 }

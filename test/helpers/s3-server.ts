@@ -34,9 +34,13 @@ const srv = new S3rver({ directory: dir, silent: true, configureBuckets: [{ name
   let puts = 0;
   let inflight = 0;
   let dying = false;
+  // multipart parts being received at once, and the most seen (GET /__parts answers them)
+  let parts = 0;
+  let maxParts = 0;
   // Dies like a server whose store is atomic (as S3 is): requests already being written finish,
   // everything after is cut off. s3rver itself is not atomic; a truncated object is covered elsewhere.
   const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/__parts') return void res.end(JSON.stringify({ inFlight: parts, max: maxParts }));
     if (dying || (limit >= 0 && req.method === 'PUT' && ++puts > limit)) {
       dying = true;
       req.socket.destroy();
@@ -44,8 +48,11 @@ const srv = new S3rver({ directory: dir, silent: true, configureBuckets: [{ name
       return;
     }
     inflight++;
+    const isPart = req.method === 'PUT' && /[?&]partNumber=/.test(req.url);
+    if (isPart) maxParts = Math.max(maxParts, ++parts);
     res.on('close', () => {
       inflight--;
+      if (isPart) parts--;
       if (dying && inflight === 0) process.exit(3);
     });
     handle(req, res);
@@ -65,6 +72,8 @@ export interface S3TestServer extends AsyncDisposable {
   exited: Promise<number | null>;
   /** Kills the server (idempotent). */
   stop(): Promise<void>;
+  /** Multipart parts being received now, and the most ever received at once. */
+  parts(): Promise<{ inFlight: number; max: number }>;
 }
 
 export interface S3ServerOptions {
@@ -105,6 +114,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3TestS
     bucket,
     exited,
     stop,
+    parts: async () => (await (await fetch(`http://127.0.0.1:${port}/__parts`)).json()) as { inFlight: number; max: number },
     [Symbol.asyncDispose]: async () => {
       await stop();
       if (ownDir) rmSync(dir, { recursive: true, force: true });

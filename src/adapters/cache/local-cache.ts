@@ -1,7 +1,7 @@
 import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LinkType } from '../../core/dvc-config.js';
-import { isMissing } from '../../core/errno.js';
+import { errnoCode, isMissing } from '../../core/errno.js';
 import { pathEscapeError, ReprodError } from '../../core/errors.js';
 import type { CheckoutResult, FileOwner, HashResult, ObjectCache } from '../../core/ports.js';
 import { dirListingJson } from '../../hashing/dir-listing.js';
@@ -9,6 +9,7 @@ import { DvcIgnore } from '../../hashing/dvc-ignore.js';
 import { parseLockStage } from '../../lock/lockfile.js';
 import { isDirOid, isOid, objectKey, oidProblem, runDirKey, runKey } from '../../remote/layout.js';
 import { checkListing, type ListingRow } from '../../remote/objects.js';
+import { forEachLimit } from '../../remote/pool.js';
 import type { CacheStore } from '../../core/ports.js';
 import { renameIntoPlace, tempPathFor, writeFileAtomic } from '../fs/atomic-file.js';
 import { symlinkEscape } from '../fs/contained-path.js';
@@ -20,6 +21,14 @@ import { clearForListing } from './clear-for-listing.js';
 const READ_ONLY = 0o444;
 /** Stats (and removals) in flight at once over many keys. */
 const FILE_JOBS = 64;
+/** Files of a directory checked out at once (each a copy or a link). */
+const CHECKOUT_JOBS = 8;
+/**
+ * What a link type that this filesystem cannot make fails with (a reflink
+ * on ext4, a hardlink across devices): it will fail for every other file of
+ * the cache too, so it is not tried again by this cache.
+ */
+const UNSUPPORTED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS']);
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -62,6 +71,8 @@ export class LocalCache implements ObjectCache, CacheStore {
   private readonly owner: FileOwner | undefined;
   /** Oids known to be present (a `.dir` with all its files): `has` does not stat them again. */
   private readonly known = new Set<string>();
+  /** Link types this cache's filesystem refused as unsupported (see UNSUPPORTED), with the refusal. */
+  private readonly unsupported = new Map<LinkType, unknown>();
 
   constructor(opts: LocalCacheOptions) {
     this.root = opts.root;
@@ -142,7 +153,10 @@ export class LocalCache implements ObjectCache, CacheStore {
         await fs.rm(abs, { force: true });
       }
       await mkdirOwned(abs, this.owner);
-      for (const r of rows) await this.link(r.md5, path.join(abs, r.relpath), false);
+      // each subfolder is made once, then the files go in, several at once
+      const folders = [...new Set(rows.map((r) => path.dirname(path.join(abs, r.relpath))))].sort();
+      for (const f of folders) await mkdirOwned(f, this.owner);
+      await forEachLimit(rows, CHECKOUT_JOBS, (r) => this.link(r.md5, path.join(abs, r.relpath), false));
       return 'restored';
     }
     const st = await fs.stat(this.objectPath(md5));
@@ -303,12 +317,19 @@ export class LocalCache implements ObjectCache, CacheStore {
   }
 
   /** Materialises one cached file at `dst` with the first link type that works. */
-  private async link(md5: string, dst: string, isexec: boolean): Promise<void> {
+  /** Puts the object at `dst` by the first `cache.type` that works; `fresh`: dst's folder exists and dst does not. */
+  private async link(md5: string, dst: string, isexec: boolean, fresh = false): Promise<void> {
     const src = this.objectPath(md5);
-    await mkdirOwned(path.dirname(dst), this.owner);
-    await fs.rm(dst, { force: true });
+    if (!fresh) {
+      await mkdirOwned(path.dirname(dst), this.owner);
+      await fs.rm(dst, { force: true });
+    }
     let lastError: unknown;
     for (const t of this.linkTypes) {
+      if (this.unsupported.has(t)) {
+        lastError = this.unsupported.get(t);
+        continue;
+      }
       try {
         if (t === 'hardlink') await fs.link(src, dst);
         else if (t === 'symlink') await fs.symlink(src, dst);
@@ -321,6 +342,8 @@ export class LocalCache implements ObjectCache, CacheStore {
         return;
       } catch (e) {
         lastError = e;
+        const code = errnoCode(e);
+        if (code !== undefined && UNSUPPORTED.has(code)) this.unsupported.set(t, e);
       }
     }
     throw new ReprodError('CACHE', `cannot check out ${path.relative(this.root, dst)} from the cache`, {

@@ -4,10 +4,12 @@ import { ReprodError } from '../../core/errors.js';
 import type { Downloaded, RemoteStore, TransferOptions } from '../../core/ports.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
 import { LayoutFolder } from '../fs/layout-folder.js';
-import { writeHashed } from './md5-file.js';
+import { writeBytesHashed, writeHashed } from './md5-file.js';
 
 /** Objects are read-only once in place, as DVC keeps them. */
 const READ_ONLY = 0o444;
+/** Objects up to this size are read whole rather than streamed: most of a pull of many small files is per-call overhead. */
+const READ_WHOLE = 8 << 20;
 
 /**
  * A remote that is a folder (a mounted share, another disk), in DVC's
@@ -62,9 +64,9 @@ export class LocalRemote implements RemoteStore {
       if (isMissing(e)) return null;
       throw e;
     }
-    const stream = createReadStream('', { fd: handle.fd, autoClose: false });
     try {
-      return await writeHashed(stream, dest, opts);
+      if ((await handle.stat()).size <= READ_WHOLE) return await writeBytesHashed(await handle.readFile(), dest, opts);
+      return await writeHashed(createReadStream('', { fd: handle.fd, autoClose: false }), dest, opts);
     } finally {
       await handle.close();
     }

@@ -24,3 +24,12 @@ export async function writeHashed(source: Readable, dest: string, opts: { onByte
   await pipeline(source, tap, createWriteStream(dest, { mode: 0o644 }), opts.signal ? { signal: opts.signal } : {});
   return { md5: hash.digest('hex'), size };
 }
+
+/** Writes `bytes` (read whole) to `dest` (creating its folder) and hashes them: a small object in three calls, not a stream. */
+export async function writeBytesHashed(bytes: Uint8Array, dest: string, opts: { onBytes?(n: number): void; signal?: AbortSignal } = {}): Promise<Downloaded> {
+  await fs.mkdir(path.dirname(dest), { recursive: true });
+  opts.signal?.throwIfAborted();
+  await fs.writeFile(dest, bytes, { mode: 0o644, ...(opts.signal ? { signal: opts.signal } : {}) });
+  opts.onBytes?.(bytes.length);
+  return { md5: createHash('md5').update(bytes).digest('hex'), size: bytes.length };
+}

@@ -19,7 +19,7 @@ import {
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { ReprodError } from '../../core/errors.js';
-import { mapLimit } from '../../remote/pool.js';
+import { mapLimit, Slots } from '../../remote/pool.js';
 import { RemoteUnreachable, type Downloaded, type RemoteStore, type TransferOptions } from '../../core/ports.js';
 import { displayUrl, type S3RemoteSpec } from '../../remote/remote-config.js';
 import { writeHashed } from './md5-file.js';
@@ -31,6 +31,10 @@ import { writeHashed } from './md5-file.js';
  */
 const PART_SIZE = 16 * 1024 * 1024;
 const MAX_PARTS = 10_000;
+/** Parts of one upload in flight at once: the SDK's Upload's default queue size. */
+const PART_JOBS = 4;
+/** Parts in memory at once across all the uploads of one remote (8 x 16 MiB). */
+const PART_SLOTS = 8;
 /** Up to this many keys are checked one HEAD each; more are listed. */
 const HEAD_ONLY = 16;
 /** Keys per listing page (S3's maximum). */
@@ -99,6 +103,7 @@ export class S3Remote implements RemoteStore {
   private readonly client: S3Client;
   private readonly base: string;
   private readonly putExtras: Pick<PutObjectCommandInput, 'ACL' | 'ServerSideEncryption' | 'SSEKMSKeyId'>;
+  private readonly partSlots = new Slots(PART_SLOTS);
 
   constructor(
     private readonly spec: S3RemoteSpec,
@@ -276,33 +281,53 @@ export class S3Remote implements RemoteStore {
     }
   }
 
-  /** Parts are read one at a time into memory: a part can be resent, and memory stays bounded. */
+  /**
+   * Parts go up PART_JOBS at a time, as the SDK's own Upload sends them
+   * (its default queue of 4). Each is read into memory first, so that it can
+   * be resent; the parts in memory are bounded by the remote's part slots,
+   * shared by every upload of a push, so that `-j N` big files at once hold
+   * at most PART_JOBS parts, not N times as many. The first part that fails
+   * stops the others (no new part starts; those in flight are aborted) and
+   * the upload is abandoned.
+   */
   private async putMultipart(key: string, file: string, size: number, opts: TransferOptions): Promise<void> {
-    const send = opts.signal ? { abortSignal: opts.signal } : {};
     const Bucket = this.spec.bucket;
     const Key = this.full(key);
     const partSize = Math.max(PART_SIZE, Math.ceil(size / MAX_PARTS));
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(opts.signal?.reason);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
+    const send = { abortSignal: stop.signal };
     const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket, Key, ...this.putExtras }), send);
     const UploadId = created.UploadId;
     if (UploadId === undefined) throw new Error('the server started no multipart upload');
     const handle = await fs.open(file, 'r');
     try {
-      const parts: CompletedPart[] = [];
-      for (let n = 1, offset = 0; offset < size; n++, offset += partSize) {
+      const numbers = Array.from({ length: Math.ceil(size / partSize) }, (_, i) => i + 1);
+      const parts = await mapLimit(numbers, PART_JOBS, async (n): Promise<CompletedPart> => {
+        const offset = (n - 1) * partSize;
         const length = Math.min(partSize, size - offset);
-        const buf = Buffer.alloc(length);
-        const { bytesRead } = await handle.read(buf, 0, length, offset);
-        if (bytesRead !== length) throw new Error(`${file} changed while it was being uploaded`);
-        const res = await this.client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: n, Body: buf, ContentLength: length }), send);
-        parts.push({ PartNumber: n, ...(res.ETag !== undefined ? { ETag: res.ETag } : {}) });
+        const res = await this.partSlots.use(async () => {
+          if (stop.signal.aborted) throw stop.signal.reason;
+          const buf = Buffer.alloc(length);
+          const { bytesRead } = await handle.read(buf, 0, length, offset);
+          if (bytesRead !== length) throw new Error(`${file} changed while it was being uploaded`);
+          return this.client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: n, Body: buf, ContentLength: length }), send);
+        }).catch((e: unknown) => {
+          stop.abort(e);
+          throw e;
+        });
         opts.onBytes?.(length);
-      }
+        return { PartNumber: n, ...(res.ETag !== undefined ? { ETag: res.ETag } : {}) };
+      });
       await this.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }), send);
     } catch (e) {
       // best effort: an abandoned upload is invisible, only its parts take space until the bucket's lifecycle clears them
       await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => undefined);
       throw e;
     } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
       await handle.close();
     }
   }

@@ -1,9 +1,8 @@
-import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../../core/ports.js';
 import { PIPELINE_KEY } from '../../reconcile/reconciler.js';
 import { isAlwaysIgnored, type WatchPlan } from './watch-plan.js';
-import { errorMessage } from '../../core/errno.js';
+import { errnoCode, errorMessage } from '../../core/errno.js';
+import { TreeWatcher } from './tree-watcher.js';
 
 export interface SpecWatcherOptions {
   /** Absolute path of the workspace. */
@@ -17,74 +16,80 @@ export interface SpecWatcherOptions {
   usePolling?: boolean;
 }
 
+/** How often a polling watcher looks (chokidar's default, which the daemon used before). */
+const POLL_MS = 100;
+
 /**
- * Watches what a {@link WatchPlan} names with chokidar, and turns each event
- * into work-queue keys. It watches the workspace root and lets chokidar
- * descend only into folders that lead to a target: watching the targets
- * themselves loses a file that is deleted and created again, or one that does
- * not exist yet, which the root watch does not. A plan with other paths
- * replaces the chokidar watcher; once the new one is ready it asks for
- * `pipeline`, so that nothing changed during the switch goes unseen.
+ * Watches what a {@link WatchPlan} names, and turns each change into
+ * work-queue keys. It watches the workspace root and descends only into
+ * folders that lead to a target or lie inside one, one watch per folder
+ * ({@link TreeWatcher}): watching the targets themselves loses a file that
+ * is deleted and created again, or one that does not exist yet, which the
+ * folder watches do not. A plan with other paths re-aligns the watches; once
+ * they are in place it asks for `pipeline`, so that nothing changed during
+ * the switch goes unseen.
  */
 export class SpecWatcher implements AsyncDisposable {
-  private watcher: FSWatcher | undefined;
+  private readonly tree: TreeWatcher;
   private plan: WatchPlan | undefined;
-  private key = '';
+  private key: string | undefined;
   private closed = false;
+  /** Plans are followed one at a time, in the order they came. */
+  private updating: Promise<void> = Promise.resolve();
+  /** Errors already logged, by code: a full watch table is said once, not once per folder. */
+  private readonly warned = new Set<string>();
 
-  constructor(private readonly opts: SpecWatcherOptions) {}
-
-  /** Follows a new plan; resolves once chokidar has scanned what it watches. */
-  async update(plan: WatchPlan): Promise<void> {
-    this.plan = plan;
-    const key = plan.paths.join('\n');
-    if (this.closed || (key === this.key && this.watcher)) return;
-    this.key = key;
-    const old = this.watcher;
-    this.watcher = undefined;
-    await old?.close();
-    const root = this.opts.root;
-    const w = watch(root, {
-      ignoreInitial: true,
-      persistent: true,
-      usePolling: this.opts.usePolling ?? false,
-      ignored: (abs: string) => {
-        const rel = this.relative(abs);
-        return rel === undefined || isAlwaysIgnored(rel) || !(this.plan?.isRelevant(rel) ?? false);
-      },
+  constructor(private readonly opts: SpecWatcherOptions) {
+    this.tree = new TreeWatcher({
+      root: opts.root,
+      descend: (rel) => !isAlwaysIgnored(rel) && (this.plan?.isRelevant(rel) ?? false),
+      onChange: (rel, isDir) => this.onChange(rel, isDir),
+      onError: (err, rel) => this.onError(err, rel),
+      ...(opts.usePolling ? { pollMs: POLL_MS } : {}),
     });
-    this.watcher = w;
-    w.on('all', (event, abs) => this.onEvent(event, abs));
-    w.on('error', (err) => this.opts.log.warn({ err: errorMessage(err) }, 'file watcher error'));
-    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
-    this.opts.log.debug({ paths: plan.paths.length }, 'watching');
-    if (!this.closed && this.watcher === w) this.opts.onKeys([PIPELINE_KEY]);
+  }
+
+  /** Follows a new plan; resolves once every folder it needs is watched. */
+  update(plan: WatchPlan): Promise<void> {
+    const next = this.updating.then(() => this.follow(plan));
+    this.updating = next.catch(() => undefined);
+    return next;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const w = this.watcher;
-    this.watcher = undefined;
-    await w?.close();
+    await this.tree.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
 
-  private relative(abs: string): string | undefined {
-    const rel = path.relative(this.opts.root, abs);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
-    return rel.split(path.sep).join('/');
+  private async follow(plan: WatchPlan): Promise<void> {
+    const key = plan.paths.join('\n');
+    this.plan = plan;
+    if (this.closed || key === this.key) return;
+    this.key = key;
+    this.warned.clear();
+    await this.tree.refresh();
+    this.opts.log.debug({ paths: plan.paths.length, folders: this.tree.watched().length }, 'watching');
+    if (!this.closed) this.opts.onKeys([PIPELINE_KEY]);
   }
 
-  private onEvent(event: string, abs: string): void {
-    const rel = this.relative(abs);
-    if (rel === undefined || rel === '' || !this.plan || isAlwaysIgnored(rel)) return;
+  private onError(err: unknown, rel: string): void {
+    const code = errnoCode(err) ?? 'error';
+    if (this.warned.has(code)) return;
+    this.warned.add(code);
+    const hint = code === 'ENOSPC' ? ' (the inotify watch limit, fs.inotify.max_user_watches, is reached: raise it, or run the daemon with --poll)' : '';
+    this.opts.log.warn({ err: errorMessage(err), path: rel === '' ? '.' : rel }, `file watcher error${hint}; changes there go unseen`);
+  }
+
+  private onChange(rel: string, isDir: boolean): void {
+    if (rel === '' || !this.plan || isAlwaysIgnored(rel)) return;
     if (this.opts.isBeingWritten(rel)) return;
-    const keys = this.plan.keysFor(rel, event === 'addDir' || event === 'unlinkDir');
+    const keys = this.plan.keysFor(rel, isDir);
     if (keys.length === 0) return;
-    this.opts.log.debug({ event, path: rel, keys }, 'change');
+    this.opts.log.debug({ path: rel, dir: isDir, keys }, 'change');
     this.opts.onKeys(keys);
   }
 }

@@ -223,6 +223,37 @@ describe('the state file', () => {
     expect(StateCache.load(file).problem).toBeUndefined();
   });
 
+  it.each([
+    ['a record with a field too few', 'F\ta.txt\tmd5\n', /bad record at line 2/],
+    ['a record with a field too many', 'F\ta.txt\tmd5\t1:2:3\textra\n', /bad record at line 2/],
+    ['an unknown record', 'X\ta\tb\tc\n', /bad record at line 2/],
+    ['an entry with a field too few', 'D\td\tx.dir\t1\nE\tf\tmd5\t1:2:3\n', /bad entry at line 3/],
+    ['an entry that is not an E line', 'D\td\tx.dir\t1\nF\tf\tmd5\t1:2:3\n', /bad entry at line 3/],
+    ['an entry with a bad stamp', 'D\td\tx.dir\t1\nE\tf\tmd5\tsize:2:3\t0\n', /bad stamp at line 3/],
+    ['a negative count', 'D\td\tx.dir\t-1\n', /bad directory record at line 2/],
+  ])('refuses %s, naming its line', (_what, body, problem) => {
+    const file = path.join(ws, 'state.tsv');
+    writeFileSync(file, `reprod-state\t1\n${body}`);
+    expect(StateCache.load(file).problem).toMatch(problem);
+  });
+
+  it('reads back what it wrote: files, directories with their entries and stamps, blank lines skipped', () => {
+    const file = path.join(ws, 'state.tsv');
+    writeFileSync(file, 'reprod-state\t1\nF\ta\\tb\tm1\t3:4:5\n\nD\td\tm2.dir\t2\nE\tx\tm3\t7:8:9\t1\nE\ty/z\tm4\t2:3:4\t0\n');
+    const { state, problem } = StateCache.load(file);
+    expect(problem).toBeUndefined();
+    expect(state.getFile('a\tb')).toEqual({ md5: 'm1', stamp: '3:4:5' });
+    expect(state.getDir('d')).toEqual({
+      info: { md5: 'm2.dir', size: 9, nfiles: 2 },
+      entries: [
+        { relpath: 'x', md5: 'm3', size: 7, isexec: true },
+        { relpath: 'y/z', md5: 'm4', size: 2, isexec: false },
+      ],
+      stamps: ['7:8:9', '2:3:4'],
+    });
+    expect(state.serialize()).toBe('reprod-state\t1\nF\ta\\tb\tm1\t3:4:5\nD\td\tm2.dir\t2\nE\tx\tm3\t7:8:9\t1\nE\ty/z\tm4\t2:3:4\t0\n');
+  });
+
   it('ignores a state file of another format version', async () => {
     const file = path.join(ws, 'state.tsv');
     writeFileSync(file, 'reprod-state\t999\n');

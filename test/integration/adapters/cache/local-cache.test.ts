@@ -170,4 +170,27 @@ describe('LocalCache: one adapter behind both ports', () => {
     expect(await fs.readFile(path.join(ws.root, 'other', 'q.txt'), 'utf8')).toBe('pulled\n');
     expect(mode(path.join(ws.root, 'other', 'q.txt'))).toBe(0o666 & ~process.umask());
   });
+
+  it.each([
+    ['reflink,copy', ['reflink', 'copy'] as const],
+    ['hardlink', ['hardlink'] as const],
+  ])('checks out a directory of nested folders (cache.type %s), again over the last checkout', async (_name, types) => {
+    using ws = await workspace({ 'd/a': 'A', 'd/sub/b': 'BB', 'd/sub/deeper/c': 'CCC', 'd/z': 'Z' });
+    const cache = new LocalCache({ root: ws.root, linkTypes: [...types] });
+    const files = { a: 'A', 'sub/b': 'BB', 'sub/deeper/c': 'CCC', z: 'Z' };
+    const entries: DirEntry[] = Object.entries(files).map(([relpath, text]) => ({ relpath, md5: md5(text), size: text.length, isexec: false }));
+    const dirOid = `${md5(dirListingJson(entries))}.dir`;
+    await cache.save('d', { info: { md5: dirOid, size: 7, nfiles: 4 }, entries });
+    for (let round = 0; round < 2; round++) {
+      await fs.writeFile(path.join(ws.root, 'd', 'stray'), 'not in the listing');
+      expect(await cache.checkout('d', dirOid)).toBe('restored');
+      expect(filesUnder(path.join(ws.root, 'd'))).toEqual(Object.keys(files).map((f) => path.join(...f.split('/'))).sort());
+      for (const [rel, text] of Object.entries(files)) {
+        const at = path.join(ws.root, 'd', rel);
+        expect(await fs.readFile(at, 'utf8')).toBe(text);
+        const sameInode = statSync(at).ino === statSync(cache.objectPath(md5(text))).ino;
+        expect(sameInode, rel).toBe(types[0] === 'hardlink');
+      }
+    }
+  });
 });

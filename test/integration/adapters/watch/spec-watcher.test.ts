@@ -1,5 +1,5 @@
 /**
- * The daemon's file watcher (chokidar) on real files: which keys each kind
+ * The daemon's file watcher on real files: which keys each kind
  * of change asks for, what it never reports, and that it follows a new plan.
  * Waits poll with a deadline: they wait for the kernel's events, nothing else.
  * That a change asks for nothing more is known from a sync cookie (as
@@ -15,6 +15,7 @@ import { watchPlan } from '../../../../src/adapters/watch/watch-plan.js';
 import type { Pipeline, Stage } from '../../../../src/core/types.js';
 import { PIPELINE_KEY } from '../../../../src/reconcile/reconciler.js';
 import { quietLogger } from '../../../helpers/docker.js';
+import { inotifyWatches } from '../../../helpers/proc.js';
 import { tempDir } from '../../../helpers/workspace.js';
 import { fileStage } from '../../../helpers/stages.js';
 
@@ -31,20 +32,6 @@ function write(root: string, p: string, text: string): void {
 /** Sync cookies: new files in a folder that is the dep of a stage of its own, in every plan. */
 const COOKIES = 'sync-cookies';
 const COOKIE_KEY = 'sync-cookie';
-
-/**
- * chokidar emits at most one `change` per file in 50 ms (its throttle), and
- * the daemon's level-triggered pass reads the file after the debounce
- * anyway; but here each change must be seen on its own, so it is made at
- * least 100 ms after the one before (a margin for timers that fire late).
- * This spaces the writes; no check waits on it.
- */
-let lastChange = 0;
-async function pastThrottle(): Promise<void> {
-  const wait = lastChange + 100 - Date.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  lastChange = Date.now();
-}
 
 /** Polls (the kernel's events come when they come) until `probe` holds, or fails naming `what`. */
 async function until(what: string, probe: () => boolean): Promise<void> {
@@ -79,7 +66,6 @@ async function watcherOn(root: string, stages: Stage[], writing: Set<string> = n
    * them, then for the cookie, so that any other key it asked for is in.
    */
   const expectKeys = async (act: () => void, expected: string[]): Promise<void> => {
-    await pastThrottle();
     keys.length = 0;
     act();
     await until(`the keys ${expected.join(', ')}`, () => expected.every((e) => keys.some((k) => k.key === e)));
@@ -151,6 +137,22 @@ describe('SpecWatcher', () => {
     await w.expectKeys(() => write(root, 'a.txt', 'a2\n'), []);
   });
 
+  it('watches only the folders on the way to a target or inside one, and sees the deepest file in a dep', async () => {
+    using ws = tempDir('reprod-watch-');
+    const root = ws.path;
+    const deepest = `data/${Array.from({ length: 12 }, (_, i) => `l${i}`).join('/')}/x.bin`;
+    write(root, deepest, 'x');
+    for (let d = 0; d < 30; d++) for (let f = 0; f < 20; f++) write(root, `data/g${d}/f${f}`, 'x');
+    for (let d = 0; d < 30; d++) write(root, `unrelated/u${d}/f`, 'x');
+    write(root, 'status/pipeline.yaml', 'x');
+    const before = inotifyWatches();
+    await using w = await watcherOn(root, [st('s', ['data'], ['out'])]);
+    // root, data, its 12 chained and 30 flat folders, the cookies' folder
+    expect(inotifyWatches() - before).toBe(1 + 1 + 12 + 30 + 1);
+    await w.expectKeys(() => write(root, deepest, 'edited'), ['s']);
+    await w.expectKeys(() => write(root, 'unrelated/u3/f', 'edited'), []);
+  });
+
   it('reports a save within a few milliseconds', async () => {
     using ws = tempDir('reprod-watch-');
     const root = ws.path;
@@ -158,7 +160,6 @@ describe('SpecWatcher', () => {
     await using w = await watcherOn(root, [st('s', ['in.txt'], ['out'])]);
     const lat: number[] = [];
     for (let i = 0; i < 10; i++) {
-      await pastThrottle();
       w.keys.length = 0;
       const t0 = Date.now();
       write(root, 'in.txt', `edit ${i}\n`);

@@ -1,0 +1,18 @@
+/** Where a command writes; tests capture it. `exitCode` is what the command decided. */
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+  exitCode: number;
+  /** stderr is a terminal: progress is drawn as a bar there, as plain lines elsewhere. */
+  errIsTTY?: boolean;
+}
+
+/** The process's own stdout and stderr. */
+export function processIo(): Io {
+  return {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    exitCode: 0,
+    errIsTTY: process.stderr.isTTY === true,
+  };
+}
