@@ -5,7 +5,7 @@ import type { StageDecision } from '../reconcile/outcome.js';
 import type { StagePlan } from '../reconcile/stage-steps.js';
 import { cachedLockReader } from '../reconcile/stage-effects.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
-import { buildEngine, statusReporter } from './engine.js';
+import { buildEngine, statusReporter, type PassRunLabel } from './engine.js';
 import { loadSpec, selectRuntime, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
 
 export type { StageDecision } from '../reconcile/outcome.js';
@@ -85,6 +85,13 @@ export interface ReproRun {
   onStart?(stage: Stage, reasons: readonly ChangeReason[], prepared: PreparedRuntime): void;
   /** Every decision as it is made. */
   onDecision?(d: StageDecision): void;
+  /**
+   * MLflow for this pass: what its run is called (`exp run` names it after the
+   * experiment), and where records go when not the workspace's own (see
+   * OpenTrackingOptions.storeRoot and outboxDir: two passes at once in one
+   * process need an outbox each).
+   */
+  tracking?: { run?: PassRunLabel; storeRoot?: string; outboxDir?: string };
 }
 
 function selectedStages(spec: Spec, run: ReproRun): Stage[] {
@@ -113,7 +120,12 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
       if (run.runCache !== false) await pullRunCache(project, { log: opts.log });
     }
     const { openTracking } = await import('./tracking.js');
-    await using tracking = await openTracking({ root: project.root, log: opts.log });
+    await using tracking = await openTracking({
+      root: project.root,
+      log: opts.log,
+      ...(run.tracking?.storeRoot ? { storeRoot: run.tracking.storeRoot } : {}),
+      ...(run.tracking?.outboxDir ? { outboxDir: run.tracking.outboxDir } : {}),
+    });
     const { reconciler } = await buildEngine({
       project,
       selected,
@@ -121,6 +133,7 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
       spec: () => spec,
       loadSpec: () => spec,
       tracking,
+      ...(run.tracking?.run ? { trackingRun: run.tracking.run } : {}),
       flushTrackingMs: 5_000,
       ...(run.tee ? { tee: run.tee } : {}),
       ...(pull ? { pull } : {}),

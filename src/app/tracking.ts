@@ -141,7 +141,7 @@ export interface TrackingService extends AsyncDisposable {
   readonly describe: string;
   readonly experimentName: string;
   /** The hooks the reconciler calls around stage runs, for one spec (re-create when the spec changes). */
-  recorder(opts: { ws: Workspace; pipelineFile: string; models: readonly ModelDecl[] }): StageRunRecorder;
+  recorder(opts: { ws: Workspace; pipelineFile: string; models: readonly ModelDecl[]; stages?: readonly Stage[] }): StageRunRecorder;
   health(): TrackingHealth;
   /** Removes credentials from any text (for messages built outside the tracker). */
   redact(text: string): string;
@@ -155,8 +155,15 @@ export interface TrackingService extends AsyncDisposable {
 }
 
 export interface OpenTrackingOptions {
-  /** Workspace root. */
+  /** Workspace root: artifacts (metrics, plots, logs, models) are read from it. */
   root: string;
+  /**
+   * Where the records belong, when not the workspace's own (an experiment's
+   * workspace records in its baseline's): the default `mlruns`, a relative
+   * MLFLOW_TRACKING_URI, the experiment name and the default outbox resolve
+   * from it. Default: `root`.
+   */
+  storeRoot?: string;
   env?: NodeJS.ProcessEnv;
   log: Logger;
   clock?: Clock;
@@ -170,7 +177,8 @@ export interface OpenTrackingOptions {
 /** Builds the tracking adapter the environment asks for (the composition root's only tracking entry). */
 export async function openTracking(o: OpenTrackingOptions): Promise<TrackingService> {
   const root = path.resolve(o.root);
-  const cfg = trackingConfig(root, o.env ?? process.env);
+  const storeRoot = path.resolve(o.storeRoot ?? o.root);
+  const cfg = trackingConfig(storeRoot, o.env ?? process.env);
   const clock = o.clock ?? systemClock;
   const sleep = o.sleep ?? realSleep;
   const auth = cfg.target.kind === 'rest' ? cfg.target.auth : undefined;
@@ -187,7 +195,7 @@ export async function openTracking(o: OpenTrackingOptions): Promise<TrackingServ
   const log = o.log.child({ component: 'tracking' });
   const tracker = await MlflowTracker.open({
     backend,
-    outboxDir: o.outboxDir ?? path.join(root, OUTBOX_DIR),
+    outboxDir: o.outboxDir ?? path.join(storeRoot, OUTBOX_DIR),
     workspace: root,
     experimentName: cfg.experimentName,
     clock,
@@ -205,7 +213,16 @@ export async function openTracking(o: OpenTrackingOptions): Promise<TrackingServ
     describe: backend.describe,
     experimentName: cfg.experimentName,
     recorder: (r) =>
-      new StageRunRecorder({ tracker, ws: r.ws, clock, log, pipelineFile: r.pipelineFile, models: r.models, ...(cfg.user ? { user: cfg.user } : {}) }),
+      new StageRunRecorder({
+        tracker,
+        ws: r.ws,
+        clock,
+        log,
+        pipelineFile: r.pipelineFile,
+        models: r.models,
+        ...(r.stages ? { stages: r.stages } : {}),
+        ...(cfg.user ? { user: cfg.user } : {}),
+      }),
     health: () => tracker.health(),
     redact: (text) => redactor.redact(text),
     start: (signal) => tracker.start(signal),

@@ -7,6 +7,7 @@ import type { Clock, Logger } from '../../core/ports.js';
 import type {
   ModelPromotion,
   ModelRegistration,
+  PassRecord,
   PassRun,
   StageRun,
   StageRunRecord,
@@ -239,10 +240,23 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
   }
 
   async promoteModel(run: StageRun, p: ModelPromotion): Promise<void> {
-    await this.pump.enqueue({ kind: 'promoteModel', ref: run.ref, name: p.name, alias: p.alias, ...(p.md5 ? { md5: p.md5 } : {}) });
+    await this.pump.enqueue({
+      kind: 'promoteModel',
+      ref: run.ref,
+      name: p.name,
+      alias: p.alias,
+      ...(p.md5 ? { md5: p.md5 } : {}),
+      ...(p.metric ? { metric: p.metric.key, value: p.metric.value } : {}),
+    });
   }
 
-  async finishPass(pass: PassRun, status: TrackedRunStatus, endedAt: Date): Promise<void> {
+  async finishPass(pass: PassRun, status: TrackedRunStatus, endedAt: Date, record?: PassRecord): Promise<void> {
+    if (record) {
+      const clean = <T extends { value: string }>(xs: T[]): T[] => xs.map((x) => ({ ...x, value: this.o.redactor.redact(x.value) }));
+      const { data, notes } = fitRecords({ params: clean(record.params), metrics: record.metrics, tags: clean(record.tags) });
+      if (notes.length) this.o.log.debug({ notes }, "the pass's records adjusted to MLflow limits");
+      for (const b of planLogBatches(data)) await this.pump.enqueue({ kind: 'logBatch', ref: pass.ref, ...b });
+    }
     await this.pump.enqueue({ kind: 'finishRun', ref: pass.ref, status, endTime: endedAt.getTime() });
   }
 

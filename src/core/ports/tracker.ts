@@ -79,6 +79,17 @@ export interface StageRunRecord {
   artifacts: TrackedArtifact[];
 }
 
+/**
+ * What a pass's parent run carries when the pass ends, so that MLflow can
+ * compare passes (experiments) side by side: every param of the pipeline and
+ * every metric its stages produced in the pass.
+ */
+export interface PassRecord {
+  params: TrackedParam[];
+  metrics: TrackedMetric[];
+  tags: TrackedTag[];
+}
+
 /** A model produced by a stage run, to register as a new version. */
 export interface ModelRegistration {
   /** Registered model name. */
@@ -101,6 +112,12 @@ export interface ModelPromotion {
   alias: string;
   /** md5 of the model that was evaluated; undefined means the newest version. */
   md5?: string;
+  /**
+   * The promotion metric's value for that version: the alias moves only when
+   * it beats the value recorded on the version that holds the alias now
+   * (higher is better); without it the alias always moves.
+   */
+  metric?: { key: string; value: number };
 }
 
 export interface TrackingHealth {
@@ -121,7 +138,8 @@ export interface Tracker {
   registerModel(run: StageRun, model: ModelRegistration): Promise<void>;
   /** Sets `promotion.alias` on a version of `promotion.name`; `run` is the run whose metric decided it. */
   promoteModel(run: StageRun, promotion: ModelPromotion): Promise<void>;
-  finishPass(pass: PassRun, status: TrackedRunStatus, endedAt: Date): Promise<void>;
+  /** Logs `record` (when given) on the pass's run, then ends it. */
+  finishPass(pass: PassRun, status: TrackedRunStatus, endedAt: Date, record?: PassRecord): Promise<void>;
   /** The server's run id of a run started earlier, once known (after delivery). */
   runIdOf(run: PassRun | StageRun): string | undefined;
   health(): TrackingHealth;
