@@ -1,6 +1,5 @@
 import { systemClock, type Logger, type StageLogSink } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
-import type { ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import { trackingResultOf } from '../reconcile/outcome.js';
 import { Reconciler, type ReconcilerHooks, type ReconcilerOptions, type ReconcileSpec } from '../reconcile/reconciler.js';
 import { stepEffects, type EffectOptions } from '../reconcile/stage-effects.js';
@@ -57,7 +56,7 @@ export async function buildEngine(o: EngineOptions): Promise<{ reconciler: Recon
   const delivered: ReconcilerHooks | undefined =
     tracking && o.flushTrackingMs === undefined ? { passFinished: () => void tracking.whenIdle().then(() => reconciler.refreshPipelineStatus()) } : undefined;
   const hooks = composeHooks(
-    composeHooks(tracking ? trackingHooks(tracking, project, o.spec, selected.resolve, o.flushTrackingMs, o.trackingRun) : undefined, delivered),
+    composeHooks(tracking ? trackingHooks(tracking, project, o.spec, o.flushTrackingMs, o.trackingRun) : undefined, delivered),
     o.hooks,
   );
   const reconciler: Reconciler = new Reconciler({
@@ -128,7 +127,6 @@ export function trackingHooks(
   tracking: TrackingService,
   project: Project,
   spec: () => ReconcileSpec,
-  resolve: (stage: Stage) => ResolvedRuntime,
   flushMs?: number,
   label?: PassRunLabel,
 ): ReconcilerHooks {
@@ -139,7 +137,7 @@ export function trackingHooks(
   const finishing = new Set<Promise<unknown>>();
   const recorder = () => {
     const s = spec();
-    return tracking.recorder({ ws: project.ws, pipelineFile: s.pipeline.file, models: pipelineModels(s.pipeline.stages, resolve), stages: s.pipeline.stages });
+    return tracking.recorder({ ws: project.ws, pipelineFile: s.pipeline.file, models: pipelineModels(s.pipeline.stages, s.manifests.stages), stages: s.pipeline.stages });
   };
   let rec = recorder();
   const begin = (): PassTracking => {

@@ -11,7 +11,7 @@ import { ReprodError } from '../core/errors.js';
 import { systemClock, type Clock, type Logger, type Workspace } from '../core/ports.js';
 import type { Tracker, TrackingHealth } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
-import type { ResolvedRuntime } from '../pipeline/stage-runtime.js';
+import type { StageRuntimeSpec } from '../pipeline/manifests.js';
 import type { ModelDecl } from '../tracking/promotion.js';
 import { StageRunRecorder } from '../tracking/stage-run-recorder.js';
 
@@ -125,11 +125,16 @@ export function trackingCondition(h: TrackingHealth): { status: 'True' | 'False'
   return { status: 'True', reason: 'Delivered', message: h.message };
 }
 
-/** The `model:` entries of the pipeline's manifests, with the stages that write the models. */
-export function pipelineModels(stages: readonly Stage[], resolve: (stage: Stage) => ResolvedRuntime): ModelDecl[] {
+/**
+ * The `model:` entries of the pipeline's manifests, with the stages that
+ * write the models: the entry that applies to a stage (its name's, else its
+ * group's), whatever the stage runs in (`--runtime host` included: the
+ * registry is tracking's business, not the runtime's).
+ */
+export function pipelineModels(stages: readonly Stage[], manifests: ReadonlyMap<string, StageRuntimeSpec>): ModelDecl[] {
   const out: ModelDecl[] = [];
   for (const stage of stages) {
-    const spec = resolve(stage).manifest?.model;
+    const spec = (manifests.get(stage.name) ?? manifests.get(stage.group))?.model;
     if (spec) out.push({ stage, spec });
   }
   return out;

@@ -17,6 +17,7 @@ import type {
   TrackingHealth,
 } from '../../core/ports.js';
 import { fitRecords, planLogBatches } from '../../tracking/mlflow-limits.js';
+import { completeMlmodel, MLMODEL_FILE, mlmodelProblems } from '../../tracking/mlflow-model.js';
 import { errorTags } from '../../tracking/stage-record.js';
 import type { MlflowBackend } from './backend.js';
 import { deliver, REF_TAG } from './outbox-delivery.js';
@@ -221,10 +222,17 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
   async registerModel(run: StageRun, model: ModelRegistration): Promise<void> {
     const st = await fs.stat(path.join(this.o.workspace, model.path)).catch(() => undefined);
     const artifactPath = st?.isFile() ? `model/${path.posix.basename(model.path)}` : 'model';
-    const files = await this.enqueueFiles(run, model.path, artifactPath);
+    const files = await this.enqueueFiles(run, model.path, artifactPath, (rel, text) => this.loggedMlmodel(run, model, rel, text));
     if (files === 0) {
       this.o.log.warn({ stage: run.stageName, path: model.path }, 'model not registered: its path does not exist');
       return;
+    }
+    const mlmodel = st?.isDirectory() ? await fs.stat(path.join(this.o.workspace, model.path, MLMODEL_FILE)).catch(() => undefined) : undefined;
+    if (!mlmodel?.isFile()) {
+      this.o.log.warn(
+        { stage: run.stageName, model: model.name, path: model.path },
+        `the registered model is not an MLflow Model folder (no ${MLMODEL_FILE} at its root): mlflow's load_model cannot load it`,
+      );
     }
     await this.pump.enqueue({
       kind: 'registerModel',
@@ -322,8 +330,32 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
     return [...data.tags, { key: REF_TAG, value: ref }];
   }
 
-  /** Journals a workspace file, or every file of a folder; returns how many. */
-  private async enqueueFiles(run: StageRun, wsPath: string, artifactPath: string): Promise<number> {
+  /**
+   * The logged copy of a model folder's `MLmodel`, completed with this run's
+   * fields (see src/tracking/mlflow-model.ts); undefined for any other file.
+   * A model without a loadable MLmodel is still registered, with a warning:
+   * MLflow's load_model cannot load it.
+   */
+  private loggedMlmodel(run: StageRun, model: ModelRegistration, rel: string, read: () => Promise<string>): Promise<string | undefined> | undefined {
+    if (rel !== MLMODEL_FILE) return undefined;
+    return read().then((text) => {
+      const problems = mlmodelProblems(text, `${model.path}/${MLMODEL_FILE}`);
+      if (problems.length) this.o.log.warn({ stage: run.stageName, model: model.name, problems }, 'the registered model is not a loadable MLflow Model');
+      const runId = this.pump.ids.get(run.ref)?.runId;
+      return completeMlmodel(text, { artifactPath: 'model', modelUuid: this.newRef(), createdAt: this.o.clock.now(), ...(runId ? { runId } : {}) });
+    });
+  }
+
+  /**
+   * Journals a workspace file, or every file of a folder; returns how many.
+   * `derive` may give a file's logged content instead of its bytes (by its path inside the folder).
+   */
+  private async enqueueFiles(
+    run: StageRun,
+    wsPath: string,
+    artifactPath: string,
+    derive?: (rel: string, read: () => Promise<string>) => Promise<string | undefined> | undefined,
+  ): Promise<number> {
     let files: { abs: string; rel: string }[];
     try {
       files = await filesOf(path.join(this.o.workspace, wsPath));
@@ -335,7 +367,9 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
     for (const f of files) {
       let blob: string;
       try {
-        blob = await this.journal.putBlob(f.abs);
+        const derived = derive?.(f.rel, () => fs.readFile(f.abs, 'utf8'));
+        const text = derived === undefined ? undefined : await derived;
+        blob = text === undefined ? await this.journal.putBlob(f.abs) : await this.journal.putBlobData(text);
       } catch (e) {
         this.o.log.warn({ stage: run.stageName, path: wsPath, err: errorText(e) }, 'artifact not logged: cannot copy it into the outbox');
         continue;
