@@ -1,3 +1,4 @@
+import { ReprodError } from '../core/errors.js';
 import { systemClock, type Logger, type StageLogSink } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
 import { trackingResultOf } from '../reconcile/outcome.js';
@@ -140,6 +141,15 @@ export function trackingHooks(
     return tracking.recorder({ ws: project.ws, pipelineFile: s.pipeline.file, models: pipelineModels(s.pipeline.stages, s.manifests.stages), stages: s.pipeline.stages });
   };
   let rec = recorder();
+  const currentStages = (): readonly Stage[] | undefined => {
+    try {
+      return spec().pipeline.stages;
+    } catch (e) {
+      // no valid spec now: the stages the pass's results name stand in
+      if (e instanceof ReprodError) return undefined;
+      throw e;
+    }
+  };
   const begin = (): PassTracking => {
     const l = labelOf(label, passId);
     return rec.beginPass({ ...(l.name ? { name: l.name } : {}), ...(l.tags ? { tags: l.tags } : {}) });
@@ -179,7 +189,8 @@ export function trackingHooks(
       while (finishing.size > 0) await Promise.allSettled([...finishing]);
       const last = summary.decisions;
       const outcome = last.some((d) => d.action === 'failed') ? 'failed' : last.some((d) => d.action === 'cancelled') ? 'cancelled' : 'succeeded';
-      if (pass) await rec.endPass(pass, outcome);
+      // the spec as the pass ends (a daemon's first pass starts before its spec is loaded)
+      if (pass) await rec.endPass(pass, outcome, undefined, currentStages());
       pass = undefined;
       // a one-shot command gives tracking a moment to deliver; what is left waits in the outbox for the next run
       if (flushMs !== undefined) await tracking.flush(flushMs);

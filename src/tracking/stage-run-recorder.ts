@@ -232,13 +232,17 @@ export class StageRunRecorder {
     return metrics;
   }
 
-  /** Ends the pass's run (if it has one) with the pipeline's params and the metrics of the pass (see pass-record.ts). */
-  async endPass(pass: PassTracking, outcome: StageOutcomeKind, endedAt?: Date): Promise<void> {
+  /**
+   * Ends the pass's run (if it has one) with the pipeline's params and the
+   * metrics of the pass (see pass-record.ts); `stages` is the pipeline as it
+   * is at the end of the pass (default: the recorder's).
+   */
+  async endPass(pass: PassTracking, outcome: StageOutcomeKind, endedAt?: Date, stages?: readonly Stage[]): Promise<void> {
     if (!pass.run) return;
     const run = await pass.run;
     if (!run) return;
     try {
-      const stages = this.o.stages ?? [...pass.results.values()].map((r) => r.stage);
+      stages ??= this.o.stages ?? [...pass.results.values()].map((r) => r.stage);
       const texts = new Map<string, string | undefined>();
       for (const f of pipelineParamsFiles(stages)) texts.set(f, await this.o.ws.readText(f));
       const parsed = parseParamsFiles(texts);
