@@ -178,11 +178,13 @@ export class StageRunRecorder {
       for (const problem of problems) this.o.log.warn({ stage: stage.name }, problem);
       // the run's output survives status/logs/ being overwritten by the next run
       record.artifacts.push({ path: stageLogPath(stage.name), artifactPath: `logs/${stage.name}.log` });
+      // read from this recorder's workspace, wherever the tracker keeps its records
+      for (const a of record.artifacts) a.root = this.o.ws.root;
       if (f.outcome === 'succeeded') {
         t.pass.results.set(stage.name, { stage, action: f.action, params: t.params, metrics: record.metrics });
         const reg = registrationFor(stage, f.entry, this.o.models);
         for (const problem of reg.problems) this.o.log.warn({ stage: stage.name }, problem);
-        if (reg.registration) await this.o.tracker.registerModel(run, reg.registration);
+        if (reg.registration) await this.o.tracker.registerModel(run, { ...reg.registration, root: this.o.ws.root });
         const files = await this.thresholdParams();
         const promo = promotionsFor(stage, f.entry, record.metrics, this.o.models, files);
         for (const problem of promo.problems) this.o.log.warn({ stage: stage.name }, problem);

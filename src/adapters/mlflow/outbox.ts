@@ -215,19 +215,20 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
     const { data, notes } = fitRecords({ params: clean(record.params), metrics: record.metrics, tags: clean(record.tags) });
     if (notes.length) this.o.log.debug({ stage: run.stageName, notes }, 'tracking records adjusted to MLflow limits');
     for (const b of planLogBatches(data)) await this.pump.enqueue({ kind: 'logBatch', ref: run.ref, ...b });
-    for (const a of record.artifacts) await this.enqueueFiles(run, a.path, a.artifactPath);
+    for (const a of record.artifacts) await this.enqueueFiles(run, path.join(a.root ?? this.o.workspace, a.path), a.artifactPath);
     await this.pump.enqueue({ kind: 'finishRun', ref: run.ref, status: record.status, endTime: record.endTime.getTime() });
   }
 
   async registerModel(run: StageRun, model: ModelRegistration): Promise<void> {
-    const st = await fs.stat(path.join(this.o.workspace, model.path)).catch(() => undefined);
+    const abs = path.join(model.root ?? this.o.workspace, model.path);
+    const st = await fs.stat(abs).catch(() => undefined);
     const artifactPath = st?.isFile() ? `model/${path.posix.basename(model.path)}` : 'model';
-    const files = await this.enqueueFiles(run, model.path, artifactPath, (rel, text) => this.loggedMlmodel(run, model, rel, text));
+    const files = await this.enqueueFiles(run, abs, artifactPath, (rel, text) => this.loggedMlmodel(run, model, rel, text));
     if (files === 0) {
       this.o.log.warn({ stage: run.stageName, path: model.path }, 'model not registered: its path does not exist');
       return;
     }
-    const mlmodel = st?.isDirectory() ? await fs.stat(path.join(this.o.workspace, model.path, MLMODEL_FILE)).catch(() => undefined) : undefined;
+    const mlmodel = st?.isDirectory() ? await fs.stat(path.join(abs, MLMODEL_FILE)).catch(() => undefined) : undefined;
     if (!mlmodel?.isFile()) {
       this.o.log.warn(
         { stage: run.stageName, model: model.name, path: model.path },
@@ -347,20 +348,20 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
   }
 
   /**
-   * Journals a workspace file, or every file of a folder; returns how many.
+   * Journals a file, or every file of a folder (`abs`: its absolute path); returns how many.
    * `derive` may give a file's logged content instead of its bytes (by its path inside the folder).
    */
   private async enqueueFiles(
     run: StageRun,
-    wsPath: string,
+    abs: string,
     artifactPath: string,
     derive?: (rel: string, read: () => Promise<string>) => Promise<string | undefined> | undefined,
   ): Promise<number> {
     let files: { abs: string; rel: string }[];
     try {
-      files = await filesOf(path.join(this.o.workspace, wsPath));
+      files = await filesOf(abs);
     } catch (e) {
-      this.o.log.warn({ stage: run.stageName, path: wsPath, err: errorText(e) }, 'artifact not logged: unreadable');
+      this.o.log.warn({ stage: run.stageName, path: path.relative(this.o.workspace, abs), err: errorText(e) }, 'artifact not logged: unreadable');
       return 0;
     }
     let n = 0;
@@ -371,7 +372,7 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
         const text = derived === undefined ? undefined : await derived;
         blob = text === undefined ? await this.journal.putBlob(f.abs) : await this.journal.putBlobData(text);
       } catch (e) {
-        this.o.log.warn({ stage: run.stageName, path: wsPath, err: errorText(e) }, 'artifact not logged: cannot copy it into the outbox');
+        this.o.log.warn({ stage: run.stageName, path: path.relative(this.o.workspace, abs), err: errorText(e) }, 'artifact not logged: cannot copy it into the outbox');
         continue;
       }
       const dest = f.rel ? `${artifactPath}/${f.rel}` : artifactPath;

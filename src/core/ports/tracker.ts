@@ -42,6 +42,11 @@ export interface TrackedArtifact {
    * artifact path, or the directory's (its files keep their relative paths).
    */
   artifactPath: string;
+  /**
+   * The absolute workspace root `path` is in, when it is not the tracker's own
+   * (an experiment's workspace, recording in its baseline's store).
+   */
+  root?: string;
 }
 
 /** A pass as the tracker knows it. */
@@ -96,6 +101,8 @@ export interface ModelRegistration {
   name: string;
   /** Workspace-relative model file or directory; logged under the run's `model/` artifacts. */
   path: string;
+  /** The absolute workspace root `path` is in, when it is not the tracker's own (see TrackedArtifact.root). */
+  root?: string;
   /** The content's md5 (dvc.lock's), tagged on the version so a later stage can find it. */
   md5?: string;
   /** Alias set on the new version. */

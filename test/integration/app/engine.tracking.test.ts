@@ -11,9 +11,12 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalWorkspace } from '../../../src/adapters/fs/local-workspace.js';
 import { reproOnce } from '../../../src/app/oneshot.js';
+import { openTracking } from '../../../src/app/tracking.js';
+import { lockOf, trackedStage } from '../../helpers/tracking-fixtures.js';
 import { quietLogger } from '../../helpers/docker.js';
-import { MlflowTestServer } from '../../helpers/mlflow-server.js';
+import { MemoryLogger, MlflowTestServer, TestClock } from '../../helpers/mlflow-server.js';
 import { tempDir, writeFiles } from '../../helpers/workspace.js';
 
 const MLMODEL = 'flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    model_path: model.pkl\n    python_version: 3.11.2\n  sklearn:\n    code: null\n    pickled_model: model.pkl\n    serialization_format: pickle\n    sklearn_version: 1.2.1\nmlflow_version: 2.17.2\n';
@@ -184,5 +187,28 @@ describe('MLflow records of whole passes', () => {
     expect(server.artifacts.get(`${root}/logs/train.log`)?.toString('utf8')).toBe('fitting C=  C: 0.1\n');
     expect(model?.aliases.get('champion')).toBe('1');
     expect(model?.aliases.get('candidate')).toBe('2');
+  });
+
+  it("a pass in another workspace (an experiment's) records in the store it is given, with that workspace's files as artifacts", async () => {
+    using main = tempDir();
+    using exp = tempDir();
+    writeFiles(main.path, { 'scores.json': '{"accuracy": 0.1}\n', 'model/MLmodel': 'main\n' });
+    writeFiles(exp.path, { 'params.yaml': 'train:\n  C: 2\n', 'scores.json': '{"accuracy": 0.7}\n', 'model/MLmodel': MLMODEL, 'model/model.pkl': 'exp-model', 'status/logs/train.log': 'exp log\n' });
+    await using tracking = await openTracking({ root: main.path, log: new MemoryLogger(), clock: new TestClock() });
+    const train = trackedStage('train', [], [['model', 'out'], ['scores.json', 'metric']], [{ defPath: 'params.yaml', path: 'params.yaml', keys: ['train'] }]);
+    const recorder = tracking.recorder({ ws: new LocalWorkspace(exp.path), pipelineFile: 'dvc.yaml', models: [{ stage: train, spec: { path: 'model', name: 'clf' } }], stages: [train] });
+    const p = recorder.beginPass({ name: 'exp-c' });
+    const t = await recorder.startStage(p, { stage: train, reprodRunId: 'r', runtime: 'host', reasons: [] });
+    const { trackingRunId } = await recorder.finishStage(t, { outcome: 'succeeded', action: 'ran', entry: lockOf(train, { model: 'abc.dir' }) });
+    await recorder.endPass(p, 'succeeded');
+    expect(await tracking.flush()).toEqual({ available: true, pending: 0, message: '' });
+
+    const run = fileRuns(main.path).find((r) => r.id === trackingRunId);
+    expect(readFileSync(path.join(run?.dir ?? '', 'artifacts', 'scores.json'), 'utf8')).toBe('{"accuracy": 0.7}\n');
+    expect(readFileSync(path.join(run?.dir ?? '', 'artifacts', 'logs', 'train.log'), 'utf8')).toBe('exp log\n');
+    expect(readFileSync(path.join(run?.dir ?? '', 'artifacts', 'model', 'model.pkl'), 'utf8')).toBe('exp-model');
+    const parent = fileRuns(main.path).find((r) => r.name === 'exp-c');
+    expect(parent?.params).toEqual({ 'train.C': '2' });
+    expect(parent?.metrics).toEqual({ accuracy: 0.7 });
   });
 });
