@@ -9,6 +9,7 @@ import { outsEscapeError } from '../reconcile/out-guard.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
 import { cleanLeftovers } from './leftovers.js';
 import { trackingOn } from './tracking-switch.js';
+import type { PassRunLabel } from './engine.js';
 import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
 
 export type { StageDecision } from '../reconcile/outcome.js';
@@ -94,6 +95,13 @@ export interface ReproRun {
   onStart?(stage: Stage, reasons: readonly ChangeReason[], prepared: PreparedRuntime): void;
   /** Every decision as it is made. */
   onDecision?(d: StageDecision): void;
+  /**
+   * MLflow for this pass: what its run is called (`exp run` names it after the
+   * experiment), and where records go when not the workspace's own (see
+   * OpenTrackingOptions.storeRoot and outboxDir: two passes at once in one
+   * process need an outbox each).
+   */
+  record?: { run?: PassRunLabel; storeRoot?: string; outboxDir?: string };
 }
 
 function selectedStages(spec: Spec, run: ReproRun): Stage[] {
@@ -131,7 +139,14 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
       if (run.runCache !== false) await pullRunCache(project, { log: opts.log });
     }
     // MLflow's module is loaded only when runs are tracked
-    await using tracking = trackingOn(process.env, run.tracking) ? await (await import('./tracking.js')).openTracking({ root: project.root, log: opts.log }) : undefined;
+    await using tracking = trackingOn(process.env, run.tracking)
+      ? await (await import('./tracking.js')).openTracking({
+          root: project.root,
+          log: opts.log,
+          ...(run.record?.storeRoot ? { storeRoot: run.record.storeRoot } : {}),
+          ...(run.record?.outboxDir ? { outboxDir: run.record.outboxDir } : {}),
+        })
+      : undefined;
     // the reconciler (and xstate) is loaded only to run stages: status and --dry never need it
     const { buildEngine } = await import('./engine.js');
     const { reconciler } = await buildEngine({
@@ -141,6 +156,7 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
       spec: () => spec,
       loadSpec: () => spec,
       tracking,
+      ...(run.record?.run ? { trackingRun: run.record.run } : {}),
       flushTrackingMs: 5_000,
       ...(run.tee ? { tee: run.tee } : {}),
       ...(pull ? { pull } : {}),

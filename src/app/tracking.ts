@@ -12,7 +12,7 @@ import { ReprodError } from '../core/errors.js';
 import { systemClock, type Clock, type Logger, type Workspace } from '../core/ports.js';
 import type { Tracker, TrackingHealth } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
-import type { ResolvedRuntime } from '../pipeline/stage-runtime.js';
+import type { StageRuntimeSpec } from '../pipeline/manifests.js';
 import type { ModelDecl } from '../tracking/promotion.js';
 import { StageRunRecorder } from '../tracking/stage-run-recorder.js';
 
@@ -126,11 +126,16 @@ export function trackingCondition(h: TrackingHealth): { status: 'True' | 'False'
   return { status: 'True', reason: 'Delivered', message: h.message };
 }
 
-/** The `model:` entries of the pipeline's manifests, with the stages that write the models. */
-export function pipelineModels(stages: readonly Stage[], resolve: (stage: Stage) => ResolvedRuntime): ModelDecl[] {
+/**
+ * The `model:` entries of the pipeline's manifests, with the stages that
+ * write the models: the entry that applies to a stage (its name's, else its
+ * group's), whatever the stage runs in (`--runtime host` included: the
+ * registry is tracking's business, not the runtime's).
+ */
+export function pipelineModels(stages: readonly Stage[], manifests: ReadonlyMap<string, StageRuntimeSpec>): ModelDecl[] {
   const out: ModelDecl[] = [];
   for (const stage of stages) {
-    const spec = resolve(stage).manifest?.model;
+    const spec = (manifests.get(stage.name) ?? manifests.get(stage.group))?.model;
     if (spec) out.push({ stage, spec });
   }
   return out;
@@ -142,7 +147,7 @@ export interface TrackingService extends AsyncDisposable {
   readonly describe: string;
   readonly experimentName: string;
   /** The hooks the reconciler calls around stage runs, for one spec (re-create when the spec changes). */
-  recorder(opts: { ws: Workspace; pipelineFile: string; models: readonly ModelDecl[] }): StageRunRecorder;
+  recorder(opts: { ws: Workspace; pipelineFile: string; models: readonly ModelDecl[]; stages?: readonly Stage[] }): StageRunRecorder;
   health(): TrackingHealth;
   /** Removes credentials from any text (for messages built outside the tracker). */
   redact(text: string): string;
@@ -156,8 +161,15 @@ export interface TrackingService extends AsyncDisposable {
 }
 
 export interface OpenTrackingOptions {
-  /** Workspace root. */
+  /** Workspace root: artifacts (metrics, plots, logs, models) are read from it. */
   root: string;
+  /**
+   * Where the records belong, when not the workspace's own (an experiment's
+   * workspace records in its baseline's): the default `mlruns`, a relative
+   * MLFLOW_TRACKING_URI, the experiment name and the default outbox resolve
+   * from it. Default: `root`.
+   */
+  storeRoot?: string;
   env?: NodeJS.ProcessEnv;
   log: Logger;
   clock?: Clock;
@@ -171,7 +183,8 @@ export interface OpenTrackingOptions {
 /** Builds the tracking adapter the environment asks for (the composition root's only tracking entry). */
 export async function openTracking(o: OpenTrackingOptions): Promise<TrackingService> {
   const root = path.resolve(o.root);
-  const cfg = trackingConfig(root, o.env ?? process.env);
+  const storeRoot = path.resolve(o.storeRoot ?? o.root);
+  const cfg = trackingConfig(storeRoot, o.env ?? process.env);
   const clock = o.clock ?? systemClock;
   const sleep = o.sleep ?? realSleep;
   const auth = cfg.target.kind === 'rest' ? cfg.target.auth : undefined;
@@ -187,7 +200,7 @@ export async function openTracking(o: OpenTrackingOptions): Promise<TrackingServ
     abortInFlight = () => client.close();
   }
   const log = o.log.child({ component: 'tracking' });
-  const outboxDir = o.outboxDir ?? path.join(root, OUTBOX_DIR);
+  const outboxDir = o.outboxDir ?? path.join(storeRoot, OUTBOX_DIR);
   // the outbox's folders (.dvc/tmp/reprod/ on the way) are the workspace owner's, as reprod's other files there
   if (isInside(outboxDir, root)) await mkdirOwned(path.join(outboxDir, 'blobs'), workspaceOwner(root));
   const tracker = await MlflowTracker.open({
@@ -210,7 +223,16 @@ export async function openTracking(o: OpenTrackingOptions): Promise<TrackingServ
     describe: backend.describe,
     experimentName: cfg.experimentName,
     recorder: (r) =>
-      new StageRunRecorder({ tracker, ws: r.ws, clock, log, pipelineFile: r.pipelineFile, models: r.models, ...(cfg.user ? { user: cfg.user } : {}) }),
+      new StageRunRecorder({
+        tracker,
+        ws: r.ws,
+        clock,
+        log,
+        pipelineFile: r.pipelineFile,
+        models: r.models,
+        ...(r.stages ? { stages: r.stages } : {}),
+        ...(cfg.user ? { user: cfg.user } : {}),
+      }),
     health: () => tracker.health(),
     redact: (text) => redactor.redact(text),
     start: (signal) => tracker.start(signal),

@@ -10,12 +10,14 @@ import { DEFAULT_PARAMS_FILE } from './stage-record.js';
  * Model registration and promotion, decided from the manifests' `model:`
  * entries and what stages produced.
  *
- *   train (model: models/model.pkl, alias candidate, promote accuracy ≥ t → champion)
+ *   train (model: models/model, alias candidate, promote accuracy ≥ t → champion)
  *     │ succeeds ──► register a version of the model (tagged with its md5), alias `candidate`
  *     ▼
- *   evaluate (deps: models/model.pkl; metrics: accuracy)
+ *   evaluate (deps: models/model; metrics: accuracy)
  *     │ succeeds ──► accuracy ≥ t ? move `champion` to the version whose md5 is
- *                   evaluate's dep md5 of models/model.pkl
+ *                   evaluate's dep md5 of models/model, unless the version
+ *                   holding `champion` scored a higher accuracy (the delivery
+ *                   compares the values recorded on the versions)
  *
  * A promotion is decided by the first stage that finishes with the named
  * metric and either is the model's stage or reads the model: its dep on the
@@ -159,7 +161,7 @@ export function promotionsFor(
       passed,
       tag: { key: `reprod.promote.${name}.${rule.alias}`, value: `${rule.metric} ${metric.value} ${passed ? '>=' : '<'} ${t.value}` },
     };
-    if (passed) d.promotion = { name, alias: rule.alias, ...(md5 ? { md5 } : {}) };
+    if (passed) d.promotion = { name, alias: rule.alias, ...(md5 ? { md5 } : {}), metric: { key: rule.metric, value: metric.value } };
     decisions.push(d);
   }
   return { decisions, problems };

@@ -1,4 +1,4 @@
-"""Stage `evaluate`: scores models/model.pkl on data/processed/test.csv.
+"""Stage `evaluate`: scores models/model/ (its model.pkl) on data/processed/test.csv.
 
 Writes metrics/scores.json (accuracy, f1, roc_auc), plots/roc.csv (fpr, tpr)
 and plots/confusion.csv (one row per test row: actual, predicted), which
@@ -16,7 +16,7 @@ from sklearn.metrics import accuracy_score, f1_score, roc_auc_score, roc_curve
 from sklearn.preprocessing import label_binarize
 
 TEST_FILE = os.path.join("data", "processed", "test.csv")
-MODEL_FILE = os.path.join("models", "model.pkl")
+MODEL_FILE = os.path.join("models", "model", "model.pkl")
 SCORES_FILE = os.path.join("metrics", "scores.json")
 ROC_FILE = os.path.join("plots", "roc.csv")
 CONFUSION_FILE = os.path.join("plots", "confusion.csv")

@@ -51,8 +51,18 @@ describe('the example pipeline in containers, as the README runs it', () => {
     const [experiment] = readdirSync(path.join(ws, 'mlruns')).filter((d) => /^\d+$/.test(d) && d !== '0');
     const runDir = path.join(ws, 'mlruns', experiment as string, runId);
     expect(readFileSync(path.join(runDir, 'tags/mlflow.runName'), 'utf8')).toBe('train');
-    expect(readFileSync(path.join(runDir, 'tags/mlflow.parentRunId'), 'utf8')).toMatch(/^[0-9a-f]{32}$/);
+    const passRunId = readFileSync(path.join(runDir, 'tags/mlflow.parentRunId'), 'utf8');
+    expect(passRunId).toMatch(/^[0-9a-f]{32}$/);
     expect(readFileSync(path.join(runDir, 'params/train.C'), 'utf8')).toBe('1.0');
+    // the pass's run carries the whole pipeline's params and the pass's metrics, for MLflow's compare view
+    const passDir = path.join(ws, 'mlruns', experiment as string, passRunId);
+    expect(readFileSync(path.join(passDir, 'params/train.C'), 'utf8')).toBe('1.0');
+    expect(readFileSync(path.join(passDir, 'params/preprocess.test_size'), 'utf8')).toBe('0.25');
+    expect(readFileSync(path.join(passDir, 'metrics/accuracy'), 'utf8')).toMatch(/^\d+ 0\.9\d* 0\n?$/);
+    // the registered model is an MLflow Model folder; its logged MLmodel names the run; the run keeps its log
+    const mlmodel = parse(readFileSync(path.join(runDir, 'artifacts/model/MLmodel'), 'utf8'));
+    expect(mlmodel).toMatchObject({ run_id: runId, artifact_path: 'model', flavors: { python_function: { loader_module: 'mlflow.sklearn' }, sklearn: { pickled_model: 'model.pkl' } } });
+    expect(readFileSync(path.join(runDir, 'artifacts/logs/train.log'), 'utf8')).toContain('train: logistic_regression fitted on');
     const evaluate = parse(readFileSync(path.join(ws, 'status/evaluate.yaml'), 'utf8'));
     const evalRun = path.join(ws, 'mlruns', experiment as string, evaluate.status.lastRun.trackingRunId as string);
     expect(readFileSync(path.join(evalRun, 'metrics/accuracy'), 'utf8')).toMatch(/^\d+ 0\.9\d* 0\n?$/);
@@ -61,7 +71,7 @@ describe('the example pipeline in containers, as the README runs it', () => {
     expect(readFileSync(path.join(model, 'aliases/champion'), 'utf8')).toBe('1');
     // files written by stages belong to the workspace's owner, not to root-in-a-container
     const owner = execFileSync('stat', ['-c', '%u:%g', ws], { encoding: 'utf8' }).trim();
-    expect(execFileSync('stat', ['-c', '%u:%g', path.join(ws, 'models/model.pkl')], { encoding: 'utf8' }).trim()).toBe(owner);
+    expect(execFileSync('stat', ['-c', '%u:%g', path.join(ws, 'models/model/model.pkl')], { encoding: 'utf8' }).trim()).toBe(owner);
     // no container left behind
     const left = execFileSync('docker', ['ps', '-aq', '--filter', 'label=reprod.managed=true', '--filter', `label=reprod.workspace=${ws}`], {
       encoding: 'utf8',

@@ -53,6 +53,9 @@ export interface MlflowBackend {
   modelVersions(name: string): Promise<ModelVersionInfo[]>;
   createModelVersion(name: string, source: string, run: RunHandle, tags: TrackedTag[]): Promise<string>;
   setAlias(name: string, alias: string, version: string): Promise<void>;
+  /** The version `alias` points at; undefined when the alias is not set. */
+  aliasVersion(name: string, alias: string): Promise<string | undefined>;
+  setVersionTag(name: string, version: string, tag: TrackedTag): Promise<void>;
   /** The version source for artifacts logged under `artifactPath` of `run`. */
   modelSource(run: RunHandle, artifactPath: string): string;
 }

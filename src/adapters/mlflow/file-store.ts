@@ -407,6 +407,19 @@ export class FileStoreBackend implements MlflowBackend {
     await this.touchModel(name);
   }
 
+  async aliasVersion(name: string, alias: string): Promise<string | undefined> {
+    const v = await readOptionalText(keyPath(path.join(this.modelDir(name), 'aliases'), alias));
+    return v === undefined || v === '' ? undefined : v;
+  }
+
+  async setVersionTag(name: string, version: string, tag: TrackedTag): Promise<void> {
+    const vdir = path.join(this.modelDir(name), `version-${version}`);
+    if ((await readOptionalText(path.join(vdir, 'meta.yaml'))) === undefined) {
+      throw new MlflowError('not-found', `Model Version (name=${name}, version=${version}) not found`, 404, 'RESOURCE_DOES_NOT_EXIST');
+    }
+    await this.writeTags(path.join(vdir, 'tags'), [tag]);
+  }
+
   /** As MLflow's `register_model('runs:/<id>/<path>')` records it in a file store. */
   modelSource(run: RunHandle, artifactPath: string): string {
     return `runs:/${run.runId}/${artifactPath}`;

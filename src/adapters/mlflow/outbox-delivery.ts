@@ -135,6 +135,16 @@ async function deliverRegistration(op: Extract<OutboxOp, { kind: 'registerModel'
   );
 }
 
+/** The version tag that records a promotion metric's value (`reprod.metric.accuracy` → `0.93`). */
+export function metricTagKey(metric: string): string {
+  return mlflowKey(`reprod.metric.${metric}`);
+}
+
+/**
+ * Moves the alias to the evaluated version, unless the version holding it now
+ * has a better value of the same metric (higher is better; a tie keeps the
+ * holder): the alias names the best version seen, not the latest that passed.
+ */
 async function deliverPromotion(op: Extract<OutboxOp, { kind: 'promoteModel' }>, ctx: DeliveryContext): Promise<void> {
   const b = ctx.backend;
   await withRegistry(
@@ -145,6 +155,16 @@ async function deliverPromotion(op: Extract<OutboxOp, { kind: 'promoteModel' }>,
       const target = op.md5 ? [...versions].reverse().find((v) => v.tags['reprod.md5'] === op.md5) : versions[versions.length - 1];
       if (!target) {
         throw new MlflowError('rejected', `model ${op.name}: no version ${op.md5 ? `with md5 ${op.md5}` : 'at all'} to give the alias '${op.alias}'`);
+      }
+      if (op.metric !== undefined && op.value !== undefined) {
+        const key = metricTagKey(op.metric);
+        await b.setVersionTag(op.name, target.version, { key, value: String(op.value) });
+        const holder = await b.aliasVersion(op.name, op.alias);
+        const held = holder === undefined || holder === target.version ? undefined : Number(versions.find((v) => v.version === holder)?.tags[key]);
+        if (held !== undefined && Number.isFinite(held) && held >= op.value) {
+          ctx.log.info({ model: op.name, alias: op.alias, version: holder, kept: held, candidate: target.version, value: op.value, metric: op.metric }, 'model alias kept: its version scored better');
+          return;
+        }
       }
       await b.setAlias(op.name, op.alias, target.version);
       ctx.log.info({ model: op.name, version: target.version, alias: op.alias }, 'model promoted');

@@ -308,10 +308,19 @@ export class OutboxJournal {
   }
 
   /** Copies a file into the outbox, named by the sha256 of the bytes copied, durably. */
-  async putBlob(file: string): Promise<string> {
+  putBlob(file: string): Promise<string> {
+    return this.storeBlob((tmp) => fs.copyFile(file, tmp));
+  }
+
+  /** Keeps `data` in the outbox as a blob (a file reprod derived, such as a logged MLmodel). */
+  putBlobData(data: string): Promise<string> {
+    return this.storeBlob((tmp) => fs.writeFile(tmp, data));
+  }
+
+  private async storeBlob(fill: (tmp: string) => Promise<void>): Promise<string> {
     const tmp = path.join(this.dir, 'blobs', `.${randomUUID()}.tmp`);
     try {
-      await fs.copyFile(file, tmp);
+      await fill(tmp);
       const hash = createHash('sha256');
       for await (const chunk of createReadStream(tmp)) hash.update(chunk as Buffer);
       const sha = hash.digest('hex');

@@ -31,7 +31,8 @@ export type OutboxOp =
       description?: string;
       tags: TrackedTag[];
     }
-  | { kind: 'promoteModel'; ref: string; name: string; alias: string; md5?: string };
+  /** `metric`/`value`: the alias moves only when `value` beats the one recorded on the version holding it now. */
+  | { kind: 'promoteModel'; ref: string; name: string; alias: string; md5?: string; metric?: string; value?: number };
 
 /** One journal line. */
 export type JournalLine =
@@ -78,7 +79,7 @@ function validOp(v: unknown): v is OutboxOp {
         isStr(v['versionRef']) && isStr(v['name']) && isStr(v['artifactPath']) && optStr(v['md5']) && optStr(v['alias']) && optStr(v['description']) && isKvList(v['tags'])
       );
     case 'promoteModel':
-      return isStr(v['name']) && isStr(v['alias']) && optStr(v['md5']);
+      return isStr(v['name']) && isStr(v['alias']) && optStr(v['md5']) && optStr(v['metric']) && (v['value'] === undefined || isNum(v['value'])) && (v['metric'] === undefined) === (v['value'] === undefined);
     default:
       return false;
   }

@@ -7,6 +7,7 @@ import type { Clock, Logger } from '../../core/ports.js';
 import type {
   ModelPromotion,
   ModelRegistration,
+  PassRecord,
   PassRun,
   StageRun,
   StageRunRecord,
@@ -16,6 +17,7 @@ import type {
   TrackingHealth,
 } from '../../core/ports.js';
 import { fitRecords, planLogBatches } from '../../tracking/mlflow-limits.js';
+import { completeMlmodel, MLMODEL_FILE, mlmodelProblems } from '../../tracking/mlflow-model.js';
 import { errorTags } from '../../tracking/stage-record.js';
 import type { MlflowBackend } from './backend.js';
 import { deliver, REF_TAG } from './outbox-delivery.js';
@@ -213,17 +215,25 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
     const { data, notes } = fitRecords({ params: clean(record.params), metrics: record.metrics, tags: clean(record.tags) });
     if (notes.length) this.o.log.debug({ stage: run.stageName, notes }, 'tracking records adjusted to MLflow limits');
     for (const b of planLogBatches(data)) await this.pump.enqueue({ kind: 'logBatch', ref: run.ref, ...b });
-    for (const a of record.artifacts) await this.enqueueFiles(run, a.path, a.artifactPath);
+    for (const a of record.artifacts) await this.enqueueFiles(run, path.join(a.root ?? this.o.workspace, a.path), a.artifactPath);
     await this.pump.enqueue({ kind: 'finishRun', ref: run.ref, status: record.status, endTime: record.endTime.getTime() });
   }
 
   async registerModel(run: StageRun, model: ModelRegistration): Promise<void> {
-    const st = await fs.stat(path.join(this.o.workspace, model.path)).catch(() => undefined);
+    const abs = path.join(model.root ?? this.o.workspace, model.path);
+    const st = await fs.stat(abs).catch(() => undefined);
     const artifactPath = st?.isFile() ? `model/${path.posix.basename(model.path)}` : 'model';
-    const files = await this.enqueueFiles(run, model.path, artifactPath);
+    const files = await this.enqueueFiles(run, abs, artifactPath, (rel, text) => this.loggedMlmodel(run, model, rel, text));
     if (files === 0) {
       this.o.log.warn({ stage: run.stageName, path: model.path }, 'model not registered: its path does not exist');
       return;
+    }
+    const mlmodel = st?.isDirectory() ? await fs.stat(path.join(abs, MLMODEL_FILE)).catch(() => undefined) : undefined;
+    if (!mlmodel?.isFile()) {
+      this.o.log.warn(
+        { stage: run.stageName, model: model.name, path: model.path },
+        `the registered model is not an MLflow Model folder (no ${MLMODEL_FILE} at its root): mlflow's load_model cannot load it`,
+      );
     }
     await this.pump.enqueue({
       kind: 'registerModel',
@@ -239,10 +249,23 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
   }
 
   async promoteModel(run: StageRun, p: ModelPromotion): Promise<void> {
-    await this.pump.enqueue({ kind: 'promoteModel', ref: run.ref, name: p.name, alias: p.alias, ...(p.md5 ? { md5: p.md5 } : {}) });
+    await this.pump.enqueue({
+      kind: 'promoteModel',
+      ref: run.ref,
+      name: p.name,
+      alias: p.alias,
+      ...(p.md5 ? { md5: p.md5 } : {}),
+      ...(p.metric ? { metric: p.metric.key, value: p.metric.value } : {}),
+    });
   }
 
-  async finishPass(pass: PassRun, status: TrackedRunStatus, endedAt: Date): Promise<void> {
+  async finishPass(pass: PassRun, status: TrackedRunStatus, endedAt: Date, record?: PassRecord): Promise<void> {
+    if (record) {
+      const clean = <T extends { value: string }>(xs: T[]): T[] => xs.map((x) => ({ ...x, value: this.o.redactor.redact(x.value) }));
+      const { data, notes } = fitRecords({ params: clean(record.params), metrics: record.metrics, tags: clean(record.tags) });
+      if (notes.length) this.o.log.debug({ notes }, "the pass's records adjusted to MLflow limits");
+      for (const b of planLogBatches(data)) await this.pump.enqueue({ kind: 'logBatch', ref: pass.ref, ...b });
+    }
     await this.pump.enqueue({ kind: 'finishRun', ref: pass.ref, status, endTime: endedAt.getTime() });
   }
 
@@ -308,22 +331,48 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
     return [...data.tags, { key: REF_TAG, value: ref }];
   }
 
-  /** Journals a workspace file, or every file of a folder; returns how many. */
-  private async enqueueFiles(run: StageRun, wsPath: string, artifactPath: string): Promise<number> {
+  /**
+   * The logged copy of a model folder's `MLmodel`, completed with this run's
+   * fields (see src/tracking/mlflow-model.ts); undefined for any other file.
+   * A model without a loadable MLmodel is still registered, with a warning:
+   * MLflow's load_model cannot load it.
+   */
+  private loggedMlmodel(run: StageRun, model: ModelRegistration, rel: string, read: () => Promise<string>): Promise<string | undefined> | undefined {
+    if (rel !== MLMODEL_FILE) return undefined;
+    return read().then((text) => {
+      const problems = mlmodelProblems(text, `${model.path}/${MLMODEL_FILE}`);
+      if (problems.length) this.o.log.warn({ stage: run.stageName, model: model.name, problems }, 'the registered model is not a loadable MLflow Model');
+      const runId = this.pump.ids.get(run.ref)?.runId;
+      return completeMlmodel(text, { artifactPath: 'model', modelUuid: this.newRef(), createdAt: this.o.clock.now(), ...(runId ? { runId } : {}) });
+    });
+  }
+
+  /**
+   * Journals a file, or every file of a folder (`abs`: its absolute path); returns how many.
+   * `derive` may give a file's logged content instead of its bytes (by its path inside the folder).
+   */
+  private async enqueueFiles(
+    run: StageRun,
+    abs: string,
+    artifactPath: string,
+    derive?: (rel: string, read: () => Promise<string>) => Promise<string | undefined> | undefined,
+  ): Promise<number> {
     let files: { abs: string; rel: string }[];
     try {
-      files = await filesOf(path.join(this.o.workspace, wsPath));
+      files = await filesOf(abs);
     } catch (e) {
-      this.o.log.warn({ stage: run.stageName, path: wsPath, err: errorText(e) }, 'artifact not logged: unreadable');
+      this.o.log.warn({ stage: run.stageName, path: path.relative(this.o.workspace, abs), err: errorText(e) }, 'artifact not logged: unreadable');
       return 0;
     }
     let n = 0;
     for (const f of files) {
       let blob: string;
       try {
-        blob = await this.journal.putBlob(f.abs);
+        const derived = derive?.(f.rel, () => fs.readFile(f.abs, 'utf8'));
+        const text = derived === undefined ? undefined : await derived;
+        blob = text === undefined ? await this.journal.putBlob(f.abs) : await this.journal.putBlobData(text);
       } catch (e) {
-        this.o.log.warn({ stage: run.stageName, path: wsPath, err: errorText(e) }, 'artifact not logged: cannot copy it into the outbox');
+        this.o.log.warn({ stage: run.stageName, path: path.relative(this.o.workspace, abs), err: errorText(e) }, 'artifact not logged: cannot copy it into the outbox');
         continue;
       }
       const dest = f.rel ? `${artifactPath}/${f.rel}` : artifactPath;

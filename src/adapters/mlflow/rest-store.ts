@@ -184,6 +184,19 @@ export class RestBackend implements MlflowBackend {
     await this.client.post('registered-models/alias', { name, alias, version });
   }
 
+  async aliasVersion(name: string, alias: string): Promise<string | undefined> {
+    try {
+      return str(await this.client.get('registered-models/alias', { name, alias }), 'registered-models/alias', 'model_version', 'version');
+    } catch (e) {
+      if (isMlflowError(e, 'not-found')) return undefined;
+      throw e;
+    }
+  }
+
+  async setVersionTag(name: string, version: string, tag: TrackedTag): Promise<void> {
+    await this.client.post('model-versions/set-tag', { name, version, key: tag.key, value: tag.value });
+  }
+
   modelSource(run: RunHandle, artifactPath: string): string {
     return `${run.artifactUri.replace(/\/+$/, '')}/${artifactPath}`;
   }

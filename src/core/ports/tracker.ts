@@ -42,6 +42,11 @@ export interface TrackedArtifact {
    * artifact path, or the directory's (its files keep their relative paths).
    */
   artifactPath: string;
+  /**
+   * The absolute workspace root `path` is in, when it is not the tracker's own
+   * (an experiment's workspace, recording in its baseline's store).
+   */
+  root?: string;
 }
 
 /** A pass as the tracker knows it. */
@@ -80,12 +85,25 @@ export interface StageRunRecord {
   artifacts: TrackedArtifact[];
 }
 
+/**
+ * What a pass's parent run carries when the pass ends, so that MLflow can
+ * compare passes (experiments) side by side: every param of the pipeline and
+ * every metric its stages produced in the pass.
+ */
+export interface PassRecord {
+  params: TrackedParam[];
+  metrics: TrackedMetric[];
+  tags: TrackedTag[];
+}
+
 /** A model produced by a stage run, to register as a new version. */
 export interface ModelRegistration {
   /** Registered model name. */
   name: string;
   /** Workspace-relative model file or directory; logged under the run's `model/` artifacts. */
   path: string;
+  /** The absolute workspace root `path` is in, when it is not the tracker's own (see TrackedArtifact.root). */
+  root?: string;
   /** The content's md5 (dvc.lock's), tagged on the version so a later stage can find it. */
   md5?: string;
   /** Alias set on the new version. */
@@ -102,6 +120,12 @@ export interface ModelPromotion {
   alias: string;
   /** md5 of the model that was evaluated; undefined means the newest version. */
   md5?: string;
+  /**
+   * The promotion metric's value for that version: the alias moves only when
+   * it beats the value recorded on the version that holds the alias now
+   * (higher is better); without it the alias always moves.
+   */
+  metric?: { key: string; value: number };
 }
 
 export interface TrackingHealth {
@@ -122,7 +146,8 @@ export interface Tracker {
   registerModel(run: StageRun, model: ModelRegistration): Promise<void>;
   /** Sets `promotion.alias` on a version of `promotion.name`; `run` is the run whose metric decided it. */
   promoteModel(run: StageRun, promotion: ModelPromotion): Promise<void>;
-  finishPass(pass: PassRun, status: TrackedRunStatus, endedAt: Date): Promise<void>;
+  /** Logs `record` (when given) on the pass's run, then ends it. */
+  finishPass(pass: PassRun, status: TrackedRunStatus, endedAt: Date, record?: PassRecord): Promise<void>;
   /** The server's run id of a run started earlier, once known (after delivery). */
   runIdOf(run: PassRun | StageRun): string | undefined;
   health(): TrackingHealth;

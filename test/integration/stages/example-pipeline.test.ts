@@ -17,6 +17,18 @@ const exec = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const stageOrder = ['ingest', 'preprocess', 'train', 'evaluate'];
 
+/** test/fixtures/mlflow-2.17-model-format.json: MLflow 2.17's model format, read from its source. */
+interface ModelFormat {
+  mlmodelFile: string;
+  metadataFiles: string[];
+  topLevelFields: Record<string, string[]>;
+  pyfunc: { flavorName: string; required: string[]; sklearnSaveModelAdds: string[]; envKeys: Record<string, string> };
+  loaderModules: Record<string, string>;
+  sklearn: { flavorName: string; required: string[]; pickledModel: string; serializationFormats: string[] };
+  pythonEnvKeys: string[];
+  condaEnv: { name: string; channels: string[] };
+}
+
 interface StageDecl {
   cmd: string;
   outs: string[];
@@ -130,7 +142,11 @@ describe('the example pipeline in its stage images', () => {
       'data/processed/train.csv',
       'data/raw/dataset.csv',
       'metrics/scores.json',
-      'models/model.pkl',
+      'models/model/MLmodel',
+      'models/model/conda.yaml',
+      'models/model/model.pkl',
+      'models/model/python_env.yaml',
+      'models/model/requirements.txt',
       'plots/confusion.csv',
       'plots/roc.csv',
     ]);
@@ -144,6 +160,41 @@ describe('the example pipeline in its stage images', () => {
       expect(scores[key]).toBeGreaterThan(0.9);
       expect(scores[key]).toBeLessThanOrEqual(1);
     }
+  });
+
+  it("train writes an MLflow Model folder in MLflow 2.17's format: both flavors' fields, a pyfunc loader module MLflow has, the environment files", async () => {
+    const format = JSON.parse(await readFile(join(repoRoot, 'test/fixtures/mlflow-2.17-model-format.json'), 'utf8')) as ModelFormat;
+    const dir = join(firstWorkspace, 'models/model');
+    expect((await readdir(dir)).sort()).toEqual([...format.metadataFiles, format.sklearn.pickledModel].sort());
+    const mlmodel = parse(await readFile(join(dir, format.mlmodelFile), 'utf8'), { version: '1.1' }) as Record<string, unknown>;
+    // what save_model writes; the run's fields are added when reprod logs the folder
+    expect(Object.keys(mlmodel).sort()).toEqual([...(format.topLevelFields['written by save_model'] ?? [])].sort());
+    expect(mlmodel['model_size_bytes']).toBe((await stat(join(dir, format.sklearn.pickledModel))).size);
+    const flavors = mlmodel['flavors'] as Record<string, Record<string, unknown>>;
+    const pyfunc = flavors[format.pyfunc.flavorName] ?? {};
+    const sk = flavors[format.sklearn.flavorName] ?? {};
+    for (const key of [...format.pyfunc.required, ...format.pyfunc.sklearnSaveModelAdds]) expect(pyfunc, key).toHaveProperty(key);
+    for (const key of format.sklearn.required) expect(sk, key).toHaveProperty(key);
+    expect(Object.keys(format.loaderModules)).toContain(pyfunc['loader_module']);
+    expect(pyfunc['loader_module']).toBe('mlflow.sklearn');
+    expect(pyfunc['model_path']).toBe(format.sklearn.pickledModel);
+    expect(pyfunc['env']).toEqual(format.pyfunc.envKeys);
+    expect(sk['pickled_model']).toBe(format.sklearn.pickledModel);
+    expect(format.sklearn.serializationFormats).toContain(sk['serialization_format']);
+    expect(String(sk['sklearn_version'])).toMatch(/^\d+\.\d+/);
+    expect(String(pyfunc['python_version'])).toMatch(/^3\.\d+\.\d+$/);
+
+    const pythonEnv = parse(await readFile(join(dir, 'python_env.yaml'), 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(pythonEnv)).toEqual(format.pythonEnvKeys);
+    expect(pythonEnv['python']).toBe(pyfunc['python_version']);
+    expect(pythonEnv['dependencies']).toEqual(['-r requirements.txt']);
+    const requirements = (await readFile(join(dir, 'requirements.txt'), 'utf8')).split('\n');
+    expect(requirements[0]).toBe(`mlflow==${String(mlmodel['mlflow_version'])}`);
+    expect(requirements).toContain(`scikit-learn==${String(sk['sklearn_version'])}`);
+    const conda = parse(await readFile(join(dir, 'conda.yaml'), 'utf8')) as { name: string; channels: string[]; dependencies: unknown[] };
+    expect({ name: conda.name, channels: conda.channels }).toEqual(format.condaEnv);
+    expect(conda.dependencies[0]).toBe(`python=${String(pyfunc['python_version'])}`);
+    expect(conda.dependencies.at(-1)).toEqual({ pip: requirements });
   });
 
   it('the plots have the columns dvc.yaml names as x and y', async () => {

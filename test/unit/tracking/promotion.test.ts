@@ -67,7 +67,7 @@ describe('promotion', () => {
         value: 0.93,
         threshold: 0.9,
         passed: true,
-        promotion: { name: 'iris', alias: 'champion', md5: 'm1' },
+        promotion: { name: 'iris', alias: 'champion', md5: 'm1', metric: { key: 'accuracy', value: 0.93 } },
         tag: { key: 'reprod.promote.iris.champion', value: 'accuracy 0.93 >= 0.9' },
       },
     ]);
@@ -82,7 +82,7 @@ describe('promotion', () => {
 
   it('promotes the newest version when the deciding stage reads a folder holding the model', () => {
     const { decisions } = promotionsFor(report, undefined, metrics(1), models, params);
-    expect(decisions[0]?.promotion).toEqual({ name: 'iris', alias: 'champion' });
+    expect(decisions[0]?.promotion).toEqual({ name: 'iris', alias: 'champion', metric: { key: 'accuracy', value: 1 } });
   });
 
   it('ignores stages that do not read the model, or lack the metric', () => {
@@ -93,7 +93,7 @@ describe('promotion', () => {
   it('lets the model stage decide from its own metrics (out md5)', () => {
     const self: ModelDecl[] = [{ stage: train, spec: { path: 'models/model.pkl', promote: { metric: 'accuracy', threshold: 0.5, alias: 'good' } } }];
     const { decisions } = promotionsFor(train, lock([], [['models/model.pkl', 'm2']]), metrics(0.7), self, params);
-    expect(decisions[0]?.promotion).toEqual({ name: 'train', alias: 'good', md5: 'm2' });
+    expect(decisions[0]?.promotion).toEqual({ name: 'train', alias: 'good', md5: 'm2', metric: { key: 'accuracy', value: 0.7 } });
   });
 
   it('reads thresholds from params files and reports bad ones', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Workspace } from '../../../src/core/ports.js';
-import type { PassRun, StageRun, Tracker, TrackingHealth } from '../../../src/core/ports.js';
+import type { PassRecord, PassRun, StageRun, Tracker, TrackingHealth } from '../../../src/core/ports.js';
 import type { Stage } from '../../../src/core/types.js';
 import { StageRunRecorder } from '../../../src/tracking/stage-run-recorder.js';
 import { MemoryLogger, TestClock } from '../../helpers/mlflow-server.js';
@@ -37,8 +37,10 @@ class FakeTracker implements Tracker {
     this.calls.push(what);
     if (this.fail) throw new Error(`${what} broke`);
   }
-  async startPass(o: { name: string }): Promise<PassRun> {
+  passTags: Record<string, string> | undefined;
+  async startPass(o: { name: string; tags?: Record<string, string> }): Promise<PassRun> {
     this.call(`startPass ${o.name}`);
+    this.passTags = o.tags;
     return { ref: 'p', runId: 'P', experimentId: '1' };
   }
   async startStageRun(_p: PassRun, o: { stageName: string; tags?: Record<string, string> }): Promise<StageRun> {
@@ -54,8 +56,10 @@ class FakeTracker implements Tracker {
   async promoteModel(): Promise<void> {
     this.call('promoteModel');
   }
-  async finishPass(_p: PassRun, status: string): Promise<void> {
+  records: PassRecord[] = [];
+  async finishPass(_p: PassRun, status: string, _at: Date, record?: PassRecord): Promise<void> {
     this.call(`finishPass ${status}`);
+    if (record) this.records.push(record);
   }
   runIdOf(r: PassRun | StageRun): string | undefined {
     return r.runId;
@@ -98,5 +102,36 @@ describe('stage run recorder', () => {
     const r = new StageRunRecorder({ tracker, ws: ws({}), clock: new TestClock(), log: new MemoryLogger(), pipelineFile: 'dvc.yaml', models: [] });
     await r.endPass(r.beginPass(), 'succeeded');
     expect(tracker.calls).toEqual([]);
+  });
+
+  it("gives the pass's run the pipeline's params and the metrics of stages that ran or were restored, under the pass's name and tags", async () => {
+    const tracker = new FakeTracker();
+    const files: Record<string, string> = { 'params.yaml': 'a: 1\nb: 2\n' };
+    const other: Stage = { ...stage, name: 'other', group: 'other', params: [{ defPath: 'params.yaml', path: 'params.yaml', keys: ['b'] }], outs: [{ ...stage.outs[0]!, defPath: 'o.json', path: 'o.json' }] };
+    const r = new StageRunRecorder({ tracker, ws: ws(files), clock: new TestClock(), log: new MemoryLogger(), pipelineFile: 'dvc.yaml', models: [], stages: [stage, other] });
+    const pass = r.beginPass({ name: 'exp-1', tags: { 'reprod.experiment': 'exp-1' } });
+    // a pass of restored stages only still has a run
+    files['o.json'] = '{"size": 3}';
+    await r.stageRestored(pass, other);
+    expect(tracker.calls).toEqual(['startPass exp-1']);
+    expect(tracker.passTags).toMatchObject({ 'reprod.experiment': 'exp-1', 'reprod.kind': 'pipeline', 'mlflow.source.name': 'dvc.yaml' });
+    const t = await r.startStage(pass, { stage, reprodRunId: 'r', runtime: 'host', reasons: [] });
+    files['m.json'] = '{"acc": 0.5}';
+    await r.finishStage(t, { outcome: 'succeeded', action: 'ran' });
+    await r.endPass(pass, 'succeeded');
+    expect(tracker.records).toHaveLength(1);
+    const rec = tracker.records[0]!;
+    expect(rec.params).toEqual([
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ]);
+    expect(rec.metrics.map((m) => [m.key, m.value])).toEqual([
+      ['acc', 0.5],
+      ['size', 3],
+    ]);
+    expect(rec.tags).toEqual([
+      { key: 'reprod.stages.ran', value: 'train' },
+      { key: 'reprod.stages.restored', value: 'other' },
+    ]);
   });
 });

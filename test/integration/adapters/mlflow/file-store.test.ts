@@ -115,10 +115,18 @@ describe('MLflow file store', () => {
     const ours = normalise(walk(mlruns), { [expId]: '<exp>', [passRun]: '<pass>', [trainRun]: '<run>', [evalRun]: '<eval>' });
     const recorded = normalise(walk(RECORDED), recIds);
     expect(recorded.filter((f) => !ours.includes(f))).toEqual([]);
-    // and reprod's additions are its own tags, the evaluate run and the promotion's alias
+    // and reprod's additions are its own tags, the evaluate run, the promotion's alias (and the score that
+    // decided it, on the version), and the pass's params and metrics on its own run (MLflow compares runs by those)
     expect(ours.filter((f) => !recorded.includes(f) && !f.includes('<eval>'))).toEqual([
+      '<exp>/<pass>/metrics/accuracy',
+      // evaluate's accuracy, after train's own
+      '<exp>/<pass>/metrics/evaluate/accuracy',
+      '<exp>/<pass>/metrics/f1',
+      '<exp>/<pass>/params/train.max_depth',
+      '<exp>/<pass>/params/train.n_estimators',
       '<exp>/<pass>/tags/mlflow.source.git.commit',
       '<exp>/<pass>/tags/reprod.ref',
+      '<exp>/<pass>/tags/reprod.stages.ran',
       '<exp>/<run>/tags/reprod.action',
       '<exp>/<run>/tags/reprod.cmd',
       '<exp>/<run>/tags/reprod.dep.data',
@@ -132,6 +140,7 @@ describe('MLflow file store', () => {
       '<exp>/<run>/tags/reprod.run-id',
       'models/iris-classifier/aliases/champion',
       'models/iris-classifier/version-1/tags/reprod.md5',
+      'models/iris-classifier/version-1/tags/reprod.metric.accuracy',
       'models/iris-classifier/version-1/tags/reprod.path',
       'models/iris-classifier/version-1/tags/reprod.ref',
       'models/iris-classifier/version-1/tags/reprod.stage',

@@ -163,6 +163,8 @@ describe('REST adapter', () => {
     expect(statuses.filter((s) => !s.startsWith('200'))).toEqual([
       '404 GET /api/2.0/mlflow/experiments/get-by-name',
       '404 GET /api/2.0/mlflow/registered-models/get',
+      // no version holds `champion` yet: nothing to compare the new score with
+      '404 GET /api/2.0/mlflow/registered-models/alias',
     ]);
 
     // the stage's environment: same server (prefix kept), same run, credentials
