@@ -131,7 +131,8 @@ export async function runExperiments(o: ExpRunOptions): Promise<ExpResult[]> {
   if (!first) return [];
   const { openTracking } = await import('../tracking.js');
   await using tracking = await openTracking({ root, log: o.log });
-  const changedPaths = changedFilesOf(pipeline, planned);
+  // tracked files edited but not committed belong to the experiment too (DVC takes the workspace as it is)
+  const changedPaths = [...new Set([...changedFilesOf(pipeline, planned), ...(store.git?.modifiedFiles() ?? [])])].sort();
   // the main workspace, read once under its lock: the daemon may not be mid-pass while it is copied
   const { snapshot, baselineFiles } = await o.withMainLock(async () => {
     const snap: WorkspaceSnapshot = { files: codeFiles(root, pipeline, store.git), lockText: readOptionalText(path.join(root, DVC_LOCK)), params: new Map() };
