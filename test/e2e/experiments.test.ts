@@ -38,7 +38,7 @@ interface Exp {
 beforeAll(() => {
   ws = exampleWorkspace();
   git('init', '-q', '-b', 'main');
-  execFileSync('sh', ['-c', "printf '/data/\\n/models/\\n/metrics/\\n/plots/\\n/status/\\n/mlruns/\\n' > .gitignore"], { cwd: ws });
+  execFileSync('sh', ['-c', "printf '/data/\\n/models/\\n/metrics/\\n/plots/\\n/status/\\n/mlruns/\\n' > .gitignore && printf '/cache\\n/tmp\\n' > .dvc/.gitignore"], { cwd: ws });
   git('add', '-A');
   git('commit', '-qm', 'the example pipeline');
 });
