@@ -8,6 +8,7 @@ import { commandCheckout, commandCommit, commandDag, commandExportAirflow, comma
 import { commandDaemon } from './commands.js';
 import { commandDagMarkdown, registerCompareCommands } from './compare-commands.js';
 import { registerExpCommands } from './exp-commands.js';
+import { registerEditCommands } from './edit-commands.js';
 import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
 
 /** Builds the command line. Every command returns its exit code; errors become codes only here. */
@@ -184,6 +185,7 @@ export function buildCli(io: Io): Command {
 
   registerCompareCommands(program, io, root);
   registerExpCommands(program, io, { root, verbose, runtime, locked });
+  registerEditCommands(program, io, root, locked);
 
   program
     .command('daemon')
