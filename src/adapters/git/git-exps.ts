@@ -36,6 +36,11 @@ export class GitExperiments {
     return this.git(['rev-parse', '--verify', 'HEAD^{commit}']).trim();
   }
 
+  /** True when git ignores the path (a workspace in an ignored folder of a repository is not the repository's). */
+  ignores(rel: string): boolean {
+    return exitsZero(this.repo.top, ['check-ignore', '-q', '--', this.repo.prefix ? `${this.repo.prefix}/${rel}` : rel]);
+  }
+
   /** A commit's committer time (seconds since the epoch). */
   commitTime(sha: string): number {
     return Number(this.git(['show', '-s', '--format=%ct', sha]).trim());
@@ -131,7 +136,7 @@ function dateEnv(d: Date): NodeJS.ProcessEnv {
 }
 
 /** True when git exits 0; false when it exits 1 (an unset key, a detached HEAD: answers, not failures). */
-function exitsZero(top: string, args: string[]): boolean {
+export function exitsZero(top: string, args: string[]): boolean {
   try {
     execFileSync('git', args, { cwd: top, stdio: ['ignore', 'pipe', 'ignore'] });
     return true;

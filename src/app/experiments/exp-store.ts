@@ -9,7 +9,8 @@ import type { ExpState } from '../../experiments/exp-table.js';
 import type { RevTree } from '../../metrics/rev-tree.js';
 
 /**
- * Where experiments live. In a git repository with a commit, a finished
+ * Where experiments live. In a git repository with a commit (that does not
+ * ignore the workspace's dvc.yaml), a finished
  * experiment is a commit under `refs/exps/...` (DVC's layout, so `dvc exp
  * show` and `dvc exp apply` see it); without git, its files are kept under
  * `.dvc/tmp/exps/results/<name>/files/`. Either way a record
@@ -58,8 +59,11 @@ export class ExpStore {
 
   constructor(readonly root: string) {
     const repo = GitRepo.discover(root);
-    this.repo = repo && repo.hasCommits() ? repo : undefined;
-    this.git = this.repo ? new GitExperiments(this.repo) : undefined;
+    const git = repo && repo.hasCommits() ? new GitExperiments(repo) : undefined;
+    // a workspace git ignores (say, a scratch folder inside another project) keeps its experiments as without git
+    const own = git !== undefined && !git.ignores('dvc.yaml');
+    this.repo = own ? repo : undefined;
+    this.git = own ? git : undefined;
   }
 
   /** The baseline experiments start from: HEAD, or `workspace` without git. */

@@ -234,4 +234,20 @@ describe('experiments in git', () => {
     expect(git(ws, 'for-each-ref', '--format=%(refname)', 'refs/exps')).toBe(refs[1]);
     expect(statSync(path.join(ws, 'params.yaml')).isFile()).toBe(true);
   }, 120_000);
+
+  it('a workspace in a folder the repository ignores keeps its experiments as without git', async () => {
+    using dir = tempDir();
+    const outer = dir.path;
+    writeFiles(outer, { '.gitignore': '/scratch/\n', 'README': 'x\n' });
+    git(outer, 'init', '-q', '-b', 'main');
+    git(outer, 'add', '-A');
+    git(outer, 'commit', '-qm', 'outer');
+    const ws = path.join(outer, 'scratch', 'ws');
+    writeFiles(ws, PIPELINE);
+    const run = await reprod(ws, '--runtime', 'host', 'exp', 'run', '-S', 'train.C=2', '-n', 'inner');
+    expect(run.code, run.stderr).toBe(0);
+    expect(git(outer, 'for-each-ref', 'refs/exps')).toBe('');
+    expect(existsSync(path.join(ws, '.dvc/tmp/exps/results/inner/files/params.yaml'))).toBe(true);
+    expect((await show(ws))[0]?.experiments?.map((e) => e.name)).toEqual(['inner']);
+  }, 60_000);
 });
