@@ -170,7 +170,8 @@ describe('experiments without git', () => {
       signal: ac.signal,
       withMainLock: (fn) => fn(),
       onEvent: (e) => {
-        if (e.kind === 'decision' && e.decision.stage === 'prep') {
+        // the shared stage runs once, in the first experiment (the others' passes then skip it)
+        if (e.kind === 'decision' && e.decision.stage === 'prep' && e.decision.action === 'ran') {
           first = e.name;
           // both trains start right after prep: cancel once one of them is really running
           const poll = setInterval(() => {
