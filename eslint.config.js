@@ -16,9 +16,9 @@ const io = ['node:fs', 'node:fs/promises', 'fs', 'fs/promises', 'node:child_proc
  * own, never a module of its own tier or a later one. Measured from the
  * imports: lock, status, tracking, remote, export and metrics import
  * pipeline; remote imports lock; reconcile imports pipeline, lock and status;
- * plots imports metrics.
+ * plots and experiments import metrics.
  */
-const PURE = [['pipeline'], ['lock'], ['status'], ['tracking', 'remote', 'export', 'metrics'], ['reconcile', 'plots']];
+const PURE = [['pipeline'], ['lock'], ['status'], ['tracking', 'remote', 'export', 'metrics'], ['reconcile', 'plots', 'experiments']];
 const pureDirs = PURE.flat();
 
 /** What the CLI may take from the pure modules: renderings of their own data, nothing that decides. */
@@ -32,6 +32,7 @@ const CLI_FORMATTERS = [
   { module: 'metrics/results', names: ['revResultJson'] },
   { module: 'metrics/table', names: ['diffTable', 'metricsTable', 'renderTable'] },
   { module: 'plots/templates', names: ['TEMPLATES'] },
+  { module: 'experiments/exp-table', names: ['showCsv', 'showJson', 'showTable'] },
   { module: 'plots/vega-template', names: ['isBuiltinTemplate', 'templateValue'] },
 ];
 

@@ -9,7 +9,7 @@ import { LocalWorkspace } from '../adapters/fs/local-workspace.js';
 import { stageLogFile } from '../adapters/fs/stage-log-file.js';
 import { decodeUtf8 } from '../adapters/fs/utf8-text.js';
 import { HostRuntime } from '../adapters/local/host-runtime.js';
-import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig } from '../core/dvc-config.js';
+import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig, type LinkType } from '../core/dvc-config.js';
 import { redactingSink } from '../core/redact.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import { inputLimitsFromEnv, type InputLimits } from '../core/input-limits.js';
@@ -237,27 +237,43 @@ export interface Project {
   limits: InputLimits;
 }
 
+/**
+ * Where a project's cache is, when not where its `.dvc/config` says: an
+ * experiment's workspace uses its main workspace's cache, linked per the main
+ * workspace's `cache.type` (docs/EXPERIMENTS.md).
+ */
+export interface CacheOverride {
+  cacheDir: string;
+  linkTypes: LinkType[];
+}
+
 /** The composition root for one workspace: the only place adapters are constructed. */
-export function openProject(rootDir: string, log?: Logger): Project {
+export function openProject(rootDir: string, log?: Logger, cacheOverride?: CacheOverride): Project {
   const root = path.resolve(rootDir);
   const limits = inputLimits();
   const config = loadDvcConfig(root);
   const owner = workspaceOwner(root);
   const ws = new LocalWorkspace(root, owner);
-  const cacheDir = config.get('cache')?.get('dir');
+  const cacheDir = cacheOverride?.cacheDir ?? cachePathOf(root, config);
   const cache = new LocalCache({
     root,
-    ...(cacheDir ? { cacheDir: path.resolve(root, '.dvc', cacheDir) } : {}),
-    linkTypes: cacheLinkTypes(config),
+    ...(cacheDir ? { cacheDir } : {}),
+    linkTypes: cacheOverride?.linkTypes ?? cacheLinkTypes(config),
     owner,
   });
   const hasher = new WorkspaceHasher({ root, owner, ...(log ? { logger: log } : {}) });
   return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits), statusStore: new StatusStore(ws, log), owner, limits };
 }
 
+/** The cache folder `.dvc/config` names (`cache.dir`, relative to .dvc/), or undefined for the default. */
+export function cachePathOf(root: string, config: DvcConfig): string | undefined {
+  const dir = config.get('cache')?.get('dir');
+  return dir ? path.resolve(root, '.dvc', dir) : undefined;
+}
+
 /** Runs `fn` on an opened project, then stops the hasher's workers (whatever `fn` did). */
-export async function withProject<T>(rootDir: string, log: Logger | undefined, fn: (p: Project) => Promise<T>): Promise<T> {
-  const project = openProject(rootDir, log);
+export async function withProject<T>(rootDir: string, log: Logger | undefined, fn: (p: Project) => Promise<T>, cacheOverride?: CacheOverride): Promise<T> {
+  const project = openProject(rootDir, log, cacheOverride);
   try {
     return await fn(project);
   } finally {

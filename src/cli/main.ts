@@ -5,6 +5,7 @@ import { reprodVersion } from '../app/version.js';
 import { ReprodError } from '../core/errors.js';
 import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
 import { registerCompareCommands } from './compare-cli.js';
+import { registerExpCommands } from './exp-commands.js';
 import { registerEditCommands } from './edit-commands.js';
 import type { Io } from './io.js';
 
@@ -192,6 +193,7 @@ export function buildCli(io: Io): Command {
     });
 
   registerCompareCommands(program, io, root);
+  registerExpCommands(program, io, { root, verbose, runtime, locked });
   registerEditCommands(program, io, root, locked);
 
   program

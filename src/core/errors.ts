@@ -80,6 +80,11 @@ export const ErrorCodes = {
     retry: false,
     remedy: 'Make the file smaller or simpler, or raise the limit (REPROD_MAX_STAGES, REPROD_MAX_DEPTH, REPROD_MAX_ALIAS_VALUES, REPROD_MAX_STAGE_VALUES; see docs/LIMITS.md).',
   },
+  WORKSPACE_DIRTY: {
+    exit: 1,
+    retry: false,
+    remedy: 'Commit or keep your changes elsewhere first (`git commit`, `reprod commit`), or add --force to overwrite them.',
+  },
   ENCODING: { exit: 2, retry: false, remedy: 'Save the file as UTF-8 (the byte shown is where it stops being UTF-8).' },
 } as const;
 

@@ -28,6 +28,11 @@ const RUN_BY: Record<string, [string, string[]]> = {
   'reprod params diff': ['test/integration/cli/compare-commands.conformance.test.ts', ["table('params', 'diff')"]],
   'reprod plots show': ['test/integration/cli/compare-commands.conformance.test.ts', ["['plots', 'show']"]],
   'reprod plots diff HEAD': ['test/integration/cli/compare-commands.conformance.test.ts', ["['plots', 'diff', 'HEAD']"]],
+  "reprod exp run -S train.C=0.01,0.1,1 -S 'train.model=choice(logistic_regression,random_forest)' -j 2": [
+    'test/e2e/experiments.test.ts',
+    ["'exp', 'run', '-S', 'train.C=0.01,0.1,1', '-S', 'train.model=choice(logistic_regression,random_forest)', '-j', '2'"],
+  ],
+  'reprod exp show --sort-by accuracy --sort-order desc': ['test/e2e/experiments.test.ts', ["'exp', 'show', '--sort-by', 'accuracy', '--sort-order', 'desc'"]],
   'reprod dag --md': ['test/integration/cli/compare-commands.conformance.test.ts', ["'dag', '--md'"]],
   'reprod status': ['test/integration/docs/own-project.test.ts', ["onPath('status')"]],
   'reprod repro': ['test/integration/docs/own-project.test.ts', ["onPath('repro')"]],
