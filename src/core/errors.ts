@@ -63,6 +63,11 @@ export const ErrorCodes = {
     retry: false,
     remedy: 'Make the file smaller or simpler, or raise the limit (REPROD_MAX_STAGES, REPROD_MAX_DEPTH, REPROD_MAX_ALIAS_VALUES, REPROD_MAX_STAGE_VALUES; see docs/LIMITS.md).',
   },
+  RUN_CACHE_MISS: {
+    exit: 1,
+    retry: false,
+    remedy: "Run the upstream stage's task first (against the same remote): a task takes its inputs from the remote's run-cache, and never runs another stage.",
+  },
   ENCODING: { exit: 2, retry: false, remedy: 'Save the file as UTF-8 (the byte shown is where it stops being UTF-8).' },
 } as const;
 
