@@ -8,8 +8,8 @@ import type { ImageBuilder } from './image-builder.js';
 /**
  * reprod's runner, layered onto a stage's image: a `--data remote` task is
  * the stage's own image (its Python, its libraries) with `/opt/reprod-runner`
- * added, which holds reprod, the Node.js it runs on, and that Node.js's own
- * shared libraries and dynamic loader. The runner calls the loader directly,
+ * added, which holds reprod, the Node.js it runs on, `flock` (reprod's file
+ * locks use it), and their own shared libraries and dynamic loader. The runner calls the loader directly,
  * so it works in any Linux image whatever its libc (Debian, Alpine's musl,
  * busybox), and the stage's command, started by it, sees only the image's own
  * libraries. The image keeps no ENTRYPOINT: tasks name the whole process.
@@ -24,9 +24,13 @@ RUN set -e; \\
     cp -L "$n" "$r/node"; \\
     for l in $(ldd "$n" | grep -o '/[^ ]*'); do cp -L "$l" "$r/lib/"; done; \\
     cp -L "$(ldd "$n" | grep -o '/[^ ]*ld-linux[^ ]*' | head -n 1)" "$r/lib/ld.so"; \\
+    f="$(command -v flock)"; cp -L "$f" "$r/flock.bin"; \\
+    for l in $(ldd "$f" | grep -o '/[^ ]*'); do cp -L "$l" "$r/lib/"; done; \\
+    mkdir -p "$r/bin"; \\
+    printf '#!/bin/sh\\nexec /opt/reprod-runner/lib/ld.so --library-path /opt/reprod-runner/lib /opt/reprod-runner/flock.bin "$@"\\n' > "$r/bin/flock"; \\
     cp -a /opt/reprod "$r/app"; \\
-    printf '#!/bin/sh\\nexec /opt/reprod-runner/lib/ld.so --library-path /opt/reprod-runner/lib /opt/reprod-runner/node /opt/reprod-runner/app/bin/reprod.js "$@"\\n' > "$r/reprod"; \\
-    chmod 755 "$r/reprod"; "$r/reprod" --version
+    printf '#!/bin/sh\\nPATH=/opt/reprod-runner/bin:$PATH; export PATH\\nexec /opt/reprod-runner/lib/ld.so --library-path /opt/reprod-runner/lib /opt/reprod-runner/node /opt/reprod-runner/app/bin/reprod.js "$@"\\n' > "$r/reprod"; \\
+    chmod 755 "$r/reprod" "$r/bin/flock"; "$r/reprod" --version
 FROM \${STAGE_IMAGE}
 ARG STAGE_IMAGE_ID
 ARG REPROD_IMAGE_ID
