@@ -7,7 +7,7 @@ import type { Logger, RemoteStore } from '../core/ports.js';
 import type { LockStage, Stage } from '../core/types.js';
 import { runCacheKey, runCacheSkipReason } from '../lock/run-cache.js';
 import { selectStages } from '../pipeline/dag.js';
-import { normalizeWsPath } from '../pipeline/paths.js';
+export { parseTaskSources } from '../export/task-spec.js';
 import { objectKey } from '../remote/layout.js';
 import { completeRemoteEntry, remoteRunEntries } from '../remote/remote-runs.js';
 import { defaultJobs, resolveRemote } from '../remote/remote-config.js';
@@ -54,27 +54,6 @@ export type StageTaskResult =
   | { kind: 'cached'; stage: string; entry: LockStage }
   | { kind: 'ran'; stage: string; pushed: number }
   | { kind: 'failed'; stage: string; error: ReprodError };
-
-/** REPROD_SOURCES: a JSON object of workspace-relative paths to md5s, checked before anything is written. */
-export function parseTaskSources(text: string | undefined): Record<string, string> {
-  const fail = (why: string) =>
-    new ReprodError('USAGE', `REPROD_SOURCES: ${why}`, { remedy: 'Regenerate the DAG or Jobs with `reprod export`: it writes this variable.' });
-  if (text === undefined || text === '') throw fail('not set');
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new ReprodError('USAGE', `REPROD_SOURCES is not JSON: ${(e as Error).message}`, { cause: e });
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail('not a JSON object');
-  const out: Record<string, string> = {};
-  for (const [p, md5] of Object.entries(v)) {
-    if (normalizeWsPath(p) !== p || p === '.' || p === '.dvc' || p.startsWith('.dvc/')) throw fail(`'${p}' is not a path inside the workspace`);
-    if (typeof md5 !== 'string' || !/^[0-9a-f]{32}$/.test(md5)) throw fail(`'${p}': '${String(md5)}' is not an md5`);
-    out[p] = md5;
-  }
-  return out;
-}
 
 /** Fetches each source by md5 into the scratch workspace, verified. */
 async function fetchSources(remote: RemoteStore, root: string, sources: Readonly<Record<string, string>>): Promise<void> {

@@ -2,6 +2,7 @@ import { ReprodError } from '../core/errors.js';
 import type { Pipeline, Stage } from '../core/types.js';
 import type { Dag } from '../pipeline/dag.js';
 import { shellQuote } from '../pipeline/interpolate.js';
+import { normalizeWsPath } from '../pipeline/paths.js';
 import type { ContainerSettings } from '../pipeline/stage-runtime.js';
 
 /**
@@ -233,4 +234,25 @@ export function sourcePaths(pipeline: Pipeline, extra: readonly string[]): strin
     }
   }
   return [...paths].sort();
+}
+
+/** REPROD_SOURCES: a JSON object of workspace-relative paths to md5s, checked before anything is written. */
+export function parseTaskSources(text: string | undefined): Record<string, string> {
+  const fail = (why: string) =>
+    new ReprodError('USAGE', `REPROD_SOURCES: ${why}`, { remedy: 'Regenerate the DAG or Jobs with `reprod export`: it writes this variable.' });
+  if (text === undefined || text === '') throw fail('not set');
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new ReprodError('USAGE', `REPROD_SOURCES is not JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail('not a JSON object');
+  const out: Record<string, string> = {};
+  for (const [p, md5] of Object.entries(v)) {
+    if (normalizeWsPath(p) !== p || p === '.' || p === '.dvc' || p.startsWith('.dvc/')) throw fail(`'${p}' is not a path inside the workspace`);
+    if (typeof md5 !== 'string' || !/^[0-9a-f]{32}$/.test(md5)) throw fail(`'${p}': '${String(md5)}' is not an md5`);
+    out[p] = md5;
+  }
+  return out;
 }
