@@ -29,6 +29,12 @@ const RUN_BY: Record<string, [string, string[]]> = {
   'reprod plots show': ['test/integration/cli/compare-commands.conformance.test.ts', ["['plots', 'show']"]],
   'reprod plots diff HEAD': ['test/integration/cli/compare-commands.conformance.test.ts', ["['plots', 'diff', 'HEAD']"]],
   'reprod dag --md': ['test/integration/cli/compare-commands.conformance.test.ts', ["'dag', '--md'"]],
+  'reprod export airflow --out dag.py': ['test/integration/export/airflow-dag.test.ts', ["'export', 'airflow', '--out', 'dag.py'"]],
+  'reprod export airflow --data remote --out dag.py': ['test/integration/export/airflow-dag.remote.test.ts', ["'export', 'airflow', '--data', 'remote'", "'--out', 'dag.py'"]],
+  'reprod export k8s --namespace ml': ['test/integration/export/airflow-dag.remote.test.ts', ["'export', 'k8s'", "'--namespace', 'ml'"]],
+  'reprod pull --run-cache': ['test/integration/export/airflow-dag.remote.test.ts', ["cli('pull', '--run-cache')"]],
+  'reprod repro': ['test/integration/export/airflow-dag.remote.test.ts', ["cli('repro')"]],
+  'reprod status --json': ['test/integration/export/airflow-dag.remote.test.ts', ["cli('status', '--json')"]],
 };
 
 function shownCommands(): { file: string; command: string }[] {
