@@ -1,12 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { ReprodError } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { RemoteTasksInput } from '../export/task-spec.js';
 import { sourcePaths } from '../export/task-spec.js';
-import { normalizeWsPath } from '../pipeline/paths.js';
 import { objectKey } from '../remote/layout.js';
 import { defaultJobs, resolveRemote } from '../remote/remote-config.js';
 import { selectRuntime, type Project, type Spec } from './project.js';
@@ -23,26 +21,14 @@ export interface RemotePrepOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** `vars:` files named in dvc.yaml (templating reads them, so the task needs them to read dvc.yaml). */
-function varsFiles(root: string, file: string): string[] {
-  const doc: unknown = parse(readFileSync(path.join(root, file), 'utf8'));
-  if (typeof doc !== 'object' || doc === null || !('vars' in doc) || !Array.isArray(doc.vars)) return [];
-  const out: string[] = [];
-  for (const v of doc.vars as unknown[]) {
-    if (typeof v !== 'string') continue;
-    const p = normalizeWsPath(v.split(':')[0] as string);
-    if (p && existsSync(path.join(root, p))) out.push(p);
-  }
-  return out;
-}
-
 /**
  * Pushes every source file the tasks need to the remote, as plain DVC
  * objects (`files/md5/…`), and returns them by path. Directories are listed
  * file by file: a task fetches exactly what it needs, nothing is bundled.
  */
 async function pushSources(project: Project, spec: Spec, opts: RemotePrepOptions): Promise<Record<string, string>> {
-  const extra = [...varsFiles(project.root, spec.pipeline.file), ...['params.yaml', '.dvcignore'].filter((f) => existsSync(path.join(project.root, f)))];
+  // the files templating read (params.yaml, `vars:` files): the task reads dvc.yaml as this export did
+  const extra = [...(spec.templateFiles ?? []), '.dvcignore'].filter((f) => existsSync(path.join(project.root, f)));
   const files = new Map<string, { md5: string; size: number }>();
   for (const p of sourcePaths(spec.pipeline, extra)) {
     const r = await project.hasher.hash(p);
