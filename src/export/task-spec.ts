@@ -168,6 +168,19 @@ export interface RemoteTasksInput {
   user: string;
 }
 
+/** Keys of DVC remotes' settings that hold secrets (DVC keeps them in `.dvc/config.local`). */
+const SECRET_CONFIG_KEYS = ['access_key_id', 'secret_access_key', 'session_token', 'password', 'account_key', 'sas_token', 'connection_string', 'gdrive_client_secret'];
+
+/** The secret settings a `.dvc/config` text holds, with their lines: none may go into an exported file. */
+export function secretsInConfig(text: string): { key: string; line: number }[] {
+  const found: { key: string; line: number }[] = [];
+  text.split('\n').forEach((l, i) => {
+    const m = /^\s*([A-Za-z_]+)\s*=/.exec(l);
+    if (m && SECRET_CONFIG_KEYS.includes((m[1] as string).toLowerCase())) found.push({ key: m[1] as string, line: i + 1 });
+  });
+  return found;
+}
+
 /** Where a task's scratch workspace is made (the container's own file system). */
 export const TASK_SCRATCH = '/tmp';
 
@@ -178,6 +191,14 @@ export const TASK_SCRATCH = '/tmp';
  * in the remote's run-cache, and pushes what it made.
  */
 export function remoteTasks(input: RemoteTasksInput): TaskSpec[] {
+  const secret = secretsInConfig(input.dvcConfig)[0];
+  if (secret) {
+    // the tasks carry .dvc/config in their environment, and the DAG file holds it in plain text
+    throw new ReprodError('CONFIG', `'${secret.key}' is a secret, and .dvc/config would carry it into the exported file`, {
+      source: { file: '.dvc/config', line: secret.line, key: secret.key },
+      remedy: 'Move it to .dvc/config.local (`dvc remote modify --local NAME KEY VALUE`); the tasks get credentials from the orchestrator (docs/AIRFLOW.md).',
+    });
+  }
   const sources = JSON.stringify(input.sources);
   if (/\{\{|\{%|\{#/.test(sources) || /\{\{|\{%|\{#/.test(input.dvcConfig)) {
     // the Airflow file hands these to Jinja-templated fields: a `{{` would be read as a template

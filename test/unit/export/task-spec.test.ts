@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReprodError } from '../../../src/core/errors.js';
 import type { Pipeline } from '../../../src/core/types.js';
-import { bindTasks, CONFIRM_SCRIPT, CONFIRM_TASK, parseTaskSources, remoteTasks, RUNNER, sourcePaths, TASK_ENV } from '../../../src/export/task-spec.js';
+import { bindTasks, CONFIRM_SCRIPT, CONFIRM_TASK, parseTaskSources, remoteTasks, RUNNER, secretsInConfig, sourcePaths, TASK_ENV } from '../../../src/export/task-spec.js';
 import { buildDag } from '../../../src/pipeline/dag.js';
 import { fileStage } from '../../helpers/stages.js';
 
@@ -75,5 +75,23 @@ describe('parseTaskSources', () => {
     expect(() => parseTaskSources('[1]')).toThrow(/not a JSON object/);
     expect(() => parseTaskSources('{')).toThrow(/not JSON/);
     expect(() => parseTaskSources(undefined)).toThrow(/not set/);
+  });
+});
+
+describe('secrets in .dvc/config', () => {
+  it('are found with their lines, and a remote export refuses to carry them', () => {
+    const text = "[core]\n    remote = s3\n['remote \"s3\"']\n    url = s3://b/p\n    secret_access_key = abc\n";
+    expect(secretsInConfig(text)).toEqual([{ key: 'secret_access_key', line: 5 }]);
+    expect(secretsInConfig('[core]\n    remote = s3\n')).toEqual([]);
+    const stage = fileStage('a', ['x'], ['y']);
+    const call = () => remoteTasks({ dag: buildDag({ ...pipeline, stages: [stage] }), stages: [{ stage, image: 'i:1' }], dvcConfig: text, sources: {}, user: '0:0' });
+    expect(call).toThrow(/'secret_access_key' is a secret/);
+    let thrown: unknown;
+    try {
+      call();
+    } catch (e) {
+      thrown = e;
+    }
+    expect((thrown as ReprodError).location).toBe('.dvc/config:5: secret_access_key');
   });
 });
