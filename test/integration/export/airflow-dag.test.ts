@@ -153,5 +153,5 @@ describe('export airflow: providers and the final task', () => {
     expect(readFileSync(path.join(ws.path, 'dvc.lock'), 'utf8')).toBe(readFileSync(path.join(local.path, 'dvc.lock'), 'utf8'));
     const status = await reprod(ws.path, 'status', '--json');
     expect(status.stdout.trim()).toBe('{}');
-  });
+  }, 180_000); // seven containers, one after another, on a shared engine
 });
