@@ -136,24 +136,77 @@ export async function commandCommit(io: Io, root: string, targets: string[], opt
   return 0;
 }
 
+export interface ExportCliOptions {
+  out?: string;
+  reprodImage: string;
+  registry?: string;
+  verbose: boolean;
+}
+
+async function writeOrPrint(io: Io, root: string, out: string | undefined, text: string): Promise<number> {
+  if (out) {
+    await (await import('../app/export.js')).writeExport(root, out, text);
+    io.out(`Wrote ${out}\n`);
+  } else {
+    io.out(text);
+  }
+  return 0;
+}
+
 export async function commandExportAirflow(
   io: Io,
   root: string,
-  opts: { out?: string; dagId?: string; reprodImage: string; check: boolean; verbose: boolean },
+  opts: ExportCliOptions & { dagId?: string; check: boolean; data: 'bind' | 'remote'; operator: 'docker' | 'kubernetes' },
 ): Promise<number> {
   const exporter = await import('../app/export.js');
   const text = await exporter.exportAirflow({
     root,
     log: commandLogger(opts.verbose),
     ...(opts.dagId ? { dagId: opts.dagId } : {}),
-    reprodImage: opts.check ? opts.reprodImage : null,
+    ...(opts.registry ? { registry: opts.registry } : {}),
+    reprodImage: opts.reprodImage,
+    noCheck: !opts.check,
+    data: opts.data,
+    operator: opts.operator,
   });
-  if (opts.out) {
-    await exporter.writeExport(root, opts.out, text);
-    io.out(`Wrote ${opts.out}\n`);
-  } else {
-    io.out(text);
+  return writeOrPrint(io, root, opts.out, text);
+}
+
+export async function commandExportK8s(io: Io, root: string, opts: ExportCliOptions & { prefix?: string; namespace?: string }): Promise<number> {
+  const exporter = await import('../app/export.js');
+  const text = await exporter.exportK8s({
+    root,
+    log: commandLogger(opts.verbose),
+    reprodImage: opts.reprodImage,
+    ...(opts.registry ? { registry: opts.registry } : {}),
+    ...(opts.prefix ? { prefix: opts.prefix } : {}),
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+  });
+  return writeOrPrint(io, root, opts.out, text);
+}
+
+/**
+ * `reprod stage-run STAGE`: one stage as a `--data remote` task. Its inputs
+ * come from the environment the export wrote (REPROD_DVC_CONFIG,
+ * REPROD_SOURCES), the remote's credentials from the orchestrator's secrets.
+ */
+export async function commandStageRun(io: Io, stage: string, opts: { verbose: boolean; keep: boolean }): Promise<number> {
+  const { parseTaskSources, runStageTask } = await import('../app/stage-task.js');
+  const env = process.env;
+  const result = await runStageTask({
+    stage,
+    dvcConfig: env.REPROD_DVC_CONFIG ?? '',
+    sources: parseTaskSources(env.REPROD_SOURCES),
+    ...(env.REPROD_SCRATCH ? { scratchParent: env.REPROD_SCRATCH } : {}),
+    keep: opts.keep,
+    env,
+    log: serviceLogger(opts.verbose),
+  });
+  if (result.kind === 'failed') {
+    io.err(`ERROR: ${result.error.format()}\n`);
+    return result.error.exitCode;
   }
+  io.out(result.kind === 'cached' ? `Stage '${stage}' is in the remote's run-cache: nothing ran\n` : `Stage '${stage}' ran; ${result.pushed} objects pushed with its run-cache entry\n`);
   return 0;
 }
 

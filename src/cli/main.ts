@@ -121,17 +121,43 @@ export function buildCli(io: Io): Command {
       io.exitCode = await locked(async () => (await commands()).commandCommit(io, root(), targets, { verbose: verbose(), runtime: runtime() }));
     });
 
-  program
-    .command('export')
-    .description('export the pipeline to another orchestrator')
+  const exportCommand = program.command('export').description('export the pipeline to another orchestrator');
+  exportCommand
     .command('airflow')
-    .description('write an Airflow 2.x DAG with one DockerOperator task per stage')
+    .description('write an Airflow 2.x DAG: one task per stage, in dependency order')
     .option('-o, --out <file>', 'write to this file instead of stdout')
     .option('--dag-id <id>', 'the DAG id (default: reprod_<workspace folder>)')
-    .option('--reprod-image <image>', "reprod's image, for the final task that confirms nothing is stale", 'reprod/reprod:latest')
-    .option('--no-check', 'leave out the final `reprod status` task')
-    .action(async (o: { out?: string; dagId?: string; reprodImage: string; check: boolean }) => {
+    .addOption(
+      new Option('--data <mode>', 'how tasks get their data: bind-mount this workspace (one machine), or only through the DVC remote (any machine)')
+        .choices(['bind', 'remote'])
+        .default('bind'),
+    )
+    .addOption(new Option('--operator <kind>', 'DockerOperator or KubernetesPodOperator tasks (kubernetes needs --data remote)').choices(['docker', 'kubernetes']).default('docker'))
+    .option('--reprod-image <image>', "reprod's image: the bind mode's final task, the runner layered onto stage images with --data remote", 'reprod/reprod:latest')
+    .option('--registry <host/path>', '--data remote: push the runner images to this registry, and name them there')
+    .option('--no-check', 'bind mode: leave out the final commit-and-status task')
+    .action(async (o: { out?: string; dagId?: string; reprodImage: string; registry?: string; check: boolean; data: 'bind' | 'remote'; operator: 'docker' | 'kubernetes' }) => {
       io.exitCode = await (await commands()).commandExportAirflow(io, root(), { ...o, verbose: verbose() });
+    });
+  exportCommand
+    .command('k8s')
+    .description('write one Kubernetes Job per stage, each running the stage with only the DVC remote (as --data remote)')
+    .option('-o, --out <file>', 'write to this file instead of stdout')
+    .option('--prefix <name>', "the Jobs' name prefix (default: reprod-<workspace folder>)")
+    .option('--namespace <ns>', 'the namespace written into each Job (default: none, kubectl\'s)')
+    .option('--reprod-image <image>', "reprod's image, whose runner is layered onto the stage images", 'reprod/reprod:latest')
+    .option('--registry <host/path>', 'push the runner images to this registry, and name them there')
+    .action(async (o: { out?: string; prefix?: string; namespace?: string; reprodImage: string; registry?: string }) => {
+      io.exitCode = await (await commands()).commandExportK8s(io, root(), { ...o, verbose: verbose() });
+    });
+
+  program
+    .command('stage-run')
+    .description('run one stage as a task that shares nothing but the DVC remote (what exported --data remote tasks run)')
+    .argument('<stage>', 'the stage')
+    .option('--keep', 'keep the scratch workspace (for debugging)')
+    .action(async (stage: string, o: { keep?: boolean }) => {
+      io.exitCode = await (await commands()).commandStageRun(io, stage, { verbose: verbose(), keep: o.keep === true });
     });
 
   const dataCommand = (name: string, description: string) =>

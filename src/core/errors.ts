@@ -85,6 +85,11 @@ export const ErrorCodes = {
     retry: false,
     remedy: 'Commit or keep your changes elsewhere first (`git commit`, `reprod commit`), or add --force to overwrite them.',
   },
+  RUN_CACHE_MISS: {
+    exit: 1,
+    retry: false,
+    remedy: "Run the upstream stage's task first (against the same remote): a task takes its inputs from the remote's run-cache, and never runs another stage.",
+  },
   ENCODING: { exit: 2, retry: false, remedy: 'Save the file as UTF-8 (the byte shown is where it stops being UTF-8).' },
 } as const;
 

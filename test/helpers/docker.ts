@@ -171,3 +171,61 @@ export function testStage(name: string, cmd: string | string[], extra: Partial<S
     ...extra,
   };
 }
+
+/**
+ * `reprod-test/reprod:<hash>`: reprod's image (reprod/reprod:latest, built by
+ * `npm run images`) with this checkout's `dist/` in place of its own, so that
+ * what runs in containers is the code under test. Run `npm run build` first.
+ */
+export async function reprodImageOfCheckout(docker: Docker): Promise<string> {
+  const repo = path.resolve(import.meta.dirname, '../..');
+  const dist = path.join(repo, 'dist');
+  if (!existsSync(path.join(dist, 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  const files = execFileSync('find', ['.', '-type', 'f'], { cwd: dist, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+  const h = createHash('sha256');
+  for (const f of files) h.update(f).update(readFileSync(path.join(dist, f)));
+  const ref = `reprod-test/reprod:${h.digest('hex').slice(0, 12)}`;
+  if (await imageExists(docker, ref)) return ref;
+  return buildFromScratch(docker, ref, (ctx) => {
+    execFileSync('cp', ['-a', dist, path.join(ctx, 'dist')]);
+    writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM reprod/reprod:latest\nRUN rm -rf /opt/reprod/dist\nCOPY dist /opt/reprod/dist\n');
+    return ['Dockerfile', 'dist'];
+  });
+}
+
+/** The Engine API's container create body (as test/fixtures/airflow-stub/load_dag.py prints docker-py's). */
+export interface ContainerBody {
+  Image: string;
+  Cmd: string[] | null;
+  Entrypoint: string[] | null;
+  Env: string[];
+  WorkingDir: string | null;
+  User: string | null;
+  Labels: Record<string, string>;
+  HostConfig: { NetworkMode: string | null; Mounts: { Target: string; Source: string; Type: string; ReadOnly: boolean }[]; CpuShares?: number; Memory?: number };
+}
+
+/** Creates, starts and waits for a container from exactly `body`; removes it after. */
+export async function runContainerBody(docker: Docker, body: ContainerBody): Promise<{ exitCode: number; output: string }> {
+  const clean = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null));
+  const c = await docker.createContainer({ ...clean, Labels: { ...body.Labels, 'reprod-test.container-body': 'true' } } as Docker.ContainerCreateOptions);
+  try {
+    await c.start();
+    const { StatusCode } = (await c.wait()) as { StatusCode: number };
+    const logs = await c.logs({ stdout: true, stderr: true, follow: false });
+    return { exitCode: StatusCode, output: demux(logs) };
+  } finally {
+    await c.remove({ force: true });
+  }
+}
+
+/** The engine's multiplexed log stream (8-byte frame headers) as text. */
+function demux(buf: Buffer): string {
+  let out = '';
+  for (let i = 0; i + 8 <= buf.length; ) {
+    const n = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + n).toString('utf8');
+    i += 8 + n;
+  }
+  return out;
+}

@@ -84,6 +84,8 @@ export interface S3ServerOptions {
   bucket?: string;
   /** Die on the PUT after this many (fault tests). */
   crashAfterPuts?: number;
+  /** Listen on the loopback of this process's network namespace instead of ours (joined with nsenter). */
+  netnsOfPid?: number;
 }
 
 export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3TestServer> {
@@ -91,9 +93,11 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3TestS
   const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'reprod-s3-'));
   const bucket = opts.bucket ?? 'dvc';
   const modPath = createRequire(import.meta.url).resolve('@20minutes/s3rver');
-  const child: ChildProcess = spawn(process.execPath, ['-e', CHILD, modPath, dir, String(opts.port ?? 0), String(opts.crashAfterPuts ?? -1), bucket], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = ['-e', CHILD, modPath, dir, String(opts.port ?? 0), String(opts.crashAfterPuts ?? -1), bucket];
+  const child: ChildProcess =
+    opts.netnsOfPid === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('nsenter', [`--net=/proc/${opts.netnsOfPid}/ns/net`, '--', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => void (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

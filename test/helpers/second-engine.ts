@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,19 @@ export class SecondEngine implements AsyncDisposable {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'reprod-engine-'));
     this.socket = path.join(this.dir, 'docker.sock');
     this.host = `unix://${this.socket}`;
+  }
+
+  /** dockerd's pid: its network namespace (/proc/PID/ns/net) is the engine's, which `host` containers share. */
+  get pid(): number {
+    const pid = this.proc?.pid;
+    if (pid === undefined || this.proc?.exitCode !== null) throw new Error('the second dockerd is not running');
+    return pid;
+  }
+
+  /** Runs a command in the engine's network namespace (nothing else of ours changes: files, users, mounts). */
+  inNetns(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { code: number; stdout: string; stderr: string } {
+    const res = spawnSync('nsenter', [`--net=/proc/${this.pid}/ns/net`, '--', cmd, ...args], { encoding: 'utf8', ...opts });
+    return { code: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
   }
 
   get docker(): Docker {

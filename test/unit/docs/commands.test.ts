@@ -42,6 +42,11 @@ const RUN_BY: Record<string, [string, string[]]> = {
     ['shownCommand(/^docker run /)'],
   ],
   'docker-compose run --rm reprod status': ['test/integration/docs/own-project.test.ts', ["['run', '--rm', 'reprod', 'status']"]],
+  'reprod export airflow --out dag.py': ['test/integration/export/airflow-dag.test.ts', ["'export', 'airflow', '--out', 'dag.py'"]],
+  'reprod export airflow --data remote --out dag.py': ['test/integration/export/airflow-dag.remote.test.ts', ["'export', 'airflow', '--data', 'remote'", "'--out', 'dag.py'"]],
+  'reprod export k8s --namespace ml': ['test/integration/export/airflow-dag.remote.test.ts', ["'export', 'k8s'", "'--namespace', 'ml'"]],
+  'reprod pull --run-cache': ['test/integration/export/airflow-dag.remote.test.ts', ["cli('pull', '--run-cache')"]],
+  'reprod status --json': ['test/integration/export/airflow-dag.remote.test.ts', ["cli('status', '--json')"]],
 };
 
 function shownCommands(): { file: string; command: string }[] {
