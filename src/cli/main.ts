@@ -191,12 +191,14 @@ export function buildCli(io: Io): Command {
     .option('--port <port>', 'port of /healthz and /metrics (0: any free port; -1: no endpoint)', daemonInt(-1, 65535), 9465)
     .option('--host <address>', 'address of /healthz and /metrics (0.0.0.0 to be scraped from elsewhere)', '127.0.0.1')
     .option('--poll', 'poll the file system instead of inotify (for file systems that send no events)')
-    .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean }) => {
+    .option('--web-actions', "let the web view's rerun button work when --host is not loopback (it needs the token printed at start)")
+    .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean; webActions?: boolean }) => {
       io.exitCode = await commandDaemon(io, root(), {
         ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
         debounceMs: o.debounceMs,
         http: o.port < 0 ? null : { host: o.host, port: o.port },
         poll: o.poll === true,
+        ...(o.webActions ? { webActions: true } : {}),
         verbose: verbose(),
         runtime: runtime(),
       });

@@ -64,6 +64,7 @@ export const ErrorCodes = {
     remedy: 'Make the file smaller or simpler, or raise the limit (REPROD_MAX_STAGES, REPROD_MAX_DEPTH, REPROD_MAX_ALIAS_VALUES, REPROD_MAX_STAGE_VALUES; see docs/LIMITS.md).',
   },
   ENCODING: { exit: 2, retry: false, remedy: 'Save the file as UTF-8 (the byte shown is where it stops being UTF-8).' },
+  WEB_ASSETS: { exit: 1, retry: false, remedy: 'Build the web view with `npm run build` (it writes dist/web/), or use the reprod image, which has it.' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
