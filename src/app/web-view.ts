@@ -56,6 +56,8 @@ export interface WebViewOptions {
 
 interface StageLog {
   lines: string[];
+  /** Lines written so far (some may have left `lines`). */
+  count: number;
   pending: Record<'stdout' | 'stderr', string>;
 }
 
@@ -92,7 +94,7 @@ export class WebView implements WebViewSource {
 
   /** Where a run's output also goes: a new run starts a new log. */
   tee(stage: Stage): StageLogSink {
-    const log: StageLog = { lines: [], pending: { stdout: '', stderr: '' } };
+    const log: StageLog = { lines: [], count: 0, pending: { stdout: '', stderr: '' } };
     this.logs.set(stage.name, log);
     this.emit({ kind: 'log-reset', stage: stage.name });
     return {
@@ -101,7 +103,8 @@ export class WebView implements WebViewSource {
         log.pending[stream] = parts.pop() ?? '';
         for (const line of parts) {
           log.lines.push(line);
-          this.emit({ kind: 'log', stage: stage.name, stream, line });
+          log.count++;
+          this.emit({ kind: 'log', stage: stage.name, stream, line, n: log.count });
         }
         if (log.lines.length > LOG_LINES) log.lines.splice(0, log.lines.length - LOG_LINES);
       },
@@ -148,7 +151,7 @@ export class WebView implements WebViewSource {
       cmd: Array.isArray(stage.cmd) ? stage.cmd.join('\n') : stage.cmd,
       runtime: this.o.runtimeOf(stage),
       reasons: await this.reasons(stage, doc),
-      log: await this.logOf(name),
+      ...(await this.logOf(name)),
     };
     if (stalled?.message) detail.message = stalled.message;
     if (doc?.status.lastRun) detail.lastRun = this.lastRun(doc.status.lastRun);
@@ -181,6 +184,8 @@ export class WebView implements WebViewSource {
     const name = doc.metadata.name;
     const before = this.docs.get(name);
     this.docs.set(name, doc);
+    const run = doc.status.lastRun;
+    if (run && JSON.stringify(run) !== JSON.stringify(before?.status.lastRun)) this.emit({ kind: 'run', stage: name, runId: run.runId, outcome: run.outcome });
     const reasons = doc.status.staleReasons.map((r) => r.message);
     const previous = before?.status.phase ?? this.o.phases()[name];
     if (before && before.status.phase === doc.status.phase && JSON.stringify(before.status.staleReasons) === JSON.stringify(doc.status.staleReasons)) return;
@@ -238,14 +243,16 @@ export class WebView implements WebViewSource {
     }
   }
 
-  private async logOf(name: string): Promise<string[]> {
+  /** The run's complete lines (a line still being written comes as an event once it ends). */
+  private async logOf(name: string): Promise<{ log: string[]; logSeq: number }> {
     const mem = this.logs.get(name);
-    if (mem) return [...mem.lines, ...[mem.pending.stdout, mem.pending.stderr].filter((p) => p !== '')];
+    if (mem) return { log: [...mem.lines], logSeq: mem.count };
+    // a run of an earlier process: its log file
     const text = await this.o.project.ws.readText(stageLogPath(name));
-    if (text === undefined) return [];
+    if (text === undefined) return { log: [], logSeq: 0 };
     const lines = text.split(/\r?\n/);
     if (lines[lines.length - 1] === '') lines.pop();
-    return lines.slice(-LOG_LINES);
+    return { log: lines.slice(-LOG_LINES), logSeq: lines.length };
   }
 
   private lastRun(r: LastRun): ViewLastRun {

@@ -77,6 +77,8 @@ export interface ViewStageDetail {
   lastRun?: ViewLastRun;
   /** The latest run's output, a line each (the tail, when long). */
   log: string[];
+  /** How many lines of the run's output `log` covers: a later `log` event has a greater `n`. */
+  logSeq: number;
 }
 
 /** `GET /api/experiments`: one row per experiment (empty until experiments exist). */
@@ -93,9 +95,12 @@ export interface ViewExperiment {
 /** What `/events` pushes, one Server-Sent Event each, the event name being `kind`. */
 export type ViewEvent =
   | { kind: 'condition'; stage: string; phase: ViewPhase; previous?: ViewPhase; reasons: string[]; at: string }
+  /** The stage's last run changed (it ended, or its MLflow run became known): its panel is worth reading again. */
+  | { kind: 'run'; stage: string; runId: string; outcome: string }
   /** A new run of the stage began writing output: what was shown before is not its output. */
   | { kind: 'log-reset'; stage: string }
-  | { kind: 'log'; stage: string; stream: 'stdout' | 'stderr'; line: string }
+  /** `n`: the line's number in the run's output, from 1. */
+  | { kind: 'log'; stage: string; stream: 'stdout' | 'stderr'; line: string; n: number }
   /** The pipeline's outputs may have changed (a pass ended): metrics and plots are worth reading again. */
   | { kind: 'pass'; at: string; ran: number; failed: number };
 
