@@ -6,6 +6,11 @@ import { PHASES } from './phases.js';
 const NODE_W = 152;
 const NODE_H = 58;
 
+/** A node is wide enough for its name (bold 14px: about 8.6px a character) beside its stripe. */
+function widthOf(name: string): number {
+  return Math.max(NODE_W, Math.ceil(36 + name.length * 8.6));
+}
+
 /**
  * The pipeline drawn as an SVG, laid out by dagre left to right (upstream
  * first). Each node is `<g class="node" data-stage=NAME data-phase=PHASE>`,
@@ -50,7 +55,7 @@ export class GraphView {
     const g = new dagre.graphlib.Graph();
     g.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 48, marginx: 8, marginy: 12 });
     g.setDefaultEdgeLabel(() => ({}));
-    for (const st of p.stages) g.setNode(st.name, { width: NODE_W, height: NODE_H });
+    for (const st of p.stages) g.setNode(st.name, { width: widthOf(st.name), height: NODE_H });
     for (const e of p.edges) g.setEdge(e.from, e.to);
     dagre.layout(g);
     const size = g.graph();
@@ -68,18 +73,18 @@ export class GraphView {
     this.nodes.clear();
     const nodes = p.stages.map((st) => {
       const n = g.node(st.name);
-      const x = (n?.x ?? 0) - NODE_W / 2;
+      const w = widthOf(st.name);
+      const x = (n?.x ?? 0) - w / 2;
       const y = (n?.y ?? 0) - NODE_H / 2;
       const node = s(
         'g',
         { class: 'node', transform: `translate(${x.toFixed(1)} ${y.toFixed(1)})`, 'data-stage': st.name, tabindex: 0, role: 'button' },
         s('title', {}, st.name),
-        s('rect', { class: 'box', width: NODE_W, height: NODE_H, rx: 10 }),
+        s('rect', { class: 'box', width: w, height: NODE_H, rx: 10 }),
         s('rect', { class: 'stripe', width: 6, height: NODE_H - 16, x: 8, y: 8, rx: 3 }),
         s('text', { class: 'name', x: 24, y: 25 }, st.name),
         s('circle', { class: 'dot', cx: 28, cy: 41, r: 4 }),
         s('text', { class: 'phase', x: 38, y: 45 }, ''),
-        s('text', { class: 'runtime', x: NODE_W - 12, y: 25, 'text-anchor': 'end' }, st.runtime),
       );
       node.addEventListener('click', () => this.onSelect(st.name));
       node.addEventListener('keydown', (ev) => {
