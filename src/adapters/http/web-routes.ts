@@ -53,6 +53,16 @@ function jsonText(res: ServerResponse, text: string): void {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(text);
 }
 
+/** A path segment decoded; undefined when it is not valid percent-encoding. */
+function segment(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch (err) {
+    if (err instanceof URIError) return undefined;
+    throw err;
+  }
+}
+
 function tokenMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '');
   const want = Buffer.from(token);
@@ -144,8 +154,10 @@ export function webRoutes(o: WebRoutesOptions): WebRoutes {
     }
     const post = /^\/api\/stages\/([^/]+)\/(reconcile)$/.exec(p);
     if (req.method === 'POST') {
-      if (post) act(req, res, post[2] as ViewAction, decodeURIComponent(post[1] as string));
-      else res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      const name = post ? segment(post[1] as string) : undefined;
+      if (!post) res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      else if (name === undefined) json(res, 400, { error: `not a stage name: ${post[1] ?? ''}` });
+      else act(req, res, post[2] as ViewAction, name);
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -180,10 +192,10 @@ export function webRoutes(o: WebRoutesOptions): WebRoutes {
     const stage = /^\/api\/stages\/([^/]+)$/.exec(p);
     if (p === '/api/pipeline') json(res, 200, o.source.pipeline());
     else if (stage) {
-      const name = decodeURIComponent(stage[1] as string);
-      const d = await o.source.stage(name);
+      const name = segment(stage[1] as string);
+      const d = name === undefined ? undefined : await o.source.stage(name);
       if (d) json(res, 200, d);
-      else json(res, 404, { error: `no stage named ${JSON.stringify(name)}` });
+      else json(res, 404, { error: `no stage named ${JSON.stringify(name ?? stage[1])}` });
     } else if (p === '/api/metrics') jsonText(res, await o.source.metrics());
     else if (p === '/api/plots') jsonText(res, await o.source.plots());
     else if (p === '/api/experiments') json(res, 200, await o.source.experiments());

@@ -122,7 +122,7 @@ describe('the web view routes', () => {
       .split('\n\n')
       .filter((b) => b.startsWith('event: '))
       .map((b) => ({ name: b.split('\n')[0]?.slice('event: '.length), data: JSON.parse(b.split('\n')[1]?.slice('data: '.length) ?? '') as ViewEvent }));
-    expect(events.map((e) => [e.name, e.data.kind, e.data.stage])).toEqual([
+    expect(events.map((e) => [e.name, e.data.kind, 'stage' in e.data ? e.data.stage : undefined])).toEqual([
       ['condition', 'condition', 'a'],
       ['log', 'log', 'a'],
     ]);
@@ -146,6 +146,8 @@ describe('the web view routes', () => {
         ['reconcile', 'b'],
       ]);
       expect((await fetch(`http://127.0.0.1:${http.port}/api/pipeline`, { method: 'POST' })).status).toBe(405);
+      expect((await post('%E0%A4%A', 'Bearer t0k')).status).toBe(400);
+      expect((await fetch(`http://127.0.0.1:${http.port}/api/stages/%E0%A4%A`)).status).toBe(404);
       expect(await getStatus(http.port, '/api/pipeline', `localhost:${http.port}`)).toBe(200);
       expect(await getStatus(http.port, '/', `attacker.example:${http.port}`)).toBe(421);
     }
