@@ -161,7 +161,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         return spec;
       },
       tracking,
-      ...(web ? { statusSink: (reporter) => web.statusSink(reporter), tee: (stage) => web.tee(stage) } : {}),
+      ...(web ? { statusSink: (reporter) => web.statusSink(reporter), tee: (stage) => web.tee(stage), effects: { forceOnce: (stage) => web.takeRerun(stage) } } : {}),
       ...(opts.hooks || web ? { hooks: composeHooks(web?.hooks(), opts.hooks) } : {}),
       reconciler: {
         ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),

@@ -74,6 +74,8 @@ export class WebView implements WebViewSource {
   private readonly logs = new Map<string, StageLog>();
   private readonly listeners = new Set<(e: ViewEvent) => void>();
   private specError: string | undefined;
+  /** Stages whose next plan is forced (the rerun action). */
+  private readonly reruns = new Set<string>();
 
   constructor(private readonly o: WebViewOptions) {}
 
@@ -175,9 +177,15 @@ export class WebView implements WebViewSource {
 
   act(action: ViewAction, stage: string): ViewActionResult {
     if (!this.o.spec()?.dag.byName.has(stage)) return { ok: false, status: 404, message: `no stage named ${JSON.stringify(stage)}` };
+    if (action === 'rerun') this.reruns.add(stage);
     this.o.enqueue(stage);
     this.o.log.info({ stage, action }, 'asked from the web view');
-    return { ok: true, message: `${stage}: looking at it again` };
+    return { ok: true, message: action === 'rerun' ? `${stage}: running it again` : `${stage}: looking at it again` };
+  }
+
+  /** For the engine's effects (`forceOnce`): whether a rerun of `stage` was asked, and no longer once asked. */
+  takeRerun(stage: string): boolean {
+    return this.reruns.delete(stage);
   }
 
   private observe(doc: StageStatusDoc): void {

@@ -7,7 +7,8 @@ const MAX_LINES = 2000;
 
 export interface DetailActions {
   /** Present when the daemon's actions are on and the page has the token. */
-  reconcile?: (stage: string) => Promise<string>;
+  rerun: (stage: string) => Promise<string>;
+  enabled: () => boolean;
 }
 
 /**
@@ -89,9 +90,9 @@ export class DetailView {
   }
 
   private actionButton(stage: string): HTMLElement | null {
-    const run = this.actions.reconcile;
-    if (!run) return null;
-    const b = h('button', { class: 'action', type: 'button', title: 'Look at this stage again now: it runs if anything it depends on changed' }, 'Reconcile now');
+    if (!this.actions.enabled()) return null;
+    const run = this.actions.rerun;
+    const b = h('button', { class: 'action', type: 'button', title: 'Run this stage again now, whatever its state (not from the run cache)' }, 'Rerun');
     b.addEventListener('click', () => {
       b.disabled = true;
       run(stage)

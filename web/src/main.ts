@@ -54,7 +54,8 @@ class App {
   private outputsTimer: number | undefined;
 
   constructor(root: HTMLElement) {
-    this.detail = new DetailView(this.token ? { reconcile: (stage) => this.reconcile(stage) } : {});
+    // the button shows when the daemon's actions are on and this tab has their token
+    this.detail = new DetailView({ rerun: (stage) => this.rerun(stage), enabled: () => this.token !== undefined && this.pipeline.actions });
     const legend = h('ul', { class: 'legend' }, ...LEGEND.map((p) => h('li', { style: `--phase:${PHASES[p].color}` }, PHASES[p].label)));
     fill(
       root,
@@ -182,8 +183,8 @@ class App {
     if (table) fill(this.experimentsBody, table);
   }
 
-  private async reconcile(stage: string): Promise<string> {
-    const res = await fetch(`/api/stages/${encodeURIComponent(stage)}/reconcile`, { method: 'POST', headers: { authorization: `Bearer ${this.token ?? ''}` } });
+  private async rerun(stage: string): Promise<string> {
+    const res = await fetch(`/api/stages/${encodeURIComponent(stage)}/rerun`, { method: 'POST', headers: { authorization: `Bearer ${this.token ?? ''}` } });
     const body = (await res.json()) as { message?: string; error?: string };
     if (!res.ok) throw new Error(body.error ?? String(res.status));
     return body.message ?? 'asked';

@@ -99,7 +99,8 @@ function indexHtml(): string {
  *   GET  /api/stages/NAME               why stale, the last run, the log so far
  *   GET  /api/metrics | /api/plots      metrics show / plots show --json
  *   GET  /api/experiments               the experiments table
- *   POST /api/stages/NAME/reconcile     Authorization: Bearer TOKEN; 403 while actions are off
+ *   POST /api/stages/NAME/rerun         run it now, whatever its state   } Authorization: Bearer TOKEN;
+ *   POST /api/stages/NAME/reconcile     look at it again now             } 403 while actions are off
  *
  * Nothing is fetched from elsewhere: vega's builds come from the package's
  * own node_modules, the page's bundle from dist/web/.
@@ -152,7 +153,7 @@ export function webRoutes(o: WebRoutesOptions): WebRoutes {
       json(res, 421, { error: `this daemon answers only requests to a loopback host, not ${JSON.stringify(req.headers.host ?? '')}` });
       return true;
     }
-    const post = /^\/api\/stages\/([^/]+)\/(reconcile)$/.exec(p);
+    const post = /^\/api\/stages\/([^/]+)\/(rerun|reconcile)$/.exec(p);
     if (req.method === 'POST') {
       const name = post ? segment(post[1] as string) : undefined;
       if (!post) res.writeHead(405, { allow: 'GET, HEAD' }).end();

@@ -104,8 +104,12 @@ export type ViewEvent =
   /** The pipeline's outputs may have changed (a pass ended): metrics and plots are worth reading again. */
   | { kind: 'pass'; at: string; ran: number; failed: number };
 
-/** `reconcile`: look at the stage again now (what a file event would do), whatever the debounce. */
-export type ViewAction = 'reconcile';
+/**
+ * `rerun`: run the stage now, whatever its state (as `repro --force` would,
+ * for this stage: not from the run cache, a failed one too);
+ * `reconcile`: look at it again now, as a change of its files would.
+ */
+export type ViewAction = 'rerun' | 'reconcile';
 
 export type ViewActionResult = { ok: true; message: string } | { ok: false; status: 404 | 409; message: string };
 

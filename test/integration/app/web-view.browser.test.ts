@@ -144,7 +144,7 @@ describe('the daemon web view in headless Chromium', () => {
 
     await page.click('svg.graph g.node[data-stage="train"]');
     await page.waitForFunction(`document.querySelector('#detail h2')?.textContent === 'train'`, undefined, { timeout: 10_000 });
-    expect(await page.textContent('#detail .action')).toBe('Reconcile now');
+    expect(await page.textContent('#detail .action')).toBe('Rerun');
     await page.evaluate(TRACE);
 
     const params = path.join(ws, 'params.yaml');
@@ -199,15 +199,32 @@ describe('the daemon web view in headless Chromium', () => {
     expect(elsewhere).toEqual([]);
   }, 600_000);
 
-  it('actions need the token: without it a POST is refused, with it the stage is looked at again', async () => {
+  it('actions need the token: without it a POST is refused, with it an up-to-date stage runs again', async () => {
     const post = (auth?: string) =>
-      fetch(`${url}api/stages/train/reconcile`, { method: 'POST', headers: auth ? { authorization: auth } : {} }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> }));
+      fetch(`${url}api/stages/train/rerun`, { method: 'POST', headers: auth ? { authorization: auth } : {} }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> }));
     expect((await post()).status).toBe(401);
     expect((await post('Bearer wrong')).status).toBe(401);
+    // followed on /events: the rerun is seen as train going Running, then UpToDate again
+    const ac = new AbortController();
+    const events = await fetch(`${url}events`, { signal: ac.signal });
+    const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+    const dec = new TextDecoder();
+    let text = '';
+    const until = async (re: RegExp) => {
+      while (!re.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended: ${text}`);
+        text += dec.decode(value);
+      }
+    };
+    await until(/retry:/);
     const ok = await post(`Bearer ${token ?? ''}`);
     expect(ok.status).toBe(202);
     expect(ok.body['message']).toContain('train');
-    expect((await fetch(`${url}api/stages/nope/reconcile`, { method: 'POST', headers: { authorization: `Bearer ${token ?? ''}` } })).status).toBe(404);
+    await until(/"stage":"train","phase":"Running"/);
+    await until(/"stage":"train","phase":"UpToDate"/);
+    ac.abort();
+    expect((await fetch(`${url}api/stages/nope/rerun`, { method: 'POST', headers: { authorization: `Bearer ${token ?? ''}` } })).status).toBe(404);
     // another Host than loopback's is refused (a DNS-rebinding page cannot read the pipeline)
     const port = new URL(url).port;
     const rebound = await new Promise<number>((resolve, reject) =>
@@ -217,5 +234,5 @@ describe('the daemon web view in headless Chromium', () => {
       }).on('error', reject),
     );
     expect(rebound).toBe(421);
-  });
+  }, 120_000);
 });

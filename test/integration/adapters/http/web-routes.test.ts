@@ -135,18 +135,20 @@ describe('the web view routes', () => {
     const dir = assets(path.join(ws.path, 'web'));
     {
       await using http = await serve(source, { token: 't0k', assetsDir: dir });
-      const post = (stage: string, auth?: string) => fetch(`http://127.0.0.1:${http.port}/api/stages/${stage}/reconcile`, { method: 'POST', headers: auth ? { authorization: auth } : {} });
+      const post = (stage: string, auth?: string) => fetch(`http://127.0.0.1:${http.port}/api/stages/${stage}/rerun`, { method: 'POST', headers: auth ? { authorization: auth } : {} });
       expect((await post('a')).status).toBe(401);
       expect((await post('a', 'Bearer nope')).status).toBe(401);
       expect(source.asked).toEqual([]);
       expect((await post('a', 'Bearer t0k')).status).toBe(202);
       expect((await post('b', 'Bearer t0k')).status).toBe(404);
       expect(source.asked).toEqual([
-        ['reconcile', 'a'],
-        ['reconcile', 'b'],
+        ['rerun', 'a'],
+        ['rerun', 'b'],
       ]);
       expect((await fetch(`http://127.0.0.1:${http.port}/api/pipeline`, { method: 'POST' })).status).toBe(405);
       expect((await post('%E0%A4%A', 'Bearer t0k')).status).toBe(400);
+      expect((await fetch(`http://127.0.0.1:${http.port}/api/stages/a/reconcile`, { method: 'POST', headers: { authorization: 'Bearer t0k' } })).status).toBe(202);
+      expect(source.asked.at(-1)).toEqual(['reconcile', 'a']);
       expect((await fetch(`http://127.0.0.1:${http.port}/api/stages/%E0%A4%A`)).status).toBe(404);
       expect(await getStatus(http.port, '/api/pipeline', `localhost:${http.port}`)).toBe(200);
       expect(await getStatus(http.port, '/', `attacker.example:${http.port}`)).toBe(421);
@@ -155,7 +157,7 @@ describe('the web view routes', () => {
       await using http = await serve(source, { token: undefined, assetsDir: dir });
       const res = await fetch(`http://127.0.0.1:${http.port}/api/stages/a/reconcile`, { method: 'POST', headers: { authorization: 'Bearer t0k' } });
       expect(res.status).toBe(403);
-      expect(source.asked).toHaveLength(2);
+      expect(source.asked).toHaveLength(3);
     }
   });
 
