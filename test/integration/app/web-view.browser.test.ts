@@ -87,9 +87,9 @@ const EDGES = `[...document.querySelectorAll('svg.graph path.edge')].map((e) => 
 const TRACE = `(() => {
   window.__trace = [];
   const node = document.querySelector('svg.graph g.node[data-stage="train"]');
-  new MutationObserver(() => window.__trace.push({ phase: node.dataset.phase })).observe(node, { attributes: true, attributeFilter: ['data-phase'] });
+  new MutationObserver(() => window.__trace.push({ phase: node.dataset.phase, t: Math.round(performance.now()) })).observe(node, { attributes: true, attributeFilter: ['data-phase'] });
   new MutationObserver((records) => {
-    for (const r of records) for (const n of r.addedNodes) if (n.nodeType === 1 && n.classList.contains('line')) window.__trace.push({ line: n.textContent, phase: node.dataset.phase });
+    for (const r of records) for (const n of r.addedNodes) if (n.nodeType === 1 && n.classList.contains('line')) window.__trace.push({ line: n.textContent, phase: node.dataset.phase, t: Math.round(performance.now()) });
   }).observe(document.getElementById('detail'), { childList: true, subtree: true });
 })()`;
 /** The ROC plot's SVG or canvas, and its size. */
