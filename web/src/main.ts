@@ -64,8 +64,10 @@ class App {
       h(
         'main',
         { class: 'layout' },
-        h('div', { class: 'col-main' }, card('Pipeline', h('div', { class: 'graph-wrap' }, this.graph.svg), { id: 'pipeline' }), card('Metrics', this.metricsBody), card('Plots', this.plotsBody), this.experimentsCard),
+        h('div', { class: 'col-main' }, card('Pipeline', h('div', { class: 'graph-wrap' }, this.graph.svg), { id: 'pipeline' }), card('Metrics', this.metricsBody)),
         h('div', { class: 'col-side' }, this.detail.el),
+        // the charts get the page's whole width: DVC's templates are drawn at their own size
+        h('div', { class: 'row-wide' }, card('Plots', this.plotsBody), this.experimentsCard),
       ),
     );
   }
