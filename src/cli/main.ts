@@ -7,6 +7,7 @@ import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
 import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
 import { commandDaemon } from './commands.js';
 import { commandDagMarkdown, registerCompareCommands } from './compare-commands.js';
+import { registerEditCommands } from './edit-commands.js';
 import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
 
 /** Builds the command line. Every command returns its exit code; errors become codes only here. */
@@ -182,6 +183,7 @@ export function buildCli(io: Io): Command {
     });
 
   registerCompareCommands(program, io, root);
+  registerEditCommands(program, io, root, locked);
 
   program
     .command('daemon')
