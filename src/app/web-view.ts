@@ -2,18 +2,20 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../core/errno.js';
 import { ReprodError } from '../core/errors.js';
-import type {
-  Logger,
-  RuntimeIdentity,
-  StageLogSink,
-  ViewAction,
-  ViewActionResult,
-  ViewEvent,
-  ViewLastRun,
-  ViewPhase,
-  ViewPipeline,
-  ViewStageDetail,
-  WebViewSource,
+import {
+  systemClock,
+  type Clock,
+  type Logger,
+  type RuntimeIdentity,
+  type StageLogSink,
+  type ViewAction,
+  type ViewActionResult,
+  type ViewEvent,
+  type ViewLastRun,
+  type ViewPhase,
+  type ViewPipeline,
+  type ViewStageDetail,
+  type WebViewSource,
 } from '../core/ports.js';
 import type { Lockfile, Stage } from '../core/types.js';
 import { pyJsonDumps } from '../lock/py-json.js';
@@ -52,6 +54,8 @@ export interface WebViewOptions {
   log: Logger;
   experiments?: ExperimentsReader;
   env?: NodeJS.ProcessEnv;
+  /** The time events carry (default the system's). */
+  clock?: Clock;
 }
 
 interface StageLog {
@@ -197,7 +201,7 @@ export class WebView implements WebViewSource {
     const reasons = doc.status.staleReasons.map((r) => r.message);
     const previous = before?.status.phase ?? this.o.phases()[name];
     if (before && before.status.phase === doc.status.phase && JSON.stringify(before.status.staleReasons) === JSON.stringify(doc.status.staleReasons)) return;
-    this.emit({ kind: 'condition', stage: name, phase: doc.status.phase, ...(previous ? { previous } : {}), reasons, at: new Date().toISOString() });
+    this.emit({ kind: 'condition', stage: name, phase: doc.status.phase, ...(previous ? { previous } : {}), reasons, at: (this.o.clock ?? systemClock).now().toISOString() });
   }
 
   private emit(e: ViewEvent): void {
