@@ -203,6 +203,11 @@ describe('the web view model', () => {
       expect(web.takeRerun('prep')).toBe(false);
       expect(web.act('rerun', 'prep')).toEqual({ ok: true, message: 'prep: running it again' });
       expect(enqueued).toEqual(['prep']);
+      // asked while it runs: looked at again once it has settled
+      await sink.stage(spec.dag.byName.get('prep') as Stage, undefined, { phase: 'Running', reasons: [], entry: undefined });
+      expect(enqueued).toEqual(['prep']);
+      await sink.stage(spec.dag.byName.get('prep') as Stage, undefined, { phase: 'UpToDate', reasons: [], entry: undefined });
+      expect(enqueued).toEqual(['prep', 'prep']);
       expect(web.takeRerun('prep')).toBe(true);
       expect(web.takeRerun('prep')).toBe(false);
       expect(web.act('rerun', 'nope')).toMatchObject({ ok: false, status: 404 });
