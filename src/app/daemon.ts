@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DaemonMetrics } from '../adapters/http/daemon-metrics.js';
+import { DaemonPresence } from '../adapters/fs/daemon-presence.js';
 import { startHttpEndpoint, type HttpEndpoint } from '../adapters/http/http-endpoint.js';
 import { SpecWatcher } from '../adapters/watch/spec-watcher.js';
 import { watchPlan } from '../adapters/watch/watch-plan.js';
@@ -11,7 +12,7 @@ import { resolveStageRuntime } from '../pipeline/stage-runtime.js';
 import type { ReconcilerHooks } from '../reconcile/reconciler.js';
 import { EngineMonitor } from '../adapters/docker/engine-monitor.js';
 import { errorMessage } from '../core/errno.js';
-import { describeHolder } from '../core/ports.js';
+import { describeHolder, systemClock } from '../core/ports.js';
 import { buildEngine, composeHooks } from './engine.js';
 import { WebView } from './web-view.js';
 import { webRoutes } from '../adapters/http/web-routes.js';
@@ -101,7 +102,10 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
   let http: HttpEndpoint | undefined;
   let watcher: SpecWatcher | undefined;
   let tracking: TrackingService | undefined;
+  let presence: DaemonPresence | undefined;
   try {
+    // one daemon per workspace; `reprod status` finds it by the same flock
+    presence = await DaemonPresence.claim(root, systemClock.now());
     const buildContextOf = (stage: Stage): string | undefined => {
       const r = selected.resolve(stage);
       return r.kind === 'container' && r.image.kind === 'build' ? r.image.context : undefined;
@@ -201,6 +205,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         ...(web ? { routes: webRoutes({ source: web, token, loopback, log }) } : {}),
       });
       opts.onListening?.(http.port);
+      await presence.listening(`http://${h.host}:${http.port}/`);
       if (web) opts.onWebView?.({ url: `http://${h.host.includes(':') ? `[${h.host}]` : h.host}:${http.port}/`, token });
     }
     log.info({ root, runtime: opts.runtime, maxParallel: opts.maxParallel }, 'reconciling');
@@ -218,5 +223,6 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     await watcher?.close();
     await http?.close();
     await project.hasher[Symbol.asyncDispose]();
+    await presence?.release();
   }
 }

@@ -70,6 +70,18 @@ export class GitRepo {
     }
   }
 
+  /** True when git's ignore rules (every .gitignore, .git/info/exclude, core.excludesFile) ignore `wsPath`, tracked or not. */
+  isIgnored(wsPath: string): boolean {
+    const rel = this.prefix === '' ? wsPath : `${this.prefix}/${wsPath}`;
+    try {
+      run(this.top, ['check-ignore', '--quiet', '--no-index', '--', rel]);
+      return true;
+    } catch (e) {
+      if (failureOf(e).status === 1) return false;
+      throw gitError(this.top, ['check-ignore', rel], e);
+    }
+  }
+
   /** True when tracked files differ from HEAD (untracked files do not count), as DVC's `is_dirty(untracked_files=False)`. */
   isDirty(): boolean {
     return run(this.top, ['status', '--porcelain', '--untracked-files=no']).length > 0;
