@@ -21,6 +21,8 @@ COPY src ./src
 # the build also compiles the JSON Schemas into validators (dist/pipeline/schema-validators.cjs)
 COPY schemas ./schemas
 COPY scripts/schema-validators.ts ./scripts/
+# the web view's page, bundled by `npm run build` into dist/web (web/build.ts)
+COPY web ./web
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE}

@@ -13,8 +13,11 @@ import type { ReconcilerHooks } from '../reconcile/reconciler.js';
 import { EngineMonitor } from '../adapters/docker/engine-monitor.js';
 import { errorMessage } from '../core/errno.js';
 import { describeHolder, systemClock } from '../core/ports.js';
-import { buildEngine } from './engine.js';
+import { buildEngine, composeHooks } from './engine.js';
 import { cleanLeftovers } from './leftovers.js';
+import { WebView } from './web-view.js';
+import { webRoutes } from '../adapters/http/web-routes.js';
+import { randomBytes } from 'node:crypto';
 import { daemonPassLease } from './workspace-lock.js';
 import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
 import { openTracking, type TrackingService } from './tracking.js';
@@ -37,9 +40,22 @@ export interface DaemonOptions {
   tracking?: boolean;
   /** Called once the HTTP endpoint listens (with the port actually bound). */
   onListening?(port: number): void;
+  /**
+   * The web view at `/` of the HTTP endpoint (default on). Its POST actions
+   * are on when it listens on loopback, or when `actions` says so; `token`
+   * (default: a random one) is what they need.
+   */
+  web?: { actions?: boolean; token?: string } | false;
+  /** Called once the web view is served: its address, and the token of its actions when they are on (for the operator, never logged). */
+  onWebView?(info: { url: string; token: string | undefined }): void;
 }
 
 export const DEFAULT_PORT = 9465;
+
+/** Whether an address to listen on is reachable only from this machine. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
 
 /** How long a stopping daemon waits for MLflow to receive what is pending (the rest waits in the outbox). */
 const STOP_FLUSH_MS = 3_000;
@@ -98,6 +114,23 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
       return r.kind === 'container' && r.image.kind === 'build' ? r.image.context : undefined;
     };
     const metrics = new DaemonMetrics(() => reconciler.stats());
+    const h = opts.http === null ? undefined : (opts.http ?? { host: '127.0.0.1', port: DEFAULT_PORT });
+    const loopback = h !== undefined && isLoopback(h.host);
+    const webOpts = opts.web === false ? undefined : opts.web;
+    const actionsOn = webOpts?.actions ?? loopback;
+    const web =
+      h && opts.web !== false
+        ? new WebView({
+            project,
+            spec: () => reconciler.currentSpec,
+            phases: () => reconciler.stats().phases,
+            runtimeOf: (stage) => (selected.resolve(stage).kind === 'container' ? 'docker' : 'host'),
+            enqueue: (stage) => reconciler.enqueue(stage),
+            actions: actionsOn,
+            log,
+          })
+        : undefined;
+    const token = web && actionsOn ? (webOpts?.token ?? randomBytes(18).toString('base64url')) : undefined;
     // MLflow: background delivery of the outbox for the daemon's lifetime; tracking never blocks or fails a stage
     if (trackingOn(process.env, opts.tracking)) tracking = await openTracking({ root, log });
     else log.info({}, 'MLflow tracking is off');
@@ -115,7 +148,8 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         return spec;
       },
       tracking,
-      ...(opts.hooks ? { hooks: opts.hooks } : {}),
+      ...(web ? { statusSink: (reporter) => web.statusSink(reporter), tee: (stage) => web.tee(stage), effects: { forceOnce: (stage) => web.takeRerun(stage) } } : {}),
+      ...(opts.hooks || web ? { hooks: composeHooks(web?.hooks(), opts.hooks) } : {}),
       reconciler: {
         ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
         ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
@@ -164,8 +198,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     });
     // spec files are watched from the start: a dvc.yaml invalid at start-up must be seen when it is fixed
     await watcher.update(watchPlan({ pipeline: undefined }));
-    if (opts.http !== null) {
-      const h = opts.http ?? { host: '127.0.0.1', port: DEFAULT_PORT };
+    if (h) {
       http = await startHttpEndpoint({
         host: h.host,
         port: h.port,
@@ -180,9 +213,11 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
           };
         },
         metrics: () => metrics.render(),
+        ...(web ? { routes: webRoutes({ source: web, token, loopback, log }) } : {}),
       });
       opts.onListening?.(http.port);
       await presence.listening(`http://${h.host}:${http.port}/`);
+      if (web) opts.onWebView?.({ url: `http://${h.host.includes(':') ? `[${h.host}]` : h.host}:${http.port}/`, token });
     }
     log.info({ root, runtime: opts.runtime, maxParallel: opts.maxParallel }, 'reconciling');
     await reconciler.start(signal);

@@ -4,6 +4,7 @@ import type { Stage } from '../core/types.js';
 import type { ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import { trackingResultOf } from '../reconcile/outcome.js';
 import { Reconciler, type ReconcilerHooks, type ReconcilerOptions, type ReconcileSpec } from '../reconcile/reconciler.js';
+import type { StatusSink } from '../reconcile/reconciler-api.js';
 import { stepEffects, type EffectOptions } from '../reconcile/stage-effects.js';
 import type { StepDeps } from '../reconcile/stage-steps.js';
 import { systemTimerClock } from '../core/ports.js';
@@ -38,6 +39,8 @@ export interface EngineOptions {
   pull?: StepDeps['pull'];
   effects?: EffectOptions;
   hooks?: ReconcilerHooks;
+  /** Where status goes instead of the reporter itself (the daemon's web view sees each document on its way). */
+  statusSink?: (reporter: StatusReporter) => StatusSink;
   reconciler?: Partial<Omit<ReconcilerOptions, 'loadSpec' | 'effects' | 'status' | 'log' | 'hooks' | 'tracking'>>;
   /** Where the credentials stages ask for come from (default: process.env). */
   env?: Readonly<Record<string, string | undefined>>;
@@ -59,7 +62,7 @@ export async function buildEngine(o: EngineOptions): Promise<{ reconciler: Recon
   const reconciler: Reconciler = new Reconciler({
     loadSpec: o.loadSpec,
     effects: stepEffects(deps, (name) => reporter.recordedRuntime(name), o.effects),
-    status: reporter,
+    status: o.statusSink ? o.statusSink(reporter) : reporter,
     clock: systemTimerClock,
     log,
     ...(hooks ? { hooks } : {}),

@@ -295,6 +295,8 @@ export async function commandDaemon(
     http: { host: string; port: number } | null;
     poll: boolean;
     tracking?: boolean;
+    /** The web view's actions beyond loopback. */
+    webActions?: boolean;
     verbose: boolean;
     runtime: RuntimeMode;
   },
@@ -325,6 +327,10 @@ export async function commandDaemon(
         ...(opts.tracking === false ? { tracking: false } : {}),
         ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
         onListening: (port: number) => io.err(`reprod daemon: /healthz and /metrics on ${opts.http?.host ?? ''}:${port}\n`),
+        ...(opts.webActions ? { web: { actions: true } } : {}),
+        // the token goes to the operator's terminal only, never into the log
+        onWebView: ({ url, token }) =>
+          io.err(token ? `reprod daemon: web view on ${url} (its actions need the token: open ${url}#token=${token})\n` : `reprod daemon: web view on ${url} (read only)\n`),
       },
       ac.signal,
     );

@@ -230,14 +230,16 @@ export function buildCli(io: Io): Command {
     .option('--port <port>', 'port of /healthz and /metrics (0: any free port; -1: no endpoint)', daemonInt(-1, 65535), 9465)
     .option('--host <address>', 'address of /healthz and /metrics (0.0.0.0 to be scraped from elsewhere)', '127.0.0.1')
     .option('--poll', 'poll the file system instead of inotify (for file systems that send no events)')
+    .option('--web-actions', "let the web view's rerun button work when --host is not loopback (it needs the token printed at start)")
     .option('--no-tracking', 'record no MLflow runs (as REPROD_TRACKING=off)')
-    .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean; tracking: boolean }) => {
+    .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean; tracking: boolean; webActions?: boolean }) => {
       io.exitCode = await (await commands()).commandDaemon(io, root(), {
         ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
         debounceMs: o.debounceMs,
         http: o.port < 0 ? null : { host: o.host, port: o.port },
         poll: o.poll === true,
         tracking: o.tracking,
+        ...(o.webActions ? { webActions: true } : {}),
         verbose: verbose(),
         runtime: runtime(),
       });

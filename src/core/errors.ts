@@ -91,6 +91,7 @@ export const ErrorCodes = {
     remedy: "Run the upstream stage's task first (against the same remote): a task takes its inputs from the remote's run-cache, and never runs another stage.",
   },
   ENCODING: { exit: 2, retry: false, remedy: 'Save the file as UTF-8 (the byte shown is where it stops being UTF-8).' },
+  WEB_ASSETS: { exit: 1, retry: false, remedy: 'Build the web view with `npm run build` (it writes dist/web/), or use the reprod image, which has it.' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

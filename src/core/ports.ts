@@ -13,6 +13,7 @@
  *   workspace-lock.ts  WorkspaceLock (.dvc/tmp/lock, shared with DVC)
  *   clock.ts           Clock, TimerClock
  *   logger.ts          Logger
+ *   web-view.ts        WebViewSource (the daemon's web page)
  */
 export * from './ports/runtime.js';
 export * from './ports/workspace.js';
@@ -23,3 +24,4 @@ export * from './ports/lock-store.js';
 export * from './ports/workspace-lock.js';
 export * from './ports/clock.js';
 export * from './ports/logger.js';
+export * from './ports/web-view.js';

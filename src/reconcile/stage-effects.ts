@@ -112,6 +112,11 @@ export function cachedLockReader(d: Pick<StepDeps, 'hasher' | 'lockStore'>): () 
 export interface EffectOptions {
   force?: boolean;
   runCache?: boolean;
+  /**
+   * Whether this plan of `stage` is forced, asked at each plan (the daemon's
+   * rerun action: true once, for the next plan of the stage it was asked for).
+   */
+  forceOnce?: (stage: string) => boolean;
 }
 
 /**
@@ -129,7 +134,8 @@ export function stepEffects(d: StepDeps, recordedRuntime: (stage: string) => Pro
   return {
     async plan(stage, signal) {
       const entry = (await readLock()).stages.get(stage.name);
-      return planStage(d, stage, entry, { recordedRuntime: await runtimeOf(stage.name), signal, ...(o.force ? { force: true } : {}) });
+      const force = o.force === true || o.forceOnce?.(stage.name) === true;
+      return planStage(d, stage, entry, { recordedRuntime: await runtimeOf(stage.name), signal, ...(force ? { force: true } : {}) });
     },
     async inputs(stage, signal) {
       // outputs are not inputs, and a running stage is writing them: leave them unhashed

@@ -108,7 +108,8 @@ export const stageMachine = setup({
   guards: {
     frozen: ({ context }) => context.stage.frozen && context.plan?.forced !== true,
     fresh: ({ context }) => (context.plan?.reasons.length ?? 0) === 0 && context.plan?.forced !== true,
-    knownFailure: ({ context }) => context.failedFingerprint !== undefined && context.failedFingerprint === context.fingerprint,
+    // a forced plan (a rerun asked for) runs a stage that failed on these very inputs again
+    knownFailure: ({ context }) => context.failedFingerprint !== undefined && context.failedFingerprint === context.fingerprint && context.plan?.forced !== true,
     upstreamFailed: ({ context }) => context.upstreamFailed !== undefined,
     canRetry: ({ context }) => context.retries < context.retry.limit,
   },

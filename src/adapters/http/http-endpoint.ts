@@ -14,6 +14,8 @@ export interface HttpEndpointOptions {
   health(): { ok: boolean; status?: string; detail: Record<string, unknown> };
   /** Prometheus exposition text. */
   metrics(): string;
+  /** More routes (the web view): tried first; answers true when it took the request. */
+  routes?: { handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>; close(): void };
   log: Logger;
 }
 
@@ -29,10 +31,26 @@ export interface HttpEndpoint extends AsyncDisposable {
  *   GET /healthz  200 {"status":"ok",…} while the loop is alive and the engine answers,
  *                 else 503 {"status":"degraded"|"unavailable",…}
  *   GET /metrics  Prometheus text
+ *   anything `routes` takes (the web view: GET /, /events, /api/…, POST actions)
  */
 export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<HttpEndpoint> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (opts.routes) {
+      opts.routes.handle(req, res, url).then(
+        (taken) => {
+          if (!taken) builtIn(req, res, url);
+        },
+        (err: unknown) => {
+          opts.log.error({ path: url.pathname, err: errorMessage(err) }, 'http handler failed');
+          if (!res.headersSent) res.writeHead(500).end();
+        },
+      );
+      return;
+    }
+    builtIn(req, res, url);
+  });
+  const builtIn = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -46,13 +64,13 @@ export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<Http
         const body = opts.metrics();
         res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE }).end(req.method === 'HEAD' ? undefined : body);
       } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try ${opts.routes ? '/, ' : ''}/healthz or /metrics\n`);
       }
     } catch (err) {
       opts.log.error({ path: url.pathname, err: errorMessage(err) }, 'http handler failed');
       if (!res.headersSent) res.writeHead(500).end();
     }
-  });
+  };
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) =>
@@ -69,9 +87,10 @@ export async function startHttpEndpoint(opts: HttpEndpointOptions): Promise<Http
     });
   });
   const port = (server.address() as AddressInfo).port;
-  opts.log.info({ host: opts.host, port }, 'serving /healthz and /metrics');
+  opts.log.info({ host: opts.host, port }, opts.routes ? 'serving the web view, /healthz and /metrics' : 'serving /healthz and /metrics');
   const close = () =>
     new Promise<void>((resolve) => {
+      opts.routes?.close();
       server.closeAllConnections();
       server.close(() => resolve());
     });

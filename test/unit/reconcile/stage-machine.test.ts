@@ -49,6 +49,8 @@ function world(opts: { retry?: RetryPolicy; frozen?: boolean } = {}) {
   const w = {
     dep: 'v1',
     stale: true,
+    /** The next plans are forced (the daemon's rerun). */
+    forced: false,
     plans: 0,
     runs: [] as { input: ExecuteInput; done: ReturnType<typeof deferred<ExecuteResult>> }[],
     emitted: [] as StageEmitted['type'][],
@@ -61,6 +63,7 @@ function world(opts: { retry?: RetryPolicy; frozen?: boolean } = {}) {
       obs: { results: new Map(), hashes, params: new Map(), inCache: () => true },
       reasons: w.stale ? STALE : [],
       runtime: IMAGE,
+      ...(w.forced ? { forced: true } : {}),
     };
   };
   const machine = stageMachine.provide({
@@ -153,6 +156,34 @@ describe('stage machine', () => {
     actor.send({ type: 'CHECK' });
     await clock.flush();
     expect(state()).toBe('queued');
+  });
+
+  it('a forced plan runs a stage that is up to date, or failed on the same inputs', async () => {
+    const { w, actor, clock, state, lastRun } = world();
+    w.stale = false;
+    actor.send({ type: 'CHECK' });
+    await clock.flush();
+    expect(state()).toBe('upToDate');
+    w.forced = true;
+    actor.send({ type: 'CHECK' });
+    await clock.flush();
+    expect(state()).toBe('queued');
+    actor.send({ type: 'START' });
+    await clock.flush();
+    lastRun().done.resolve({ kind: 'failed', runId: 'r1', error: new ReprodError('CMD_FAILED', 'exit code 1'), run: run(1) });
+    await clock.flush();
+    expect(state()).toBe('failed');
+    // stale on the same inputs: unforced it stays failed; forced, it runs again
+    w.stale = true;
+    w.forced = false;
+    actor.send({ type: 'CHECK' });
+    await clock.flush();
+    expect(state()).toBe('failed');
+    w.forced = true;
+    actor.send({ type: 'CHECK' });
+    await clock.flush();
+    expect(state()).toBe('queued');
+    expect(w.runs).toHaveLength(1);
   });
 
   it('transient failures retry with capped exponential backoff, then fail, and a later look starts over', async () => {
