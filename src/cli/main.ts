@@ -6,6 +6,7 @@ import { ReprodError } from '../core/errors.js';
 import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
 import { commandCheckout, commandCommit, commandDag, commandExportAirflow, commandRepro, commandStatus, commandValidate, type Io } from './commands.js';
 import { commandDaemon } from './commands.js';
+import { registerConfigCommands } from './config-commands.js';
 import { commandDagMarkdown, registerCompareCommands } from './compare-commands.js';
 import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
 
@@ -182,6 +183,7 @@ export function buildCli(io: Io): Command {
     });
 
   registerCompareCommands(program, io, root);
+  registerConfigCommands(program, io, root);
 
   program
     .command('daemon')

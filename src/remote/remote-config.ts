@@ -120,7 +120,7 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
     if (shared?.has(k)) {
       throw new ReprodError('CONFIG', `remote '${chosen}': ${k} is set in .dvc/config, which is shared and committed`, {
         source: { file: '.dvc/config', key: `remote.${chosen}.${k}` },
-        remedy: `Move it to .dvc/config.local (\`dvc remote modify --local ${chosen} ${k} …\`), remove it from .dvc/config, and revoke the exposed credential.`,
+        remedy: `Move it to .dvc/config.local (\`reprod remote modify --local ${chosen} ${k} …\`), remove it from .dvc/config, and revoke the exposed credential.`,
       });
     }
   }
@@ -170,7 +170,7 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
     if (!keyId || !secret) {
       throw new ReprodError('CONFIG', `remote '${chosen}': .dvc/config.local sets only one of access_key_id and secret_access_key`, {
         source: { file: '.dvc/config.local', key: `remote.${chosen}` },
-        remedy: `Set both: \`dvc remote modify --local ${chosen} access_key_id …\` and \`… secret_access_key …\` (for DagsHub, the token for both).`,
+        remedy: `Set both: \`reprod remote modify --local ${chosen} access_key_id …\` and \`… secret_access_key …\` (for DagsHub, the token for both).`,
       });
     }
     const token = mine?.get('session_token');
