@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { LocalRemote } from '../adapters/remote/local-remote.js';
+import { HttpRemote } from '../adapters/remote/http-remote.js';
 import { S3Remote } from '../adapters/remote/s3-remote.js';
 import { ReprodError } from '../core/errors.js';
 import { systemClock, type Logger } from '../core/ports.js';
@@ -56,7 +57,14 @@ export function remoteConfigInput(root: string, env: Readonly<Record<string, str
 
 /** The adapter for a configured remote: the one place remotes are constructed. */
 export function openRemote(spec: RemoteSpec): RemoteStore {
-  return spec.kind === 'local' ? new LocalRemote(spec.path) : new S3Remote(spec);
+  switch (spec.kind) {
+    case 'local':
+      return new LocalRemote(spec.path);
+    case 's3':
+      return new S3Remote(spec);
+    case 'http':
+      return new HttpRemote(spec);
+  }
 }
 
 // ------------------------------------------------------------ what is tracked

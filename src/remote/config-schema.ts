@@ -165,7 +165,6 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   'client_secret',
   'token',
   'passphrase',
-  'custom_auth_header',
   'gdrive_client_secret',
   'oss_key_secret',
 ]);

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { DvcConfig } from '../core/dvc-config.js';
 import { ReprodError } from '../core/errors.js';
+import { SECRET_KEYS as ALL_SECRET_KEYS } from './config-schema.js';
+import { resolveHttpRemote, type HttpRemoteSpec } from './http-config.js';
 
 export interface LocalRemoteSpec {
   kind: 'local';
@@ -41,7 +43,8 @@ export interface S3RemoteSpec {
   sseKmsKeyId?: string;
 }
 
-export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec;
+export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec | HttpRemoteSpec;
+export type { HttpRemoteSpec } from './http-config.js';
 
 export interface RemoteConfigInput {
   /** `.dvc/config` (shared, committed). */
@@ -54,7 +57,7 @@ export interface RemoteConfigInput {
 }
 
 /** Keys that hold secrets: read only from `.dvc/config.local` (or the environment). */
-const SECRET_KEYS = ['access_key_id', 'secret_access_key', 'session_token'] as const;
+const SECRET_KEYS = [...ALL_SECRET_KEYS];
 
 function sectionName(name: string): string {
   return `remote "${name}"`;
@@ -148,10 +151,17 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
     if (raw === '') throw new ReprodError('CONFIG', `remote '${chosen}': empty path in url`);
     return { kind: 'local', name: chosen, url, path: path.resolve(input.dvcDir, raw), ...(jobs !== undefined ? { jobs } : {}) };
   }
+  if (scheme === 'http' || scheme === 'https' || scheme === 'webdav' || scheme === 'webdavs') {
+    const secret = (k: string) => {
+      const v = mine?.get(k);
+      return v === undefined || v === '' ? undefined : v;
+    };
+    return resolveHttpRemote({ name: chosen, url, scheme, get, secret, ...(jobs !== undefined ? { jobs } : {}) });
+  }
   if (scheme !== 's3') {
-    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (only local folders and s3://)`, {
+    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (local folders, s3://, http(s):// and webdav(s)://)`, {
       source: { file: '.dvc/config', key: `remote.${chosen}.url` },
-      remedy: 'Use an S3-compatible endpoint (for DagsHub, see docs/REMOTES.md) or a local folder.',
+      remedy: 'Use an S3-compatible endpoint (for DagsHub, see docs/REMOTES.md), an HTTP or WebDAV server, or a local folder.',
     });
   }
   const rest = url.slice('s3://'.length);
