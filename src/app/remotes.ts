@@ -4,6 +4,7 @@ import path from 'node:path';
 import { LocalRemote } from '../adapters/remote/local-remote.js';
 import { HttpRemote } from '../adapters/remote/http-remote.js';
 import { S3Remote } from '../adapters/remote/s3-remote.js';
+import { SshRemote } from '../adapters/remote/ssh-remote.js';
 import { ReprodError } from '../core/errors.js';
 import { systemClock, type Logger } from '../core/ports.js';
 import type { Pipeline } from '../core/types.js';
@@ -64,6 +65,8 @@ export function openRemote(spec: RemoteSpec): RemoteStore {
       return new S3Remote(spec);
     case 'http':
       return new HttpRemote(spec);
+    case 'ssh':
+      return new SshRemote(spec);
   }
 }
 

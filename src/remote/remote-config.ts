@@ -3,6 +3,7 @@ import type { DvcConfig } from '../core/dvc-config.js';
 import { ReprodError } from '../core/errors.js';
 import { SECRET_KEYS as ALL_SECRET_KEYS } from './config-schema.js';
 import { resolveHttpRemote, type HttpRemoteSpec } from './http-config.js';
+import { resolveSshRemote, type SshRemoteSpec } from './ssh-config.js';
 
 export interface LocalRemoteSpec {
   kind: 'local';
@@ -43,8 +44,9 @@ export interface S3RemoteSpec {
   sseKmsKeyId?: string;
 }
 
-export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec | HttpRemoteSpec;
+export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec | HttpRemoteSpec | SshRemoteSpec;
 export type { HttpRemoteSpec } from './http-config.js';
+export type { SshRemoteSpec } from './ssh-config.js';
 
 export interface RemoteConfigInput {
   /** `.dvc/config` (shared, committed). */
@@ -158,8 +160,15 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
     };
     return resolveHttpRemote({ name: chosen, url, scheme, get, secret, ...(jobs !== undefined ? { jobs } : {}) });
   }
+  if (scheme === 'ssh') {
+    const secret = (k: string) => {
+      const v = mine?.get(k);
+      return v === undefined || v === '' ? undefined : v;
+    };
+    return resolveSshRemote({ name: chosen, url, get, secret, env: input.env, dvcDir: input.dvcDir, ...(jobs !== undefined ? { jobs } : {}) });
+  }
   if (scheme !== 's3') {
-    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (local folders, s3://, http(s):// and webdav(s)://)`, {
+    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (local folders, s3://, http(s)://, webdav(s):// and ssh://)`, {
       source: { file: '.dvc/config', key: `remote.${chosen}.url` },
       remedy: 'Use an S3-compatible endpoint (for DagsHub, see docs/REMOTES.md), an HTTP or WebDAV server, or a local folder.',
     });
