@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { LocalRemote } from '../adapters/remote/local-remote.js';
+import { AzureRemote } from '../adapters/remote/azure-remote.js';
 import { HttpRemote } from '../adapters/remote/http-remote.js';
 import { S3Remote } from '../adapters/remote/s3-remote.js';
 import { SshRemote } from '../adapters/remote/ssh-remote.js';
@@ -67,6 +68,8 @@ export function openRemote(spec: RemoteSpec): RemoteStore {
       return new HttpRemote(spec);
     case 'ssh':
       return new SshRemote(spec);
+    case 'azure':
+      return new AzureRemote(spec);
   }
 }
 

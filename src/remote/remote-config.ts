@@ -4,6 +4,7 @@ import { ReprodError } from '../core/errors.js';
 import { SECRET_KEYS as ALL_SECRET_KEYS } from './config-schema.js';
 import { resolveHttpRemote, type HttpRemoteSpec } from './http-config.js';
 import { resolveSshRemote, type SshRemoteSpec } from './ssh-config.js';
+import { resolveAzureRemote, type AzureRemoteSpec } from './azure-config.js';
 
 export interface LocalRemoteSpec {
   kind: 'local';
@@ -44,7 +45,8 @@ export interface S3RemoteSpec {
   sseKmsKeyId?: string;
 }
 
-export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec | HttpRemoteSpec | SshRemoteSpec;
+export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec | HttpRemoteSpec | SshRemoteSpec | AzureRemoteSpec;
+export type { AzureRemoteSpec } from './azure-config.js';
 export type { HttpRemoteSpec } from './http-config.js';
 export type { SshRemoteSpec } from './ssh-config.js';
 
@@ -153,22 +155,18 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
     if (raw === '') throw new ReprodError('CONFIG', `remote '${chosen}': empty path in url`);
     return { kind: 'local', name: chosen, url, path: path.resolve(input.dvcDir, raw), ...(jobs !== undefined ? { jobs } : {}) };
   }
+  /** A secret: from `.dvc/config.local` only. */
+  const localSecret = (k: string) => {
+    const v = mine?.get(k);
+    return v === undefined || v === '' ? undefined : v;
+  };
   if (scheme === 'http' || scheme === 'https' || scheme === 'webdav' || scheme === 'webdavs') {
-    const secret = (k: string) => {
-      const v = mine?.get(k);
-      return v === undefined || v === '' ? undefined : v;
-    };
-    return resolveHttpRemote({ name: chosen, url, scheme, get, secret, ...(jobs !== undefined ? { jobs } : {}) });
+    return resolveHttpRemote({ name: chosen, url, scheme, get, secret: localSecret, ...(jobs !== undefined ? { jobs } : {}) });
   }
-  if (scheme === 'ssh') {
-    const secret = (k: string) => {
-      const v = mine?.get(k);
-      return v === undefined || v === '' ? undefined : v;
-    };
-    return resolveSshRemote({ name: chosen, url, get, secret, env: input.env, dvcDir: input.dvcDir, ...(jobs !== undefined ? { jobs } : {}) });
-  }
+  if (scheme === 'ssh') return resolveSshRemote({ name: chosen, url, get, secret: localSecret, env: input.env, dvcDir: input.dvcDir, ...(jobs !== undefined ? { jobs } : {}) });
+  if (scheme === 'azure') return resolveAzureRemote({ name: chosen, url, get, secret: localSecret, env: input.env, ...(jobs !== undefined ? { jobs } : {}) });
   if (scheme !== 's3') {
-    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (local folders, s3://, http(s)://, webdav(s):// and ssh://)`, {
+    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (local folders, s3://, http(s)://, webdav(s)://, ssh:// and azure://)`, {
       source: { file: '.dvc/config', key: `remote.${chosen}.url` },
       remedy: 'Use an S3-compatible endpoint (for DagsHub, see docs/REMOTES.md), an HTTP or WebDAV server, or a local folder.',
     });
