@@ -14,6 +14,8 @@ export const nodeImage = 'reprod/node:20';
 
 /** reprod's own image, from the repository's root Dockerfile. */
 export const reprodImage = 'reprod/reprod:latest';
+/** The build stage of reprod's image, kept as the layer cache of the next build. */
+export const buildStageImage = 'reprod/reprod-build:cache';
 
 /** What the Dockerfiles name by default, where a registry answers. */
 export const registryNodeImage = 'node:20-bookworm-slim';

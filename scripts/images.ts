@@ -28,6 +28,7 @@ import {
   nodeImage,
   registryNodeImage,
   reprodImage,
+  buildStageImage,
   stageImage,
 } from './image-names.js';
 
@@ -174,7 +175,12 @@ const steps: Record<Target, () => Promise<void>> = {
   node: makeNodeImage,
   reprod: async () => {
     await build(reprodImage, repoRoot, { NODE_IMAGE: nodeImage });
-    // The build stage, untagged now (see the root Dockerfile).
+    // The build stage is left untagged (see the root Dockerfile). The newest
+    // one is kept, tagged, so that the next build finds its layers (npm ci
+    // runs again only when package-lock.json changes); older ones go.
+    const stages = await mustRun('docker', ['images', '--filter', 'label=reprod.build-stage=reprod', '--format', '{{.ID}}'], { capture: true });
+    const newest = stages.split('\n').find((l) => l.trim() !== '');
+    if (newest !== undefined) await mustRun('docker', ['tag', newest.trim(), buildStageImage], { capture: true });
     await mustRun('docker', ['image', 'prune', '--force', '--filter', 'label=reprod.build-stage=reprod'], { capture: true });
   },
   ml: () => build(mlBaseImage, join(repoRoot, 'stages', '_base'), { BASE_IMAGE: baseImage }),

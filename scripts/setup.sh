@@ -20,5 +20,7 @@ fi
 
 npm ci --no-audit --no-fund
 npm run build
+# `reprod` on the PATH: this checkout's CLI
+ln -sf "$PWD/bin/reprod.js" /usr/local/bin/reprod
 bash scripts/docker-engine.sh
 npm run images

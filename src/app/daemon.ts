@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { DaemonMetrics } from '../adapters/http/daemon-metrics.js';
 import { startHttpEndpoint, type HttpEndpoint } from '../adapters/http/http-endpoint.js';
 import { SpecWatcher } from '../adapters/watch/spec-watcher.js';
@@ -41,25 +40,6 @@ export const DEFAULT_PORT = 9465;
 
 /** How long a stopping daemon waits for MLflow to receive what is pending (the rest waits in the outbox). */
 const STOP_FLUSH_MS = 3_000;
-
-/**
- * `vars:` files of dvc.yaml (`file.yaml`, or `file.yaml:key,…`): templating
- * reads them, so their change is a change of the spec. Called after a valid
- * load, so dvc.yaml parses; if it no longer does, the last plan stands until
- * the next valid load.
- */
-function varsFiles(root: string): string[] {
-  const text = readFileSync(path.join(root, DVC_YAML), 'utf8');
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch {
-    return [];
-  }
-  const vars = typeof doc === 'object' && doc !== null && 'vars' in doc ? doc.vars : undefined;
-  if (!Array.isArray(vars)) return [];
-  return vars.filter((v): v is string => typeof v === 'string').map((v) => path.posix.normalize(v.split(':')[0] ?? v));
-}
 
 /**
  * `reprod daemon`: the composition root of the long-running reconciler.
@@ -135,7 +115,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         metrics,
         lease,
         onSpec: (spec) => {
-          watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles: varsFiles(root), buildContextOf })).catch((err: unknown) =>
+          watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles: current?.templateFiles ?? [], buildContextOf })).catch((err: unknown) =>
             log.warn({ err: errorMessage(err) }, 'cannot watch the workspace'),
           );
         },
@@ -143,16 +123,14 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     });
     // the engine, watched: losing it is a condition (EngineAvailable, /healthz, reprod_engine_up), never a stage failure
     const docker = selected.docker;
-    let first = true;
     const monitor = docker
       ? new EngineMonitor({
           ping: () => docker.ping(),
           onLook: (up, message) => {
             const back = up && !reconciler.engineAvailable;
             reconciler.setEngine(up, message);
-            // containers left by an engine that died with them, or by an earlier process
-            if (back || (up && first)) docker.removeOrphans().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove orphan containers'));
-            first = false;
+            // containers left by an engine that died with them (those of an earlier process went at start, below)
+            if (back) docker.removeOrphans().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove orphan containers'));
           },
         })
       : undefined;
@@ -160,7 +138,6 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     if (docker) {
       await lease.enter();
       await docker.removeOrphans({ workspaceLockHeld: true }).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove orphan containers'));
-      first = false;
     }
     const monitorDone = monitor?.start(signal);
     watcher = new SpecWatcher({

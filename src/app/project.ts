@@ -69,6 +69,12 @@ export interface Spec {
   manifests: ParsedManifests;
   /** dvc.yaml, the files its templating read, and the manifests: their text, for the spec hash. */
   text: string;
+  /**
+   * The files templating read besides dvc.yaml (params.yaml, `vars:` files,
+   * present or not), workspace-relative: what to watch for spec changes,
+   * without parsing dvc.yaml again.
+   */
+  templateFiles?: readonly string[];
 }
 
 /** Parses and checks the pipeline: syntax, schema, templating, then the DAG. */
@@ -96,18 +102,20 @@ export function loadSpec(root: string, limits: InputLimits = inputLimits()): Spe
     throw new ReprodError('NO_PIPELINE', `no ${DVC_YAML} in ${root}`);
   }
   const read: string[] = [text];
+  const templateFiles: string[] = [];
   const pipeline = parseDvcYaml(text, {
     file: DVC_YAML,
     readFile: (rel) => {
       const t = readOptional(root, rel);
       read.push(`${rel}\n${t ?? ''}`);
+      templateFiles.push(rel);
       return t;
     },
     limits,
   });
   const manifestFiles = listManifests(root);
   for (const f of manifestFiles) read.push(`${f.path}\n${f.text}`);
-  return { pipeline, dag: buildDag(pipeline), manifests: parseManifests(manifestFiles, limits), text: read.join('\n---\n') };
+  return { pipeline, dag: buildDag(pipeline), manifests: parseManifests(manifestFiles, limits), text: read.join('\n---\n'), templateFiles };
 }
 
 function listManifests(root: string): { path: string; text: string }[] {
@@ -145,6 +153,21 @@ export class FileLockStore implements LockStore {
       const current = await this.ws.readText(DVC_LOCK);
       const text = serializeLockfile(upsertStage(parse(current, this.limits), stage, entry));
       if (current !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Drops the stages' entries, as `dvc remove` does; no entry left: dvc.lock goes. */
+  remove(stages: readonly string[]): Promise<void> {
+    const next = this.chain.then(async () => {
+      const current = await this.ws.readText(DVC_LOCK);
+      if (current === undefined) return;
+      const lock = parse(current, this.limits);
+      if (!stages.some((s) => lock.stages.has(s))) return;
+      for (const s of stages) lock.stages.delete(s);
+      if (lock.stages.size === 0) await this.ws.remove(DVC_LOCK);
+      else await this.ws.writeTextAtomic(DVC_LOCK, serializeLockfile(lock));
     });
     this.chain = next.catch(() => undefined);
     return next;

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { decodeUtf8 } from '../adapters/fs/utf8-text.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import type { Stage } from '../core/types.js';
 import type { Dag } from '../pipeline/dag.js';
@@ -19,19 +20,20 @@ function fail(errors: ReprodError[]): never {
  * violation, each with its key and line.
  */
 export async function validateSchemaOnly(root: string, file: string): Promise<void> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path.resolve(root, file), 'utf8');
+    bytes = await readFile(path.resolve(root, file));
   } catch (cause) {
     throw new ReprodError('USAGE', `cannot read ${file}`, { cause, remedy: 'Give the path of a dvc.yaml file.' });
   }
-  const errors = validateDvcYamlText(text, file);
+  // strictly UTF-8, as every other read of dvc.yaml: an editor's check must not accept what status refuses
+  const errors = validateDvcYamlText(decodeUtf8(bytes, file), file);
   if (errors.length > 0) fail(errors);
 }
 
 /** True when a stage's output is `dep`, holds it, or lies inside it. */
 function isProduced(dag: Dag, dep: string): boolean {
-  return [...dag.producers.keys()].some((o) => dep === o || dep.startsWith(`${o}/`) || o.startsWith(`${dep}/`));
+  return Array.from(dag.producers.keys()).some((o) => dep === o || dep.startsWith(`${o}/`) || o.startsWith(`${dep}/`));
 }
 
 /** A dependency that neither exists nor is produced by a stage. */
@@ -48,21 +50,41 @@ async function missingDeps(project: Project, dag: Dag, stage: Stage): Promise<Re
   return errors;
 }
 
+/** A stage whose params must be readable now: unless a stage produces every params file it lists. */
+function readsParamsNow(dag: Dag, stage: Stage): boolean {
+  return stage.params.length > 0 && !stage.params.every((p) => dag.producers.has(p.path));
+}
+
 /**
- * The stage's params, read as a run would read them (files, keys): unless a
- * stage produces every params file, a missing file or key is an error now
- * rather than when the stage runs.
+ * The stages' params, read as a run would read them (files, keys), so that a
+ * missing file or key is an error now rather than when the stage runs. Every
+ * params file is observed once, however many stages list it (a params.yaml of
+ * 12,000 keys listed by ten stages was parsed ten times), then each stage's
+ * keys are checked against that one reading. A file that cannot be read is
+ * reported once.
  */
-async function paramsErrors(project: Project, dag: Dag, stage: Stage): Promise<ReprodError[]> {
-  if (stage.params.length === 0 || stage.params.every((p) => dag.producers.has(p.path))) return [];
-  const paramsOnly = { ...stage, deps: [], outs: [] };
+async function paramsErrors(project: Project, dag: Dag, stages: readonly Stage[]): Promise<ReprodError[]> {
+  const reading = stages.filter((s) => readsParamsNow(dag, s));
+  const first = reading[0];
+  if (first === undefined) return [];
+  const files = [...new Map(reading.flatMap((s) => s.params).map((p) => [p.path, p])).values()];
+  let observed: Awaited<ReturnType<typeof observeStage>>;
   try {
-    lockEntryFromObserved(paramsOnly, await observeStage(project, paramsOnly, undefined), false);
-    return [];
+    observed = await observeStage(project, { ...first, deps: [], outs: [], params: files }, undefined);
   } catch (e) {
     if (e instanceof ReprodError) return [e];
     throw e;
   }
+  const errors: ReprodError[] = [];
+  for (const stage of reading) {
+    try {
+      lockEntryFromObserved({ ...stage, deps: [], outs: [] }, observed, false);
+    } catch (e) {
+      if (e instanceof ReprodError) errors.push(e);
+      else throw e;
+    }
+  }
+  return errors;
 }
 
 /**
@@ -77,9 +99,8 @@ export async function validateWorkspace(root: string): Promise<{ stages: number 
     // dvc.lock is input too: what status and repro would refuse, validate refuses
     await project.lockStore.read();
     const errors: ReprodError[] = [];
-    for (const stage of pipeline.stages) {
-      errors.push(...(await missingDeps(project, dag, stage)), ...(await paramsErrors(project, dag, stage)));
-    }
+    for (const stage of pipeline.stages) errors.push(...(await missingDeps(project, dag, stage)));
+    errors.push(...(await paramsErrors(project, dag, pipeline.stages)));
     if (errors.length > 0) fail(errors);
     return { stages: pipeline.stages.length };
   });

@@ -8,6 +8,7 @@ import { commandCheckout, commandCommit, commandDag, commandExportAirflow, comma
 import { commandDaemon } from './commands.js';
 import { registerConfigCommands } from './config-commands.js';
 import { commandDagMarkdown, registerCompareCommands } from './compare-commands.js';
+import { registerEditCommands } from './edit-commands.js';
 import { commandCloudStatus, commandFetch, commandGc, commandPull, commandPush } from './commands.js';
 
 /** Builds the command line. Every command returns its exit code; errors become codes only here. */
@@ -183,6 +184,7 @@ export function buildCli(io: Io): Command {
     });
 
   registerCompareCommands(program, io, root);
+  registerEditCommands(program, io, root, locked);
   registerConfigCommands(program, io, root);
 
   program

@@ -23,7 +23,7 @@ export const ErrorCodes = {
   OUT_OVERLAP: { exit: 2, retry: false, remedy: 'Give each output one producing stage; an output may not lie inside another.' },
   OUT_DUPLICATE: { exit: 2, retry: false, remedy: 'Give each output one producing stage.' },
   PATH_OUTSIDE: { exit: 2, retry: false, remedy: 'Keep every dep, out and wdir inside the workspace.' },
-  STAGE_NOT_FOUND: { exit: 2, retry: false, remedy: 'Run `reprod status` to list the stages.' },
+  STAGE_NOT_FOUND: { exit: 2, retry: false, remedy: 'Run `reprod dag` to list the stages.' },
   LOCK_CORRUPT: { exit: 2, retry: false, remedy: 'Fix dvc.lock by hand, or delete it to rerun every stage.' },
   CMD_FAILED: { exit: 1, retry: false, remedy: 'See the stage\'s output above; fix the command or its inputs.' },
   CACHE: { exit: 1, retry: true, remedy: 'Check that .dvc/cache is writable.' },

@@ -1,4 +1,5 @@
 import { ReprodError, ReprodErrors } from '../core/errors.js';
+import { stageNames, unknownStage } from './stage-names.js';
 import type { OutSpec, Pipeline, Stage } from '../core/types.js';
 
 /**
@@ -144,7 +145,7 @@ export interface SelectOptions {
 export function selectStages(dag: Dag, targets: string[] = [], opts: SelectOptions = {}): Stage[] {
   for (const t of targets) {
     if (!dag.byName.has(t) && !dag.stages.some((s) => s.group === t)) {
-      throw new ReprodError('STAGE_NOT_FOUND', `stage '${t}' does not exist in the pipeline`);
+      throw unknownStage(t, stageNames(dag.stages));
     }
   }
   const roots =

@@ -65,7 +65,8 @@ export function yamlKeyLines(text: string): KeyLineOf {
   return (path) => {
     if (state === undefined) {
       const lc = new LineCounter();
-      const doc = parseDocument(text, { lineCounter: lc, version: '1.2' });
+      // the text has been loaded (and bounded) already; yaml's unique-key check is quadratic, and done there
+      const doc = parseDocument(text, { lineCounter: lc, version: '1.2', uniqueKeys: false });
       state = doc.errors.length > 0 ? null : { doc, lc };
     }
     if (state === null) return undefined;

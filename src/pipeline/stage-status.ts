@@ -30,8 +30,8 @@ function itemChange(entry: LockFileEntry | undefined, actual: HashInfo | null | 
 
 /** Params status of one file, with DVC's key order: the listed keys, else file keys then lock keys. */
 function paramsChanges(dep: ParamsDep, locked: PyDict | undefined, actual: PyDict | null | undefined): ChangeReason[] {
-  if (!actual) return [{ kind: 'param', file: dep.defPath, key: null, change: 'deleted' }];
-  if (!locked) return [{ kind: 'param', file: dep.defPath, key: null, change: 'new' }];
+  if (!actual) return [{ kind: 'param', file: dep.path, key: null, change: 'deleted' }];
+  if (!locked) return [{ kind: 'param', file: dep.path, key: null, change: 'new' }];
   const keys = dep.keys ?? [...new Set([...actual.keys(), ...locked.keys()])];
   const out: ChangeReason[] = [];
   for (const key of keys) {
@@ -40,7 +40,7 @@ function paramsChanges(dep: ParamsDep, locked: PyDict | undefined, actual: PyDic
     if (!now.found) change = 'deleted';
     else if (!locked.has(key)) change = 'new';
     else if (!pyEquals(now.value, locked.get(key) as PyValue)) change = 'modified';
-    if (change) out.push({ kind: 'param', file: dep.defPath, key, change });
+    if (change) out.push({ kind: 'param', file: dep.path, key, change });
   }
   return out;
 }
@@ -48,6 +48,8 @@ function paramsChanges(dep: ParamsDep, locked: PyDict | undefined, actual: PyDic
 /**
  * Why `stage` is stale, in the order DVC's `status` reports it: deps (files
  * then params), outs, `always changed`, `changed command`. Empty = up to date.
+ * Paths are workspace-relative, as DVC prints them from the root: a stage
+ * with `wdir: work` and dep `../data/a.txt` reports `data/a.txt`.
  * `lock` is the stage's dvc.lock entry, if any.
  */
 export function stageStatus(stage: Stage, lock: LockStage | undefined, obs: StageObservation): ChangeReason[] {
@@ -55,7 +57,7 @@ export function stageStatus(stage: Stage, lock: LockStage | undefined, obs: Stag
   if (!stage.frozen) {
     for (const dep of stage.deps) {
       const change = itemChange(lockEntryFor(lock?.deps, dep.defPath), obs.hashes.get(dep.path));
-      if (change) reasons.push({ kind: 'dep', path: dep.defPath, change });
+      if (change) reasons.push({ kind: 'dep', path: dep.path, change });
     }
     for (const p of stage.params) {
       const locked = lock?.params.get(p.defPath);
@@ -67,11 +69,11 @@ export function stageStatus(stage: Stage, lock: LockStage | undefined, obs: Stag
     const actual = obs.hashes.get(out.path);
     // DVC checks the cache first: a committed out whose object is gone is `not in cache`.
     if (entry && entry.hash === 'md5' && out.cache && !obs.inCache(entry.md5)) {
-      reasons.push({ kind: 'out', path: out.defPath, change: 'not in cache' });
+      reasons.push({ kind: 'out', path: out.path, change: 'not in cache' });
       continue;
     }
     const change = itemChange(entry, actual);
-    if (change) reasons.push({ kind: 'out', path: out.defPath, change });
+    if (change) reasons.push({ kind: 'out', path: out.path, change });
   }
   if (stage.alwaysChanged && !stage.frozen) reasons.push({ kind: 'always' });
   if (lock && !cmdEquals(lock.cmd, stage.cmd)) reasons.push({ kind: 'cmd' });

@@ -102,7 +102,8 @@ function composeBounded(
     }
     yield* parser.end();
   }
-  const composer = new Composer({ uniqueKeys: true, prettyErrors: false, version: '1.2' });
+  // keys are checked for repeats while converting: yaml's own check compares each key with all before it (quadratic)
+  const composer = new Composer({ uniqueKeys: false, version: '1.2' });
   let doc: Document.Parsed | undefined;
   for (const d of composer.compose(tokens(), true, text.length)) {
     if (doc === undefined) {
@@ -234,8 +235,16 @@ class Converter {
 
   private mapping(node: YAMLMap): PyDict {
     const out: PyDict = new Map();
+    // keys as yaml compares them: `1` and `'1'` differ
+    const seen = new Set<unknown>();
     for (const pair of node.items) {
       const key = isScalar(pair.key) ? pair.key.value : pair.key;
+      if (seen.has(key)) {
+        const offset = isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+        const at = offset === undefined ? this.where(node) : this.lineAt(offset);
+        throw new ReprodError('YAML_SYNTAX', 'invalid YAML: Map keys must be unique', { source: { file: this.file, ...at } });
+      }
+      seen.add(key);
       if (key !== null && typeof key === 'object') {
         const offset = isScalar(pair.key) || !pair.key ? undefined : (pair.key as Node).range?.[0];
         throw new ReprodError('YAML_SYNTAX', 'complex mapping keys are not supported', {

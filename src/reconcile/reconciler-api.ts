@@ -1,5 +1,5 @@
 import type { Logger, PreparedRuntime, RuntimeIdentity } from '../core/ports.js';
-import type { Lockfile, Pipeline, Stage } from '../core/types.js';
+import type { Pipeline, Stage } from '../core/types.js';
 import type { Dag } from '../pipeline/dag.js';
 import type { ParsedManifests } from '../pipeline/manifests.js';
 import type { StageReport } from '../status/reporter.js';
@@ -135,5 +135,3 @@ export interface ReconcilerStats {
   phases: Record<string, StagePhase>;
 }
 
-/** dvc.lock as committed, for status reports. */
-export type LockReader = () => Promise<Lockfile>;

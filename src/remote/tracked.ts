@@ -2,6 +2,7 @@ import { ReprodError } from '../core/errors.js';
 import type { Lockfile, Stage } from '../core/types.js';
 import type { DvcFile } from '../pipeline/dvc-file.js';
 import { selectStages, type Dag } from '../pipeline/dag.js';
+import { stageNames, unknownStage } from '../pipeline/stage-names.js';
 import { normalizeWsPath } from '../pipeline/paths.js';
 
 /**
@@ -126,7 +127,7 @@ export function selectTracked(all: readonly TrackedOut[], ctx: SelectContext, ta
     if (stageInFile !== undefined || ctx.dag.byName.has(raw) || ctx.dag.stages.some((s) => s.group === raw)) {
       const name = stageInFile ?? raw;
       const names = ctx.dag.stages.filter((s) => s.name === name || s.group === name).map((s) => s.name);
-      if (names.length === 0) throw new ReprodError('STAGE_NOT_FOUND', `stage '${name}' does not exist in the pipeline`);
+      if (names.length === 0) throw unknownStage(name, stageNames(ctx.dag.stages));
       addStages(names);
       continue;
     }

@@ -27,6 +27,27 @@ export interface BuildContext {
 
 const HASH_FORMAT = 'reprod-build-context/1';
 
+/**
+ * The last hash of each context folder, by a signature of what the walk saw
+ * (every entry's name, mode, size, mtime, ctime and inode, the Dockerfile's
+ * path and the build args). Planning hashes every stage's context, and a
+ * foreach group of a hundred stages shares one: with the signature equal,
+ * no file is read again. Any write changes a file's ctime, so a signature
+ * that matches means the bytes read last time are still there.
+ */
+export class ContextMemo {
+  private readonly last = new Map<string, { signature: string; hash: string }>();
+
+  hashOf(root: string, signature: string): string | undefined {
+    const m = this.last.get(root);
+    return m?.signature === signature ? m.hash : undefined;
+  }
+
+  remember(root: string, signature: string, hash: string): void {
+    this.last.set(root, { signature, hash });
+  }
+}
+
 async function hashFile(file: string, h: ReturnType<typeof createHash>): Promise<void> {
   for await (const chunk of createReadStream(file)) {
     if (Buffer.isBuffer(chunk)) h.update(chunk);
@@ -47,7 +68,7 @@ async function readIgnore(root: string, dockerfile: string): Promise<DockerIgnor
  * Lists and hashes a context folder. Sockets, fifos and devices are left out,
  * as Docker's CLI leaves them. Symlinks are kept as links, not followed.
  */
-export async function scanBuildContext(root: string, dockerfile: string, args: Readonly<Record<string, string>>): Promise<BuildContext> {
+export async function scanBuildContext(root: string, dockerfile: string, args: Readonly<Record<string, string>>, memo?: ContextMemo): Promise<BuildContext> {
   const abs = path.resolve(root);
   let st;
   try {
@@ -62,6 +83,7 @@ export async function scanBuildContext(root: string, dockerfile: string, args: R
   }
   const ignore = await readIgnore(abs, dockerfile);
   const entries: TarEntry[] = [];
+  const seen: string[] = [];
   const walk = async (rel: string): Promise<void> => {
     const dir = rel === '' ? abs : path.join(abs, rel);
     const names = (await fs.readdir(dir)).sort();
@@ -69,6 +91,7 @@ export async function scanBuildContext(root: string, dockerfile: string, args: R
       const relPath = rel === '' ? name : `${rel}/${name}`;
       const ignored = ignore.ignores(relPath);
       const s = await fs.lstat(path.join(abs, relPath));
+      if (!ignored) seen.push(`${relPath}\0${s.mode}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}\0${s.ino}`);
       const mtimeSeconds = Math.floor(s.mtimeMs / 1000);
       if (s.isDirectory()) {
         if (ignored && !ignore.hasExceptions) continue;
@@ -86,6 +109,9 @@ export async function scanBuildContext(root: string, dockerfile: string, args: R
   await walk('');
   // readdir order per folder gives parents first; a global sort keeps it (a parent is a prefix).
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const signature = `${dockerfile}\0${JSON.stringify(Object.entries(args).sort())}\0${seen.join('\n')}`;
+  const known = memo?.hashOf(abs, signature);
+  if (known !== undefined) return { root: abs, dockerfile, entries, hash: known };
   const h = createHash('sha256');
   h.update(`${HASH_FORMAT}\0dockerfile\0${dockerfile}\0`);
   for (const k of Object.keys(args).sort()) h.update(`arg\0${k}\0${args[k] ?? ''}\0`);
@@ -97,7 +123,9 @@ export async function scanBuildContext(root: string, dockerfile: string, args: R
       await hashFile(path.join(abs, e.name), h);
     }
   }
-  return { root: abs, dockerfile, entries, hash: h.digest('hex') };
+  const hash = h.digest('hex');
+  memo?.remember(abs, signature, hash);
+  return { root: abs, dockerfile, entries, hash };
 }
 
 /**

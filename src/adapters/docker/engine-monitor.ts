@@ -21,14 +21,7 @@ export interface EngineMonitorOptions {
  * again at the stages that wait for the engine when it comes back.
  */
 export class EngineMonitor {
-  private state: boolean | undefined;
-
   constructor(private readonly o: EngineMonitorOptions) {}
-
-  /** undefined before the first look. */
-  get available(): boolean | undefined {
-    return this.state;
-  }
 
   /** Looks now, and says what it saw. */
   async look(): Promise<boolean> {
@@ -48,7 +41,6 @@ export class EngineMonitor {
     } finally {
       clearTimeout(timer);
     }
-    this.state = up;
     this.o.onLook(up, message);
     return up;
   }

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { ReprodError } from '../../core/errors.js';
 import type { Logger, StageLogSink } from '../../core/ports.js';
-import { packBuildContext, scanBuildContext, type BuildContext } from './build-context.js';
+import { ContextMemo, packBuildContext, scanBuildContext, type BuildContext } from './build-context.js';
 import { engineError, engineMessage, engineStatus } from './engine.js';
 import { LABEL } from './labels.js';
 
@@ -108,6 +108,8 @@ export class ImageBuilder {
   /** Builds started by this instance: what tests and metrics count. */
   builds = 0;
   private readonly inFlight = new Map<string, Promise<EnsuredImage>>();
+  /** Context hashes by what their files' stats were: identify and prepare, stage after stage, read the files once. */
+  private readonly memo = new ContextMemo();
 
   constructor(
     private readonly docker: Docker,
@@ -127,13 +129,13 @@ export class ImageBuilder {
 
   /** The tag and context hash a build context would give, without building (reads the context's files only). */
   async contextOf(req: ImageBuildRequest): Promise<{ tag: string; hash: string }> {
-    const ctx = await scanBuildContext(req.context, req.dockerfile, req.args);
+    const ctx = await scanBuildContext(req.context, req.dockerfile, req.args, this.memo);
     return { tag: imageTag(req.group, ctx.hash), hash: ctx.hash };
   }
 
   /** Makes sure the image of a build context exists; output of a build goes to `log`. */
   async ensureBuilt(req: ImageBuildRequest, signal: AbortSignal, log?: StageLogSink): Promise<EnsuredImage & { contextHash: string }> {
-    const ctx = await scanBuildContext(req.context, req.dockerfile, req.args);
+    const ctx = await scanBuildContext(req.context, req.dockerfile, req.args, this.memo);
     const tag = imageTag(req.group, ctx.hash);
     const existing = await this.imageId(tag);
     if (existing) return { id: existing, ref: tag, built: false, contextHash: ctx.hash };

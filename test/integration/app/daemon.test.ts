@@ -278,6 +278,20 @@ describe('reprod daemon', () => {
     assertStatusFilesValid(ws.path);
   });
 
+  it('an edit of a vars file that templating reads reruns the stage that uses it', async () => {
+    using ws = tempDir('reprod-daemon-vars-');
+    write(ws.path, {
+      'dvc.yaml': 'vars:\n  - config.yaml\nstages:\n  greet:\n    cmd: echo ${word} > out.txt\n    outs: [out.txt]\n',
+      'config.yaml': 'word: hello\n',
+      'manifests/stages.yaml': manifests(['greet']),
+    });
+    await using d = startDaemon(ws.path);
+    await waitFor('the first pass', () => read(ws.path, 'out.txt') === 'hello\n' && pipelineUpToDate(ws.path), { log: d.log });
+    write(ws.path, { 'config.yaml': 'word: again\n' });
+    await waitFor('the rerun with the new value', () => read(ws.path, 'out.txt') === 'again\n' && pipelineUpToDate(ws.path), { log: d.log });
+    expect(parseLockfile(read(ws.path, 'dvc.lock') ?? '').stages.get('greet')?.cmd).toBe('echo again > out.txt');
+  });
+
   it('a failing stage stays failed until its inputs change, blocks its downstream, and other branches go on', async () => {
     using ws = tempDir('reprod-daemon-');
     write(ws.path, {

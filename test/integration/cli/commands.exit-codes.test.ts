@@ -153,6 +153,14 @@ describe('the command line as a user runs it', () => {
     }
   });
 
+  it('validate --schema-only refuses a file that is not UTF-8, as validate does', async () => {
+    using ws = tempDir('reprod-exit-');
+    write(ws.path, { 'edit/dvc.yaml': Buffer.concat([Buffer.from('stages:\n  s:\n    cmd: echo caf'), Buffer.from([0xe9]), Buffer.from('\n')]) });
+    const res = await reprod(ws.path, 'validate', '--schema-only', 'edit/dvc.yaml');
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/^ERROR: edit\/dvc\.yaml:3:18: not valid UTF-8 \(byte 0xe9\)/);
+  });
+
   it('a limit raised in the environment lets a bigger matrix through', async () => {
     using ws = tempDir('reprod-exit-');
     write(ws.path, { 'dvc.yaml': dvcYamlMatrixBomb(2, 10) });
