@@ -50,7 +50,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function inProcess(): Promise<number> {
   const t = performance.now();
-  const stale = await pipelineStatus({ root: ws, runtime: 'host', log }, []);
+  const { stale } = await pipelineStatus({ root: ws, runtime: 'host', log }, []);
   if (stale.length) throw new Error('the bench pipeline should be up to date');
   return performance.now() - t;
 }

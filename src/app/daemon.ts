@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DaemonMetrics } from '../adapters/http/daemon-metrics.js';
+import { DaemonPresence } from '../adapters/fs/daemon-presence.js';
 import { startHttpEndpoint, type HttpEndpoint } from '../adapters/http/http-endpoint.js';
 import { SpecWatcher } from '../adapters/watch/spec-watcher.js';
 import { watchPlan } from '../adapters/watch/watch-plan.js';
@@ -11,7 +12,7 @@ import { resolveStageRuntime } from '../pipeline/stage-runtime.js';
 import type { ReconcilerHooks } from '../reconcile/reconciler.js';
 import { EngineMonitor } from '../adapters/docker/engine-monitor.js';
 import { errorMessage } from '../core/errno.js';
-import { describeHolder } from '../core/ports.js';
+import { describeHolder, systemClock } from '../core/ports.js';
 import { buildEngine } from './engine.js';
 import { daemonPassLease } from './workspace-lock.js';
 import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
@@ -85,7 +86,10 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
   let http: HttpEndpoint | undefined;
   let watcher: SpecWatcher | undefined;
   let tracking: TrackingService | undefined;
+  let presence: DaemonPresence | undefined;
   try {
+    // one daemon per workspace; `reprod status` finds it by the same flock
+    presence = await DaemonPresence.claim(root, systemClock.now());
     const buildContextOf = (stage: Stage): string | undefined => {
       const r = selected.resolve(stage);
       return r.kind === 'container' && r.image.kind === 'build' ? r.image.context : undefined;
@@ -167,6 +171,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         metrics: () => metrics.render(),
       });
       opts.onListening?.(http.port);
+      await presence.listening(`http://${h.host}:${http.port}/`);
     }
     log.info({ root, runtime: opts.runtime, maxParallel: opts.maxParallel }, 'reconciling');
     await reconciler.start(signal);
@@ -183,5 +188,6 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
     await watcher?.close();
     await http?.close();
     await project.hasher[Symbol.asyncDispose]();
+    await presence?.release();
   }
 }

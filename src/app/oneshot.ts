@@ -55,12 +55,16 @@ async function planAll(ctx: Opened, log: Logger, stages: readonly Stage[], force
   return plans;
 }
 
-/** Every stale stage (in dvc.yaml order) with its reasons; targets limit the stages looked at. Read-only. */
-export async function pipelineStatus(opts: OneShotOptions, targets: string[]): Promise<{ stage: Stage; reasons: ChangeReason[] }[]> {
+/**
+ * Every stale stage (in dvc.yaml order) with its reasons, and the stages
+ * looked at (all, or those the targets name), in dvc.yaml order. Read-only.
+ */
+export async function pipelineStatus(opts: OneShotOptions, targets: string[]): Promise<{ stale: { stage: Stage; reasons: ChangeReason[] }[]; looked: string[] }> {
   return withOpen(opts, async (ctx) => {
     const chosen = new Set(selectStages(ctx.spec.dag, targets, { single: true }).map((s) => s.name));
-    const plans = await planAll(ctx, opts.log, ctx.spec.pipeline.stages.filter((s) => chosen.has(s.name)));
-    return plans.filter((p) => p.reasons.length > 0).map((p) => ({ stage: p.stage, reasons: p.reasons }));
+    const looked = ctx.spec.pipeline.stages.filter((s) => chosen.has(s.name));
+    const plans = await planAll(ctx, opts.log, looked);
+    return { stale: plans.filter((p) => p.reasons.length > 0).map((p) => ({ stage: p.stage, reasons: p.reasons })), looked: looked.map((s) => s.name) };
   });
 }
 

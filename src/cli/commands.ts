@@ -64,10 +64,13 @@ export async function commandStatus(
   targets: string[],
   opts: { json: boolean; quiet?: boolean; verbose: boolean; runtime: RuntimeMode },
 ): Promise<number> {
-  const stale = await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log: commandLogger(opts.verbose) }, targets);
-  if (opts.quiet) return stale.length ? 1 : 0;
-  io.out(opts.json ? formatStatusJson(stale) : formatStatus(stale));
-  return 0;
+  const { stale, looked } = await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log: commandLogger(opts.verbose) }, targets);
+  // a daemon on the workspace knows what staleness cannot say: failed, running, blocked
+  const daemon = await (await import('../app/daemon-status.js')).daemonView(root, looked);
+  const failed = daemon?.phases.some((p) => p.phase === 'Failed') === true;
+  if (opts.quiet) return stale.length > 0 || failed ? 1 : 0;
+  io.out(opts.json ? formatStatusJson(stale, daemon) : formatStatus(stale, daemon));
+  return failed ? 1 : 0;
 }
 
 export async function commandRepro(

@@ -6,9 +6,11 @@
  * (eslint.config.js names them).
  */
 import type { RestoredOut } from '../app/checkout.js';
+import type { DaemonStagePhase, DaemonView } from '../app/daemon-status.js';
 import type { pipelineDag } from '../app/dag.js';
 import type { StageDecision } from '../app/oneshot.js';
 import type { GcSummary, TransferSummary } from '../app/remotes.js';
+import type { PyValue } from '../core/pyvalue.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { pyJsonDumps } from '../lock/py-json.js';
 import { dagToDot, dagToJson, dagToMermaid, dagToText } from '../pipeline/dag-format.js';
@@ -21,15 +23,35 @@ export interface StaleStage {
 }
 
 /** `status`: each stale stage with its reasons, one per line, or that nothing is stale. */
-export function formatStatus(stale: readonly StaleStage[]): string {
-  if (stale.length === 0) return 'Data and pipelines are up to date.\n';
-  return `${stale.flatMap(({ stage, reasons }) => [`${stage.name}:`, ...reasons.map((r) => `    ${describeReason(r)}`)]).join('\n')}\n`;
+export function formatStatus(stale: readonly StaleStage[], daemon?: DaemonView): string {
+  const phases = daemon?.phases ?? [];
+  const stalePart =
+    stale.length === 0
+      ? phases.length === 0
+        ? 'Data and pipelines are up to date.\n'
+        : ''
+      : `${stale.flatMap(({ stage, reasons }) => [`${stage.name}:`, ...reasons.map((r) => `    ${describeReason(r)}`)]).join('\n')}\n`;
+  if (phases.length === 0) return stalePart;
+  const who = daemon?.daemon ? ` (pid ${daemon.daemon.pid}${daemon.daemon.url ? `, ${daemon.daemon.url}` : ''})` : '';
+  return `${stalePart}${stalePart === '' ? '' : '\n'}The daemon${who} reports:\n${phases.map((p) => `    ${p.stage}: ${p.phase}${p.message ? `: ${p.message}` : ''}`).join('\n')}\n`;
 }
 
-/** `status --json`: what `dvc status --json` prints. */
-export function formatStatusJson(stale: readonly StaleStage[]): string {
+/** A daemon's phase as one more entry of DVC's list for the stage, in the style of DVC's own strings ("changed command"). */
+function phaseEntry(p: DaemonStagePhase): string {
+  return `daemon: ${p.phase}${p.message ? `: ${p.message}` : ''}`;
+}
+
+/**
+ * `status --json`: what `dvc status --json` prints, byte for byte. When a
+ * daemon runs on the workspace, a stage it reports Failed, Running, Blocked...
+ * gets one more string entry (`"daemon: Failed: ..."`), so the shape stays
+ * DVC's (stage → list of changes) for scripts written for it.
+ */
+export function formatStatusJson(stale: readonly StaleStage[], daemon?: DaemonView): string {
+  const out = new Map<string, unknown[]>(stale.map(({ stage, reasons }) => [stage.name, toDvcStatusJson(reasons)]));
+  for (const p of daemon?.phases ?? []) out.set(p.stage, [...(out.get(p.stage) ?? []), phaseEntry(p)]);
   // Python's json.dumps bytes, as `dvc status --json` prints them; a Map keeps integer-like stage names in order
-  return `${pyJsonDumps(new Map(stale.map(({ stage, reasons }) => [stage.name, toDvcStatusJson(reasons)])))}\n`;
+  return `${pyJsonDumps(out as Map<string, PyValue>)}\n`;
 }
 
 /**

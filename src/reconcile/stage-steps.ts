@@ -3,7 +3,7 @@ import type { Clock, Hasher, LockStore, Logger, ObjectCache, PreparedRuntime, Ru
 import type { PyDict } from '../core/pyvalue.js';
 import type { ChangeReason, HashInfo, LockStage, Stage } from '../core/types.js';
 import { lockStageFromRun } from '../lock/lockfile.js';
-import { stageStatus } from '../pipeline/stage-status.js';
+import { describeReason, stageStatus } from '../pipeline/stage-status.js';
 import { observeStage, type Observed } from './observe.js';
 import { canUseRunCache, restoreFromRunCache, saveToRunCache } from './run-cache-store.js';
 
@@ -165,7 +165,7 @@ export async function executeStage(d: StepDeps, planned: StagePlan, opts: Execut
   }
   if (opts.signal.aborted) return { kind: 'cancelled', runId, prepared };
   const extraEnv = (await opts.onStart?.(runId, prepared)) ?? {};
-  d.log.info({ stage: stage.name, runId, runtime: prepared.kind === 'host' ? 'host' : prepared.ref, reasons: plan.reasons.map((r) => r.kind) }, 'running stage');
+  d.log.info({ stage: stage.name, runId, runtime: prepared.kind === 'host' ? 'host' : prepared.ref, reasons: plan.reasons.map(describeReason) }, 'running stage');
   await removeOuts(d, stage);
   let run: RunResult;
   try {

@@ -76,51 +76,13 @@ export class FlockWorkspaceLock implements WorkspaceLock {
     }
   }
 
-  /** Opens (creating) the lock file, never through a symlink: its content is written, and only inside the workspace. */
   private async open(): Promise<FileHandle> {
     try {
-      // each folder on the way is checked before anything is created in it
-      const realRoot = await fs.realpath(this.root);
-      let created: string | undefined;
-      let dir = this.root;
-      for (const part of path.dirname(WORKSPACE_LOCK_FILE).split('/')) {
-        dir = path.join(dir, part);
-        try {
-          await fs.mkdir(dir);
-          created ??= dir;
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        }
-        const real = await fs.realpath(dir);
-        if (path.relative(realRoot, real).startsWith('..')) {
-          const rel = path.relative(this.root, dir);
-          throw new ReprodError('WORKSPACE_LOCK', `${rel} leads outside the workspace (to ${real})`, {
-            remedy: `Make ${rel} a folder of the workspace, not a symlink out of it.`,
-          });
-        }
-      }
-      const fh = await fs.open(this.file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
-      await this.giveToOwner(fh, created);
-      return fh;
+      return await openWorkspaceTmpFile(this.root, WORKSPACE_LOCK_FILE);
     } catch (cause) {
       if (cause instanceof ReprodError) throw cause;
       throw new ReprodError('WORKSPACE_LOCK', `cannot open the workspace lock ${WORKSPACE_LOCK_FILE}: ${(cause as Error).message}`, { cause });
     }
-  }
-
-  /**
-   * As root (reprod's compose container), what it creates here is given to
-   * the workspace's owner: DVC run by that user must be able to open the
-   * lock file, or it fails instead of waiting.
-   */
-  private async giveToOwner(fh: FileHandle, createdDir: string | undefined): Promise<void> {
-    if (process.getuid?.() !== 0) return;
-    const [owner, file] = await Promise.all([fs.stat(this.root), fh.stat()]);
-    if (owner.uid === 0) return;
-    if (file.uid === 0) await fh.chown(owner.uid, owner.gid);
-    if (createdDir === undefined) return;
-    // mkdir -p created `createdDir` and everything below it on the way to .dvc/tmp
-    for (let d = path.dirname(this.file); d.length >= createdDir.length; d = path.dirname(d)) await fs.lchown(d, owner.uid, owner.gid);
   }
 
   /** One non-blocking try; on success the lock file names this process, as zc.lockfile does. */
@@ -146,6 +108,55 @@ export class FlockWorkspaceLock implements WorkspaceLock {
       throw new ReprodError('WORKSPACE_LOCK', `cannot lock ${WORKSPACE_LOCK_FILE}: ${cause.message}`, { cause });
     }
   }
+}
+
+/**
+ * Opens (creating) `rel`, a file under `.dvc/tmp` of the workspace at
+ * `root`, never through a symlink: each folder on the way is checked to be
+ * inside the workspace before anything is created in it. As root (reprod's
+ * compose container), what it creates is given to the workspace's owner, so
+ * that DVC run by that user can open it (a lock it cannot open makes DVC fail
+ * instead of waiting).
+ */
+export async function openWorkspaceTmpFile(root: string, rel: string): Promise<FileHandle> {
+  const realRoot = await fs.realpath(root);
+  let created: string | undefined;
+  let dir = root;
+  for (const part of path.dirname(rel).split('/')) {
+    dir = path.join(dir, part);
+    try {
+      await fs.mkdir(dir);
+      created ??= dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const real = await fs.realpath(dir);
+    if (path.relative(realRoot, real).startsWith('..')) {
+      const relDir = path.relative(root, dir);
+      throw new ReprodError('WORKSPACE_LOCK', `${relDir} leads outside the workspace (to ${real})`, {
+        remedy: `Make ${relDir} a folder of the workspace, not a symlink out of it.`,
+      });
+    }
+  }
+  const file = path.join(root, rel);
+  const fh = await fs.open(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
+  try {
+    await giveToOwner(root, file, fh, created);
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  return fh;
+}
+
+async function giveToOwner(root: string, file: string, fh: FileHandle, createdDir: string | undefined): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const [owner, st] = await Promise.all([fs.stat(root), fh.stat()]);
+  if (owner.uid === 0) return;
+  if (st.uid === 0) await fh.chown(owner.uid, owner.gid);
+  if (createdDir === undefined) return;
+  // mkdir -p created `createdDir` and everything below it on the way to the file
+  for (let d = path.dirname(file); d.length >= createdDir.length; d = path.dirname(d)) await fs.lchown(d, owner.uid, owner.gid);
 }
 
 function held(fh: FileHandle): HeldWorkspaceLock {
