@@ -12,6 +12,12 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
 
+# Debian's OpenSSH server: the ssh:// remote tests start their own sshd on a loopback port (the service is not needed)
+if [ ! -x /usr/sbin/sshd ]; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server
+fi
+
 npm ci --no-audit --no-fund
 npm run build
 # `reprod` on the PATH: this checkout's CLI

@@ -1,7 +1,10 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { LocalRemote } from '../adapters/remote/local-remote.js';
+import { AzureRemote } from '../adapters/remote/azure-remote.js';
+import { HttpRemote } from '../adapters/remote/http-remote.js';
 import { S3Remote } from '../adapters/remote/s3-remote.js';
+import { SshRemote } from '../adapters/remote/ssh-remote.js';
 import { ReprodError } from '../core/errors.js';
 import { systemClock, type Logger } from '../core/ports.js';
 import { checkoutTracked, type CheckoutResult } from '../remote/checkout.js';
@@ -53,7 +56,18 @@ export function remoteConfigInput(root: string, env: Readonly<Record<string, str
 
 /** The adapter for a configured remote: the one place remotes are constructed. */
 export function openRemote(spec: RemoteSpec): RemoteStore {
-  return spec.kind === 'local' ? new LocalRemote(spec.path) : new S3Remote(spec);
+  switch (spec.kind) {
+    case 'local':
+      return new LocalRemote(spec.path);
+    case 's3':
+      return new S3Remote(spec);
+    case 'http':
+      return new HttpRemote(spec);
+    case 'ssh':
+      return new SshRemote(spec);
+    case 'azure':
+      return new AzureRemote(spec);
+  }
 }
 
 // ------------------------------------------------------------ what is tracked

@@ -6,6 +6,7 @@ import { ReprodError } from '../core/errors.js';
 import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
 import { registerCompareCommands } from './compare-cli.js';
 import { registerExpCommands } from './exp-commands.js';
+import { registerConfigCommands } from './config-commands.js';
 import { registerEditCommands } from './edit-commands.js';
 import type { Io } from './io.js';
 
@@ -221,6 +222,7 @@ export function buildCli(io: Io): Command {
   registerCompareCommands(program, io, root);
   registerExpCommands(program, io, { root, verbose, runtime, locked });
   registerEditCommands(program, io, root, locked);
+  registerConfigCommands(program, io, root);
 
   program
     .command('daemon')

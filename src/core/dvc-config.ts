@@ -1,3 +1,4 @@
+import { formatKeyLine, formatSectionLine, unquoteConfigObj } from './configobj.js';
 import { ReprodError } from './errors.js';
 
 /**
@@ -25,14 +26,33 @@ export function parseDvcConfig(text: string, file: string): DvcConfig {
     if (eq < 0 || !section) {
       throw new ReprodError('CONFIG', `cannot read line ${i + 1}: '${line}'`, { source: { file, line: i + 1 } });
     }
-    const key = line.slice(0, eq).trim();
-    let value = line.slice(eq + 1).trim();
-    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) {
-      value = value.slice(1, -1);
+    const rawKey = line.slice(0, eq).trim();
+    const key = unquoteConfigObj(rawKey) ?? rawKey;
+    const value = unquoteConfigObj(line.slice(eq + 1));
+    if (value === undefined) {
+      throw new ReprodError('CONFIG', `cannot read the value of '${key}' on line ${i + 1}: a quote is not closed, or text follows it`, {
+        source: { file, line: i + 1, key },
+        remedy: 'Close the quote, or remove what follows the closing quote.',
+      });
     }
     section.set(key, value);
   });
   return config;
+}
+
+/**
+ * The file's text as configobj writes it (DVC writes its config files
+ * through configobj): sections in order, `[name]` quoted only where needed
+ * (`['remote "x"']`), keys indented by four spaces, no blank lines, one
+ * final newline (an empty config is one newline).
+ */
+export function formatDvcConfig(config: DvcConfig): string {
+  const lines: string[] = [];
+  for (const [name, section] of config) {
+    lines.push(formatSectionLine(name));
+    for (const [k, v] of section) lines.push(formatKeyLine(k, v));
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** `config.local` (secrets, machine settings) overrides `config`, key by key. */

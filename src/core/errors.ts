@@ -62,9 +62,9 @@ export const ErrorCodes = {
     retry: true,
     remedy: 'Check MLFLOW_TRACKING_URI and the MLflow credentials; undelivered records wait in .dvc/tmp/reprod/mlflow-outbox/ and are sent when the server accepts them.',
   },
-  NO_REMOTE: { exit: 2, retry: false, remedy: 'Add one with `dvc remote add -d <name> <url>` (or pick one with -r <name>); see docs/REMOTES.md.' },
+  NO_REMOTE: { exit: 2, retry: false, remedy: 'Add one with `reprod remote add -d <name> <url>` (or pick one with -r <name>); see docs/REMOTES.md.' },
   REMOTE: { exit: 1, retry: true, remedy: "Check the remote's URL and that it is reachable, then run the command again: only what is still missing moves." },
-  REMOTE_AUTH: { exit: 1, retry: false, remedy: 'Check the credentials: `dvc remote modify --local <name> access_key_id ...` and `secret_access_key ...` (kept in .dvc/config.local), or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.' },
+  REMOTE_AUTH: { exit: 1, retry: false, remedy: 'Check the credentials: `reprod remote modify --local <name> access_key_id ...` and `secret_access_key ...` (kept in .dvc/config.local), or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.' },
   TRANSFER: { exit: 1, retry: true, remedy: 'Run the command again: objects already transferred are not sent again, the rest are retried.' },
   WORKSPACE_LOCKED: {
     exit: 1,

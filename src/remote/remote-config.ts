@@ -1,6 +1,10 @@
 import path from 'node:path';
 import type { DvcConfig } from '../core/dvc-config.js';
 import { ReprodError } from '../core/errors.js';
+import { SECRET_KEYS as ALL_SECRET_KEYS } from './config-schema.js';
+import { resolveHttpRemote, type HttpRemoteSpec } from './http-config.js';
+import { resolveSshRemote, type SshRemoteSpec } from './ssh-config.js';
+import { resolveAzureRemote, type AzureRemoteSpec } from './azure-config.js';
 
 export interface LocalRemoteSpec {
   kind: 'local';
@@ -41,7 +45,10 @@ export interface S3RemoteSpec {
   sseKmsKeyId?: string;
 }
 
-export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec;
+export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec | HttpRemoteSpec | SshRemoteSpec | AzureRemoteSpec;
+export type { AzureRemoteSpec } from './azure-config.js';
+export type { HttpRemoteSpec } from './http-config.js';
+export type { SshRemoteSpec } from './ssh-config.js';
 
 export interface RemoteConfigInput {
   /** `.dvc/config` (shared, committed). */
@@ -54,7 +61,7 @@ export interface RemoteConfigInput {
 }
 
 /** Keys that hold secrets: read only from `.dvc/config.local` (or the environment). */
-const SECRET_KEYS = ['access_key_id', 'secret_access_key', 'session_token'] as const;
+const SECRET_KEYS = [...ALL_SECRET_KEYS];
 
 function sectionName(name: string): string {
   return `remote "${name}"`;
@@ -120,7 +127,7 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
     if (shared?.has(k)) {
       throw new ReprodError('CONFIG', `remote '${chosen}': ${k} is set in .dvc/config, which is shared and committed`, {
         source: { file: '.dvc/config', key: `remote.${chosen}.${k}` },
-        remedy: `Move it to .dvc/config.local (\`dvc remote modify --local ${chosen} ${k} …\`), remove it from .dvc/config, and revoke the exposed credential.`,
+        remedy: `Move it to .dvc/config.local (\`reprod remote modify --local ${chosen} ${k} …\`), remove it from .dvc/config, and revoke the exposed credential.`,
       });
     }
   }
@@ -148,10 +155,20 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
     if (raw === '') throw new ReprodError('CONFIG', `remote '${chosen}': empty path in url`);
     return { kind: 'local', name: chosen, url, path: path.resolve(input.dvcDir, raw), ...(jobs !== undefined ? { jobs } : {}) };
   }
+  /** A secret: from `.dvc/config.local` only. */
+  const localSecret = (k: string) => {
+    const v = mine?.get(k);
+    return v === undefined || v === '' ? undefined : v;
+  };
+  if (scheme === 'http' || scheme === 'https' || scheme === 'webdav' || scheme === 'webdavs') {
+    return resolveHttpRemote({ name: chosen, url, scheme, get, secret: localSecret, ...(jobs !== undefined ? { jobs } : {}) });
+  }
+  if (scheme === 'ssh') return resolveSshRemote({ name: chosen, url, get, secret: localSecret, env: input.env, dvcDir: input.dvcDir, ...(jobs !== undefined ? { jobs } : {}) });
+  if (scheme === 'azure') return resolveAzureRemote({ name: chosen, url, get, secret: localSecret, env: input.env, ...(jobs !== undefined ? { jobs } : {}) });
   if (scheme !== 's3') {
-    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (only local folders and s3://)`, {
+    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (local folders, s3://, http(s)://, webdav(s)://, ssh:// and azure://)`, {
       source: { file: '.dvc/config', key: `remote.${chosen}.url` },
-      remedy: 'Use an S3-compatible endpoint (for DagsHub, see docs/REMOTES.md) or a local folder.',
+      remedy: 'Use an S3-compatible endpoint (for DagsHub, see docs/REMOTES.md), an HTTP or WebDAV server, or a local folder.',
     });
   }
   const rest = url.slice('s3://'.length);
@@ -170,7 +187,7 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
     if (!keyId || !secret) {
       throw new ReprodError('CONFIG', `remote '${chosen}': .dvc/config.local sets only one of access_key_id and secret_access_key`, {
         source: { file: '.dvc/config.local', key: `remote.${chosen}` },
-        remedy: `Set both: \`dvc remote modify --local ${chosen} access_key_id …\` and \`… secret_access_key …\` (for DagsHub, the token for both).`,
+        remedy: `Set both: \`reprod remote modify --local ${chosen} access_key_id …\` and \`… secret_access_key …\` (for DagsHub, the token for both).`,
       });
     }
     const token = mine?.get('session_token');

@@ -47,6 +47,16 @@ const RUN_BY: Record<string, [string, string[]]> = {
   'reprod export k8s --namespace ml': ['test/integration/export/airflow-dag.remote.test.ts', ["'export', 'k8s'", "'--namespace', 'ml'"]],
   'reprod pull --run-cache': ['test/integration/export/airflow-dag.remote.test.ts', ["cli('pull', '--run-cache')"]],
   'reprod status --json': ['test/integration/export/airflow-dag.remote.test.ts', ["cli('status', '--json')"]],
+  'reprod remote add -d store s3://bucket/path': ['test/integration/cli/remote-config.commands.test.ts', ["'remote', 'add', '-d', 'store', 's3://bucket/path'"]],
+  'reprod remote modify store endpointurl https://s3.example.com': ['test/integration/cli/remote-config.commands.test.ts', ["'remote', 'modify', 'store', 'endpointurl', 'https://s3.example.com'"]],
+  'reprod remote modify --local store access_key_id AK': ['test/integration/cli/remote-config.commands.test.ts', ["'remote', 'modify', '--local', 'store', 'access_key_id', 'AK'"]],
+  'reprod remote modify --local store secret_access_key SK': ['test/integration/cli/remote-config.commands.test.ts', ["'remote', 'modify', '--local', 'store', 'secret_access_key', 'SK'"]],
+  'reprod remote list': ['test/integration/cli/remote-config.commands.test.ts', ["'remote', 'list'"]],
+  'reprod config -l --show-origin': ['test/integration/cli/remote-config.commands.test.ts', ["'config', '-l', '--show-origin'"]],
+  'reprod remote add -d origin s3://dvc': ['test/integration/cli/remote-config.commands.test.ts', ["'remote', 'add', '-d', 'origin', 's3://dvc'"]],
+  'reprod remote modify origin endpointurl https://dagshub.com/<owner>/<repo>.s3': ['test/integration/cli/remote-config.commands.test.ts', ["'remote', 'modify', 'origin', 'endpointurl', `https://dagshub.com/${owner}.s3`"]],
+  'reprod remote modify --local origin access_key_id <token>': ['test/integration/cli/remote-config.commands.test.ts', ["'remote', 'modify', '--local', 'origin', 'access_key_id', token"]],
+  'reprod remote modify --local origin secret_access_key <token>': ['test/integration/cli/remote-config.commands.test.ts', ["'remote', 'modify', '--local', 'origin', 'secret_access_key', token"]],
 };
 
 function shownCommands(): { file: string; command: string }[] {
