@@ -9,7 +9,7 @@ import { LocalWorkspace } from '../adapters/fs/local-workspace.js';
 import { stageLogFile } from '../adapters/fs/stage-log-file.js';
 import { decodeUtf8 } from '../adapters/fs/utf8-text.js';
 import { HostRuntime } from '../adapters/local/host-runtime.js';
-import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig, type LinkType } from '../core/dvc-config.js';
+import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig, type DvcConfigFiles, type LinkType } from '../core/dvc-config.js';
 import { redactingSink } from '../core/redact.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import { inputLimitsFromEnv, type InputLimits } from '../core/input-limits.js';
@@ -45,13 +45,7 @@ function readOptional(root: string, rel: string): string | undefined {
   return decodeUtf8(bytes, rel);
 }
 
-/** DVC's two config files, as read: kept apart, since secrets may come only from `config.local`. */
-export interface DvcConfigFiles {
-  /** `.dvc/config`: shared, committed. */
-  config: DvcConfig;
-  /** `.dvc/config.local`: this machine's settings and secrets. */
-  local: DvcConfig;
-}
+export type { DvcConfigFiles } from '../core/dvc-config.js';
 
 /** The one reader of `.dvc/config` and `.dvc/config.local`; a missing file is an empty one. */
 export function readDvcConfigFiles(root: string): DvcConfigFiles {

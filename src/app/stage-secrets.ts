@@ -1,6 +1,5 @@
-import type { DvcConfig } from '../core/dvc-config.js';
+import type { DvcConfig, DvcConfigFiles } from '../core/dvc-config.js';
 import { Redactor } from '../core/redact.js';
-import type { DvcConfigFiles } from './project.js';
 
 /**
  * The secrets reprod knows of, for redacting stages' logs (a stage that

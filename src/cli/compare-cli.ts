@@ -1,5 +1,4 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { DiffCliOptions, PlotsCliOptions } from './compare-commands.js';
 import type { Io } from './io.js';
 
 /*
@@ -92,4 +91,29 @@ export function registerCompareCommands(program: Command, io: Io, root: () => st
     .action(async (name: string | undefined) => {
       io.exitCode = (await compare()).commandPlotsTemplates(io, name);
     });
+}
+
+export interface DiffCliOptions {
+  targets?: string[];
+  all?: boolean;
+  json?: boolean;
+  md?: boolean;
+  /** false with `--no-path` */
+  path: boolean;
+  precision?: number;
+  deps?: boolean;
+}
+
+export interface PlotsCliOptions {
+  template?: string;
+  x?: string;
+  y?: string;
+  xLabel?: string;
+  yLabel?: string;
+  title?: string;
+  /** false with `--no-header` */
+  header?: boolean;
+  out?: string;
+  json?: boolean;
+  targets?: string[];
 }

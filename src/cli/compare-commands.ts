@@ -9,7 +9,7 @@ import { ReprodError } from '../core/errors.js';
 import type { PyDict, PyValue } from '../core/pyvalue.js';
 import { TEMPLATES } from '../plots/templates.js';
 import { isBuiltinTemplate, templateValue } from '../plots/vega-template.js';
-import { DEFAULT_PRECISION } from './compare-cli.js';
+import { DEFAULT_PRECISION, type DiffCliOptions, type PlotsCliOptions } from './compare-cli.js';
 import type { Io } from './io.js';
 
 /*
@@ -54,16 +54,6 @@ export async function commandMetricsShow(io: Io, root: string, targets: string[]
   return 0;
 }
 
-export interface DiffCliOptions {
-  targets?: string[];
-  all?: boolean;
-  json?: boolean;
-  md?: boolean;
-  /** false with `--no-path` */
-  path: boolean;
-  precision?: number;
-  deps?: boolean;
-}
 
 export async function commandMetricsDiff(io: Io, root: string, aRev: string, bRev: string, o: DiffCliOptions): Promise<number> {
   const { diff, errored } = (await metricsApp()).diffMetrics(path.resolve(root), { aRev, bRev, targets: o.targets ?? [], all: o.all === true });
@@ -96,19 +86,6 @@ export async function commandParamsDiff(io: Io, root: string, aRev: string, bRev
   return 0;
 }
 
-export interface PlotsCliOptions {
-  template?: string;
-  x?: string;
-  y?: string;
-  xLabel?: string;
-  yLabel?: string;
-  title?: string;
-  /** false with `--no-header` */
-  header?: boolean;
-  out?: string;
-  json?: boolean;
-  targets?: string[];
-}
 
 /** The display properties given on the command line, in DVC's PLOT_PROPS order. */
 function plotProps(o: PlotsCliOptions): PyDict {

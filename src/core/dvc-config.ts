@@ -85,3 +85,11 @@ export function cacheLinkTypes(config: DvcConfig): LinkType[] {
   }
   return types as LinkType[];
 }
+
+/** DVC's two config files, as read: kept apart, since secrets may come only from `config.local`. */
+export interface DvcConfigFiles {
+  /** `.dvc/config`: shared, committed. */
+  config: DvcConfig;
+  /** `.dvc/config.local`: this machine's settings and secrets. */
+  local: DvcConfig;
+}
