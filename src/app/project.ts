@@ -28,6 +28,7 @@ import { StatusReporter } from '../status/reporter.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
 import { errorMessage, hasErrno, isMissing } from '../core/errno.js';
 import { stageLogRedactor } from './stage-secrets.js';
+import { checkSectionKey } from '../remote/config-schema.js';
 
 export const DVC_YAML = 'dvc.yaml';
 export const DVC_LOCK = 'dvc.lock';
@@ -50,10 +51,39 @@ export type { DvcConfigFiles } from '../core/dvc-config.js';
 /** The one reader of `.dvc/config` and `.dvc/config.local`; a missing file is an empty one. */
 export function readDvcConfigFiles(root: string): DvcConfigFiles {
   const read = (name: string): DvcConfig => {
-    const text = readOptional(root, `.dvc/${name}`);
-    return text === undefined ? new Map() : parseDvcConfig(text, `.dvc/${name}`);
+    const file = `.dvc/${name}`;
+    const text = readOptional(root, file);
+    if (text === undefined) return new Map();
+    const lines = new Map<string, number>();
+    const config = parseDvcConfig(text, file, lines);
+    checkKnownKeys(config, file, lines);
+    return config;
   };
   return { config: read('config'), local: read('config.local') };
+}
+
+/**
+ * Every key of a plain section (`[core]`, `[cache]`, …) is one DVC knows, of
+ * the type it takes, as DVC's config schema checks it: a misspelt key is an
+ * error naming the file, the key and its line, not a setting silently
+ * ignored. Remote sections are checked where remotes are resolved, with the
+ * URL that decides their keys; `machine`/`db` sections are left to DVC.
+ */
+function checkKnownKeys(config: DvcConfig, file: string, lines: ReadonlyMap<string, number>): void {
+  for (const [section, keys] of config) {
+    if (/[\s"']/.test(section)) continue;
+    for (const [key, value] of keys) {
+      try {
+        checkSectionKey(section, key, value, file);
+      } catch (e) {
+        if (!(e instanceof ReprodError)) throw e;
+        const line = lines.get(`${section}\0${key}`);
+        // the key is named by the source; the message need not say it again
+        const message = e.message.startsWith(`${section}.${key}: `) ? e.message.slice(section.length + key.length + 3) : e.message;
+        throw new ReprodError(e.code, message, { cause: e, ...(e.remedy ? { remedy: e.remedy } : {}), source: { file, ...(line ? { line } : {}), key: `${section}.${key}` } });
+      }
+    }
+  }
 }
 
 /** The settings in effect: `.dvc/config` overridden key by key by `.dvc/config.local`. */

@@ -9,16 +9,30 @@ export type DvcConfig = Map<string, Map<string, string>>;
 
 const SECTION_RE = /^\s*\[\s*(?:'([^']*)'|"([^"]*)"|([^\]]*?))\s*\]\s*$/;
 
-export function parseDvcConfig(text: string, file: string): DvcConfig {
+/**
+ * Parses the file as configobj reads it. As configobj, a section named twice
+ * is refused (DVC then fails with "Duplicate section name at line N"), and
+ * so is a key repeated in one section. `lines`, when given, receives the line
+ * of each `section\0key` (for errors about a key's meaning, found later).
+ */
+export function parseDvcConfig(text: string, file: string, lines?: Map<string, number>): DvcConfig {
   const config: DvcConfig = new Map();
   let section: Map<string, string> | undefined;
+  let sectionName = '';
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
     const m = SECTION_RE.exec(line);
     if (m) {
       const name = (m[1] ?? m[2] ?? m[3] ?? '').trim();
-      section = config.get(name) ?? new Map();
+      if (config.has(name)) {
+        throw new ReprodError('CONFIG', `Duplicate section name at line ${i + 1}: [${name}] is already above`, {
+          source: { file, line: i + 1, key: name },
+          remedy: `Merge the two [${name}] sections into one: DVC (configobj) refuses the file too.`,
+        });
+      }
+      section = new Map();
+      sectionName = name;
       config.set(name, section);
       return;
     }
@@ -35,7 +49,14 @@ export function parseDvcConfig(text: string, file: string): DvcConfig {
         remedy: 'Close the quote, or remove what follows the closing quote.',
       });
     }
+    if (section.has(key)) {
+      throw new ReprodError('CONFIG', `Duplicate keyword name at line ${i + 1}: '${key}' is already set in [${sectionName}]`, {
+        source: { file, line: i + 1, key: `${sectionName}.${key}` },
+        remedy: 'Keep one of the two lines: DVC (configobj) refuses the file too.',
+      });
+    }
     section.set(key, value);
+    lines?.set(`${sectionName}\0${key}`, i + 1);
   });
   return config;
 }
