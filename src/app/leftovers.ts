@@ -18,6 +18,7 @@ import type { Project } from './project.js';
  *   status/**             `.<name>.<uuid>.tmp` status manifests and their logs' folder
  *   <workspace>/          `.<name>.<uuid>.tmp` dvc.lock
  *   .dvc/tmp/reprod/      `<name>.tmp-<pid>`   the hash state cache
+ *   .dvc/tmp/reprod/mlflow-outbox/**  `[.]<name>.<uuid>.tmp`  the MLflow outbox's journals, locks and blobs
  *
  * and only when its last change is at least {@link LEFTOVER_MIN_AGE_MS}
  * old. Why age, and not the writer's pid or the workspace lock: a writer
@@ -39,6 +40,10 @@ const CACHE_TEMP = /\.[0-9A-Za-z_-]{8,}\.tmp$/;
 const HIDDEN_TEMP = /^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
 /** The state cache's `<file>.tmp-<pid>`. */
 const STATE_TEMP = /^.+\.tmp-\d+$/;
+/** The MLflow outbox's writes: `.<uuid>.tmp` (blobs), `journal-<id>.jsonl.<uuid>.tmp`, `.journal-<id>.lock.<hex>.tmp`. */
+const OUTBOX_TEMP = /^\.?.*\.[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\.tmp$/;
+/** Where the MLflow outbox lives (app/tracking.ts OUTBOX_DIR). */
+const OUTBOX = ['.dvc', 'tmp', 'reprod', 'mlflow-outbox'];
 
 export interface LeftoverOptions {
   clock?: Clock;
@@ -75,6 +80,7 @@ export async function cleanLeftovers(project: Pick<Project, 'root'> & { cache: {
     { dir: path.join(project.root, 'status'), pattern: HIDDEN_TEMP, recursive: true },
     { dir: project.root, pattern: HIDDEN_TEMP, recursive: false },
     { dir: path.join(project.root, '.dvc', 'tmp', 'reprod'), pattern: STATE_TEMP, recursive: false },
+    { dir: path.join(project.root, ...OUTBOX), pattern: OUTBOX_TEMP, recursive: true },
   ];
   const found: Leftovers = { paths: [], bytes: 0 };
   for (const place of places) {

@@ -19,7 +19,7 @@ import { reprod, tempDir } from '../../helpers/workspace.js';
 const UUID = '0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 const OBJ = md5('o\n');
 
-/** What a kill -9 leaves, by writer: the cache (reprod's and DVC's names), status/, dvc.lock, the state cache. */
+/** What a kill -9 leaves, by writer: the cache (reprod's and DVC's names), status/, dvc.lock, the state cache, the MLflow outbox. */
 const LEFTOVERS = [
   `.dvc/cache/${objectKey(OBJ)}.${UUID}.tmp`,
   `.dvc/cache/files/md5/ab/${'c'.repeat(30)}.dir.${UUID}.tmp`,
@@ -29,10 +29,13 @@ const LEFTOVERS = [
   `status/.pipeline.yaml.${UUID}.tmp`,
   `.dvc.lock.${UUID}.tmp`,
   '.dvc/tmp/reprod/state.tsv.tmp-4242',
+  `.dvc/tmp/reprod/mlflow-outbox/blobs/.${UUID}.tmp`,
+  `.dvc/tmp/reprod/mlflow-outbox/journal-${'a'.repeat(32)}.jsonl.${UUID}.tmp`,
+  `.dvc/tmp/reprod/mlflow-outbox/.journal-${'a'.repeat(32)}.lock.${'b'.repeat(32)}.tmp`,
 ];
 
 /** Files that look close but are not leftovers, or are in places that are not cleaned. */
-const KEPT = ['notes.tmp', `data/.x.${UUID}.tmp`, `mlruns/.meta.yaml.${UUID}.tmp`, 'status/s.yaml.tmp', `.dvc/cache/${objectKey(OBJ)}`];
+const KEPT = ['.dvc/tmp/reprod/mlflow-outbox/journal-x.jsonl', 'notes.tmp', `data/.x.${UUID}.tmp`, `mlruns/.meta.yaml.${UUID}.tmp`, 'status/s.yaml.tmp', `.dvc/cache/${objectKey(OBJ)}`];
 
 function plant(root: string, files: readonly string[], ageMs: number): void {
   const t = new Date(Date.now() - ageMs);
