@@ -228,18 +228,19 @@ export class HttpRemote implements RemoteStore {
     }
   }
 
+  /** GET of an object's body: null when the server has none (404, 410); any other refusal throws. */
+  private async body(key: string, what: string, signal: AbortSignal | undefined): Promise<Answer['res'] | null> {
+    const { status, res } = await this.request('GET', this.urlOf(key), signal ? { signal } : {});
+    if (status < 300) return res;
+    await drain(res);
+    if (status === 404 || status === 410) return null;
+    throw this.refused(status, what, key);
+  }
+
   async get(key: string, dest: string, opts: TransferOptions = {}): Promise<Downloaded | null> {
     try {
-      const { status, res } = await this.request('GET', this.urlOf(key), opts.signal ? { signal: opts.signal } : {});
-      if (status === 404 || status === 410) {
-        await drain(res);
-        return null;
-      }
-      if (status >= 300) {
-        await drain(res);
-        throw this.refused(status, 'downloading', key);
-      }
-      return await writeHashed(res, dest, opts);
+      const res = await this.body(key, 'downloading', opts.signal);
+      return res === null ? null : await writeHashed(res, dest, opts);
     } catch (e) {
       throw this.failure(e, 'downloading', key);
     }
@@ -247,15 +248,8 @@ export class HttpRemote implements RemoteStore {
 
   async read(key: string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
     try {
-      const { status, res } = await this.request('GET', this.urlOf(key), opts.signal ? { signal: opts.signal } : {});
-      if (status === 404 || status === 410) {
-        await drain(res);
-        return null;
-      }
-      if (status >= 300) {
-        await drain(res);
-        throw this.refused(status, 'reading', key);
-      }
+      const res = await this.body(key, 'reading', opts.signal);
+      if (res === null) return null;
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
       return Buffer.concat(chunks);
