@@ -21,23 +21,17 @@ import { fileURLToPath } from 'node:url';
 import { LocalCache } from '../src/adapters/cache/local-cache.js';
 import { pullData, pushData } from '../src/app/remotes.js';
 import { WorkspaceHasher } from '../src/hashing/workspace-hasher.js';
-import { loadLine } from './lib/measure.js';
+import { intArg, loadLine } from './lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const base = resolve(here, '.data', 'local-pull');
 const ws = join(base, 'ws');
 const remoteDir = join(base, 'remote');
 
-function arg(flag: string, dflt: number): number {
-  const i = process.argv.indexOf(flag);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} takes a positive integer`);
-  return v;
-}
-const FILES = arg('--files', 1000);
-const SIZE = arg('--size', 1 << 20);
-const JOBS = arg('--jobs', 8);
-const REPEAT = arg('--repeat', 3);
+const FILES = intArg('--files', 1000);
+const SIZE = intArg('--size', 1 << 20);
+const JOBS = intArg('--jobs', 8);
+const REPEAT = intArg('--repeat', 3);
 
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { stdio: 'inherit' });

@@ -15,19 +15,13 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmtMs, loadLine, median } from './lib/measure.js';
+import { fmtMs, intArg, loadLine, median } from './lib/measure.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..');
 const REPROD = ['node', path.join(REPO, 'bin', 'reprod.js')];
-function arg(flag: string, dflt: number): number {
-  const i = process.argv.indexOf(flag);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} takes a positive integer`);
-  return v;
-}
-const STAGES = arg('--stages', 5000);
-const RUNS = arg('--runs', 3);
+const STAGES = intArg('--stages', 5000);
+const RUNS = intArg('--runs', 3);
 const ws = path.join(here, '.data', `noop-${STAGES}`);
 
 /** Peak RSS (MiB) and wall time of one run of `cmd`, which must succeed. */

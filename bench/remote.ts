@@ -30,21 +30,16 @@ import { LocalCache } from '../src/adapters/cache/local-cache.js';
 import { WorkspaceHasher } from '../src/hashing/workspace-hasher.js';
 import { mapLimit } from '../src/remote/pool.js';
 import { S3_KEY, S3_SECRET, startS3Server } from '../test/helpers/s3-server.js';
+import { intArg } from './lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const base = resolve(here, '.data', 'remote');
 const ws = join(base, 'ws');
 
-function arg(flag: string, dflt: number): number {
-  const i = process.argv.indexOf(flag);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} takes a positive integer`);
-  return v;
-}
-const FILES = arg('--files', 1000);
-const SIZE = arg('--size', 1 << 20);
-const JOBS = arg('--jobs', 8);
-const REPEAT = arg('--repeat', 1);
+const FILES = intArg('--files', 1000);
+const SIZE = intArg('--size', 1 << 20);
+const JOBS = intArg('--jobs', 8);
+const REPEAT = intArg('--repeat', 1);
 
 /** The workspace: data/ with FILES random files, tracked by data.dvc, in the cache. Made once. */
 async function prepare(): Promise<string[]> {

@@ -24,20 +24,14 @@ import { withBareBucketPath } from '../src/adapters/remote/s3-remote.js';
 import { pushData } from '../src/app/remotes.js';
 import { WorkspaceHasher } from '../src/hashing/workspace-hasher.js';
 import { S3_KEY, S3_SECRET, startS3Server } from '../test/helpers/s3-server.js';
-import { loadLine } from './lib/measure.js';
+import { intArg, loadLine } from './lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const base = resolve(here, '.data', 's3-push');
 const ws = join(base, 'ws');
 
-function arg(flag: string, dflt: number): number {
-  const i = process.argv.indexOf(flag);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} takes a positive integer`);
-  return v;
-}
-const MIB = arg('--mib', 1024);
-const REPEAT = arg('--repeat', 3);
+const MIB = intArg('--mib', 1024);
+const REPEAT = intArg('--repeat', 3);
 const PART = 16 << 20;
 const QUEUE = 4;
 

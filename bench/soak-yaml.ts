@@ -27,6 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aliasBombLines, deepBlockLines, deepFlow, dvcYamlMatrixBomb } from '../test/helpers/hostile-yaml.js';
+import { rng } from './lib/measure.js';
 
 const HANG_MS = 5_000;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -83,17 +84,6 @@ async function child(): Promise<void> {
 
 // ------------------------------------------------------------------ mutations
 
-/** mulberry32: a small seeded generator, so that a run can be repeated. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BASE_DVC = `stages:
   prepare:

@@ -59,3 +59,23 @@ export function dvcCommand(): string[] | undefined {
 }
 
 export const fmtMs = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
+
+/** `--flag N` from the command line, a positive whole number, else `dflt`; anything else is refused. */
+export function intArg(flag: string, dflt: number): number {
+  const i = process.argv.indexOf(flag);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} takes a positive integer`);
+  return v;
+}
+
+/** mulberry32: a small seeded generator, so that a run can be repeated. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
