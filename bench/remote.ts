@@ -18,18 +18,17 @@
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, promises as fs, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { withBareBucketPath } from '../src/adapters/remote/s3-remote.js';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { fetchData, pullData, pushData } from '../src/app/remotes.js';
 import { LocalCache } from '../src/adapters/cache/local-cache.js';
 import { WorkspaceHasher } from '../src/hashing/workspace-hasher.js';
 import { mapLimit } from '../src/remote/pool.js';
-import { S3_KEY, S3_SECRET, startS3Server } from '../test/helpers/s3-server.js';
+import { startS3Server } from '../test/helpers/s3-server.js';
+import { configureS3Remote, plainS3Client } from './lib/s3-bench.js';
 import { intArg } from './lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,25 +62,6 @@ async function prepare(): Promise<string[]> {
   return readdirSync(dataDir).sort();
 }
 
-function configure(endpoint: string, prefix: string): void {
-  writeFileSync(join(ws, '.dvc', 'config'), `[core]\n    remote = bench\n['remote "bench"']\n    url = s3://dvc/${prefix}\n    endpointurl = ${endpoint}\n`);
-  writeFileSync(join(ws, '.dvc', 'config.local'), `['remote "bench"']\n    access_key_id = ${S3_KEY}\n    secret_access_key = ${S3_SECRET}\n`);
-}
-
-/** The plain client: the SDK as an application would set it up for an S3-compatible server (as reprod does). */
-function plainClient(endpoint: string): S3Client {
-  const client = new S3Client({
-    endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64 }) },
-  });
-  return withBareBucketPath(client, 'dvc');
-}
-
 /** Each phase starts with no dirty pages left by the one before (writeback would otherwise slow whichever comes next). */
 async function timed(fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
   spawnSync('sync');
@@ -104,7 +84,7 @@ async function main(): Promise<void> {
   const s3dir = join(base, 's3');
   rmSync(s3dir, { recursive: true, force: true });
   await using server = await startS3Server({ dir: s3dir });
-  const client = plainClient(server.endpoint);
+  const client = plainS3Client(server.endpoint);
   const down = join(base, 'plain-download');
   const t: Record<string, { wall: number; cpu: number }[]> = { plainUp: [], push: [], plainDown: [], fetch: [], pull: [] };
   const cacheFiles = join(ws, '.dvc', 'cache', 'files');
@@ -122,7 +102,7 @@ async function main(): Promise<void> {
         ),
       );
     const push = async () => {
-      configure(server.endpoint, `dvc-${r}`);
+      configureS3Remote(ws, server.endpoint, `dvc-${r}`);
       t.push!.push(
         await timed(async () => {
           const res = await pushData(ws, [], { jobs: JOBS });

@@ -14,17 +14,15 @@
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import http from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { LocalCache } from '../src/adapters/cache/local-cache.js';
-import { withBareBucketPath } from '../src/adapters/remote/s3-remote.js';
 import { pushData } from '../src/app/remotes.js';
 import { WorkspaceHasher } from '../src/hashing/workspace-hasher.js';
-import { S3_KEY, S3_SECRET, startS3Server } from '../test/helpers/s3-server.js';
-import { intArg, loadLine } from './lib/measure.js';
+import { startS3Server } from '../test/helpers/s3-server.js';
+import { configureS3Remote, plainS3Client } from './lib/s3-bench.js';
+import { intArg, loadLine, median } from './lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const base = resolve(here, '.data', 's3-push');
@@ -58,25 +56,6 @@ async function prepare(): Promise<string> {
   return file;
 }
 
-function configure(endpoint: string, prefix: string): void {
-  writeFileSync(join(ws, '.dvc', 'config'), `[core]\n    remote = bench\n['remote "bench"']\n    url = s3://dvc/${prefix}\n    endpointurl = ${endpoint}\n`);
-  writeFileSync(join(ws, '.dvc', 'config.local'), `['remote "bench"']\n    access_key_id = ${S3_KEY}\n    secret_access_key = ${S3_SECRET}\n`);
-}
-
-/** The SDK set up as reprod sets it up for an S3-compatible server. */
-function sdkClient(endpoint: string): S3Client {
-  const client = new S3Client({
-    endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64 }) },
-  });
-  return withBareBucketPath(client, 'dvc');
-}
-
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   // no dirty pages left by the side before
   spawnSync('sync');
@@ -85,8 +64,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-
 async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   console.log(`preparing a ${MIB} MiB file in ${ws} …`);
@@ -94,7 +71,7 @@ async function main(): Promise<void> {
   const s3dir = join(base, 's3');
   rmSync(s3dir, { recursive: true, force: true });
   await using server = await startS3Server({ dir: s3dir });
-  const client = sdkClient(server.endpoint);
+  const client = plainS3Client(server.endpoint);
   const t = { sdk: [] as number[], push: [] as number[] };
   for (let r = 0; r < REPEAT; r++) {
     const sdk = async () =>
@@ -104,7 +81,7 @@ async function main(): Promise<void> {
         ),
       );
     const push = async () => {
-      configure(server.endpoint, `push-${r}`);
+      configureS3Remote(ws, server.endpoint, `push-${r}`);
       t.push.push(
         await timed(async () => {
           const res = await pushData(ws, [], { jobs: 1 });
