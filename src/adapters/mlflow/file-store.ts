@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,7 +11,7 @@ import { metaNumber, metaString, readMeta, writeMeta, type MetaValue } from './m
 import { writeFileAtomic } from '../fs/atomic-file.js';
 import { giveTo, mkdirOwned } from '../fs/file-owner.js';
 import { readOptionalText } from '../fs/read-optional.js';
-import { isMissing } from '../../core/errno.js';
+import { filesUnder, keyPath, newExperimentId, subdirs } from './file-store-files.js';
 
 /**
  * MLflow's file store, the layout its Python client writes for
@@ -41,46 +41,6 @@ import { isMissing } from '../../core/errno.js';
 const STATUS_CODE: Record<TrackedRunStatus | 'RUNNING', number> = { RUNNING: 1, FINISHED: 3, FAILED: 4, KILLED: 5 };
 const RESERVED = new Set(['.trash', 'models']);
 const RESERVED_IN_EXPERIMENT = new Set(['tags', 'datasets', 'traces']);
-
-async function subdirs(dir: string): Promise<string[]> {
-  try {
-    return (await fs.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-  } catch (e) {
-    if (isMissing(e)) return [];
-    throw e;
-  }
-}
-
-/** Files under `dir`, relative, with `/` (tag and param keys with `/` are nested folders). */
-async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
-  let entries;
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch (e) {
-    if (isMissing(e)) return [];
-    throw e;
-  }
-  const out: string[] = [];
-  for (const e of entries) {
-    if (e.isDirectory()) out.push(...(await filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`)));
-    else if (e.isFile()) out.push(`${prefix}${e.name}`);
-  }
-  return out.sort();
-}
-
-/** Joins a validated key below `dir` (keys never hold `..` or a leading `/`: see mlflowKey). */
-function keyPath(dir: string, key: string): string {
-  const p = path.join(dir, ...key.split('/'));
-  if (!p.startsWith(dir + path.sep)) throw new MlflowError('rejected', `invalid key '${key}'`);
-  return p;
-}
-
-/** MLflow's experiment ids: 18 random digits, no leading zero. */
-function newExperimentId(): string {
-  const digits = [...randomBytes(18)].map((b) => String(b % 10));
-  if (digits[0] === '0') digits[0] = String(1 + ((randomBytes(1)[0] ?? 0) % 9));
-  return digits.join('');
-}
 
 export interface FileStoreOptions {
   /** Absolute path of the `mlruns` folder. */
