@@ -16,6 +16,7 @@ import { describeHolder, systemClock } from '../core/ports.js';
 import { buildEngine, composeHooks } from './engine.js';
 import { cleanLeftovers } from './leftovers.js';
 import { WebView } from './web-view.js';
+import { fanOutSink, logOutputSink } from './logging.js';
 import { webRoutes } from '../adapters/http/web-routes.js';
 import { randomBytes } from 'node:crypto';
 import { daemonPassLease } from './workspace-lock.js';
@@ -148,7 +149,9 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         return spec;
       },
       tracking,
-      ...(web ? { statusSink: (reporter) => web.statusSink(reporter), tee: (stage) => web.tee(stage), effects: { forceOnce: (stage) => web.takeRerun(stage) } } : {}),
+      // each line of a stage's output (redacted) goes into the log, prefixed by its stage, and to the web view
+      tee: (stage) => fanOutSink(web?.tee(stage), logOutputSink(log, stage.name)),
+      ...(web ? { statusSink: (reporter) => web.statusSink(reporter), effects: { forceOnce: (stage) => web.takeRerun(stage) } } : {}),
       ...(opts.hooks || web ? { hooks: composeHooks(web?.hooks(), opts.hooks) } : {}),
       reconciler: {
         ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),

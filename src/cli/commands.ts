@@ -1,6 +1,6 @@
 import { checkoutOutputs, notCheckedOutError } from '../app/checkout.js';
 import { pipelineDag } from '../app/dag.js';
-import { commandLogger, serviceLogger } from '../app/logging.js';
+import { chooseLogFormat, commandLogger, serviceLogger } from '../app/logging.js';
 import type { RuntimeMode } from '../app/project.js';
 import type { StageDecision } from '../app/oneshot.js';
 import type { DataCommandOptions } from '../app/remotes.js';
@@ -299,9 +299,11 @@ export async function commandDaemon(
     webActions?: boolean;
     verbose: boolean;
     runtime: RuntimeMode;
+    /** `--log-format`; else REPROD_LOG_FORMAT, else pretty on a terminal. */
+    logFormat?: string;
   },
 ): Promise<number> {
-  const log: Logger = serviceLogger(opts.verbose);
+  const log: Logger = serviceLogger(opts.verbose, { format: chooseLogFormat(opts.logFormat, process.env, io.errIsTTY === true) });
   const ac = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -326,11 +328,9 @@ export async function commandDaemon(
         poll: opts.poll,
         ...(opts.tracking === false ? { tracking: false } : {}),
         ...(opts.maxParallel !== undefined ? { maxParallel: opts.maxParallel } : {}),
-        onListening: (port: number) => io.err(`reprod daemon: /healthz and /metrics on ${opts.http?.host ?? ''}:${port}\n`),
         ...(opts.webActions ? { web: { actions: true } } : {}),
-        // the token goes to the operator's terminal only, never into the log
-        onWebView: ({ url, token }) =>
-          io.err(token ? `reprod daemon: web view on ${url} (its actions need the token: open ${url}#token=${token})\n` : `reprod daemon: web view on ${url} (read only)\n`),
+        // the one line that carries the token of the actions: the operator opens that address
+        onWebView: ({ url, token }) => log.info(token ? { url, actions: 'on', open: `${url}#token=${token}` } : { url, actions: 'off (read only)' }, 'web view'),
       },
       ac.signal,
     );

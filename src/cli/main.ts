@@ -234,7 +234,8 @@ export function buildCli(io: Io): Command {
     .option('--poll', 'poll the file system instead of inotify (for file systems that send no events)')
     .option('--web-actions', "let the web view's rerun button work when --host is not loopback (it needs the token printed at start)")
     .option('--no-tracking', 'record no MLflow runs (as REPROD_TRACKING=off)')
-    .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean; tracking: boolean; webActions?: boolean }) => {
+    .option('--log-format <format>', 'json (pino lines, ISO times) or pretty (for people); default: REPROD_LOG_FORMAT, else pretty on a terminal, json elsewhere')
+    .action(async (o: { maxParallel?: number; debounceMs: number; port: number; host: string; poll?: boolean; tracking: boolean; webActions?: boolean; logFormat?: string }) => {
       io.exitCode = await (await commands()).commandDaemon(io, root(), {
         ...(o.maxParallel !== undefined ? { maxParallel: o.maxParallel } : {}),
         debounceMs: o.debounceMs,
@@ -242,6 +243,7 @@ export function buildCli(io: Io): Command {
         poll: o.poll === true,
         tracking: o.tracking,
         ...(o.webActions ? { webActions: true } : {}),
+        ...(o.logFormat !== undefined ? { logFormat: o.logFormat } : {}),
         verbose: verbose(),
         runtime: runtime(),
       });

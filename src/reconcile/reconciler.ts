@@ -15,6 +15,7 @@ import { indexStages, type StageIndex } from './stage-index.js';
 import { isLooking, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
 import { pipelineView, RunRecords } from './status-views.js';
 import { StatusWriter } from './status-writer.js';
+import { whyWords } from './stage-steps.js';
 import type { TimerHandle } from '../core/ports.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -364,7 +365,9 @@ export class Reconciler {
     this.decide(decisionOf(e.stage, outcome, plan.reasons), stage);
     this.runs.finished(e.stage, lastRunOf(stage, outcome, plan.runtime));
     const err = outcome.kind === 'failed' ? errorMessage(outcome.error) : outcomeCause(outcome);
-    this.log.info({ stage: e.stage, runId: outcome.runId, outcome: outcome.kind, durationSeconds: duration, transient: transient || undefined, err }, 'stage finished');
+    // a run from the run-cache said nothing of why it was needed: it says it here
+    const why = outcome.kind === 'restored' ? { why: whyWords(plan) } : {};
+    this.log[outcome.kind === 'failed' ? 'warn' : 'info']({ stage: e.stage, runId: outcome.runId, outcome: outcome.kind, durationSeconds: duration, transient: transient || undefined, err, ...why }, 'stage finished');
     this.hooks.stageFinished(stage, outcome, plan, (trackingRunId) => {
       if (this.runs.tracked(e.stage, outcome.runId, trackingRunId)) this.status.markStage(e.stage);
     });

@@ -4,6 +4,8 @@ import type { PyDict } from '../core/pyvalue.js';
 import type { ChangeReason, HashInfo, LockStage, Stage } from '../core/types.js';
 import { lockStageFromRun } from '../lock/lockfile.js';
 import { describeReason, stageStatus } from '../pipeline/stage-status.js';
+import { staleReasons } from '../status/status-docs.js';
+import { staleDetail, staleWords } from '../status/stale-detail.js';
 import { observeStage, type Observed } from './observe.js';
 import { outsEscapeError } from './out-guard.js';
 import { canUseRunCache, restoreFromRunCache, saveToRunCache } from './run-cache-store.js';
@@ -176,7 +178,7 @@ export async function executeStage(d: StepDeps, planned: StagePlan, opts: Execut
   }
   if (opts.signal.aborted) return { kind: 'cancelled', runId, prepared };
   const extraEnv = (await opts.onStart?.(runId, prepared)) ?? {};
-  d.log.info({ stage: stage.name, runId, runtime: prepared.kind === 'host' ? 'host' : prepared.ref, reasons: plan.reasons.map(describeReason) }, 'running stage');
+  d.log.info({ stage: stage.name, runId, runtime: prepared.kind === 'host' ? 'host' : prepared.ref, reasons: plan.reasons.map(describeReason), why: whyWords(plan) }, 'running stage');
   await removeOuts(d, stage);
   let run: RunResult;
   try {
@@ -238,4 +240,11 @@ export async function commitObserved(d: StepDeps, plan: Pick<StagePlan, 'stage' 
   if (runCached) await saveToRunCache(d, stage, entry);
   await d.ignoreOuts?.(stage.outs.filter((o) => o.cache).map((o) => o.path));
   return entry;
+}
+
+/** Why a stage runs, in words with the values behind each reason (`params.yaml:train.C changed 1.0 → 0.5`); `forced` when nothing changed. */
+export function whyWords(plan: Pick<StagePlan, 'reasons' | 'entry' | 'obs' | 'forced'>): string[] {
+  if (plan.reasons.length === 0) return [plan.forced ? 'forced' : 'asked for'];
+  const { obs } = plan;
+  return staleWords(staleDetail(staleReasons(plan.reasons), plan.entry, { params: (f) => obs.params.get(f) ?? undefined, md5: (p) => obs.hashes.get(p)?.md5 }));
 }

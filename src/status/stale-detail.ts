@@ -56,3 +56,26 @@ function leafDiff(file: string, prefix: string, a: PyValue | undefined, b: PyVal
 function leaf(file: string, key: string, a: PyValue | undefined, b: PyValue | undefined): ViewChange {
   return { what: key === '' ? file : `${file}:${key}`, ...(a !== undefined ? { old: pyStr(a) } : {}), ...(b !== undefined ? { new: pyStr(b) } : {}) };
 }
+
+/** An md5 as a person compares two: its first 8 digits. */
+const shortMd5 = (v: string): string => (/^[0-9a-f]{32}(\.dir)?$/.test(v) ? `${v.slice(0, 8)}…` : v);
+
+/**
+ * Each reason in words, one per value that changed: `params.yaml:train.C
+ * changed 1.0 → 0.5`, `data/raw.csv changed 1a2b3c4d… → 5e6f7a8b…`, `…
+ * added` / `… deleted`; a reason without values in its own words.
+ */
+export function staleWords(detail: readonly ViewReason[]): string[] {
+  return detail.flatMap((r) => {
+    if (r.changes.length === 0) return [r.message];
+    return r.changes.map((c) => {
+      const isMd5 = r.code !== 'params-changed';
+      const fmt = (v: string): string => (isMd5 ? shortMd5(v) : v);
+      if (c.old !== undefined && c.old === c.new) return r.message;
+      if (c.old !== undefined && c.new !== undefined) return `${c.what} changed ${fmt(c.old)} → ${fmt(c.new)}`;
+      if (c.new !== undefined) return `${c.what} added (${fmt(c.new)})`;
+      if (c.old !== undefined) return `${c.what} deleted (was ${fmt(c.old)})`;
+      return r.message;
+    });
+  });
+}

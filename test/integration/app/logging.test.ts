@@ -46,5 +46,7 @@ describe('commandLogger', () => {
       commandLogger(true).child({ stage: 's' }).debug({ n: 1 }, 'detail');
     `);
     expect(r.lines.map(({ level, msg, stage, n }) => ({ level, msg, stage, n }))).toEqual([{ level: 20, msg: 'detail', stage: 's', n: 1 }]);
+    // ISO times, as the daemon's JSON log
+    expect(r.lines[0]?.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   });
 });

@@ -68,6 +68,10 @@ describe('compose files for a project', () => {
         expect(s?.environment?.AWS_PROFILE).toBe('dev');
         expect(s?.environment?.AWS_REGION ?? null).toBeNull();
       }
+      // the daemon's log is for people unless asked otherwise
+      expect(services.daemon?.environment?.REPROD_LOG_FORMAT).toBe('pretty');
+      const json = config(ws.path, { PWD: ws.path, REPROD_LOG_FORMAT: 'json' });
+      expect((parse(json.stdout) as { services: Record<string, Service> }).services.daemon?.environment?.REPROD_LOG_FORMAT).toBe('json');
       const unset = config(ws.path, {});
       expect(unset.status).not.toBe(0);
       expect(unset.stderr).toMatch(/PWD is unset/);
