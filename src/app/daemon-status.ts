@@ -18,7 +18,7 @@ export interface DaemonView {
 }
 
 /** What `status` adds from a daemon: phases that staleness alone cannot show. */
-const SHOWN: ReadonlySet<StagePhase> = new Set(['Queued', 'Running', 'Failed', 'Blocked', 'Cancelled', 'Backoff', 'EngineUnavailable']);
+const SHOWN: ReadonlySet<StagePhase> = new Set(['Hashing', 'Queued', 'Building', 'Running', 'Failed', 'Blocked', 'Cancelled', 'Backoff', 'EngineUnavailable']);
 
 /**
  * The phases of a daemon running on the workspace at `root`, read from its

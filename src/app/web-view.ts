@@ -199,7 +199,7 @@ export class WebView implements WebViewSource {
     const run = doc.status.lastRun;
     if (run && JSON.stringify(run) !== JSON.stringify(before?.status.lastRun)) this.emit({ kind: 'run', stage: name, runId: run.runId, outcome: run.outcome });
     // a rerun asked while the stage was busy is still owed once it settles (a finished run is not planned again by itself)
-    if (this.reruns.has(name) && !['Queued', 'Running'].includes(doc.status.phase)) this.o.enqueue(name);
+    if (this.reruns.has(name) && !['Queued', 'Building', 'Running'].includes(doc.status.phase)) this.o.enqueue(name);
     const reasons = doc.status.staleReasons.map((r) => r.message);
     const previous = before?.status.phase ?? this.o.phases()[name];
     if (before && before.status.phase === doc.status.phase && JSON.stringify(before.status.staleReasons) === JSON.stringify(doc.status.staleReasons)) return;

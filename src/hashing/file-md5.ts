@@ -68,12 +68,16 @@ export function md5FileSync(path: string, scratch: Buffer): FileDigest {
  * longer than one chunk: the next chunk is read on libuv's pool while the
  * current one is hashed, so reading adds next to nothing to md5 itself.
  */
-export async function md5File(path: string, scratch: Buffer): Promise<FileDigest> {
+export async function md5File(path: string, scratch: Buffer, onRead?: (bytes: number) => void): Promise<FileDigest> {
   const fd = openSync(path, 'r');
   let pending: Promise<number> | undefined;
   try {
     const st = fstatSync(fd, { bigint: true });
-    if (Number(st.size) < scratch.length) return digestOf(hashSmallSync(fd, scratch, Number(st.size)), st);
+    if (Number(st.size) < scratch.length) {
+      const small = digestOf(hashSmallSync(fd, scratch, Number(st.size)), st);
+      onRead?.(small.size);
+      return small;
+    }
     const bufs = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)] as const;
     const h = createHash('md5');
     let which = 0;
@@ -86,6 +90,7 @@ export async function md5File(path: string, scratch: Buffer): Promise<FileDigest
       which ^= 1;
       pending = readAsync(fd, bufs[which] as Buffer);
       h.update(n === current.length ? current : current.subarray(0, n));
+      onRead?.(n);
     }
     return digestOf(h.digest('hex'), st);
   } finally {

@@ -2,7 +2,7 @@ import { statSync, type BigIntStats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { ReprodError } from '../core/errors.js';
-import type { FileOwner, Hasher, HashResult, Logger } from '../core/ports.js';
+import type { FileOwner, Hasher, HashProgress, HashResult, Logger } from '../core/ports.js';
 import type { DirEntry, HashInfo } from '../core/types.js';
 import { dirHash } from './dir-listing.js';
 import { DvcIgnore } from './dvc-ignore.js';
@@ -25,6 +25,8 @@ export interface WorkspaceHasherOptions {
   logger?: Logger;
   /** Whom the state file (and the folders made for it) belongs to (adapters/fs/file-owner.ts). */
   owner?: FileOwner | undefined;
+  /** Hears what every hash reads (a command's progress bar). */
+  progress?: HashProgress;
 }
 
 /** What the hasher did since it was made: tests assert on reads with it, not on timing. */
@@ -69,6 +71,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
   private readonly statePath: string | null;
   private readonly owner: FileOwner | undefined;
   private readonly logger: Logger | undefined;
+  private readonly progress: HashProgress | undefined;
   private ignore: DvcIgnore;
   private readonly scratch = scratchBuffer();
   private stateCache: StateCache | undefined;
@@ -80,11 +83,13 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     this.jobs = Math.max(1, Math.floor(opts.jobs ?? availableParallelism()));
     this.statePath = opts.statePath === undefined ? join(this.root, '.dvc', 'tmp', 'reprod', 'state.tsv') : opts.statePath;
     this.logger = opts.logger;
+    this.progress = opts.progress;
     this.owner = opts.owner;
     this.ignore = new DvcIgnore(this.root);
   }
 
-  async hash(path: string): Promise<HashResult | null> {
+  async hash(path: string, progress?: HashProgress): Promise<HashResult | null> {
+    const p = both(this.progress, progress);
     const rel = this.normalize(path);
     const abs = rel === '' ? this.root : `${this.root}/${rel}`;
     let st: BigIntStats;
@@ -97,8 +102,8 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
       }
       throw ioError(rel, err);
     }
-    if (st.isDirectory()) return this.hashDir(rel, abs, Number(st.size));
-    if (st.isFile()) return { info: await this.hashFile(rel, abs, st) };
+    if (st.isDirectory()) return this.hashDir(rel, abs, Number(st.size), p);
+    if (st.isFile()) return { info: await this.hashFile(rel, abs, st, p) };
     throw new ReprodError('HASH_IO', `${rel} is not a regular file or directory`, { source: { file: rel } });
   }
 
@@ -154,7 +159,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     return p.endsWith('/') ? p.slice(0, -1) : p;
   }
 
-  private async hashFile(rel: string, abs: string, st: BigIntStats): Promise<HashInfo> {
+  private async hashFile(rel: string, abs: string, st: BigIntStats, p: HashProgress | undefined): Promise<HashInfo> {
     const stamp = stampOf(st);
     const rec = this.state.getFile(rel);
     const isexec = isExec(Number(st.mode));
@@ -162,15 +167,16 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
       this.counters.filesFromState++;
       return fileInfo(rec.md5, Number(st.size), isexec);
     }
-    const d = await this.readFile(rel, abs);
+    p?.reading(rel, 1, Number(st.size));
+    const d = await this.readFile(rel, abs, p);
     this.state.setFile(rel, { md5: d.md5, stamp: stampOf(d) });
     return fileInfo(d.md5, d.size, isExec(d.mode));
   }
 
-  private async readFile(rel: string, abs: string): Promise<FileDigest> {
+  private async readFile(rel: string, abs: string, p: HashProgress | undefined): Promise<FileDigest> {
     let d: FileDigest;
     try {
-      d = await md5File(abs, this.scratch);
+      d = await md5File(abs, this.scratch, p ? (n) => p.read(n) : undefined);
     } catch (err) {
       throw ioError(rel, err);
     }
@@ -179,7 +185,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     return d;
   }
 
-  private async hashDir(rel: string, abs: string, dirBytes: number): Promise<HashResult> {
+  private async hashDir(rel: string, abs: string, dirBytes: number, p: HashProgress | undefined): Promise<HashResult> {
     const state = this.state;
     const rec = state.getDir(rel);
     // A large folder never hashed before is about to be read: let the workers boot during the walk.
@@ -237,7 +243,8 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
       return { info: { ...rec.info }, entries: rec.entries.slice() };
     }
 
-    await this.hashInto(rel, files, todo, md5s, sizes, stamps, exec);
+    if (p && todo.length > 0) p.reading(rel, todo.length, todo.reduce((n, i) => n + Number(statOrUndefined((files[i] as WalkedFile).abs)?.size ?? 0), 0));
+    await this.hashInto(rel, files, todo, md5s, sizes, stamps, exec, p);
 
     const rows: (DirEntry & { stamp: string })[] = files.map((f, i) => ({
       relpath: f.relpath,
@@ -262,6 +269,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     sizes: number[],
     stamps: string[],
     exec: boolean[],
+    p: HashProgress | undefined,
   ): Promise<void> {
     if (todo.length === 0) return;
     const put = (i: number, d: FileDigest): void => {
@@ -285,11 +293,12 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
         }
         this.counters.filesHashed++;
         this.counters.bytesHashed += r.size;
+        p?.read(r.size);
         put(i, r);
       }
       return;
     }
-    for (const i of todo) put(i, await this.readFile(inDir(i), (files[i] as WalkedFile).abs));
+    for (const i of todo) put(i, await this.readFile(inDir(i), (files[i] as WalkedFile).abs, p));
   }
 
   private startPool(): HashPool {
@@ -335,4 +344,19 @@ function ioError(rel: string, err: unknown): ReprodError {
   const code = errnoCode(err);
   const what = code === 'ENOENT' ? 'vanished while being hashed' : `cannot be read: ${errorMessage(err)}`;
   return new ReprodError('HASH_IO', `${rel || '.'} ${what}`, { source: { file: rel || '.' }, cause: err });
+}
+
+/** One listener for two, either of which may be missing. */
+function both(a: HashProgress | undefined, b: HashProgress | undefined): HashProgress | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    reading: (path, files, bytes) => {
+      a.reading(path, files, bytes);
+      b.reading(path, files, bytes);
+    },
+    read: (bytes) => {
+      a.read(bytes);
+      b.read(bytes);
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import type { PyDict } from '../core/pyvalue.js';
-import type { HashResult, Hasher, ObjectCache, Workspace } from '../core/ports.js';
+import type { HashProgress, HashResult, Hasher, ObjectCache, Workspace } from '../core/ports.js';
 import type { HashInfo, LockStage, Stage } from '../core/types.js';
 import { parseParamsText } from '../pipeline/params-file.js';
 import type { StageObservation } from '../pipeline/stage-status.js';
@@ -20,9 +20,9 @@ export interface ObserveDeps {
  * its params files, and whether its locked outputs are in the cache.
  * Never trusts anything but the files (level-triggered).
  */
-export async function observeStage(d: ObserveDeps, stage: Stage, lock: LockStage | undefined): Promise<Observed> {
+export async function observeStage(d: ObserveDeps, stage: Stage, lock: LockStage | undefined, progress?: HashProgress): Promise<Observed> {
   const paths = [...new Set([...stage.deps.map((x) => x.path), ...stage.outs.map((x) => x.path)])];
-  const hashed = await Promise.all(paths.map(async (p) => [p, await d.hasher.hash(p)] as const));
+  const hashed = await Promise.all(paths.map(async (p) => [p, await d.hasher.hash(p, progress)] as const));
   const results = new Map<string, HashResult | null>(hashed);
   const hashes = new Map<string, HashInfo | null>(hashed.map(([p, r]) => [p, r ? r.info : null]));
 

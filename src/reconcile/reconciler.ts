@@ -324,7 +324,8 @@ export class Reconciler {
     if (st === 'backoff' && was !== 'backoff') {
       this.runs.backoff(name, new Date(this.opts.clock.now().getTime() + retryDelayMs(s.context.retry, s.context.retries)));
     }
-    if (st !== was || st === 'running') this.status.markStage(name);
+    // a running stage's or a plan's step (Hashing, Building) changes within its state
+    if (st !== was || st === 'running' || st === 'planning') this.status.markStage(name);
     // a slot freed, an ancestor settled, a stage queued: any of them may let a queued stage start
     if (st !== was) this.schedule();
     this.checkPassEnd();

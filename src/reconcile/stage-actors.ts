@@ -22,7 +22,7 @@ export function provideStageMachine(
     actors: {
       plan: fromPromise(async ({ input, signal }) => {
         try {
-          return await effects.plan(input.stage, signal);
+          return await effects.plan(input.stage, signal, input.step);
         } catch (err) {
           // no run ends, so no `stage finished` says why: this line does (a plan superseded by a new look is no failure)
           if (!signal.aborted) o.log.info({ stage: input.stage.name, err: errorMessage(err) }, 'stage not planned');
@@ -38,6 +38,7 @@ export function provideStageMachine(
         return effects.execute(plan, {
           signal: AbortSignal.any([input.signal, signal]),
           runId,
+          ...(input.step ? { step: input.step } : {}),
           onStart: async (id, prepared) => {
             if (!starting) return {};
             try {

@@ -1,12 +1,13 @@
 import { ReprodError } from '../core/errors.js';
-import type { StageRuntime } from '../core/ports.js';
+import { humanBytes } from '../core/bytes.js';
+import type { HashProgress, Logger, StageRuntime } from '../core/ports.js';
 import type { Lockfile, LockStage, Stage } from '../core/types.js';
 import { lockStageData } from '../lock/lockfile.js';
 import { pyJsonDumpsSorted } from '../lock/py-json.js';
 import { observeStage } from './observe.js';
 import { inputsFingerprint } from './stage-fingerprint.js';
 import { settleOutcome, type StageOutcome } from './outcome.js';
-import { executeStage, lockEntryFromObserved, planStage, type StagePlan, type StepDeps } from './stage-steps.js';
+import { executeStage, lockEntryFromObserved, planStage, type StagePlan, type StageStep, type StepDeps } from './stage-steps.js';
 import type { LockStore } from '../core/ports.js';
 import type { PreparedRuntime } from '../core/ports.js';
 
@@ -17,7 +18,8 @@ import type { PreparedRuntime } from '../core/ports.js';
  */
 export interface StageEffects {
   /** Observes the stage: why it is stale (empty = up to date), what it runs in. */
-  plan(stage: Stage, signal: AbortSignal): Promise<StagePlan>;
+  /** `step` hears when the plan has much to read (Hashing). */
+  plan(stage: Stage, signal: AbortSignal, step?: (s: StageStep) => void): Promise<StagePlan>;
   /** The fingerprint of the stage's inputs as they are now (see inputsFingerprint). */
   inputs(stage: Stage, signal: AbortSignal): Promise<string>;
   /**
@@ -28,7 +30,7 @@ export interface StageEffects {
    */
   execute(
     plan: StagePlan,
-    opts: { signal: AbortSignal; runId: string; onStart?(runId: string, prepared: PreparedRuntime): Promise<Record<string, string>> },
+    opts: { signal: AbortSignal; runId: string; onStart?(runId: string, prepared: PreparedRuntime): Promise<Record<string, string>>; step?(s: StageStep): void },
   ): Promise<StageOutcome>;
   newRunId(): string;
   /** dvc.lock as committed (status shows each stage's committed outputs). */
@@ -67,7 +69,7 @@ export function guardedDeps(d: StepDeps, stage: Stage): StepDeps {
   const runtime: StageRuntime = {
     name: d.runtime.name,
     identify: (s, signal) => d.runtime.identify(s, signal),
-    prepare: (s, signal, log) => d.runtime.prepare(s, signal, log),
+    prepare: (s, signal, log, onBuilding) => d.runtime.prepare(s, signal, log, onBuilding),
     run: async (req) => {
       atStart = await inputsNow(d, stage);
       return d.runtime.run(req);
@@ -132,16 +134,17 @@ export function stepEffects(d: StepDeps, recordedRuntime: (stage: string) => Pro
     return recorded.get(stage);
   };
   return {
-    async plan(stage, signal) {
+    async plan(stage, signal, step) {
       const entry = (await readLock()).stages.get(stage.name);
       const force = o.force === true || o.forceOnce?.(stage.name) === true;
-      return planStage(d, stage, entry, { recordedRuntime: await runtimeOf(stage.name), signal, ...(force ? { force: true } : {}) });
+      const progress = step ? hashingStep(d.log.child({ stage: stage.name }), step) : undefined;
+      return planStage(d, stage, entry, { recordedRuntime: await runtimeOf(stage.name), signal, ...(force ? { force: true } : {}), ...(progress ? { progress } : {}) });
     },
     async inputs(stage, signal) {
       // outputs are not inputs, and a running stage is writing them: leave them unhashed
       return inputsFingerprint(await planStage(d, { ...stage, outs: [] }, undefined, { signal }));
     },
-    async execute(plan, { signal, runId, onStart }) {
+    async execute(plan, { signal, runId, onStart, step }) {
       let outcome: StageOutcome;
       try {
         const done = await executeStage(guardedDeps(d, plan.stage), plan, {
@@ -149,6 +152,7 @@ export function stepEffects(d: StepDeps, recordedRuntime: (stage: string) => Pro
           runId,
           ...(o.runCache === false ? { runCache: false } : {}),
           ...(onStart ? { onStart } : {}),
+          ...(step ? { step } : {}),
         });
         outcome = settleOutcome(runId, { done });
       } catch (thrown) {
@@ -161,5 +165,21 @@ export function stepEffects(d: StepDeps, recordedRuntime: (stage: string) => Pro
     newRunId: () => d.newRunId(),
     readLock,
     flush: () => d.hasher.flush(),
+  };
+}
+
+/** Reads at least this much, or this many files, and a plan shows as Hashing. */
+export const HASHING_SHOWN = { bytes: 8 * 1024 * 1024, files: 500 };
+
+/** A plan's hash listener: a read big enough to take a while makes the stage `Hashing`, and the log says what it reads. */
+function hashingStep(log: Logger, step: (s: StageStep) => void): HashProgress {
+  return {
+    reading(path, files, bytes) {
+      if (bytes < HASHING_SHOWN.bytes && files < HASHING_SHOWN.files) return;
+      const detail = `${path} (${humanBytes(bytes)}${files > 1 ? ` in ${files} files` : ''})`;
+      log.info({ path, files, bytes }, 'hashing');
+      step({ step: 'hashing', detail });
+    },
+    read: () => undefined,
   };
 }

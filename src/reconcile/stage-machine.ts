@@ -5,7 +5,9 @@ import type { Stage } from '../core/types.js';
 import { retryDelayMs, type RetryPolicy } from './failure-policy.js';
 import { INPUTS_CHANGED, type StageOutcome } from './outcome.js';
 import { inputsFingerprint } from './stage-fingerprint.js';
-import type { StagePlan } from './stage-steps.js';
+import type { StagePlan, StageStep } from './stage-steps.js';
+
+export type { StageStep } from './stage-steps.js';
 
 /**
  * One stage's life, as an xstate machine. Its effects are named here and
@@ -37,12 +39,15 @@ import type { StagePlan } from './stage-steps.js';
 
 export interface PlanInput {
   stage: Stage;
+  /** Tells the machine what the plan is busy with (only a plan does: an input check says nothing). */
+  step?: (s: StageStep) => void;
 }
 
 export interface ExecuteInput {
   plan: StagePlan;
   /** Aborted when the run must stop (inputs changed, stage removed, shutdown). */
   signal: AbortSignal;
+  step?: (s: StageStep) => void;
 }
 
 export interface StageMachineInput {
@@ -57,7 +62,8 @@ export type StageEvent =
   | { type: 'WAIT' }
   | { type: 'START' }
   | { type: 'CANCEL'; reason: string }
-  | { type: 'UPDATE'; stage: Stage; retry: RetryPolicy };
+  | { type: 'UPDATE'; stage: Stage; retry: RetryPolicy }
+  | ({ type: 'STEP' } & StageStep);
 
 export type StageEmitted =
   | { type: 'settled'; stage: string }
@@ -86,6 +92,8 @@ export interface StageContext {
   /** Set while a run is being cancelled: why. */
   cancelReason: string | undefined;
   abort: AbortController | undefined;
+  /** What the plan or run under way is busy with (cleared as each starts). */
+  step: StageStep | undefined;
 }
 
 const notProvided = (name: string) => () => Promise.reject(new Error(`stage machine: the '${name}' effect was not provided`));
@@ -118,6 +126,7 @@ export const stageMachine = setup({
       upstreamFailed: ({ event }) => (event.type === 'CHECK' ? event.upstreamFailed : undefined),
     }),
     abortRun: ({ context }) => context.abort?.abort(),
+    takeStep: assign({ step: ({ event }) => (event.type === 'STEP' ? { step: event.step, ...(event.detail !== undefined ? { detail: event.detail } : {}) } : undefined) }),
     emitSettled: emit(({ context }) => ({ type: 'settled' as const, stage: context.stage.name })),
     emitRequeue: emit(({ context }) => ({ type: 'requeue' as const, stage: context.stage.name })),
     emitQueued: emit(({ context }) => ({ type: 'queued' as const, stage: context.stage.name })),
@@ -143,6 +152,7 @@ export const stageMachine = setup({
     failure: undefined,
     cancelReason: undefined,
     abort: undefined,
+    step: undefined,
   }),
   initial: 'idle',
   on: {
@@ -156,9 +166,14 @@ export const stageMachine = setup({
       on: { CHECK: { target: 'planning', actions: 'takeCheck' } },
     },
     planning: {
+      entry: assign({ step: undefined }),
+      on: {
+        CHECK: { target: 'planning', reenter: true, actions: 'takeCheck' },
+        STEP: { guard: ({ event }) => event.step === 'hashing', actions: 'takeStep' },
+      },
       invoke: {
         src: 'plan',
-        input: ({ context }) => ({ stage: context.stage }),
+        input: ({ context, self }) => ({ stage: context.stage, step: (s: StageStep) => self.send({ type: 'STEP', ...s }) }),
         onDone: {
           target: 'deciding',
           actions: assign(({ context, event }) => {
@@ -179,7 +194,6 @@ export const stageMachine = setup({
           },
         ],
       },
-      on: { CHECK: { target: 'planning', reenter: true, actions: 'takeCheck' } },
     },
     deciding: {
       always: [
@@ -199,11 +213,15 @@ export const stageMachine = setup({
       },
     },
     running: {
-      entry: assign({ abort: () => new AbortController(), cancelReason: undefined }),
+      entry: assign({ abort: () => new AbortController(), cancelReason: undefined, step: undefined }),
       exit: 'abortRun',
       invoke: {
         src: 'execute',
-        input: ({ context }) => ({ plan: context.plan as StagePlan, signal: (context.abort as AbortController).signal }),
+        input: ({ context, self }) => ({
+          plan: context.plan as StagePlan,
+          signal: (context.abort as AbortController).signal,
+          step: (s: StageStep) => self.send({ type: 'STEP', ...s }),
+        }),
         onDone: [
           {
             guard: ({ event }) => event.output.kind === 'cancelled',
@@ -276,6 +294,7 @@ export const stageMachine = setup({
       },
       on: {
         CANCEL: { target: '.cancelling', actions: [assign({ cancelReason: ({ event }) => event.reason }), 'abortRun'] },
+        STEP: { guard: ({ event }) => event.step !== 'hashing', actions: 'takeStep' },
       },
     },
     backoff: {

@@ -16,8 +16,10 @@ export interface StageProjection {
 /**
  * Projects a stage machine's state onto a status phase. States that are only
  * on the way to a verdict (idle, waiting, planning) project to nothing: the
- * status keeps saying what was last known rather than flickering.
+ * status keeps saying what was last known rather than flickering; a plan
+ * that has to read a lot says so.
  *
+ *   planning, reading much ─► Hashing          running, building its image ─► Building
  *   queued ─► Queued     running ─► Running    backoff ─► Backoff
  *   upToDate ─► UpToDate frozen ─► Frozen      failed ─► Failed
  *   blocked ─► Blocked   cancelled ─► Cancelled
@@ -27,9 +29,16 @@ export function projectStage(s: StageSnapshot, runId?: string): StageProjection 
   const reasons = c.plan?.reasons ?? [];
   const runtime = c.plan ? { runtime: c.plan.runtime } : {};
   switch (topState(s)) {
+    case 'planning':
+      // a plan that reads inputs whose recorded hashes no longer hold (a large file, a folder of many): it may take a while
+      if (c.step?.step !== 'hashing') return undefined;
+      return { phase: 'Hashing', reasons, message: `hashing ${c.step.detail ?? 'its inputs'}`, ...runtime };
     case 'queued':
       return { phase: 'Queued', reasons, ...runtime };
     case 'running':
+      if (c.step?.step === 'building' && !s.matches({ running: 'cancelling' })) {
+        return { phase: 'Building', reasons, message: `building image ${c.step.detail ?? ''}`.trimEnd(), ...runtime };
+      }
       return {
         phase: 'Running',
         reasons,

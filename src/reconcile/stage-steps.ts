@@ -1,5 +1,5 @@
 import { ReprodError } from '../core/errors.js';
-import type { Clock, Hasher, LockStore, Logger, ObjectCache, PreparedRuntime, RunResult, RuntimeIdentity, StageLogSink, StageRuntime, Workspace } from '../core/ports.js';
+import type { Clock, Hasher, HashProgress, LockStore, Logger, ObjectCache, PreparedRuntime, RunResult, RuntimeIdentity, StageLogSink, StageRuntime, Workspace } from '../core/ports.js';
 import type { PyDict } from '../core/pyvalue.js';
 import type { ChangeReason, HashInfo, LockStage, Stage } from '../core/types.js';
 import { lockStageFromRun } from '../lock/lockfile.js';
@@ -81,10 +81,10 @@ export async function planStage(
   d: Pick<StepDeps, 'ws' | 'hasher' | 'cache' | 'runtime'>,
   stage: Stage,
   entry: LockStage | undefined,
-  opts: { recordedRuntime?: string | undefined; signal: AbortSignal; force?: boolean },
+  opts: { recordedRuntime?: string | undefined; signal: AbortSignal; force?: boolean; progress?: HashProgress },
 ): Promise<StagePlan> {
   const runtime = await d.runtime.identify(stage, opts.signal);
-  const obs = await observeStage(d, stage, entry);
+  const obs = await observeStage(d, stage, entry, opts.progress);
   const reasons = stageStatus(stage, entry, obs);
   const changed = entry && !stage.frozen ? runtimeChange(opts.recordedRuntime, runtime) : undefined;
   if (changed) reasons.push(changed);
@@ -101,8 +101,21 @@ export type ExecuteResult =
   | { kind: 'failed'; runId: string; error: ReprodError; run?: RunResult; prepared?: PreparedRuntime }
   | { kind: 'cancelled'; runId: string; run?: RunResult; prepared?: PreparedRuntime };
 
+/**
+ * What a stage is busy with on its way (status phases `Hashing`, `Building`):
+ * a plan reading inputs whose recorded hashes no longer hold, a run building
+ * its image; `running` once its command starts.
+ */
+export interface StageStep {
+  step: 'hashing' | 'building' | 'running';
+  /** What it is hashing or building, for people (`data/big.bin (100.0 MiB)`, an image's tag). */
+  detail?: string;
+}
+
 export interface ExecuteOptions {
   signal: AbortSignal;
+  /** Hears what the run is busy with: building its image, then running its command. */
+  step?(s: StageStep): void;
   runId?: string;
   /** Restore outputs from the run-cache when the same inputs ran before (default true). */
   runCache?: boolean;
@@ -171,12 +184,13 @@ export async function executeStage(d: StepDeps, planned: StagePlan, opts: Execut
   const log = d.stageLog(stage);
   let prepared: PreparedRuntime;
   try {
-    prepared = await d.runtime.prepare(stage, opts.signal, log);
+    prepared = await d.runtime.prepare(stage, opts.signal, log, (image) => opts.step?.({ step: 'building', detail: image }));
   } catch (e) {
     if (opts.signal.aborted) return { kind: 'cancelled', runId };
     throw e;
   }
   if (opts.signal.aborted) return { kind: 'cancelled', runId, prepared };
+  opts.step?.({ step: 'running' });
   const extraEnv = (await opts.onStart?.(runId, prepared)) ?? {};
   d.log.info({ stage: stage.name, runId, runtime: prepared.kind === 'host' ? 'host' : prepared.ref, reasons: plan.reasons.map(describeReason), why: whyWords(plan) }, 'running stage');
   await removeOuts(d, stage);

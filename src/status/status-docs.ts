@@ -25,7 +25,8 @@ export interface Condition {
 }
 
 /** `EngineUnavailable`: the stage waits for the container engine to answer again (never a failure of the stage). */
-export type StagePhase = 'UpToDate' | 'Stale' | 'Queued' | 'Running' | 'Failed' | 'Blocked' | 'Cancelled' | 'Frozen' | 'Backoff' | 'EngineUnavailable';
+/** `Hashing`: its plan reads inputs whose recorded hashes no longer hold; `Building`: its run builds the stage's image. */
+export type StagePhase = 'UpToDate' | 'Stale' | 'Hashing' | 'Queued' | 'Building' | 'Running' | 'Failed' | 'Blocked' | 'Cancelled' | 'Frozen' | 'Backoff' | 'EngineUnavailable';
 
 export interface StaleReason {
   code: string;
@@ -148,6 +149,10 @@ function stageConditions(phase: StagePhase, message: string): Record<'Ready' | '
       return { Ready: no('Stale', message), Reconciling: no('Waiting', 'not started'), Stalled: no('Stale') };
     case 'Queued':
       return { Ready: no('Stale', message), Reconciling: yes('Queued'), Stalled: no('Queued') };
+    case 'Hashing':
+      return { Ready: no('Stale', message), Reconciling: yes('Hashing'), Stalled: no('Hashing') };
+    case 'Building':
+      return { Ready: no('Stale', message), Reconciling: yes('Building'), Stalled: no('Building') };
     case 'Running':
       return { Ready: no('Stale', message), Reconciling: yes('Running'), Stalled: no('Running') };
     case 'Backoff':
@@ -260,7 +265,7 @@ export function nextPipelineStatus(prev: PipelineStatusDoc | undefined, input: P
   const specHash = sha256(input.specText);
   const generation = nextGeneration(prev, specHash);
   const phases = Object.values(input.stages);
-  const busy = phases.some((p) => p === 'Queued' || p === 'Running' || p === 'Backoff' || p === 'Cancelled' || p === 'Stale' || p === 'EngineUnavailable');
+  const busy = phases.some((p) => p === 'Hashing' || p === 'Queued' || p === 'Building' || p === 'Running' || p === 'Backoff' || p === 'Cancelled' || p === 'Stale' || p === 'EngineUnavailable');
   const stuck = phases.some((p) => p === 'Failed' || p === 'Blocked');
   const phase: PipelinePhase = input.error ? 'InvalidSpec' : stuck ? 'Degraded' : busy ? 'Reconciling' : 'UpToDate';
   const errText = input.error

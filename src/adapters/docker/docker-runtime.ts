@@ -123,7 +123,7 @@ export class DockerRuntime implements StageRuntime {
    * Makes the stage's image ready (building or pulling it when needed). Build
    * output goes to `log` when given, else to the logger at debug level.
    */
-  async prepare(stage: Stage, signal: AbortSignal, log?: StageLogSink): Promise<PreparedRuntime> {
+  async prepare(stage: Stage, signal: AbortSignal, log?: StageLogSink, onBuilding?: (image: string) => void): Promise<PreparedRuntime> {
     const resolved = this.opts.resolve(stage);
     if (resolved.kind === 'host') return this.host.prepare(stage, signal, log);
     const sink = log ?? this.debugSink(stage);
@@ -132,7 +132,7 @@ export class DockerRuntime implements StageRuntime {
       const ensured = await this.builder.ensurePulled(img.name, signal, sink);
       return { kind: 'container', identity: { kind: 'container', key: ensured.id, ref: ensured.ref }, imageId: ensured.id, ref: ensured.ref, settings: resolved.settings };
     }
-    const ensured = await this.builder.ensureBuilt(this.buildRequest(img), signal, sink);
+    const ensured = await this.builder.ensureBuilt(this.buildRequest(img), signal, sink, onBuilding);
     return {
       kind: 'container',
       identity: { kind: 'container', key: `ctx:${ensured.contextHash}`, ref: ensured.ref },

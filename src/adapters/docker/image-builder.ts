@@ -134,11 +134,13 @@ export class ImageBuilder {
   }
 
   /** Makes sure the image of a build context exists; output of a build goes to `log`. */
-  async ensureBuilt(req: ImageBuildRequest, signal: AbortSignal, log?: StageLogSink): Promise<EnsuredImage & { contextHash: string }> {
+  async ensureBuilt(req: ImageBuildRequest, signal: AbortSignal, log?: StageLogSink, onBuilding?: (image: string) => void): Promise<EnsuredImage & { contextHash: string }> {
     const ctx = await scanBuildContext(req.context, req.dockerfile, req.args, this.memo);
     const tag = imageTag(req.group, ctx.hash);
     const existing = await this.imageId(tag);
     if (existing) return { id: existing, ref: tag, built: false, contextHash: ctx.hash };
+    // built here, or by another stage of the same group: either way this stage waits for a build
+    onBuilding?.(tag);
     let pending = this.inFlight.get(tag);
     if (!pending) {
       pending = this.build(tag, ctx, req, signal, log).finally(() => this.inFlight.delete(tag));

@@ -2,7 +2,7 @@ import type { PassSummary, ReconcilerMetrics, ReconcilerStats } from '../../reco
 import type { StageOutcome } from '../../reconcile/outcome.js';
 import { Counter, Gauge, Histogram, Registry } from './prometheus.js';
 
-const PHASES = ['UpToDate', 'Stale', 'Queued', 'Running', 'Failed', 'Blocked', 'Cancelled', 'Frozen', 'Backoff', 'EngineUnavailable'] as const;
+const PHASES = ['UpToDate', 'Stale', 'Hashing', 'Queued', 'Building', 'Running', 'Failed', 'Blocked', 'Cancelled', 'Frozen', 'Backoff', 'EngineUnavailable'] as const;
 
 /**
  * The daemon's Prometheus metrics: counters and histograms fed by the

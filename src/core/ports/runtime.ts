@@ -100,6 +100,7 @@ export interface StageRuntime {
   /** Never builds, pulls or writes anything. */
   identify(stage: Stage, signal: AbortSignal): Promise<RuntimeIdentity>;
   /** Build output goes to `log`. */
-  prepare(stage: Stage, signal: AbortSignal, log?: StageLogSink): Promise<PreparedRuntime>;
+  /** `onBuilding` hears that the stage's image is being built (with its tag): a build is under way, not a look-up. */
+  prepare(stage: Stage, signal: AbortSignal, log?: StageLogSink, onBuilding?: (image: string) => void): Promise<PreparedRuntime>;
   run(req: RunRequest): Promise<RunResult>;
 }

@@ -7,7 +7,7 @@
  */
 
 /** A stage's phase, as status/<stage>.yaml says it (status-docs.ts's StagePhase must stay assignable to it). */
-export type ViewPhase = 'UpToDate' | 'Stale' | 'Queued' | 'Running' | 'Failed' | 'Blocked' | 'Cancelled' | 'Frozen' | 'Backoff' | 'EngineUnavailable';
+export type ViewPhase = 'UpToDate' | 'Stale' | 'Hashing' | 'Queued' | 'Building' | 'Running' | 'Failed' | 'Blocked' | 'Cancelled' | 'Frozen' | 'Backoff' | 'EngineUnavailable';
 
 /** One node of the drawn graph. */
 export interface ViewStage {

@@ -12,9 +12,21 @@ export interface HashResult {
  * with `/` separators. Implementations may keep a state cache (inode, size,
  * mtime → md5) so that an unchanged workspace is not re-read.
  */
+/**
+ * Hears what a hash has to read: only content whose recorded hash no longer
+ * holds is read (the rest comes from the state), so a hash that reads
+ * nothing says nothing.
+ */
+export interface HashProgress {
+  /** About to read `bytes` in `files` files to hash `path` (a file, or a folder). */
+  reading(path: string, files: number, bytes: number): void;
+  /** `bytes` more were read. */
+  read(bytes: number): void;
+}
+
 export interface Hasher {
-  /** null when the path does not exist. */
-  hash(path: string): Promise<HashResult | null>;
+  /** null when the path does not exist. `progress` hears what it reads (besides the hasher's own observer). */
+  hash(path: string, progress?: HashProgress): Promise<HashResult | null>;
   /** Persists the state cache; call once per pass. */
   flush(): Promise<void>;
 }
