@@ -1,5 +1,6 @@
 import { errorMessage } from '../core/errno.js';
-import type { Logger, PreparedRuntime, StageLogSink } from '../core/ports.js';
+import type { Logger, PreparedRuntime, ProgressOut, StageLogSink } from '../core/ports.js';
+import { hashDisplay } from './hash-progress.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { selectStages } from '../pipeline/dag.js';
 import type { StageDecision } from '../reconcile/outcome.js';
@@ -20,12 +21,19 @@ export interface OneShotOptions {
   log: Logger;
   /** The caller holds the workspace lock (the CLI's writing commands do): orphans of any owner can be removed. */
   lockHeld?: boolean;
+  /** Where hashing progress goes (stderr: a bar on a terminal, plain lines elsewhere). */
+  progress?: ProgressOut;
 }
 
 type Opened = Awaited<ReturnType<typeof open>>;
 
-function withOpen<T>(opts: OneShotOptions, fn: (ctx: Opened) => Promise<T>): Promise<T> {
-  return withProject(opts.root, opts.log, async (project) => fn(await open(opts, project)));
+async function withOpen<T>(opts: OneShotOptions, fn: (ctx: Opened) => Promise<T>): Promise<T> {
+  const hashing = opts.progress ? hashDisplay(opts.progress) : undefined;
+  try {
+    return await withProject(opts.root, opts.log, async (project) => fn(await open(opts, project)), undefined, hashing);
+  } finally {
+    hashing?.finish();
+  }
 }
 
 async function open(opts: OneShotOptions, project: Project) {

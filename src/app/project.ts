@@ -13,7 +13,7 @@ import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig, type Dv
 import { redactingSink } from '../core/redact.js';
 import { ReprodError, ReprodErrors } from '../core/errors.js';
 import { inputLimitsFromEnv, type InputLimits } from '../core/input-limits.js';
-import { systemClock, type Clock, type FileOwner, type Hasher, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
+import { systemClock, type Clock, type FileOwner, type Hasher, type HashProgress, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
 import type { Lockfile, LockStage, Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
 import { emptyLockfile, outOidErrors, parseLockfile, upsertStage } from '../lock/lockfile.js';
@@ -272,7 +272,7 @@ export interface CacheOverride {
 }
 
 /** The composition root for one workspace: the only place adapters are constructed. */
-export function openProject(rootDir: string, log?: Logger, cacheOverride?: CacheOverride): Project {
+export function openProject(rootDir: string, log?: Logger, cacheOverride?: CacheOverride, hashProgress?: HashProgress): Project {
   const root = path.resolve(rootDir);
   const limits = inputLimits();
   const config = loadDvcConfig(root);
@@ -285,7 +285,7 @@ export function openProject(rootDir: string, log?: Logger, cacheOverride?: Cache
     linkTypes: cacheOverride?.linkTypes ?? cacheLinkTypes(config),
     owner,
   });
-  const hasher = new WorkspaceHasher({ root, owner, ...(log ? { logger: log } : {}) });
+  const hasher = new WorkspaceHasher({ root, owner, ...(log ? { logger: log } : {}), ...(hashProgress ? { progress: hashProgress } : {}) });
   return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits), statusStore: new StatusStore(ws, log), owner, limits };
 }
 
@@ -296,8 +296,8 @@ export function cachePathOf(root: string, config: DvcConfig): string | undefined
 }
 
 /** Runs `fn` on an opened project, then stops the hasher's workers (whatever `fn` did). */
-export async function withProject<T>(rootDir: string, log: Logger | undefined, fn: (p: Project) => Promise<T>, cacheOverride?: CacheOverride): Promise<T> {
-  const project = openProject(rootDir, log, cacheOverride);
+export async function withProject<T>(rootDir: string, log: Logger | undefined, fn: (p: Project) => Promise<T>, cacheOverride?: CacheOverride, hashProgress?: HashProgress): Promise<T> {
+  const project = openProject(rootDir, log, cacheOverride, hashProgress);
   try {
     return await fn(project);
   } finally {

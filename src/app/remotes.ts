@@ -6,7 +6,7 @@ import { HttpRemote } from '../adapters/remote/http-remote.js';
 import { S3Remote } from '../adapters/remote/s3-remote.js';
 import { SshRemote } from '../adapters/remote/ssh-remote.js';
 import { ReprodError } from '../core/errors.js';
-import { systemClock, type Logger } from '../core/ports.js';
+import { systemClock, type Logger, type ProgressOut } from '../core/ports.js';
 import { checkoutTracked, type CheckoutResult } from '../remote/checkout.js';
 import type { CloudState } from '../remote/cloud-status.js';
 import {
@@ -22,6 +22,7 @@ import {
 } from '../remote/data-sync.js';
 import type { RemoteStore } from '../core/ports.js';
 import { Progress } from '../remote/progress.js';
+import { barFor } from './hash-progress.js';
 import { defaultJobs, defaultRemoteName, resolveRemote, type RemoteConfigInput, type RemoteSpec } from '../remote/remote-config.js';
 import { selectTracked, type SkippedOut, type TrackedOut } from '../remote/tracked.js';
 import { cleanLeftovers, type Leftovers } from './leftovers.js';
@@ -41,7 +42,7 @@ export interface DataCommandOptions {
   /** pull: overwrite workspace changes that are not in the cache. */
   force?: boolean;
   /** Where progress goes (stderr), and whether that is a terminal. */
-  progress?: { write(s: string): void; tty: boolean };
+  progress?: ProgressOut;
   env?: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
   log?: Logger;
@@ -104,7 +105,9 @@ async function withRemote<T>(root: string, name: string, opts: DataCommandOption
 }
 
 function progressFor(label: string, opts: DataCommandOptions): Progress {
-  return new Progress({ label, write: opts.progress?.write ?? (() => undefined), tty: opts.progress?.tty ?? false, clock: systemClock });
+  const tty = opts.progress?.tty ?? false;
+  const bar = barFor(opts.progress, label);
+  return new Progress({ label, write: opts.progress?.write ?? (() => undefined), tty, ...(bar ? { bar } : {}), clock: systemClock });
 }
 
 function selected(data: TrackedData, targets: readonly string[], opts: DataCommandOptions): TrackedOut[] {

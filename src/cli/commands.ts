@@ -49,7 +49,7 @@ export async function commandStatus(
   targets: string[],
   opts: { json: boolean; quiet?: boolean; verbose: boolean; runtime: RuntimeMode },
 ): Promise<number> {
-  const { stale, looked } = await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log: commandLogger(opts.verbose) }, targets);
+  const { stale, looked } = await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log: commandLogger(opts.verbose), progress: progressOut(io) }, targets);
   // a daemon on the workspace knows what staleness cannot say: failed, running, blocked
   const daemon = await (await import('../app/daemon-status.js')).daemonView(root, looked);
   const failed = daemon?.phases.some((p) => p.phase === 'Failed') === true;
@@ -78,7 +78,7 @@ export async function commandRepro(
 ): Promise<number> {
   const decisions = await (await oneshot()).reproOnce(
     // the command line runs a repro (but a dry one) under the workspace lock
-    { root, runtime: opts.runtime, log: commandLogger(opts.verbose), lockHeld: !opts.dry },
+    { root, runtime: opts.runtime, log: commandLogger(opts.verbose), lockHeld: !opts.dry, progress: progressOut(io) },
     {
       targets,
       ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
@@ -222,6 +222,11 @@ export interface DataCliOptions {
   verbose: boolean;
 }
 
+/** Progress on stderr: a bar when it is a terminal, plain lines otherwise. */
+function progressOut(io: Io): { write(s: string): void; tty: boolean } {
+  return { write: (s) => io.err(s), tty: io.errIsTTY === true };
+}
+
 function dataOptions(io: Io, o: DataCliOptions): DataCommandOptions {
   return {
     ...(o.remote !== undefined ? { remote: o.remote } : {}),
@@ -229,7 +234,7 @@ function dataOptions(io: Io, o: DataCliOptions): DataCommandOptions {
     runCache: o.runCache === true,
     withDeps: o.withDeps === true,
     force: o.force === true,
-    progress: { write: (s) => io.err(s), tty: io.errIsTTY === true },
+    progress: progressOut(io),
     log: commandLogger(o.verbose),
   };
 }

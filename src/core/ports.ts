@@ -25,3 +25,4 @@ export * from './ports/workspace-lock.js';
 export * from './ports/clock.js';
 export * from './ports/logger.js';
 export * from './ports/web-view.js';
+export * from './ports/progress.js';

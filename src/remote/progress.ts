@@ -1,35 +1,36 @@
 import { humanBytes } from '../core/bytes.js';
-import type { Clock } from '../core/ports.js';
+import type { Clock, ProgressBar } from '../core/ports.js';
 
 export interface ProgressOptions {
   /** The command: `push`, `fetch`, … */
   label: string;
   write(s: string): void;
-  /** A terminal gets one bar redrawn in place; anything else gets plain lines. */
+  /** A terminal gets a bar redrawn in place (`bar`); anything else gets plain lines. */
   tty: boolean;
+  /** The terminal's bar (the CLI's cli-progress); without one, plain lines even on a terminal. */
+  bar?: ProgressBar;
   clock: Clock;
-  /** Least time between two redraws of the bar. */
-  intervalMs?: number;
 }
 
 /**
- * Transfer progress. On a terminal, one line redrawn at most every
- * `intervalMs` and erased at the end; elsewhere (logs, CI), a plain line each
+ * Transfer progress. On a terminal, a bar (objects done of those known, bytes
+ * moved, the rate), erased at the end; elsewhere (logs, CI), a plain line each
  * time another tenth of the objects is done, so that output stays short and
- * deterministic.
+ * deterministic. Every object counts once it is over, failed ones too: the
+ * summary after says how many failed.
  */
 export class Progress {
   private totalObjects = 0;
   private totalBytes = 0;
   private doneObjects = 0;
   private movedBytes = 0;
-  private lastDraw = -Infinity;
   private lastTenth = 0;
-  private drawn = false;
   private readonly startedAt: number;
+  private readonly bar: ProgressBar | undefined;
 
   constructor(private readonly opts: ProgressOptions) {
     this.startedAt = opts.clock.now().getTime();
+    this.bar = opts.tty ? opts.bar : undefined;
   }
 
   /** More work became known (fetching a listing reveals its files). */
@@ -37,18 +38,18 @@ export class Progress {
     this.totalObjects += objects;
     this.totalBytes += bytes;
     this.lastTenth = this.tenth();
-    this.draw(false);
+    this.draw();
   }
 
   bytes(n: number): void {
     this.movedBytes += n;
-    this.draw(false);
+    this.draw();
   }
 
   /** One object finished (moved, failed or skipped). */
   objectDone(): void {
     this.doneObjects++;
-    if (!this.opts.tty) {
+    if (!this.bar) {
       const t = this.tenth();
       if (t > this.lastTenth) {
         this.lastTenth = t;
@@ -56,13 +57,12 @@ export class Progress {
       }
       return;
     }
-    this.draw(this.doneObjects === this.totalObjects);
+    this.draw();
   }
 
   /** Erases the bar (a terminal); plain output needs no closing line. */
   finish(): void {
-    if (this.opts.tty && this.drawn) this.opts.write('\r\x1b[K');
-    this.drawn = false;
+    this.bar?.stop();
   }
 
   private tenth(): number {
@@ -71,21 +71,19 @@ export class Progress {
     return this.totalObjects <= 10 ? this.doneObjects : Math.floor((this.doneObjects * 10) / this.totalObjects);
   }
 
-  private line(): string {
+  private counts(): string {
     const bytes = this.totalBytes > 0 ? `${humanBytes(this.movedBytes)}/${humanBytes(this.totalBytes)}` : humanBytes(this.movedBytes);
-    return `${this.opts.label}: ${this.doneObjects}/${this.totalObjects} objects, ${bytes}`;
+    return `${this.doneObjects}/${this.totalObjects} objects, ${bytes}`;
   }
 
-  private draw(force: boolean): void {
-    if (!this.opts.tty || this.totalObjects === 0) return;
-    const now = this.opts.clock.now().getTime();
-    if (!force && now - this.lastDraw < (this.opts.intervalMs ?? 100)) return;
-    this.lastDraw = now;
-    const width = 24;
-    const filled = Math.round((this.doneObjects / this.totalObjects) * width);
-    const secs = (now - this.startedAt) / 1000;
+  private line(): string {
+    return `${this.opts.label}: ${this.counts()}`;
+  }
+
+  private draw(): void {
+    if (!this.bar || this.totalObjects === 0) return;
+    const secs = (this.opts.clock.now().getTime() - this.startedAt) / 1000;
     const rate = secs > 0 ? `  ${humanBytes(Math.round(this.movedBytes / secs))}/s` : '';
-    this.opts.write(`\r${this.opts.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.line().slice(this.opts.label.length + 2)}${rate}\x1b[K`);
-    this.drawn = true;
+    this.bar.update(this.doneObjects, this.totalObjects, `${this.counts()}${rate}`);
   }
 }

@@ -288,16 +288,28 @@ describe('layout, pool, progress, report', () => {
     p.finish();
     expect(lines).toHaveLength(10);
     expect(lines.at(-1)).toBe('push: 20/20 objects, 2.0 KiB/2.0 KiB\n');
-    const bar: string[] = [];
+    // on a terminal: the bar is given each step, and stopped at the end; no plain line
+    const drawn: [number, number, string][] = [];
+    let stopped = 0;
+    const plain: string[] = [];
     let t = 0;
-    const q = new Progress({ label: 'fetch', write: (s) => bar.push(s), tty: true, clock: { now: () => new Date((t += 1000)) } });
+    const q = new Progress({
+      label: 'fetch',
+      write: (s) => plain.push(s),
+      tty: true,
+      bar: { update: (d, n, text) => void drawn.push([d, n, text]), stop: () => void stopped++ },
+      clock: { now: () => new Date((t += 1000)) },
+    });
     q.addTotal(2, 0);
     q.bytes(1024);
     q.objectDone();
     q.objectDone();
     q.finish();
-    expect(bar.at(-2)).toMatch(/^\rfetch \[#{24}\] 2\/2 objects, 1\.0 KiB {2}[\d.]+ [KM]?i?B\/s\x1b\[K$/);
-    expect(bar.at(-1)).toBe('\r\x1b[K');
+    expect(drawn.at(-1)?.slice(0, 2)).toEqual([2, 2]);
+    expect(drawn.at(-1)?.[2]).toMatch(/^2\/2 objects, 1\.0 KiB {2}[\d.]+ [KM]?i?B\/s$/);
+    expect(drawn.map((d) => d[0])).toEqual([0, 0, 1, 2]);
+    expect(stopped).toBe(1);
+    expect(plain).toEqual([]);
   });
 
   it('summarises as DVC does and lists failures', () => {
