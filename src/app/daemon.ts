@@ -127,6 +127,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
             phases: () => reconciler.stats().phases,
             runtimeOf: (stage) => (selected.resolve(stage).kind === 'container' ? 'docker' : 'host'),
             enqueue: (stage) => reconciler.enqueue(stage),
+            cancel: (stage, reason) => reconciler.cancel(stage, reason),
             actions: actionsOn,
             log,
           })

@@ -49,6 +49,8 @@ export interface WebViewOptions {
   runtimeOf(stage: Stage): string;
   /** Looks at a stage again now. */
   enqueue(stage: string): void;
+  /** Cancels the stage's run for a person (see Reconciler.cancel); false when it is not running. */
+  cancel(stage: string, reason: string): boolean;
   /** Whether POST actions are on. */
   actions: boolean;
   log: Logger;
@@ -181,6 +183,11 @@ export class WebView implements WebViewSource {
 
   act(action: ViewAction, stage: string): ViewActionResult {
     if (!this.o.spec()?.dag.byName.has(stage)) return { ok: false, status: 404, message: `no stage named ${JSON.stringify(stage)}` };
+    if (action === 'cancel') {
+      if (!this.o.cancel(stage, 'cancelled from the web view')) return { ok: false, status: 409, message: `${stage} is not running: nothing to cancel` };
+      this.o.log.info({ stage, action }, 'asked from the web view');
+      return { ok: true, message: `${stage}: cancelling its run` };
+    }
     if (action === 'rerun') this.reruns.add(stage);
     this.o.enqueue(stage);
     this.o.log.info({ stage, action }, 'asked from the web view');

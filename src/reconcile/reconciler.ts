@@ -118,6 +118,19 @@ export class Reconciler {
     this.queue.add(key);
   }
 
+  /**
+   * Cancels a stage's run for a person (its container stopped and removed,
+   * what it wrote gone): the stage shows `Cancelled` with `reason`, blocks
+   * what is downstream, and stays so until its inputs change or a rerun is
+   * asked. False when it is not running (or building its image).
+   */
+  cancel(stage: string, reason: string): boolean {
+    const e = this.actors.current(stage);
+    if (!e || !e.actor.getSnapshot().matches('running') || e.actor.getSnapshot().matches({ running: 'cancelling' })) return false;
+    e.actor.send({ type: 'CANCEL', reason, hold: true });
+    return true;
+  }
+
   /** The spec in force: the last valid one. */
   get currentSpec(): ReconcileSpec | undefined {
     return this.spec;
@@ -252,7 +265,8 @@ export class Reconciler {
         actor.send({ type: 'WAIT' });
         return;
       }
-      actor.send({ type: 'CHECK', upstreamFailed: this.rules.failedUpstream(key) });
+      const up = this.rules.failedUpstream(key);
+      actor.send({ type: 'CHECK', upstreamFailed: up?.stage, upstreamCancelled: up?.cancelled === true });
     }
     // one stage after another: the next key waits until this stage has settled (or will never start)
     await this.actors.until(actor, (s) => !isLooking(s) && !(this.once?.holdsSequence(s, this.stopping) ?? false));

@@ -3,7 +3,7 @@ import type { StageActors } from './stage-actors.js';
 import type { StageIndex } from './stage-index.js';
 
 /** States after which a stage's downstream may look at it: nothing more will happen without new input. */
-export const SETTLED: ReadonlySet<string> = new Set(['upToDate', 'frozen', 'failed', 'blocked']);
+export const SETTLED: ReadonlySet<string> = new Set(['upToDate', 'frozen', 'failed', 'blocked', 'held']);
 
 /**
  * The reconciler's rules of *when*, over its actors and the spec's orderings:
@@ -34,11 +34,11 @@ export class Scheduling {
     return undefined;
   }
 
-  /** A direct upstream stage that failed (or is blocked): the stage is blocked by it. */
-  failedUpstream(name: string): string | undefined {
+  /** A direct upstream stage that failed, is blocked, or was cancelled by a person (held): the stage is blocked by it. */
+  failedUpstream(name: string): { stage: string; cancelled: boolean } | undefined {
     for (const u of this.dag()?.upstream.get(name) ?? []) {
       const st = this.actors.topState(u);
-      if (st === 'failed' || st === 'blocked') return u;
+      if (st === 'failed' || st === 'blocked' || st === 'held') return { stage: u, cancelled: st === 'held' };
     }
     return undefined;
   }

@@ -22,7 +22,8 @@ export type { StageStep } from './stage-steps.js';
  *   idle ──────────► planning ──► deciding ──► queued ──────────► running ─┐
  *   waiting ◄── WAIT   │              │ fresh ─► upToDate            │      │ CHECK: inputs changed?
  *                      │              │ frozen ─► frozen             │      │ ─► cancelling ─► cancelled
- *                      │              │ same failed inputs ─► failed │      │
+ *                      │              │ same failed inputs ─► failed │      │ CANCEL hold (a person) ─► held
+ *                      │              │ same held inputs ─► held     │      │
  *                      │              └ upstream failed ─► blocked   │      │
  *                      └ error ─► backoff | failed                   ▼      │
  *                                      ran/restored ─► upToDate ; exit≠0 ─► failed ; transient ─► backoff
@@ -58,10 +59,11 @@ export interface StageMachineInput {
 }
 
 export type StageEvent =
-  | { type: 'CHECK'; upstreamFailed?: string | undefined }
+  | { type: 'CHECK'; upstreamFailed?: string | undefined; upstreamCancelled?: boolean }
   | { type: 'WAIT' }
   | { type: 'START' }
-  | { type: 'CANCEL'; reason: string }
+  /** `hold`: asked by a person; the stage stays cancelled (held) until its inputs change or a rerun is asked. */
+  | { type: 'CANCEL'; reason: string; hold?: boolean }
   | { type: 'UPDATE'; stage: Stage; retry: RetryPolicy }
   | ({ type: 'STEP' } & StageStep);
 
@@ -85,6 +87,10 @@ export interface StageContext {
   retries: number;
   /** The upstream stage that failed, when the last CHECK said so. */
   upstreamFailed: string | undefined;
+  /** That upstream stage was cancelled by a person (held), not failed. */
+  upstreamCancelled: boolean;
+  /** Inputs under which a person cancelled the stage's run: it stays held while they hold. */
+  heldFingerprint: string | undefined;
   /** Why the stage last failed (or could not be planned). */
   error: string | undefined;
   /** The error itself, for the pass's decision (its code decides `repro`'s exit code). */
@@ -119,11 +125,14 @@ export const stageMachine = setup({
     // a forced plan (a rerun asked for) runs a stage that failed on these very inputs again
     knownFailure: ({ context }) => context.failedFingerprint !== undefined && context.failedFingerprint === context.fingerprint && context.plan?.forced !== true,
     upstreamFailed: ({ context }) => context.upstreamFailed !== undefined,
+    // cancelled by a person under these very inputs: it stays held (a rerun asked for runs it)
+    stillHeld: ({ context }) => context.heldFingerprint !== undefined && context.heldFingerprint === context.fingerprint && context.plan?.forced !== true,
     canRetry: ({ context }) => context.retries < context.retry.limit,
   },
   actions: {
     takeCheck: assign({
       upstreamFailed: ({ event }) => (event.type === 'CHECK' ? event.upstreamFailed : undefined),
+      upstreamCancelled: ({ event }) => event.type === 'CHECK' && event.upstreamCancelled === true,
     }),
     abortRun: ({ context }) => context.abort?.abort(),
     takeStep: assign({ step: ({ event }) => (event.type === 'STEP' ? { step: event.step, ...(event.detail !== undefined ? { detail: event.detail } : {}) } : undefined) }),
@@ -148,6 +157,8 @@ export const stageMachine = setup({
     failedFingerprint: undefined,
     retries: 0,
     upstreamFailed: undefined,
+    upstreamCancelled: false,
+    heldFingerprint: undefined,
     error: undefined,
     failure: undefined,
     cancelReason: undefined,
@@ -200,6 +211,7 @@ export const stageMachine = setup({
         { guard: 'frozen', target: 'frozen' },
         { guard: 'fresh', target: 'upToDate' },
         { guard: 'knownFailure', target: 'failed' },
+        { guard: 'stillHeld', target: 'held' },
         { guard: 'upstreamFailed', target: 'blocked' },
         { target: 'queued' },
       ],
@@ -213,7 +225,7 @@ export const stageMachine = setup({
       },
     },
     running: {
-      entry: assign({ abort: () => new AbortController(), cancelReason: undefined, step: undefined }),
+      entry: assign({ abort: () => new AbortController(), cancelReason: undefined, step: undefined, heldFingerprint: undefined }),
       exit: 'abortRun',
       invoke: {
         src: 'execute',
@@ -223,6 +235,11 @@ export const stageMachine = setup({
           step: (s: StageStep) => self.send({ type: 'STEP', ...s }),
         }),
         onDone: [
+          {
+            guard: ({ context, event }) => event.output.kind === 'cancelled' && context.heldFingerprint !== undefined,
+            target: 'held',
+            actions: 'emitFinished',
+          },
           {
             guard: ({ event }) => event.output.kind === 'cancelled',
             target: 'cancelled',
@@ -293,7 +310,10 @@ export const stageMachine = setup({
         cancelling: {},
       },
       on: {
-        CANCEL: { target: '.cancelling', actions: [assign({ cancelReason: ({ event }) => event.reason }), 'abortRun'] },
+        CANCEL: {
+          target: '.cancelling',
+          actions: [assign({ cancelReason: ({ event }) => event.reason, heldFingerprint: ({ context, event }) => (event.hold ? (context.fingerprint ?? '') : undefined) }), 'abortRun'],
+        },
         STEP: { guard: ({ event }) => event.step !== 'hashing', actions: 'takeStep' },
       },
     },
@@ -318,7 +338,7 @@ export const stageMachine = setup({
       on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
     },
     upToDate: {
-      entry: [assign({ retries: 0, failedFingerprint: undefined, error: undefined, failure: undefined }), 'emitSettled'],
+      entry: [assign({ retries: 0, failedFingerprint: undefined, heldFingerprint: undefined, error: undefined, failure: undefined }), 'emitSettled'],
       on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
     },
     frozen: {
@@ -334,6 +354,11 @@ export const stageMachine = setup({
       },
     },
     blocked: {
+      entry: 'emitSettled',
+      on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
+    },
+    // cancelled by a person: settled (downstream is blocked by it), looked at again on new input or a rerun
+    held: {
       entry: 'emitSettled',
       on: { CHECK: { target: 'planning', actions: 'takeCheck' }, WAIT: 'waiting' },
     },

@@ -11,6 +11,8 @@ export interface StageProjection {
   retries?: number;
   /** What the stage runs in, when a plan said. */
   runtime?: RuntimeIdentity;
+  /** Cancelled by a person, and held so. */
+  held?: boolean;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface StageProjection {
  *   planning, reading much ─► Hashing          running, building its image ─► Building
  *   queued ─► Queued     running ─► Running    backoff ─► Backoff
  *   upToDate ─► UpToDate frozen ─► Frozen      failed ─► Failed
- *   blocked ─► Blocked   cancelled ─► Cancelled
+ *   blocked ─► Blocked   cancelled ─► Cancelled   held (cancelled by a person) ─► Cancelled
  */
 export function projectStage(s: StageSnapshot, runId?: string): StageProjection | undefined {
   const c = s.context;
@@ -68,7 +70,9 @@ export function projectStage(s: StageSnapshot, runId?: string): StageProjection 
         ...runtime,
       };
     case 'blocked':
-      return { phase: 'Blocked', reasons, message: `upstream stage '${c.upstreamFailed ?? '?'}' failed`, ...runtime };
+      return { phase: 'Blocked', reasons, message: `upstream stage '${c.upstreamFailed ?? '?'}' ${c.upstreamCancelled ? 'was cancelled' : 'failed'}`, ...runtime };
+    case 'held':
+      return { phase: 'Cancelled', reasons, message: `cancelled: ${c.cancelReason ?? 'stopped'} (runs again when its inputs change, or when a rerun is asked)`, held: true, ...runtime };
     case 'cancelled':
       return { phase: 'Cancelled', reasons, message: `cancelled: ${c.cancelReason ?? 'stopped'}`, ...runtime };
     default:

@@ -64,6 +64,7 @@ export function stageView(
       ...(o.lastRun ? { lastRun: o.lastRun } : {}),
       ...(p.message !== undefined ? { message: p.message } : {}),
       ...(p.retries !== undefined ? { retries: p.retries } : {}),
+      ...(p.held ? { held: true } : {}),
       ...(p.phase === 'Backoff' && o.nextRetryAt ? { nextRetryAt: o.nextRetryAt } : {}),
     },
   };

@@ -137,7 +137,7 @@ export function nextGeneration(prev: { metadata: { generation: number }; spec: {
 type Triple = [ConditionStatus, string, string];
 
 /** Ready / Reconciling / Stalled for each phase: [status, reason, message]. */
-function stageConditions(phase: StagePhase, message: string): Record<'Ready' | 'Reconciling' | 'Stalled', Triple> {
+function stageConditions(phase: StagePhase, message: string, held: boolean): Record<'Ready' | 'Reconciling' | 'Stalled', Triple> {
   const no = (reason: string, msg = ''): Triple => ['False', reason, msg];
   const yes = (reason: string, msg = message): Triple => ['True', reason, msg];
   switch (phase) {
@@ -160,6 +160,7 @@ function stageConditions(phase: StagePhase, message: string): Record<'Ready' | '
     case 'EngineUnavailable':
       return { Ready: no('EngineUnavailable', message), Reconciling: yes('EngineUnavailable'), Stalled: no('EngineUnavailable') };
     case 'Cancelled':
+      if (held) return { Ready: no('Cancelled', message), Reconciling: no('CancelledByUser', 'waits for new inputs or a rerun'), Stalled: no('Cancelled') };
       return { Ready: no('Cancelled', message), Reconciling: yes('Requeued'), Stalled: no('Cancelled') };
     case 'Failed':
       return { Ready: no('Failed', message), Reconciling: no('Failed'), Stalled: yes('Failed') };
@@ -217,6 +218,8 @@ export interface StageStatusInput {
   message?: string;
   retries?: number;
   nextRetryAt?: Date;
+  /** Cancelled by a person: it waits for new inputs or a rerun (not requeued). */
+  held?: boolean;
 }
 
 /** The next status/<stage>.yaml, given the previous one (or none). Pure: time comes in as `now`. */
@@ -234,7 +237,7 @@ export function nextStageStatus(prev: StageStatusDoc | undefined, input: StageSt
     status: {
       observedGeneration: generation,
       phase: input.phase,
-      conditions: buildConditions(prev?.status.conditions, stageConditions(input.phase, message), generation, now),
+      conditions: buildConditions(prev?.status.conditions, stageConditions(input.phase, message, input.held === true), generation, now),
       staleReasons: reasons,
       ...(lastRun ? { lastRun } : {}),
       outputs: outputsOf(input.entry),

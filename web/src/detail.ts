@@ -8,6 +8,8 @@ const MAX_LINES = 2000;
 export interface DetailActions {
   /** Present when the daemon's actions are on and the page has the token. */
   rerun: (stage: string) => Promise<string>;
+  /** Stops the stage's run; it stays Cancelled until its inputs change or it is rerun. */
+  cancel: (stage: string) => Promise<string>;
   enabled: () => boolean;
 }
 
@@ -42,7 +44,10 @@ export class DetailView {
       { class: 'detail-head' },
       h('h2', {}, d.name),
       h('span', { class: 'badge', 'data-phase': d.phase, style: `--phase:${look.color}` }, look.label),
-      this.actionButton(d.name),
+      this.actionButton(d.name, 'Rerun', 'Run this stage again now, whatever its state (not from the run cache)', this.actions.rerun),
+      d.phase === 'Running' || d.phase === 'Building'
+        ? this.actionButton(d.name, 'Cancel', 'Stop this run: the stage stays cancelled until its inputs change or it is rerun', this.actions.cancel)
+        : null,
     );
     const log = h('pre', { class: 'log', id: 'log', 'aria-live': 'polite' });
     this.logEl = log;
@@ -89,10 +94,9 @@ export class DetailView {
     return el.scrollHeight - el.scrollTop - el.clientHeight < 24;
   }
 
-  private actionButton(stage: string): HTMLElement | null {
+  private actionButton(stage: string, label: string, title: string, run: (stage: string) => Promise<string>): HTMLElement | null {
     if (!this.actions.enabled()) return null;
-    const run = this.actions.rerun;
-    const b = h('button', { class: 'action', type: 'button', title: 'Run this stage again now, whatever its state (not from the run cache)' }, 'Rerun');
+    const b = h('button', { class: 'action', type: 'button', title, 'data-action': label.toLowerCase() }, label);
     b.addEventListener('click', () => {
       b.disabled = true;
       run(stage)

@@ -55,7 +55,7 @@ class App {
 
   constructor(root: HTMLElement) {
     // the button shows when the daemon's actions are on and this tab has their token
-    this.detail = new DetailView({ rerun: (stage) => this.rerun(stage), enabled: () => this.token !== undefined && this.pipeline.actions });
+    this.detail = new DetailView({ rerun: (stage) => this.act(stage, 'rerun'), cancel: (stage) => this.act(stage, 'cancel'), enabled: () => this.token !== undefined && this.pipeline.actions });
     const legend = h('ul', { class: 'legend' }, ...LEGEND.map((p) => h('li', { style: `--phase:${PHASES[p].color}` }, PHASES[p].label)));
     fill(
       root,
@@ -185,8 +185,8 @@ class App {
     if (table) fill(this.experimentsBody, table);
   }
 
-  private async rerun(stage: string): Promise<string> {
-    const res = await fetch(`/api/stages/${encodeURIComponent(stage)}/rerun`, { method: 'POST', headers: { authorization: `Bearer ${this.token ?? ''}` } });
+  private async act(stage: string, action: 'rerun' | 'cancel'): Promise<string> {
+    const res = await fetch(`/api/stages/${encodeURIComponent(stage)}/${action}`, { method: 'POST', headers: { authorization: `Bearer ${this.token ?? ''}` } });
     const body = (await res.json()) as { message?: string; error?: string };
     if (!res.ok) throw new Error(body.error ?? String(res.status));
     return body.message ?? 'asked';

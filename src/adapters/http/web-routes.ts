@@ -101,6 +101,7 @@ function indexHtml(): string {
  *   GET  /api/experiments               the experiments table
  *   POST /api/stages/NAME/rerun         run it now, whatever its state   } Authorization: Bearer TOKEN;
  *   POST /api/stages/NAME/reconcile     look at it again now             } 403 while actions are off
+ *   POST /api/stages/NAME/cancel        stop its run; it stays Cancelled } (409: it is not running)
  *
  * Nothing is fetched from elsewhere: vega's builds come from the package's
  * own node_modules, the page's bundle from dist/web/.
@@ -153,7 +154,7 @@ export function webRoutes(o: WebRoutesOptions): WebRoutes {
       json(res, 421, { error: `this daemon answers only requests to a loopback host, not ${JSON.stringify(req.headers.host ?? '')}` });
       return true;
     }
-    const post = /^\/api\/stages\/([^/]+)\/(rerun|reconcile)$/.exec(p);
+    const post = /^\/api\/stages\/([^/]+)\/(rerun|reconcile|cancel)$/.exec(p);
     if (req.method === 'POST') {
       const name = post ? segment(post[1] as string) : undefined;
       if (!post) res.writeHead(405, { allow: 'GET, HEAD' }).end();

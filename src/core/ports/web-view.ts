@@ -109,7 +109,7 @@ export type ViewEvent =
  * for this stage: not from the run cache, a failed one too);
  * `reconcile`: look at it again now, as a change of its files would.
  */
-export type ViewAction = 'rerun' | 'reconcile';
+export type ViewAction = 'rerun' | 'reconcile' | 'cancel';
 
 export type ViewActionResult = { ok: true; message: string } | { ok: false; status: 404 | 409; message: string };
 

@@ -80,6 +80,7 @@ function setup(root: string) {
     phases: () => ({ prep: 'Stale', train: 'Stale' }),
     runtimeOf: () => 'host',
     enqueue: (s) => enqueued.push(s),
+    cancel: () => false,
     actions: true,
     log: quietLogger,
     env: {},
@@ -189,7 +190,7 @@ describe('the web view model', () => {
     const project = openProject(root);
     const spec = loadSpec(root);
     const enqueued: string[] = [];
-    const web = new WebView({ project, spec: () => spec, phases: () => ({}), runtimeOf: () => 'host', enqueue: (s) => enqueued.push(s), actions: true, log: quietLogger, env: { MLFLOW_TRACKING_URI: 'https://mlflow.example/' } });
+    const web = new WebView({ project, spec: () => spec, phases: () => ({}), runtimeOf: () => 'host', enqueue: (s) => enqueued.push(s), cancel: (s) => s === 'train', actions: true, log: quietLogger, env: { MLFLOW_TRACKING_URI: 'https://mlflow.example/' } });
     try {
       const sink = web.statusSink(new StatusReporter(project.statusStore, systemClock, () => ({ kind: 'host', reason: 'test' })));
       await sink.stage(spec.dag.byName.get('prep') as Stage, undefined, {
@@ -211,6 +212,9 @@ describe('the web view model', () => {
       expect(web.takeRerun('prep')).toBe(true);
       expect(web.takeRerun('prep')).toBe(false);
       expect(web.act('rerun', 'nope')).toMatchObject({ ok: false, status: 404 });
+      // cancel: what the reconciler says (here, only train runs)
+      expect(web.act('cancel', 'prep')).toEqual({ ok: false, status: 409, message: 'prep is not running: nothing to cancel' });
+      expect(web.act('cancel', 'train')).toEqual({ ok: true, message: 'train: cancelling its run' });
     } finally {
       await project.hasher[Symbol.asyncDispose]();
     }
