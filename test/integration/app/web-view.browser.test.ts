@@ -145,12 +145,18 @@ describe('the daemon web view in headless Chromium', () => {
     await page.click('svg.graph g.node[data-stage="train"]');
     await page.waitForFunction(`document.querySelector('#detail h2')?.textContent === 'train'`, undefined, { timeout: 10_000 });
     expect(await page.textContent('#detail .action')).toBe('Rerun');
+    // the first pass's records are in MLflow: no work of it is left to compete with the edit's run
+    await page.waitForFunction(`document.querySelector('#detail .kv')?.textContent.includes('MLflow')`, undefined, { timeout: 60_000 });
     await page.evaluate(TRACE);
 
+    // The clock starts at the edit, on the page's own clock (performance.now, as the trace's times): what
+    // the test does meanwhile (a screenshot, its own polling under load) is not counted, only the daemon
+    // and the page. It is read before the write, so the time measured is never less than the real one.
+    const editedAt = (await page.evaluate('performance.now()')) as number;
     const params = path.join(ws, 'params.yaml');
     writeFileSync(params, readFileSync(params, 'utf8').replace(/^(\s+C:) 1\.0$/m, '$1 0.5'));
-    const edited = Date.now();
-    await page.waitForFunction(`document.querySelector('svg.graph g.node[data-stage="train"]').dataset.phase === 'Running'`, undefined, { timeout: 10_000, polling: 'raf' });
+    // generous waits: the 10 s the issue asks for are asserted on the trace below, with the times in the message
+    await page.waitForFunction(`document.querySelector('svg.graph g.node[data-stage="train"]').dataset.phase === 'Running'`, undefined, { timeout: 60_000, polling: 'raf' });
     // why: the param, with its old and new value (from dvc.lock and params.yaml)
     await page.waitForFunction(`document.querySelector('#detail .changes')?.textContent.includes('params.yaml:train.C')`, undefined, { timeout: 10_000 });
     const reason = (await page.textContent('#detail .reasons')) ?? '';
@@ -158,17 +164,17 @@ describe('the daemon web view in headless Chromium', () => {
     expect(reason).toMatch(/train\.C\s*1\.0\s*→\s*0\.5/);
     mkdirSync(path.dirname(SHOT), { recursive: true });
     await page.screenshot({ path: SHOT.replace(/\.png$/, '-running.png') });
-    await page.waitForFunction(`document.querySelector('svg.graph g.node[data-stage="train"]').dataset.phase === 'UpToDate'`, undefined, {
-      timeout: Math.max(1, 10_000 - (Date.now() - edited)),
-      polling: 'raf',
-    });
-    expect(Date.now() - edited).toBeLessThan(10_000);
+    await page.waitForFunction(`document.querySelector('svg.graph g.node[data-stage="train"]').dataset.phase === 'UpToDate'`, undefined, { timeout: 60_000, polling: 'raf' });
 
     // the run's output line arrived while the node still said Running: pushed live, not read afterwards
-    const trace = (await page.evaluate('window.__trace')) as { phase?: string; line?: string }[];
+    const trace = (await page.evaluate('window.__trace')) as { phase?: string; line?: string; t: number }[];
     const running = trace.findIndex((t) => t.line === undefined && t.phase === 'Running');
     const done = trace.findIndex((t, i) => i > running && t.line === undefined && t.phase === 'UpToDate');
     expect(running, JSON.stringify(trace)).toBeGreaterThanOrEqual(0);
+    expect(done, JSON.stringify(trace)).toBeGreaterThan(running);
+    // Running, then UpToDate, on the page within 10 s of the edit, with no reload
+    const upToDateAfter = (trace[done] as { t: number }).t - editedAt;
+    expect(upToDateAfter, `train was Running ${Math.round((trace[running] as { t: number }).t - editedAt)} ms and UpToDate ${Math.round(upToDateAfter)} ms after the edit`).toBeLessThan(10_000);
     const live = trace.filter((t, i) => t.line !== undefined && i > running && i < done && t.phase === 'Running');
     expect(live.map((t) => t.line), JSON.stringify(trace)).toContainEqual(expect.stringMatching(/^train: logistic_regression fitted on \d+ rows/));
     // the page went on without a reload: the trace survived
