@@ -327,3 +327,97 @@ describe('stage machine', () => {
     expect(projectStage(actor.getSnapshot())).toBeUndefined();
   });
 });
+
+describe('stage machine: steps and a cancel by a person', () => {
+  it('a plan that reads much shows Hashing; a run building its image shows Building, then Running', async () => {
+    const clock = new SimulatedClock();
+    const planned = deferred<void>();
+    const built = deferred<void>();
+    let step: ExecuteInput['step'];
+    const machine = stageMachine.provide({
+      actors: {
+        plan: fromPromise(async ({ input }) => {
+          input.step?.({ step: 'hashing', detail: 'data/big.bin (100.0 MiB)' });
+          await planned.promise;
+          const hashes = new Map<string, HashInfo | null>([['in.txt', { md5: 'v1', size: 1 }]]);
+          return { stage: input.stage, entry: undefined, obs: { results: new Map(), hashes, params: new Map(), inCache: () => true }, reasons: STALE, runtime: IMAGE };
+        }),
+        inputs: fromPromise(async () => 'same'),
+        execute: fromPromise(async ({ input }) => {
+          step = input.step;
+          input.step?.({ step: 'building', detail: 'reprod/train:ctx-1' });
+          await built.promise;
+          input.step?.({ step: 'running' });
+          return new Promise<never>(() => undefined);
+        }),
+      },
+    });
+    const actor = createActor(machine, { input: { stage, retry: { limit: 0, baseMs: 1, maxMs: 1 } }, clock }).start();
+    actor.send({ type: 'CHECK' });
+    await clock.flush();
+    expect(projectStage(actor.getSnapshot())).toMatchObject({ phase: 'Hashing', message: 'hashing data/big.bin (100.0 MiB)' });
+    planned.resolve();
+    await clock.flush();
+    expect(projectStage(actor.getSnapshot())?.phase).toBe('Queued');
+    actor.send({ type: 'START' });
+    await clock.flush();
+    expect(projectStage(actor.getSnapshot())).toMatchObject({ phase: 'Building', message: 'building image reprod/train:ctx-1' });
+    built.resolve();
+    await clock.flush();
+    expect(projectStage(actor.getSnapshot())?.phase).toBe('Running');
+    // a step that belongs to the other state is not taken: a running stage does not show Hashing
+    step?.({ step: 'hashing' });
+    await clock.flush();
+    expect(projectStage(actor.getSnapshot())?.phase).toBe('Running');
+    actor.stop();
+  });
+
+  it('held Cancelled while its inputs hold (settled, not requeued); a forced plan or new inputs run it again', async () => {
+    const { w, actor, clock, state, lastRun } = world();
+    actor.send({ type: 'CHECK' });
+    await clock.flush();
+    actor.send({ type: 'START' });
+    await clock.flush();
+    actor.send({ type: 'CANCEL', reason: 'cancelled from the web view', hold: true });
+    await clock.flush();
+    expect(lastRun().input.signal.aborted).toBe(true);
+    lastRun().done.resolve({ kind: 'cancelled', runId: 'r1' });
+    await clock.flush();
+    expect(state()).toBe('held');
+    expect(w.emitted).toEqual(['queued', 'finished', 'settled']);
+    expect(projectStage(actor.getSnapshot())).toMatchObject({ phase: 'Cancelled', held: true, message: 'cancelled: cancelled from the web view (runs again when its inputs change, or when a rerun is asked)' });
+    // looked at again, same inputs: still held, no run
+    actor.send({ type: 'CHECK' });
+    await clock.flush();
+    expect(state()).toBe('held');
+    expect(w.runs).toHaveLength(1);
+    // a rerun asked for
+    w.forced = true;
+    actor.send({ type: 'CHECK' });
+    await clock.flush();
+    expect(state()).toBe('queued');
+    actor.send({ type: 'START' });
+    await clock.flush();
+    // a cancel that is not a person's (inputs changed, shutdown) requeues as before
+    actor.send({ type: 'CANCEL', reason: 'reprod is stopping' });
+    await clock.flush();
+    lastRun().done.resolve({ kind: 'cancelled', runId: 'r2' });
+    await clock.flush();
+    expect(state()).toBe('cancelled');
+    // held again, then new inputs: it runs
+    w.forced = false;
+    actor.send({ type: 'CHECK' });
+    await clock.flush();
+    actor.send({ type: 'START' });
+    await clock.flush();
+    actor.send({ type: 'CANCEL', reason: 'by hand', hold: true });
+    await clock.flush();
+    lastRun().done.resolve({ kind: 'cancelled', runId: 'r3' });
+    await clock.flush();
+    expect(state()).toBe('held');
+    w.dep = 'v2';
+    actor.send({ type: 'CHECK' });
+    await clock.flush();
+    expect(state()).toBe('queued');
+  });
+});
