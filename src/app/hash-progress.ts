@@ -17,7 +17,8 @@ const PLAIN_EVERY_MS = 5_000;
 /**
  * A command's hashing progress (`status`, `repro` on large inputs): what is
  * read of what has to be, and the path being read. On a terminal, a bar once
- * there is enough to read; elsewhere a plain line after 2 s, then every 5 s.
+ * there is enough to read, erased once it is read; elsewhere a plain line
+ * after 2 s, then every 5 s.
  * Only content whose recorded hash no longer holds is read, so a warm status
  * shows nothing.
  */
@@ -50,6 +51,14 @@ export function hashDisplay(out: ProgressOut, clock: Clock = systemClock): HashP
     read(bytes) {
       done += bytes;
       draw();
+      // all there was to read is read: the bar goes (a command's own lines come next), and the next read starts afresh
+      if (done >= total) {
+        bar?.stop();
+        total = 0;
+        done = 0;
+        firstAt = undefined;
+        lastLine = undefined;
+      }
     },
     finish() {
       bar?.stop();

@@ -60,4 +60,17 @@ describe('hashing progress', () => {
       'hashing: 800.0 MiB/1.5 GiB  data (20000 files)\n',
     ]);
   });
+
+  it('on a terminal: the bar follows the bytes read and is erased once all is read, so that the lines of the command that follow stand alone', () => {
+    const calls: string[] = [];
+    const d = hashDisplay({ write: () => undefined, tty: true, bar: (label) => ({ update: (done, total, text) => void calls.push(`${label} ${done}/${total} ${text}`), stop: () => void calls.push('stop') }) });
+    const MiB = 1024 * 1024;
+    d.reading('big.bin', 1, 16 * MiB);
+    d.read(8 * MiB);
+    d.read(8 * MiB);
+    d.reading('small.txt', 1, 10);
+    d.read(10);
+    d.finish();
+    expect(calls).toEqual(['hashing 0/16777216 0 B/16.0 MiB  big.bin', 'hashing 8388608/16777216 8.0 MiB/16.0 MiB  big.bin', 'hashing 16777216/16777216 16.0 MiB/16.0 MiB  big.bin', 'stop', 'stop', 'stop']);
+  });
 });
