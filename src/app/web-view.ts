@@ -67,6 +67,9 @@ interface StageLog {
   pending: Record<'stdout' | 'stderr', string>;
 }
 
+/** Phases whose Ready message the panel shows (besides a stalled stage's). */
+const SAID: ReadonlySet<string> = new Set(['Hashing', 'Building', 'Cancelled']);
+
 /**
  * What the daemon's web page shows, kept in process from the reconciler's
  * own reports: every status/<stage>.yaml it writes passes through
@@ -161,7 +164,9 @@ export class WebView implements WebViewSource {
       reasons: await this.reasons(stage, doc),
       ...(await this.logOf(name)),
     };
-    if (stalled?.message) detail.message = stalled.message;
+    // what a stalled stage waits for; what a stage hashes or builds, or why a person's cancel holds it
+    const said = stalled ?? (SAID.has(phase) ? doc?.status.conditions.find((c) => c.type === 'Ready') : undefined);
+    if (said?.message) detail.message = said.message;
     if (doc?.status.lastRun) detail.lastRun = this.lastRun(doc.status.lastRun);
     return detail;
   }

@@ -58,7 +58,7 @@ export class DetailView {
       this.el,
       header,
       h('div', { class: 'cmd' }, h('code', {}, d.cmd), h('span', { class: 'muted' }, ` · ${d.runtime}`)),
-      d.message ? h('p', { class: 'error' }, d.message) : null,
+      d.message ? h('p', { class: d.phase === 'Failed' || d.phase === 'Blocked' ? 'error' : 'note' }, d.message) : null,
       h('h3', {}, 'Why'),
       reasonsList(d.reasons),
       h('h3', {}, 'Last run'),

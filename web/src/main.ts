@@ -85,8 +85,9 @@ class App {
     let opened = false;
     es.addEventListener('open', () => {
       this.setConn('live', 'live');
-      // what happened while the stream was down is read again
-      if (opened) void this.loadPipeline().then(() => this.loadOutputs());
+      // what happened before the stream opened (between the first read and now), or while it was down, is read again
+      const again = opened;
+      void this.loadPipeline().then(() => (again ? this.loadOutputs() : undefined));
       opened = true;
     });
     es.addEventListener('error', () => this.setConn('down', 'reconnecting…'));

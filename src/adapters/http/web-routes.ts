@@ -77,6 +77,7 @@ function indexHtml(): string {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>reprod</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/assets/app.css">
   <script src="/assets/vega.min.js"></script>
   <script src="/assets/vega-lite.min.js"></script>
