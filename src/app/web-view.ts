@@ -189,7 +189,7 @@ export class WebView implements WebViewSource {
   act(action: ViewAction, stage: string): ViewActionResult {
     if (!this.o.spec()?.dag.byName.has(stage)) return { ok: false, status: 404, message: `no stage named ${JSON.stringify(stage)}` };
     if (action === 'cancel') {
-      if (!this.o.cancel(stage, 'cancelled from the web view')) return { ok: false, status: 409, message: `${stage} is not running: nothing to cancel` };
+      if (!this.o.cancel(stage, 'asked from the web view')) return { ok: false, status: 409, message: `${stage} is not running: nothing to cancel` };
       this.o.log.info({ stage, action }, 'asked from the web view');
       return { ok: true, message: `${stage}: cancelling its run` };
     }

@@ -94,7 +94,7 @@ describe('the Cancel action', () => {
       await waitFor('its container gone', async () => (await reprodContainers(docker, ws.path)).length === 0, log, 30_000);
       expect(took).toBeLessThan(20_000);
       const s = status(ws.path, 'slow');
-      expect(condition(s, 'Ready')).toMatchObject({ status: 'False', reason: 'Cancelled', message: 'cancelled: cancelled from the web view (runs again when its inputs change, or when a rerun is asked)' });
+      expect(condition(s, 'Ready')).toMatchObject({ status: 'False', reason: 'Cancelled', message: 'cancelled: asked from the web view (runs again when its inputs change, or when a rerun is asked)' });
       // not a failure, and not requeued: it waits
       expect(condition(s, 'Stalled')?.status).toBe('False');
       expect(condition(s, 'Reconciling')).toMatchObject({ status: 'False', reason: 'CancelledByUser' });

@@ -68,7 +68,7 @@ describe('the Cancel button', () => {
       await page.click('#detail .action[data-action="cancel"]');
       await page.waitForFunction(`${node} === 'Cancelled'`, undefined, { timeout: 30_000 });
       await page.waitForFunction(`document.querySelector('#detail .badge')?.textContent === 'Cancelled'`, undefined, { timeout: 10_000 });
-      expect(await page.textContent('#detail')).toContain('cancelled: cancelled from the web view (runs again when its inputs change, or when a rerun is asked)');
+      expect(await page.textContent('#detail')).toContain('cancelled: asked from the web view (runs again when its inputs change, or when a rerun is asked)');
       expect(await page.$('#detail .action[data-action="cancel"]')).toBeNull();
       expect((await reprodContainers(docker, ws.path)).length).toBe(0);
       mkdirSync(path.dirname(SHOT), { recursive: true });

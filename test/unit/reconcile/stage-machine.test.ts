@@ -378,14 +378,14 @@ describe('stage machine: steps and a cancel by a person', () => {
     await clock.flush();
     actor.send({ type: 'START' });
     await clock.flush();
-    actor.send({ type: 'CANCEL', reason: 'cancelled from the web view', hold: true });
+    actor.send({ type: 'CANCEL', reason: 'asked from the web view', hold: true });
     await clock.flush();
     expect(lastRun().input.signal.aborted).toBe(true);
     lastRun().done.resolve({ kind: 'cancelled', runId: 'r1' });
     await clock.flush();
     expect(state()).toBe('held');
     expect(w.emitted).toEqual(['queued', 'finished', 'settled']);
-    expect(projectStage(actor.getSnapshot())).toMatchObject({ phase: 'Cancelled', held: true, message: 'cancelled: cancelled from the web view (runs again when its inputs change, or when a rerun is asked)' });
+    expect(projectStage(actor.getSnapshot())).toMatchObject({ phase: 'Cancelled', held: true, message: 'cancelled: asked from the web view (runs again when its inputs change, or when a rerun is asked)' });
     // looked at again, same inputs: still held, no run
     actor.send({ type: 'CHECK' });
     await clock.flush();
