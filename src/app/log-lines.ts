@@ -1,3 +1,5 @@
+import { humanBytes } from '../core/bytes.js';
+
 /**
  * What the daemon's log lines say, in words, for the pretty format. A line
  * is pino's object; the JSON format writes it as it is (schemas/log-line.schema.json).
@@ -18,10 +20,10 @@ export function describeLogLine(o: Readonly<Record<string, unknown>>): string {
   const msg = typeof o.msg === 'string' ? o.msg : '';
   const stage = typeof o.stage === 'string' ? o.stage : undefined;
   if (msg === OUTPUT_MSG && typeof o.line === 'string') return `${stage ?? '?'} │ ${o.line}`;
-  const head = `${stage !== undefined ? `${stage}: ` : ''}${msg === 'stage finished' ? finished(o) : msg}`;
+  const head = `${stage !== undefined ? `${stage}: ` : ''}${msg === 'stage finished' ? finished(o) : msg === 'hashing' ? hashing(o) : msg}`;
   const why = Array.isArray(o.why) && o.why.length > 0 ? ` (${o.why.map(String).join('; ')})` : '';
   const err = o.err !== undefined && o.err !== null ? `: ${typeof o.err === 'string' ? o.err : JSON.stringify(o.err)}` : '';
-  const skip = msg === 'stage finished' ? FINISHED_SAID : Array.isArray(o.why) ? WHY_SAID : SAID;
+  const skip = msg === 'stage finished' ? FINISHED_SAID : msg === 'hashing' ? HASHING_SAID : Array.isArray(o.why) ? WHY_SAID : SAID;
   const rest = Object.entries(o)
     .filter(([k, v]) => !skip.has(k) && v !== undefined && v !== null)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
@@ -31,6 +33,14 @@ export function describeLogLine(o: Readonly<Record<string, unknown>>): string {
 /** `reasons` are the codes behind `why`: a person reads the words. */
 const WHY_SAID = new Set([...SAID, 'reasons']);
 const FINISHED_SAID = new Set([...SAID, 'outcome', 'durationSeconds', 'transient']);
+const HASHING_SAID = new Set([...SAID, 'path', 'files', 'bytes']);
+
+/** `hashing data/big.bin (1.5 GiB)`, `hashing data (2.0 GiB in 20000 files)`. */
+function hashing(o: Readonly<Record<string, unknown>>): string {
+  const bytes = typeof o.bytes === 'number' ? humanBytes(o.bytes) : '?';
+  const files = typeof o.files === 'number' && o.files > 1 ? ` in ${o.files} files` : '';
+  return `hashing ${typeof o.path === 'string' ? o.path : '?'} (${bytes}${files})`;
+}
 
 function finished(o: Readonly<Record<string, unknown>>): string {
   const outcome = typeof o.outcome === 'string' ? o.outcome : 'finished';

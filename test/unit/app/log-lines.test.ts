@@ -60,5 +60,7 @@ describe('describeLogLine', () => {
     expect(describeLogLine({ msg: 'stage finished', stage: 'a', runId: 'r', outcome: 'ran', durationSeconds: 2 })).toBe('a: stage finished: ran in 2.0 s  runId=r');
     expect(describeLogLine({ msg: 'output', stage: 'train', stream: 'stderr', line: 'loss 0.1' })).toBe('train │ loss 0.1');
     expect(describeLogLine({ msg: 'watching', paths: 3, dirs: ['a', 'b'] })).toBe('watching  paths=3 dirs=["a","b"]');
+    expect(describeLogLine({ msg: 'hashing', stage: 'big', path: 'big.bin', files: 1, bytes: 256 * 1024 * 1024 })).toBe('big: hashing big.bin (256.0 MiB)');
+    expect(describeLogLine({ msg: 'hashing', stage: 'd', path: 'data', files: 20000, bytes: 2 * 1024 ** 3 })).toBe('d: hashing data (2.0 GiB in 20000 files)');
   });
 });
