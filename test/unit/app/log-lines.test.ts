@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../../../src/core/ports.js';
-import { fanOutSink, logOutputSink } from '../../../src/app/logging.js';
+import { chooseLogFormat, fanOutSink, logOutputSink } from '../../../src/app/logging.js';
 import { describeLogLine } from '../../../src/app/log-lines.js';
 
 function recorder(): Logger & { records: Record<string, unknown>[] } {
@@ -62,5 +62,17 @@ describe('describeLogLine', () => {
     expect(describeLogLine({ msg: 'watching', paths: 3, dirs: ['a', 'b'] })).toBe('watching  paths=3 dirs=["a","b"]');
     expect(describeLogLine({ msg: 'hashing', stage: 'big', path: 'big.bin', files: 1, bytes: 256 * 1024 * 1024 })).toBe('big: hashing big.bin (256.0 MiB)');
     expect(describeLogLine({ msg: 'hashing', stage: 'd', path: 'data', files: 20000, bytes: 2 * 1024 ** 3 })).toBe('d: hashing data (2.0 GiB in 20000 files)');
+  });
+});
+
+describe('chooseLogFormat', () => {
+  it('the flag, else REPROD_LOG_FORMAT, else pretty on a terminal and JSON elsewhere; anything else refused by where it came from', () => {
+    expect(chooseLogFormat(undefined, {}, true)).toBe('pretty');
+    expect(chooseLogFormat(undefined, {}, false)).toBe('json');
+    expect(chooseLogFormat(undefined, { REPROD_LOG_FORMAT: 'pretty' }, false)).toBe('pretty');
+    expect(chooseLogFormat(undefined, { REPROD_LOG_FORMAT: 'JSON' }, true)).toBe('json');
+    expect(chooseLogFormat('json', { REPROD_LOG_FORMAT: 'pretty' }, true)).toBe('json');
+    expect(() => chooseLogFormat('yaml', {}, true)).toThrow("--log-format: unknown log format 'yaml' (expected json or pretty)");
+    expect(() => chooseLogFormat(undefined, { REPROD_LOG_FORMAT: 'fancy' }, true)).toThrow("REPROD_LOG_FORMAT: unknown log format 'fancy' (expected json or pretty)");
   });
 });
