@@ -15,6 +15,7 @@ import { errorMessage } from '../core/errno.js';
 import { describeHolder, systemClock } from '../core/ports.js';
 import { buildEngine, composeHooks } from './engine.js';
 import { cleanLeftovers } from './leftovers.js';
+import { markWriter } from '../adapters/fs/writer-marks.js';
 import { WebView } from './web-view.js';
 import { webRoutes } from '../adapters/http/web-routes.js';
 import { randomBytes } from 'node:crypto';
@@ -109,6 +110,8 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
   try {
     // one daemon per workspace; `reprod status` finds it by the same flock
     presence = await DaemonPresence.claim(root, systemClock.now());
+    // before anything is written: this daemon's temporary files can then be told from those of writers that died
+    await markWriter(root);
     const buildContextOf = (stage: Stage): string | undefined => {
       const r = selected.resolve(stage);
       return r.kind === 'container' && r.image.kind === 'build' ? r.image.context : undefined;
