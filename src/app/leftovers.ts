@@ -1,10 +1,12 @@
 import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
+import { isInside } from '../adapters/fs/file-owner.js';
 import { deadWriters } from '../adapters/fs/writer-marks.js';
 import { isMissing } from '../core/errno.js';
 import { writerOf } from '../core/temp-id.js';
 import { systemClock, type Clock, type Logger } from '../core/ports.js';
 import type { Project } from './project.js';
+import { trackingConfig } from './tracking.js';
 
 /**
  * Temporary files that writers killed mid-write (kill -9, power loss) left
@@ -21,6 +23,7 @@ import type { Project } from './project.js';
  *   <workspace>/          `.<name>.<uuid>.tmp` dvc.lock
  *   .dvc/tmp/reprod/      `<name>.<uuid>.tmp` (and the older `<name>.tmp-<pid>`)  the hash state cache
  *   .dvc/tmp/reprod/mlflow-outbox/**  `[.]<name>.<uuid>.tmp`  the MLflow outbox's journals, locks and blobs
+ *   mlruns/**             `.<name>.<uuid>.tmp` the MLflow file store, when it is in the workspace
  *
  * when its writer is gone, or else when its last change is at least
  * {@link LEFTOVER_MIN_AGE_MS} old. reprod's temporary names carry the
@@ -58,6 +61,8 @@ export interface LeftoverOptions {
   /** Only find them (gc without --force). */
   dryRun?: boolean;
   log?: Logger;
+  /** Where MLflow's file store is read from (MLFLOW_TRACKING_URI); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Leftovers {
@@ -88,6 +93,8 @@ export async function cleanLeftovers(project: Pick<Project, 'root'> & { cache: {
     { dir: path.join(project.root, '.dvc', 'tmp', 'reprod'), pattern: STATE_TEMP, recursive: false },
     { dir: path.join(project.root, ...OUTBOX), pattern: OUTBOX_TEMP, recursive: true },
   ];
+  const store = fileStoreIn(project.root, opts.env ?? process.env);
+  if (store) places.push({ dir: store, pattern: HIDDEN_TEMP, recursive: true });
   const found: Leftovers = { paths: [], bytes: 0 };
   const writers = await deadWriters(project.root);
   try {
@@ -115,6 +122,18 @@ export async function cleanLeftovers(project: Pick<Project, 'root'> & { cache: {
   }
   if (found.paths.length > 0 && !opts.dryRun) opts.log?.info({ files: found.paths.length, bytes: found.bytes }, 'removed temporary files left by interrupted writes');
   return found;
+}
+
+/** The MLflow file store's folder when tracking goes to one inside the workspace (never one outside it). */
+function fileStoreIn(root: string, env: NodeJS.ProcessEnv): string | undefined {
+  let cfg;
+  try {
+    cfg = trackingConfig(root, env);
+  } catch {
+    // a tracking URI reprod cannot use: the commands that track say so; nothing of it to clean
+    return undefined;
+  }
+  return cfg.target.kind === 'file' && isInside(cfg.target.root, root) && path.resolve(cfg.target.root) !== path.resolve(root) ? cfg.target.root : undefined;
 }
 
 /**

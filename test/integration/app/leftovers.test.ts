@@ -34,10 +34,12 @@ const LEFTOVERS = [
   `.dvc/tmp/reprod/mlflow-outbox/blobs/.${UUID}.tmp`,
   `.dvc/tmp/reprod/mlflow-outbox/journal-${'a'.repeat(32)}.jsonl.${UUID}.tmp`,
   `.dvc/tmp/reprod/mlflow-outbox/.journal-${'a'.repeat(32)}.lock.${'b'.repeat(32)}.tmp`,
+  `mlruns/.meta.yaml.${UUID}.tmp`,
+  `mlruns/1/${'d'.repeat(32)}/.meta.yaml.${UUID}.tmp`,
 ];
 
 /** Files that look close but are not leftovers, or are in places that are not cleaned. */
-const KEPT = ['.dvc/tmp/reprod/mlflow-outbox/journal-x.jsonl', 'notes.tmp', `data/.x.${UUID}.tmp`, `mlruns/.meta.yaml.${UUID}.tmp`, 'status/s.yaml.tmp', `.dvc/cache/${objectKey(OBJ)}`];
+const KEPT = ['.dvc/tmp/reprod/mlflow-outbox/journal-x.jsonl', 'notes.tmp', `data/.x.${UUID}.tmp`, 'status/s.yaml.tmp', `.dvc/cache/${objectKey(OBJ)}`];
 
 function plant(root: string, files: readonly string[], ageMs: number): void {
   const t = new Date(Date.now() - ageMs);
