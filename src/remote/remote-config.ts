@@ -35,7 +35,8 @@ export interface S3RemoteSpec {
   /** Undefined: the SDK's default chain (profile, ~/.aws/credentials, instance roles). */
   credentials?: S3Credentials;
   /** Where the credentials came from, for messages (never the values). */
-  credentialSource: '.dvc/config.local' | 'environment' | 'default chain';
+  credentialSource: '.dvc/config.local' | 'environment' | 'default chain' | `profile '${string}' (${'.dvc/config' | 'AWS_PROFILE'})`;
+  /** A named profile of the AWS config files: `profile` in the config, else AWS_PROFILE (which the SDK reads itself). */
   profile?: string;
   jobs?: number;
   /** false: accept any TLS certificate (DVC's `ssl_verify = false`). */
@@ -193,6 +194,9 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
     const token = mine?.get('session_token');
     credentials = { accessKeyId: keyId, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) };
     credentialSource = '.dvc/config.local';
+  } else if (get('profile') !== undefined) {
+    // a profile named in the config is used as named, as botocore (and so DVC) uses it: the environment's keys do not override it
+    credentialSource = `profile '${get('profile') as string}' (.dvc/config)`;
   } else if (envStr('AWS_ACCESS_KEY_ID') && envStr('AWS_SECRET_ACCESS_KEY')) {
     const token = envStr('AWS_SESSION_TOKEN');
     credentials = {
@@ -201,6 +205,8 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
       ...(token ? { sessionToken: token } : {}),
     };
     credentialSource = 'environment';
+  } else if (envStr('AWS_PROFILE') !== undefined) {
+    credentialSource = `profile '${envStr('AWS_PROFILE') as string}' (AWS_PROFILE)`;
   }
 
   let endpoint = get('endpointurl') ?? envStr('AWS_ENDPOINT_URL_S3') ?? envStr('AWS_ENDPOINT_URL');

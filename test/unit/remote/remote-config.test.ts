@@ -73,10 +73,14 @@ describe('resolveRemote', () => {
     expect(spec).toMatchObject({ region: 'eu-central-1', credentials: { accessKeyId: 'L', secretAccessKey: 'LS' } });
   });
 
-  it('falls back to the SDK default chain (profile) without credentials', () => {
-    const spec = resolveRemote(input(`['remote "s"']\n    url = s3://b\n    profile = work\n    endpointurl = minio:9000\n    use_ssl = false\n`), 's');
-    expect(spec).toMatchObject({ credentialSource: 'default chain', profile: 'work', endpoint: 'http://minio:9000' });
+  it("a profile named in the config is the SDK's to read, and is named as the source; else the default chain", () => {
+    const env = { AWS_ACCESS_KEY_ID: 'AK', AWS_SECRET_ACCESS_KEY: 'SK' };
+    const spec = resolveRemote({ ...input(`['remote "s"']\n    url = s3://b\n    profile = work\n    endpointurl = minio:9000\n    use_ssl = false\n`), env }, 's');
+    expect(spec).toMatchObject({ credentialSource: "profile 'work' (.dvc/config)", profile: 'work', endpoint: 'http://minio:9000' });
     expect(spec.kind === 's3' && spec.credentials).toBeUndefined();
+    const plain = `['remote "s"']\n    url = s3://b\n`;
+    expect(resolveRemote({ ...input(plain), env: { AWS_PROFILE: 'dev' } }, 's')).toMatchObject({ credentialSource: "profile 'dev' (AWS_PROFILE)" });
+    expect(resolveRemote({ ...input(plain), env: {} }, 's')).toMatchObject({ credentialSource: 'default chain' });
   });
 
   it('refuses a secret in the shared .dvc/config, without repeating it', () => {
