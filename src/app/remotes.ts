@@ -22,6 +22,7 @@ import {
 } from '../remote/data-sync.js';
 import type { RemoteStore } from '../core/ports.js';
 import { Progress } from '../remote/progress.js';
+import { withAskedPassword, type PasswordPrompt } from '../remote/ask-password.js';
 import { defaultJobs, defaultRemoteName, resolveRemote, type RemoteConfigInput, type RemoteSpec } from '../remote/remote-config.js';
 import { selectTracked, type SkippedOut, type TrackedOut } from '../remote/tracked.js';
 import { cleanLeftovers, type Leftovers } from './leftovers.js';
@@ -45,6 +46,8 @@ export interface DataCommandOptions {
   env?: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
   log?: Logger;
+  /** Asks for the password of a remote with `ask_password` (a terminal); without it such a remote is refused. */
+  askPassword?: PasswordPrompt;
 }
 
 // ------------------------------------------------------------ configuration
@@ -95,7 +98,7 @@ interface Opened {
 }
 
 async function withRemote<T>(root: string, name: string, opts: DataCommandOptions, fn: (r: Opened) => Promise<T>): Promise<T> {
-  const spec = resolveRemote(remoteConfigInput(root, opts.env), name === '' ? undefined : name);
+  const spec = await withAskedPassword(resolveRemote(remoteConfigInput(root, opts.env), name === '' ? undefined : name), opts.askPassword);
   const remote = openRemote(spec, { root });
   try {
     return await fn({ spec, remote, jobs: opts.jobs ?? spec.jobs ?? defaultJobs(availableParallelism()) });

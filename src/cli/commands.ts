@@ -230,6 +230,7 @@ function dataOptions(io: Io, o: DataCliOptions): DataCommandOptions {
     withDeps: o.withDeps === true,
     force: o.force === true,
     progress: { write: (s) => io.err(s), tty: io.errIsTTY === true },
+    ...(io.askPassword ? { askPassword: io.askPassword } : {}),
     log: commandLogger(o.verbose),
   };
 }

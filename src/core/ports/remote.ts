@@ -19,6 +19,13 @@ export interface TransferOptions {
   onBytes?(n: number): void;
 }
 
+/**
+ * Asks the person at the terminal for a password (a remote's
+ * `ask_password`), without echoing it; resolves with what was typed.
+ * Absent where there is no terminal (the daemon, CI, a pipe).
+ */
+export type PasswordPrompt = (question: string) => Promise<string>;
+
 /** What {@link RemoteStore.cleanUp} did: leftovers removed, and why it could not look, if it could not. */
 export interface CleanUp {
   aborted: number;
