@@ -53,7 +53,8 @@ class UploadCreatingFolders implements webdav.HTTPMethod {
   }
 }
 
-export async function startDavServer(opts: { flavour: 'webdav' | 'http' }): Promise<DavTestServer> {
+/** `auth: 'none'`: no credentials asked (behind a proxy that checks them, as lighttpd-digest.ts puts it). */
+export async function startDavServer(opts: { flavour: 'webdav' | 'http'; auth?: 'basic' | 'none' }): Promise<DavTestServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'reprod-dav-'));
   const users = new webdav.SimpleUserManager();
   const user = users.addUser(DAV_USER, DAV_PASSWORD, false);
@@ -63,7 +64,11 @@ export async function startDavServer(opts: { flavour: 'webdav' | 'http' }): Prom
     hostname: '127.0.0.1',
     port: 0,
     requireAuthentification: true,
-    httpAuthentication: new webdav.HTTPBasicAuthentication(users, 'reprod-test'),
+    // without auth of its own, every request is the one user, whatever Authorization header the proxy passes on
+    httpAuthentication:
+      opts.auth === 'none'
+        ? { askForAuthentication: () => ({}), getUser: (_ctx, done) => done(null as unknown as Error, user) }
+        : new webdav.HTTPBasicAuthentication(users, 'reprod-test'),
     privilegeManager: privileges,
     rootFileSystem: new webdav.PhysicalFileSystem(dir),
   });

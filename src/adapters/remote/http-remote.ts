@@ -77,6 +77,13 @@ export class HttpRemote implements RemoteStore {
    * with it; a 401 to a fresh answer is a refusal.
    */
   private async authed(method: string, url: URL, opts: { body?: () => NodeJS.ReadableStream; length?: number; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Answer> {
+    if (this.digest !== undefined && !this.digest.ready && opts.body) {
+      // the challenge comes first from a request without a body, so that an upload's bytes are sent once
+      const probe = await this.once('HEAD', url, opts.signal ? { signal: opts.signal } : {});
+      await drain(probe.res);
+      const challenge = probe.status === 401 ? parseDigestChallenge(probe.res.headers['www-authenticate']) : undefined;
+      if (challenge !== undefined) this.digest.challenged(challenge);
+    }
     const hadChallenge = this.digest?.ready === true;
     const answer = await this.once(method, url, { ...opts, headers: { ...opts.headers, ...this.authHeaders(method, url) } });
     if (this.digest === undefined || answer.status !== 401) return answer;

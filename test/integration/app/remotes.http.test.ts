@@ -12,6 +12,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conformance } from '../../helpers/conformance.js';
 import { DAV_PASSWORD, DAV_USER, startDavServer } from '../../helpers/dav-server.js';
+import { DIGEST_PASSWORD, DIGEST_USER, startDigestServer } from '../../helpers/lighttpd-digest.js';
 import { folderLayout } from '../../helpers/remote-layout.js';
 import { copyTree, readLines, reprod, tempDir } from '../../helpers/workspace.js';
 
@@ -86,3 +87,39 @@ for (const flavour of ['webdav', 'http'] as const) {
     });
   });
 }
+
+describe('http remote with auth = digest (Debian lighttpd on loopback)', () => {
+  it('push, a fresh clone, pull: every md5 equal; the server holds what a folder remote holds; a wrong password is refused', async () => {
+    await using server = await startDigestServer();
+    const url = `${server.origin}/team/project`;
+    const setUp = async (ws: string, password: string) => {
+      await ok(ws, 'remote', 'add', '-d', '-f', 'web', url);
+      await ok(ws, 'remote', 'modify', 'web', 'auth', 'digest');
+      await ok(ws, 'remote', 'modify', '--local', 'web', 'user', DIGEST_USER);
+      await ok(ws, 'remote', 'modify', '--local', 'web', 'password', password);
+    };
+    using ws = tempDir();
+    copyTree(path.join(CASE, 'input'), ws.path);
+    writeFileSync(path.join(ws.path, 'raw.csv.dvc'), readFileSync(path.join(EXPECTED, 'raw.csv.dvc')));
+    await setUp(ws.path, DIGEST_PASSWORD);
+    await ok(ws.path, '--runtime', 'host', 'repro');
+    expect(await ok(ws.path, 'push', '-j', '3')).toBe('4 files pushed\n');
+    expect(await folderLayout(path.join(server.dir, 'team/project'))).toEqual(readLines(path.join(EXPECTED, 'remote-listing-after-push.txt')));
+
+    using clone = tempDir();
+    for (const f of ['dvc.yaml', 'dvc.lock', 'raw.csv.dvc', '.dvcignore']) copyFileSync(path.join(ws.path, f), path.join(clone.path, f));
+    mkdirSync(path.join(clone.path, 'src'));
+    copyFileSync(path.join(ws.path, 'src', 'x.txt'), path.join(clone.path, 'src', 'x.txt'));
+    await setUp(clone.path, 'wrong-digest-Hn40');
+    const refused = await reprod(clone.path, 'pull');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/remote 'web' \(http:\/\/127\.0\.0\.1:\d+\/team\/project\) refused the credentials \(from \.dvc\/config\.local\): HTTP 401/);
+    expect(`${refused.stdout}${refused.stderr}`).not.toContain('wrong-digest-Hn40');
+    await ok(clone.path, 'remote', 'modify', '--local', 'web', 'password', DIGEST_PASSWORD);
+    await ok(clone.path, 'pull');
+    for (const line of readLines(path.join(EXPECTED, 'md5-after-pull.txt'))) {
+      const [sum, file] = line.split(/\s+/) as [string, string];
+      expect(md5(readFileSync(path.join(clone.path, file))), file).toBe(sum);
+    }
+  });
+});
