@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { LocalRemote } from '../adapters/remote/local-remote.js';
 import { AzureRemote } from '../adapters/remote/azure-remote.js';
+import { GsRemote } from '../adapters/remote/gs-remote.js';
 import { HttpRemote } from '../adapters/remote/http-remote.js';
 import { S3Remote } from '../adapters/remote/s3-remote.js';
 import { SshRemote } from '../adapters/remote/ssh-remote.js';
@@ -71,6 +72,8 @@ export function openRemote(spec: RemoteSpec, opts: { root?: string } = {}): Remo
       return new SshRemote(spec);
     case 'azure':
       return new AzureRemote(spec);
+    case 'gs':
+      return new GsRemote(spec);
   }
 }
 

@@ -5,6 +5,7 @@ import { SECRET_KEYS as ALL_SECRET_KEYS } from './config-schema.js';
 import { resolveHttpRemote, type HttpRemoteSpec } from './http-config.js';
 import { resolveSshRemote, type SshRemoteSpec } from './ssh-config.js';
 import { resolveAzureRemote, type AzureRemoteSpec } from './azure-config.js';
+import { resolveGsRemote, type GsRemoteSpec } from './gs-config.js';
 
 export interface LocalRemoteSpec {
   kind: 'local';
@@ -46,7 +47,8 @@ export interface S3RemoteSpec {
   sseKmsKeyId?: string;
 }
 
-export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec | HttpRemoteSpec | SshRemoteSpec | AzureRemoteSpec;
+export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec | HttpRemoteSpec | SshRemoteSpec | AzureRemoteSpec | GsRemoteSpec;
+export type { GsRemoteSpec } from './gs-config.js';
 export type { AzureRemoteSpec } from './azure-config.js';
 export type { HttpRemoteSpec } from './http-config.js';
 export type { SshRemoteSpec } from './ssh-config.js';
@@ -166,8 +168,9 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
   }
   if (scheme === 'ssh') return resolveSshRemote({ name: chosen, url, get, secret: localSecret, env: input.env, dvcDir: input.dvcDir, ...(jobs !== undefined ? { jobs } : {}) });
   if (scheme === 'azure') return resolveAzureRemote({ name: chosen, url, get, secret: localSecret, env: input.env, ...(jobs !== undefined ? { jobs } : {}) });
+  if (scheme === 'gs') return resolveGsRemote({ name: chosen, url, get, env: input.env, dvcDir: input.dvcDir, ...(jobs !== undefined ? { jobs } : {}) });
   if (scheme !== 's3') {
-    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (local folders, s3://, http(s)://, webdav(s)://, ssh:// and azure://)`, {
+    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (local folders, s3://, gs://, http(s)://, webdav(s)://, ssh:// and azure://)`, {
       source: { file: '.dvc/config', key: `remote.${chosen}.url` },
       remedy: 'Use an S3-compatible endpoint (for DagsHub, see docs/REMOTES.md), an HTTP or WebDAV server, or a local folder.',
     });

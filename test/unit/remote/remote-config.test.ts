@@ -99,9 +99,31 @@ describe('resolveRemote', () => {
   it('names what is missing or unsupported', () => {
     expect(code(() => resolveRemote(input('')))).toBe('NO_REMOTE');
     expect(code(() => resolveRemote(input(DAGSHUB), 'nope'))).toBe('NO_REMOTE');
-    expect(code(() => resolveRemote(input(`['remote "g"']\n    url = gs://b\n`), 'g'))).toBe('CONFIG');
+    expect(code(() => resolveRemote(input(`['remote "g"']\n    url = oss://b\n`), 'g'))).toBe('CONFIG');
+    expect(code(() => resolveRemote(input(`['remote "g"']\n    url = gs://\n`), 'g'))).toBe('CONFIG');
+    expect(code(() => resolveRemote(input(`['remote "g"']\n    url = gs://b\n    allow_anonymous_login = true\n`), 'g'))).toBe('CONFIG');
     expect(code(() => resolveRemote(input(`['remote "g"']\n    url = s3://b\n    version_aware = true\n`), 'g'))).toBe('CONFIG');
     expect(code(() => resolveRemote(input(`['remote "g"']\n    url = s3://b\n`, `['remote "g"']\n    access_key_id = only\n`), 'g'))).toBe('CONFIG');
+  });
+
+  it("reads a gs:// remote with DVC's keys: credentialpath (relative to the workspace), projectname, endpointurl; else the environment", () => {
+    const cfg = `['remote "g"']\n    url = gs://bkt/some/prefix/\n    projectname = proj\n    endpointurl = http://127.0.0.1:9/\n`;
+    expect(resolveRemote(input(cfg, `['remote "g"']\n    credentialpath = keys/sa.json\n`), 'g')).toEqual({
+      kind: 'gs',
+      name: 'g',
+      url: 'gs://bkt/some/prefix/',
+      bucket: 'bkt',
+      prefix: 'some/prefix',
+      projectId: 'proj',
+      keyFilename: '/ws/keys/sa.json',
+      endpoint: 'http://127.0.0.1:9',
+      credentialSource: 'credentialpath keys/sa.json',
+    });
+    expect(resolveRemote(input(`['remote "g"']\n    url = gs://bkt\n`, '', { GOOGLE_APPLICATION_CREDENTIALS: '/k.json' }), 'g')).toMatchObject({
+      prefix: '',
+      credentialSource: 'GOOGLE_APPLICATION_CREDENTIALS (/k.json)',
+    });
+    expect(resolveRemote(input(`['remote "g"']\n    url = gs://bkt\n`), 'g')).toMatchObject({ credentialSource: 'application default credentials' });
   });
 
   it('reads jobs and ssl_verify', () => {
