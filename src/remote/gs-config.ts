@@ -31,7 +31,7 @@ export interface GsConfigInput {
   url: string;
   get(key: string): string | undefined;
   env: Readonly<Record<string, string | undefined>>;
-  /** Absolute `.dvc/`: a relative credentialpath is relative to the workspace (its parent). */
+  /** Absolute `.dvc/`: a relative credentialpath is relative to it, as DVC resolves paths in its config (and `reprod remote modify` writes them). */
   dvcDir: string;
   jobs?: number;
 }
@@ -51,7 +51,7 @@ export function resolveGsRemote(input: GsConfigInput): GsRemoteSpec {
   }
   const raw = input.get('credentialpath');
   const home = input.env.HOME;
-  const keyFilename = raw === undefined ? undefined : path.resolve(path.dirname(input.dvcDir), home ? raw.replace(/^~(?=\/)/, home) : raw);
+  const keyFilename = raw === undefined ? undefined : path.resolve(input.dvcDir, home ? raw.replace(/^~(?=\/)/, home) : raw);
   const envFile = input.env.GOOGLE_APPLICATION_CREDENTIALS;
   const credentialSource =
     raw !== undefined ? `credentialpath ${raw}` : envFile ? `GOOGLE_APPLICATION_CREDENTIALS (${envFile})` : 'application default credentials';

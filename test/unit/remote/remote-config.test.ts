@@ -106,7 +106,7 @@ describe('resolveRemote', () => {
     expect(code(() => resolveRemote(input(`['remote "g"']\n    url = s3://b\n`, `['remote "g"']\n    access_key_id = only\n`), 'g'))).toBe('CONFIG');
   });
 
-  it("reads a gs:// remote with DVC's keys: credentialpath (relative to the workspace), projectname, endpointurl; else the environment", () => {
+  it("reads a gs:// remote with DVC's keys: credentialpath (relative to .dvc/, as DVC resolves it), projectname, endpointurl; else the environment", () => {
     const cfg = `['remote "g"']\n    url = gs://bkt/some/prefix/\n    projectname = proj\n    endpointurl = http://127.0.0.1:9/\n`;
     expect(resolveRemote(input(cfg, `['remote "g"']\n    credentialpath = keys/sa.json\n`), 'g')).toEqual({
       kind: 'gs',
@@ -115,7 +115,7 @@ describe('resolveRemote', () => {
       bucket: 'bkt',
       prefix: 'some/prefix',
       projectId: 'proj',
-      keyFilename: '/ws/keys/sa.json',
+      keyFilename: '/ws/.dvc/keys/sa.json',
       endpoint: 'http://127.0.0.1:9',
       credentialSource: 'credentialpath keys/sa.json',
     });
