@@ -138,6 +138,12 @@ export class HttpRemote implements RemoteStore {
   /** The error for an answer that is not a success: refused credentials stop the command. */
   private refused(status: number, op: string, key?: string): Error {
     const what = key === undefined ? op : `${op} ${key}`;
+    if ((status === 401 || status === 403) && this.spec.credentialSource === 'none configured') {
+      // nothing was refused: none were sent
+      return new ReprodError('REMOTE_AUTH', `remote '${this.spec.name}' (${this.display}) asks for credentials (HTTP ${status} on ${what}), and none are configured`, {
+        remedy: `Set them: \`reprod remote modify --local ${this.spec.name} user …\` and \`… password …\` (with \`reprod remote modify ${this.spec.name} auth basic\` or digest), or ask_password = true to type the password.`,
+      });
+    }
     if (status === 401 || status === 403) {
       return new ReprodError('REMOTE_AUTH', `remote '${this.spec.name}' (${this.display}) refused the credentials (from ${this.spec.credentialSource}): HTTP ${status} on ${what}`, {
         remedy: `Check the user and password: \`reprod remote modify --local ${this.spec.name} user …\` and \`… password …\` (for DagsHub, your user name and a token), kept in .dvc/config.local.`,

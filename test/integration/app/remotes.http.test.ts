@@ -123,3 +123,17 @@ describe('http remote with auth = digest (Debian lighttpd on loopback)', () => {
     }
   });
 });
+
+describe('http remote without credentials', () => {
+  it('a server that asks for them: says none are configured, not that they were refused', async () => {
+    await using server = await startDavServer({ flavour: 'http' });
+    using ws = tempDir();
+    writeFileSync(path.join(ws.path, 'dvc.yaml'), 'stages:\n  gen:\n    cmd: echo a > a.txt\n    outs:\n      - a.txt\n');
+    await ok(ws.path, 'remote', 'add', '-d', 'web', `${server.origin}/p`);
+    await ok(ws.path, '--runtime', 'host', 'repro');
+    const res = await reprod(ws.path, 'push');
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/remote 'web' \(http:\/\/127\.0\.0\.1:\d+\/p\) asks for credentials \(HTTP 401 on checking files\/md5\/60\/b725f10c9c85c70d97880dfe8191b3\), and none are configured/);
+    expect(res.stderr).not.toContain('refused');
+  });
+});
