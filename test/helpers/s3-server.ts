@@ -2,7 +2,9 @@
  * A real S3 protocol server on loopback for tests and the bench: the
  * maintained fork of s3rver (@20minutes/s3rver), which checks SigV4
  * signatures, run in a child process so that a test can kill it mid-transfer
- * and start it again on the same port and data folder.
+ * and start it again on the same port and data folder. s3rver has neither
+ * ListMultipartUploads nor AbortMultipartUpload; the child answers those
+ * two from s3rver's own store.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
