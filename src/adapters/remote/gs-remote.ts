@@ -3,13 +3,12 @@ import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket } from '@google-cloud/storage';
 import { ReprodError } from '../../core/errors.js';
 import { RemoteUnreachable, type Downloaded, type RemoteStore, type TransferOptions } from '../../core/ports.js';
+import { existingByListing, type ListingPage } from '../../remote/existing.js';
 import { mapLimit } from '../../remote/pool.js';
 import type { GsRemoteSpec } from '../../remote/remote-config.js';
 import { writeHashed } from './md5-file.js';
 
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
-/** Up to this many keys are checked one metadata GET each; more are listed. */
-const HEAD_ONLY = 16;
 /** Objects larger than this go up as resumable uploads; smaller ones in one multipart request. */
 const RESUMABLE_FROM = 8 * 1024 * 1024;
 /** What Google's auth library says when it has no credentials at all. */
@@ -112,32 +111,22 @@ export class GsRemote implements RemoteStore {
     }
   }
 
-  /** Every object under `prefix` with its size, page by page. */
-  private async *objects(prefix: string): AsyncIterable<[string, number]> {
+  /** The objects under `prefix` with their sizes, a page at a time (names come sorted). */
+  private async *pages(prefix: string): AsyncIterable<ListingPage> {
     let pageToken: string | undefined;
     do {
       const [files, next] = await this.bucket.getFiles({ prefix: this.name(prefix), autoPaginate: false, maxResults: 1000, ...(pageToken ? { pageToken } : {}) });
-      for (const f of files) if (f.name.startsWith(this.base)) yield [f.name.slice(this.base.length), Number(f.metadata.size ?? 0)];
+      const sizes = new Map<string, number>();
+      for (const f of files) if (f.name.startsWith(this.base)) sizes.set(f.name.slice(this.base.length), Number(f.metadata.size ?? 0));
       pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
+      yield { sizes, more: pageToken !== undefined };
     } while (pageToken);
   }
 
+  /** A few keys: one metadata GET each; many: their folder listed (see existingByListing). */
   async existing(keys: readonly string[], opts: { jobs: number; signal?: AbortSignal }): Promise<Map<string, number>> {
-    const found = new Map<string, number>();
     try {
-      if (keys.length <= HEAD_ONLY) {
-        const sizes = await mapLimit(keys, opts.jobs, (k) => this.size(k));
-        keys.forEach((k, i) => {
-          const s = sizes[i];
-          if (s !== undefined) found.set(k, s);
-        });
-        return found;
-      }
-      const wanted = new Set(keys);
-      for (const prefix of new Set(keys.map((k) => (k.startsWith('files/md5/') ? 'files/md5/' : k.startsWith('runs/') ? 'runs/' : '')))) {
-        for await (const [k, size] of this.objects(prefix)) if (wanted.has(k)) found.set(k, size);
-      }
-      return found;
+      return await existingByListing({ head: (k) => this.size(k), pages: (p) => this.pages(p) }, keys, opts.jobs);
     } catch (e) {
       throw this.fatal(e, 'checking which objects exist');
     }
@@ -145,7 +134,7 @@ export class GsRemote implements RemoteStore {
 
   async *list(prefix: string): AsyncIterable<string> {
     try {
-      for await (const [k] of this.objects(prefix)) yield k;
+      for await (const page of this.pages(prefix)) yield* page.sizes.keys();
     } catch (e) {
       throw this.fatal(e, `listing ${prefix}`);
     }

@@ -14,6 +14,7 @@ import {
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { ReprodError } from '../../core/errors.js';
+import { existingByListing } from '../../remote/existing.js';
 import { mapLimit, Slots } from '../../remote/pool.js';
 import { abortLeftoverUploads, PART_SIZE, putMultipart } from './s3-multipart.js';
 import { UploadJournal } from './upload-journal.js';
@@ -28,8 +29,6 @@ import { writeHashed } from './md5-file.js';
  */
 /** Parts in memory at once across all the uploads of one remote (8 x 16 MiB). */
 const PART_SLOTS = 8;
-/** Up to this many keys are checked one HEAD each; more are listed. */
-const HEAD_ONLY = 16;
 /** Keys per listing page (S3's maximum). */
 const PAGE = 1000;
 
@@ -233,50 +232,10 @@ export class S3Remote implements RemoteStore {
     } while (token !== undefined);
   }
 
-  /**
-   * A few keys: one HEAD each. Many: list their folder of the layout, up to a
-   * page budget proportional to the keys asked about; listings come sorted,
-   * so a key before the last one listed and not seen is absent, and only the
-   * keys after it (a large remote) fall back to HEAD.
-   */
+  /** A few keys: one HEAD each; many: their folder listed (see existingByListing). */
   async existing(keys: readonly string[], opts: { jobs: number; signal?: AbortSignal }): Promise<Map<string, number>> {
-    const found = new Map<string, number>();
-    const headAll = async (ks: readonly string[]) => {
-      const hits = await mapLimit(ks, opts.jobs, (k) => this.head(k, opts.signal));
-      ks.forEach((k, i) => {
-        const size = hits[i];
-        if (size !== undefined) found.set(k, size);
-      });
-    };
     try {
-      if (keys.length <= HEAD_ONLY) {
-        await headAll(keys);
-        return found;
-      }
-      const groups = new Map<string, string[]>();
-      for (const k of keys) {
-        const prefix = k.startsWith('files/md5/') ? 'files/md5/' : k.startsWith('runs/') ? 'runs/' : '';
-        groups.set(prefix, [...(groups.get(prefix) ?? []), k]);
-      }
-      for (const [prefix, ks] of groups) {
-        const wanted = new Set(ks);
-        const budget = Math.ceil(ks.length / 200) + 1;
-        let pages = 0;
-        let last: string | undefined;
-        let complete = false;
-        for await (const page of this.pages(prefix, opts.signal)) {
-          for (const [k, size] of page.sizes) if (wanted.has(k)) found.set(k, size);
-          last = page.keys.at(-1) ?? last;
-          pages++;
-          if (!page.more) {
-            complete = true;
-            break;
-          }
-          if (pages >= budget) break;
-        }
-        if (!complete) await headAll(ks.filter((k) => last === undefined || k > last));
-      }
-      return found;
+      return await existingByListing({ head: (k) => this.head(k, opts.signal), pages: (p) => this.pages(p, opts.signal) }, keys, opts.jobs);
     } catch (e) {
       throw this.fatal(e, 'checking which objects exist');
     }
