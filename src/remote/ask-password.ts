@@ -21,7 +21,7 @@ export async function withAskedPassword(spec: RemoteSpec, prompt: PasswordPrompt
   if ((spec.kind !== 'http' && spec.kind !== 'ssh') || spec.askPassword === undefined) return spec;
   const user = spec.askPassword.user;
   if (prompt === undefined) {
-    throw new ReprodError('REMOTE_AUTH', `remote '${spec.name}': ask_password is set, and there is no terminal to ask for the password on`, {
+    throw new ReprodError('REMOTE_AUTH', `remote '${spec.name}': ask_password is set, and the password cannot be asked for here (no terminal, or an unattended run)`, {
       source: { file: '.dvc/config', key: `remote.${spec.name}.ask_password` },
       remedy: `Store the password for this machine instead: \`reprod remote modify --local ${spec.name} password …\` (kept in .dvc/config.local, never committed), or run the command on a terminal.`,
     });

@@ -105,7 +105,7 @@ describe('ask_password', () => {
     for (const args of [['push'], ['status', '-c']]) {
       const res = await reprod(ws.path, ...args);
       expect(res.code, args.join(' ')).toBe(1);
-      expect(res.stderr).toContain("remote 'web': ask_password is set, and there is no terminal to ask for the password on");
+      expect(res.stderr).toContain("remote 'web': ask_password is set, and the password cannot be asked for here (no terminal, or an unattended run)");
       expect(res.stderr).toContain('`reprod remote modify --local web password …`');
     }
     // stored for this machine, as the hint says: no prompt needed
@@ -141,7 +141,7 @@ describe('ask_password', () => {
       await ok(ws.path, '--runtime', 'host', 'repro');
       const none = await reprod(ws.path, 'push');
       expect(none.code).toBe(1);
-      expect(none.stderr).toContain("remote 'box': ask_password is set, and there is no terminal to ask for the password on");
+      expect(none.stderr).toContain("remote 'box': ask_password is set, and the password cannot be asked for here (no terminal, or an unattended run)");
       const asked = await withPrompt(ws.path, 'typed-pw-Q3', 'push');
       expect(asked.questions).toEqual([`Password for '${server.user}' at 127.0.0.1:${server.port} (remote 'box'): `]);
       expect(asked.code).toBe(1);

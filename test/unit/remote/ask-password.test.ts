@@ -35,7 +35,7 @@ describe('ask_password', () => {
   it('without a terminal, refuses naming the remote and how to store the password', async () => {
     const err = await withAskedPassword(spec(`['remote "r"']\n    url = ssh://h/data\n    user = u\n    ask_password = true\n`), undefined).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReprodError);
-    expect((err as ReprodError).format()).toMatch(/remote 'r': ask_password is set, and there is no terminal to ask for the password on/);
+    expect((err as ReprodError).format()).toContain("remote 'r': ask_password is set, and the password cannot be asked for here (no terminal, or an unattended run)");
     expect((err as ReprodError).remedy).toContain('`reprod remote modify --local r password …`');
   });
 
