@@ -137,3 +137,23 @@ describe('http remote without credentials', () => {
     expect(res.stderr).not.toContain('refused');
   });
 });
+
+describe('a remote that does not answer', () => {
+  it('push and status -c stop with REMOTE naming the remote, not an unexpected error', async () => {
+    let origin: string;
+    {
+      await using server = await startDavServer({ flavour: 'http' });
+      origin = server.origin;
+    }
+    using ws = tempDir();
+    writeFileSync(path.join(ws.path, 'dvc.yaml'), 'stages:\n  gen:\n    cmd: echo a > a.txt\n    outs:\n      - a.txt\n');
+    await ok(ws.path, 'remote', 'add', '-d', 'web', `${origin}/p`);
+    await ok(ws.path, '--runtime', 'host', 'repro');
+    for (const args of [['push'], ['status', '-c']]) {
+      const res = await reprod(ws.path, ...args);
+      expect(res.code, args.join(' ')).toBe(1);
+      expect(res.stderr).toMatch(/^ERROR: remote 'web': checking which objects exist: cannot reach http:\/\/127\.0\.0\.1:\d+\/p \(ECONNREFUSED\)\n {2}hint: Check the remote's URL/);
+      expect(res.stderr).not.toContain('unexpected');
+    }
+  });
+});
