@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conformance } from '../../helpers/conformance.js';
-import { DAV_PASSWORD, DAV_USER, startDavServer } from '../../helpers/dav-server.js';
+import { DAV_HEADER, DAV_PASSWORD, DAV_USER, startDavServer } from '../../helpers/dav-server.js';
 import { DIGEST_PASSWORD, DIGEST_USER, startDigestServer } from '../../helpers/lighttpd-digest.js';
 import { folderLayout } from '../../helpers/remote-layout.js';
 import { copyTree, readLines, reprod, tempDir } from '../../helpers/workspace.js';
@@ -155,5 +155,28 @@ describe('a remote that does not answer', () => {
       expect(res.stderr).toMatch(/^ERROR: remote 'web': checking which objects exist: cannot reach http:\/\/127\.0\.0\.1:\d+\/p \(ECONNREFUSED\)\n {2}hint: Check the remote's URL/);
       expect(res.stderr).not.toContain('unexpected');
     }
+  });
+});
+
+describe('http remote with auth = custom (a header of its own)', () => {
+  it('push and pull with the header; a wrong value is refused without being shown', async () => {
+    await using server = await startDavServer({ flavour: 'http', auth: 'header' });
+    using ws = tempDir();
+    writeFileSync(path.join(ws.path, 'dvc.yaml'), 'stages:\n  gen:\n    cmd: mkdir -p out && echo one > out/a && echo two > out/b\n    outs:\n      - out\n');
+    await ok(ws.path, 'remote', 'add', '-d', 'web', `${server.origin}/p`);
+    await ok(ws.path, 'remote', 'modify', 'web', 'auth', 'custom');
+    await ok(ws.path, 'remote', 'modify', 'web', 'custom_auth_header', DAV_HEADER.name);
+    await ok(ws.path, 'remote', 'modify', '--local', 'web', 'password', 'wrong-header-Lp09');
+    await ok(ws.path, '--runtime', 'host', 'repro');
+    const refused = await reprod(ws.path, 'push');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/remote 'web' \(http:\/\/127\.0\.0\.1:\d+\/p\) refused the credentials \(from \.dvc\/config\.local\): HTTP 401/);
+    expect(`${refused.stdout}${refused.stderr}`).not.toContain('wrong-header-Lp09');
+    await ok(ws.path, 'remote', 'modify', '--local', 'web', 'password', DAV_HEADER.value);
+    expect(await ok(ws.path, 'push')).toBe('3 files pushed\n');
+    rmSync(path.join(ws.path, '.dvc', 'cache'), { recursive: true });
+    rmSync(path.join(ws.path, 'out'), { recursive: true });
+    await ok(ws.path, 'pull');
+    expect(readFileSync(path.join(ws.path, 'out', 'b'), 'utf8')).toBe('two\n');
   });
 });
