@@ -230,6 +230,7 @@ function dataOptions(io: Io, o: DataCliOptions): DataCommandOptions {
     withDeps: o.withDeps === true,
     force: o.force === true,
     progress: { write: (s) => io.err(s), tty: io.errIsTTY === true },
+    ...(io.askPassword ? { askPassword: io.askPassword } : {}),
     log: commandLogger(o.verbose),
   };
 }
@@ -238,10 +239,17 @@ function warnSkipped(io: Io, skipped: Parameters<typeof formatSkipped>[0]): void
   if (skipped.length > 0) io.err(formatSkipped(skipped));
 }
 
+/** What moved (`4 files pushed`); "Everything is up to date." only when nothing moved and nothing failed. */
+function outcome(io: Io, moved: string, failed: number): void {
+  if (moved !== '') io.out(`${moved}\n`);
+  else if (failed === 0) io.out('Everything is up to date.\n');
+}
+
 export async function commandPush(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
   const res = await (await remotes()).pushData(root, targets, dataOptions(io, o));
   warnSkipped(io, res.skipped);
-  io.out(`${summary([['pushed', res.moved]]) || 'Everything is up to date.'}\n`);
+  for (const n of res.notes ?? []) io.err(`${n}\n`);
+  outcome(io, summary([['pushed', res.moved]]), res.failed.length);
   if (res.failed.length > 0) throw failuresError('push', res.failed);
   return 0;
 }
@@ -249,7 +257,7 @@ export async function commandPush(io: Io, root: string, targets: string[], o: Da
 export async function commandFetch(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
   const res = await (await remotes()).fetchData(root, targets, dataOptions(io, o));
   warnSkipped(io, res.skipped);
-  io.out(`${summary([['fetched', res.moved]]) || 'Everything is up to date.'}\n`);
+  outcome(io, summary([['fetched', res.moved]]), res.failed.length);
   if (res.failed.length > 0) throw failuresError('fetch', res.failed);
   return 0;
 }
@@ -263,7 +271,7 @@ export async function commandPull(io: Io, root: string, targets: string[], o: Da
     ['added', res.added.length],
     ['modified', res.modified.length],
   ]);
-  io.out(`${text || 'Everything is up to date.'}\n`);
+  outcome(io, text, res.failed.length);
   if (res.failed.length > 0) throw failuresError('pull', res.failed);
   return 0;
 }

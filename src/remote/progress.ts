@@ -32,6 +32,7 @@ export class Progress {
   private totalObjects = 0;
   private totalBytes = 0;
   private doneObjects = 0;
+  private failedObjects = 0;
   private movedBytes = 0;
   private lastDraw = -Infinity;
   private lastTenth = 0;
@@ -55,9 +56,10 @@ export class Progress {
     this.draw(false);
   }
 
-  /** One object finished (moved, failed or skipped). */
-  objectDone(): void {
+  /** One object finished: moved or skipped, or (`failed`) not moved; failures are counted apart. */
+  objectDone(failed = false): void {
     this.doneObjects++;
+    if (failed) this.failedObjects++;
     if (!this.opts.tty) {
       const t = this.tenth();
       if (t > this.lastTenth) {
@@ -83,7 +85,8 @@ export class Progress {
 
   private line(): string {
     const bytes = this.totalBytes > 0 ? `${humanBytes(this.movedBytes)}/${humanBytes(this.totalBytes)}` : humanBytes(this.movedBytes);
-    return `${this.opts.label}: ${this.doneObjects}/${this.totalObjects} objects, ${bytes}`;
+    const failed = this.failedObjects > 0 ? `, ${this.failedObjects} failed` : '';
+    return `${this.opts.label}: ${this.doneObjects - this.failedObjects}/${this.totalObjects} objects${failed}, ${bytes}`;
   }
 
   private draw(force: boolean): void {
