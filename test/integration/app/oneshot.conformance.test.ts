@@ -14,6 +14,7 @@ import { conformance } from '../../helpers/conformance.js';
 /** [recording set, case]: the 3.64 cases, then the 3.67 ones (which record DVC's repro output in place of stages-ran.txt). */
 const CASES: [string, string][] = [
   ...['a-linear-chain', 'b-directories', 'c-params', 'e-foreach-matrix', 'i-cmd-list'].map((c): [string, string] => ['dvc', c]),
+  ['dvc-3.67', 'n02-dvc-add-dep'],
   ['dvc-3.67', 'n07-wdir'],
   ['dvc-3.67', 'n13-metrics-plots-cmdlist'],
 ];
