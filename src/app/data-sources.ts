@@ -202,26 +202,51 @@ export interface ChangedSource {
 }
 
 /**
- * `status`'s data sources: those the targets name (all, with no target) whose
- * outputs changed, in the order DVC walks them, and what is left of the
- * targets for the pipeline (undefined: no stage to look at, as when only
- * `.dvc` files are named, or the workspace has `.dvc` files and no dvc.yaml).
+ * The data sources the targets of `status` or `commit` name (all, with no
+ * target), in the order DVC walks them, and what is left of the targets for
+ * the pipeline (undefined: no stage to look at, as when only `.dvc` files
+ * are named, or the workspace has `.dvc` files and no dvc.yaml).
  */
+async function sourceScope(project: Project, targets: readonly string[]): Promise<{ looked: DvcFile[]; stageTargets: string[] | undefined }> {
+  let stages: Stage[] = [];
+  let pipeline = true;
+  try {
+    stages = loadPipeline(project.root).pipeline.stages;
+  } catch (e) {
+    if (!(e instanceof ReprodError && e.code === 'NO_PIPELINE')) throw e;
+    pipeline = false;
+  }
+  const files = await findDataSources(project, stages);
+  const { sources, rest } = splitSourceTargets(targets, files);
+  const onlySources = targets.length > 0 ? rest.length === 0 : !pipeline && files.length > 0;
+  return { looked: targets.length === 0 ? files : sources, stageTargets: onlySources ? undefined : rest };
+}
+
+/** `status`: the data sources whose outputs changed, and the targets left for the pipeline (see sourceScope). Read-only. */
 export async function changedSources(root: string, targets: readonly string[], log?: Logger): Promise<{ changed: ChangedSource[]; stageTargets: string[] | undefined }> {
   return withProject(root, log, async (project) => {
-    let stages: Stage[] = [];
-    let pipeline = true;
-    try {
-      stages = loadPipeline(project.root).pipeline.stages;
-    } catch (e) {
-      if (!(e instanceof ReprodError && e.code === 'NO_PIPELINE')) throw e;
-      pipeline = false;
-    }
-    const files = await findDataSources(project, stages);
-    const { sources, rest } = splitSourceTargets(targets, files);
-    const looked = targets.length === 0 ? files : sources;
+    const { looked, stageTargets } = await sourceScope(project, targets);
     const changed = (await sourceStates(project, looked)).filter((s) => s.reasons.length > 0).map((s) => ({ file: s.file.file, reasons: s.reasons }));
-    const onlySources = targets.length > 0 ? rest.length === 0 : !pipeline && files.length > 0;
-    return { changed, stageTargets: onlySources ? undefined : rest };
+    return { changed, stageTargets };
+  });
+}
+
+/**
+ * `commit`'s data sources, as `dvc commit` records them: each one named
+ * (all, with no target) whose outputs changed gets its new hashes and
+ * objects; an output that does not exist fails it. Returns the `.dvc` files
+ * written and the targets left for the pipeline.
+ */
+export async function commitSources(root: string, targets: readonly string[], log?: Logger): Promise<{ committed: string[]; stageTargets: string[] | undefined }> {
+  return withProject(root, log, async (project) => {
+    const { looked, stageTargets } = await sourceScope(project, targets);
+    const committed: string[] = [];
+    for (const state of await sourceStates(project, looked)) {
+      if (state.reasons.length === 0) continue;
+      await recordSource(project, state, 'commit');
+      committed.push(state.file.file);
+    }
+    await project.hasher.flush();
+    return { committed, stageTargets };
   });
 }

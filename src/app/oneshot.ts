@@ -11,7 +11,7 @@ import { reproSelection, verifySources, type SourceDecision } from './data-sourc
 import { cleanLeftovers } from './leftovers.js';
 import { trackingOn } from './tracking-switch.js';
 import type { PassRunLabel } from './engine.js';
-import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
+import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode } from './project.js';
 
 export type { StageDecision } from '../reconcile/outcome.js';
 export type { SourceDecision } from './data-sources.js';

@@ -140,8 +140,11 @@ export async function commandDag(
 }
 
 export async function commandCommit(io: Io, root: string, targets: string[], opts: { verbose: boolean; runtime: RuntimeMode }): Promise<number> {
-  const committed = await (await oneshot()).commitStages({ root, runtime: opts.runtime, log: commandLogger(opts.verbose) }, targets);
-  io.out(formatCommitted(committed));
+  const log = commandLogger(opts.verbose);
+  // the `.dvc` data sources first (their outputs are what stages read), then the stages
+  const sources = await (await import('../app/data-sources.js')).commitSources(root, targets, log);
+  const committed = sources.stageTargets === undefined ? [] : await (await oneshot()).commitStages({ root, runtime: opts.runtime, log }, sources.stageTargets);
+  io.out(formatCommitted([...sources.committed, ...committed]));
   return 0;
 }
 

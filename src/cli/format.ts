@@ -106,8 +106,9 @@ export function formatCheckedOut(res: { added: readonly string[]; modified: read
   return [...res.modified.map((p) => `M\t${p}\n`), ...res.added.map((p) => `A\t${p}\n`)].join('');
 }
 
+/** `commit`: each stage (or `.dvc` file) recorded anew, or that nothing was. */
 export function formatCommitted(stages: readonly string[]): string {
-  return stages.length ? stages.map((s) => `Committed stage '${s}'\n`).join('') : 'Nothing to commit: dvc.lock matches the workspace.\n';
+  return stages.length ? stages.map((s) => `Committed stage '${s}'\n`).join('') : 'Nothing to commit: dvc.lock and the .dvc files match the workspace.\n';
 }
 
 /** An output the data commands leave alone, and why. */

@@ -7,6 +7,7 @@ import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
 import { registerCompareCommands } from './compare-cli.js';
 import { registerExpCommands } from './exp-commands.js';
 import { registerConfigCommands } from './config-commands.js';
+import { registerDataSourceCommands } from './data-source-commands.js';
 import { registerEditCommands } from './edit-commands.js';
 import type { Io } from './io.js';
 
@@ -222,6 +223,7 @@ export function buildCli(io: Io): Command {
   registerCompareCommands(program, io, root);
   registerExpCommands(program, io, { root, verbose, runtime, locked });
   registerEditCommands(program, io, root, locked);
+  registerDataSourceCommands(program, io, { root, verbose, locked });
   registerConfigCommands(program, io, root);
 
   program
