@@ -139,6 +139,7 @@ export async function recordSource(project: Project, state: SourceState, missing
 /** What `repro` did with a data source: `'x.dvc' didn't change`, verified (and recorded), or (`--dry`) would be. */
 export type SourceDecision =
   | { file: string; action: 'unchanged' }
+  | { file: string; action: 'pulled' }
   | { file: string; action: 'verified'; frozen: boolean }
   | { file: string; action: 'would-verify'; reasons: ChangeReason[] };
 
@@ -169,20 +170,30 @@ export async function reproSelection(
 /**
  * `repro`'s first step, as DVC's ("Verifying data sources in stage: ..."):
  * each changed data source (each one, with `force`) is recorded anew before
- * any stage runs; an unchanged one is reported and left. `dry` writes nothing.
+ * any stage runs; an unchanged one is reported and left. With `pull`, one
+ * that is only missing is pulled first (and recorded only if still changed).
+ * `dry` writes nothing.
  */
 export async function verifySources(
   project: Project,
   sources: readonly DvcFile[],
-  opts: { force?: boolean; dry?: boolean; onSource?: (d: SourceDecision) => void },
+  opts: { force?: boolean; dry?: boolean; pull?: (paths: readonly string[]) => Promise<void>; onSource?: (d: SourceDecision) => void },
 ): Promise<SourceDecision[]> {
   const done: SourceDecision[] = [];
   const report = (d: SourceDecision) => {
     done.push(d);
     opts.onSource?.(d);
   };
-  for (const state of await sourceStates(project, sources)) {
+  for (let state of await sourceStates(project, sources)) {
     const file = state.file.file;
+    // `--pull`, as DVC's: a source that is only missing (deleted, or not in the cache) comes from the remote
+    const missingOnly = state.reasons.length > 0 && state.reasons.every((r) => r.kind === 'out' && (r.change === 'deleted' || r.change === 'not in cache'));
+    if (opts.pull && missingOnly && opts.force !== true) {
+      report({ file, action: 'pulled' });
+      await opts.pull(state.file.outs.map((o) => o.path));
+      state = (await sourceStates(project, [state.file]))[0] ?? state;
+      if (state.reasons.length === 0) continue;
+    }
     if (state.reasons.length === 0 && opts.force !== true) report({ file, action: 'unchanged' });
     else if (opts.dry) report({ file, action: 'would-verify', reasons: state.reasons });
     else {

@@ -117,7 +117,8 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
   return withOpen(opts, async (ctx) => {
     const { project, spec, selected } = ctx;
     const { stages, sources } = await reproSelection(project, spec, run);
-    const verify = (dry: boolean) => verifySources(project, sources, { ...(run.force ? { force: true } : {}), dry, ...(run.onSource ? { onSource: run.onSource } : {}) });
+    const verify = (dry: boolean, pull?: (paths: readonly string[]) => Promise<void>) =>
+      verifySources(project, sources, { ...(run.force ? { force: true } : {}), dry, ...(pull ? { pull } : {}), ...(run.onSource ? { onSource: run.onSource } : {}) });
     if (run.dry) {
       await verify(true);
       return dryDecisions(ctx, opts.log, stages, run);
@@ -127,21 +128,21 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
       const escaped = await outsEscapeError(project.ws, stage);
       if (escaped) throw escaped;
     }
-    // the data sources upstream are recorded first: the stages reading them see the new hashes
-    await verify(false);
+    let pull;
+    if (run.pull) {
+      // loaded only here: the S3 SDK costs start-up time that commands without --pull need not pay
+      const { pullRunCache, remotePuller } = await import('./remotes.js');
+      pull = remotePuller(project, { log: opts.log });
+      if (stages.length > 0 && run.runCache !== false) await pullRunCache(project, { log: opts.log });
+    }
+    // the data sources upstream are recorded first (pulled, with --pull, when only missing): the stages reading them see the new hashes
+    await verify(false, pull);
     if (stages.length === 0) return [];
     if (selected.docker) await selected.docker.removeOrphans({ workspaceLockHeld: opts.lockHeld === true });
     // leftovers of killed writers go while the pass runs: only files minutes old are touched, never this run's
     const cleaning = cleanLeftovers(project, { log: opts.log }).catch((err: unknown) =>
       opts.log.warn({ err: errorMessage(err) }, 'cannot remove temporary files left by interrupted writes'),
     );
-    let pull;
-    if (run.pull) {
-      // loaded only here: the S3 SDK costs start-up time that commands without --pull need not pay
-      const { pullRunCache, remotePuller } = await import('./remotes.js');
-      pull = remotePuller(project, { log: opts.log });
-      if (run.runCache !== false) await pullRunCache(project, { log: opts.log });
-    }
     // MLflow's module is loaded only when runs are tracked
     await using tracking = trackingOn(process.env, run.tracking)
       ? await (await import('./tracking.js')).openTracking({

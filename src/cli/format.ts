@@ -87,6 +87,8 @@ export function formatSourceDecision(d: SourceDecision): string {
   switch (d.action) {
     case 'unchanged':
       return `'${d.file}' didn't change, skipping`;
+    case 'pulled':
+      return `Pulling data for stage: '${d.file}'`;
     case 'verified':
       return d.frozen ? `Verifying outputs in frozen stage: '${d.file}'` : `Verifying data sources in stage: '${d.file}'`;
     case 'would-verify':
