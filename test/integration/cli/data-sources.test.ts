@@ -207,6 +207,25 @@ describe('data sources in status, repro, commit, checkout, push, pull and gc', (
     expect(readLines(path.join(ws.path, 'listing.txt'))).toEqual(['a.txt', 'b.txt', 'd.txt', 'sub']);
   });
 
+  it('repro -f verifies an unchanged source; a frozen one is still recorded; --downstream from a .dvc file runs its readers', async () => {
+    using ws = tempDir();
+    copyTree(path.join(N02, 'input'), ws.path);
+    await ok(ws.path, 'repro');
+    const forced = await ok(ws.path, 'repro', '-f');
+    expect(forced).toMatch(/^Verifying data sources in stage: 'data\/raw\.dvc'$/m);
+    expect(forced).toMatch(/^Running stage 'count' \(forced\)/m);
+    // unchanged data: the file keeps its bytes
+    expect(read(ws.path, 'data/raw.dvc')).toBe(readFileSync(path.join(N02, 'input', 'data', 'raw.dvc'), 'utf8'));
+    writeFileSync(path.join(ws.path, 'data/raw.dvc'), `frozen: true\n${read(ws.path, 'data/raw.dvc')}`);
+    writeFileSync(path.join(ws.path, 'data/raw/b.txt'), 'BBB\n');
+    expect(await ok(ws.path, 'status', '--json')).toBe('{"count": [{"changed deps": {"data/raw": "modified"}}], "data/raw.dvc": [{"changed outs": {"data/raw": "modified"}}]}\n');
+    const down = await ok(ws.path, 'repro', '--downstream', 'data/raw.dvc');
+    expect(down).toMatch(/^Verifying outputs in frozen stage: 'data\/raw\.dvc'\nRunning stage 'count'/m);
+    expect(read(ws.path, 'data/raw.dvc')).toMatch(/^frozen: true\nouts:\n- md5: [0-9a-f]{32}\.dir\n  size: 12\n  nfiles: 3\n  hash: md5\n  path: raw\n$/);
+    expect(read(ws.path, 'all.txt')).toBe('aaa\nBBB\n');
+    expect(await ok(ws.path, 'status', '--json')).toBe('{}\n');
+  });
+
   it('commit records a changed source; checkout restores it; push and pull move its objects; gc keeps them', async () => {
     using ws = tempDir();
     using remote = tempDir('reprod-remote-');
