@@ -73,12 +73,21 @@ export async function sourceStates(project: Project, files: readonly DvcFile[]):
 
 /**
  * Splits command-line targets into the data sources they name (a `.dvc`
- * file, or a path one of them tracks) and the rest (stages, for the pipeline).
+ * file, or a path one of them tracks) and the rest (stages, for the
+ * pipeline). A stage's name stays a stage, as DVC reads it first.
  */
-export function splitSourceTargets(targets: readonly string[], files: readonly DvcFile[]): { sources: DvcFile[]; rest: string[] } {
+export function splitSourceTargets(
+  targets: readonly string[],
+  files: readonly DvcFile[],
+  stages: readonly Stage[] = [],
+): { sources: DvcFile[]; rest: string[] } {
   const sources: DvcFile[] = [];
   const rest: string[] = [];
   for (const t of targets) {
+    if (stages.some((s) => s.name === t || s.group === t)) {
+      rest.push(t);
+      continue;
+    }
     const p = normalizeWsPath(t.replace(/\/+$/, ''));
     const f = p === undefined ? undefined : files.find((x) => x.file === p || x.outs.some((o) => o.path === p));
     if (f === undefined) rest.push(t);
@@ -157,7 +166,7 @@ export async function reproSelection(
 ): Promise<{ stages: Stage[]; sources: DvcFile[] }> {
   const files = await findDataSources(project, spec.pipeline.stages);
   const targets = run.targets ?? [];
-  const { sources: named, rest } = splitSourceTargets(targets, files);
+  const { sources: named, rest } = splitSourceTargets(targets, files, spec.pipeline.stages);
   if (targets.length > 0 && rest.length === 0) {
     const readers = run.downstream ? stagesReading(spec.pipeline.stages, named).map((s) => s.name) : [];
     return { stages: readers.length > 0 ? selectStages(spec.dag, readers, { downstream: true }) : [], sources: named };
@@ -228,7 +237,7 @@ async function sourceScope(project: Project, targets: readonly string[]): Promis
     pipeline = false;
   }
   const files = await findDataSources(project, stages);
-  const { sources, rest } = splitSourceTargets(targets, files);
+  const { sources, rest } = splitSourceTargets(targets, files, stages);
   const onlySources = targets.length > 0 ? rest.length === 0 : !pipeline && files.length > 0;
   return { looked: targets.length === 0 ? files : sources, stageTargets: onlySources ? undefined : rest };
 }

@@ -14,6 +14,8 @@ describe('which data sources a command works on', () => {
     expect(splitSourceTargets(['./data/raw'], FILES)).toEqual({ sources: [RAW], rest: [] });
     // a path inside a tracked folder is not the source itself
     expect(splitSourceTargets(['data/raw/a.txt', 'other.dvc'], FILES)).toEqual({ sources: [], rest: ['data/raw/a.txt', 'other.dvc'] });
+    // a stage of that name is the stage
+    expect(splitSourceTargets(['ref.csv', 'data/raw'], FILES, [fileStage('ref.csv', [], ['x'])])).toEqual({ sources: [RAW], rest: ['ref.csv'] });
   });
 
   it('finds the sources a stage reads: the tracked path, a path inside it, or a folder holding it', () => {
