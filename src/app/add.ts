@@ -1,20 +1,22 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { unprotectTree } from '../adapters/fs/unprotect.js';
 import { GitRepo } from '../adapters/git/git-repo.js';
 import { GitIgnores } from '../adapters/git/gitignore.js';
 import { isMissing } from '../core/errno.js';
-import { ReprodError } from '../core/errors.js';
+import { pathEscapeError, ReprodError } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
 import { DvcIgnore } from '../hashing/dvc-ignore.js';
 import { newDvcFileText } from '../lock/dvc-file-text.js';
 import type { DvcFile } from '../pipeline/dvc-file.js';
-import { dvcInternalPart } from '../pipeline/paths.js';
+import { dvcInternalPart, normalizeWsPath } from '../pipeline/paths.js';
 import { findDataSources, recordSource, sourceStates } from './data-sources.js';
 import { loadPipeline, withProject, type Project } from './project.js';
+import { findDvcFiles } from './tracked-data.js';
 
 /*
- * `reprod add PATH...`, as `dvc add`: the file or folder is hashed, its
+ * `reprod add PATH...`, as `dvc add` (and `reprod remove X.dvc`, below): the file or folder is hashed, its
  * objects go to the cache (linked per `cache.type`), and `<path>.dvc` beside
  * it records it; in a git repository the path goes into the `.gitignore` of
  * its folder. A path some `.dvc` file tracks already is recorded anew in
@@ -176,4 +178,51 @@ async function update(project: Project, source: DvcFile): Promise<string> {
   const [state] = await sourceStates(project, [source]);
   if (state) await recordSource(project, state, 'commit');
   return source.file;
+}
+
+/**
+ * `reprod remove X.dvc...`, as `dvc remove` takes a `.dvc` file away: the
+ * file goes, and in a git repository its outputs' `.gitignore` entries;
+ * the data stays (as plain files, unlinked from the cache) unless `outs`,
+ * which deletes it. Every file named is checked before anything changes.
+ */
+export async function removeDataSources(root: string, targets: readonly string[], opts: { outs: boolean }): Promise<{ files: string[]; removedOuts: string[] }> {
+  return withProject(root, undefined, async (project) => {
+    let stages: Stage[] = [];
+    try {
+      stages = loadPipeline(project.root).pipeline.stages;
+    } catch (e) {
+      if (!(e instanceof ReprodError && e.code === 'NO_PIPELINE')) throw e;
+    }
+    const sources = await findDvcFiles(project.root, new Set(stages.flatMap((s) => s.outs.map((o) => o.path))));
+    const chosen: DvcFile[] = [];
+    for (const t of targets) {
+      const file = normalizeWsPath(t);
+      const f = sources.find((s) => s.file === file);
+      if (!f) throw new ReprodError('STAGE_NOT_FOUND', `'${t}' does not exist`, { remedy: 'Name a .dvc file of the workspace (`reprod status` lists the changed ones).' });
+      if (!chosen.includes(f)) chosen.push(f);
+    }
+    // an output under a symlink that leaves the workspace: refused before anything changes
+    for (const f of chosen) {
+      for (const o of f.outs) {
+        const esc = await project.ws.escapeOf(o.path);
+        if (esc) throw pathEscapeError(esc, { subject: `'${f.file}': output`, source: { file: f.file } });
+      }
+    }
+    const ignores = GitIgnores.open(project.root);
+    const removedOuts: string[] = [];
+    for (const f of chosen) {
+      await project.ws.remove(f.file);
+      for (const o of f.outs) {
+        if (o.cache) await ignores?.unignore(o.path);
+        if (opts.outs) {
+          await project.ws.remove(o.path);
+          removedOuts.push(o.path);
+        } else {
+          await unprotectTree(path.join(project.root, o.path), project.cache.dir, project.owner);
+        }
+      }
+    }
+    return { files: chosen.map((f) => f.file), removedOuts };
+  });
 }

@@ -4,7 +4,7 @@
  * `.dvc` file and cache objects, byte for byte) and the `.gitignore` entry;
  * it refuses what DVC refuses, writing nothing. status names changed data
  * sources in DVC's words; repro and commit record them; checkout, push,
- * pull and gc include them.
+ * pull and gc include them; remove deletes them.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -141,6 +141,30 @@ describe('reprod add', () => {
     rmSync(path.join(ws.path, 'data'), { recursive: true });
     expect((await workspaceFiles(ws.path)).filter((l) => !l.endsWith('\t.gitignore'))).toEqual(before.filter((l) => !l.endsWith('\t.gitignore')));
     expect(existsSync(path.join(ws.path, 'free.txt.dvc'))).toBe(false);
+  });
+});
+
+describe('reprod remove X.dvc', () => {
+  it('deletes the .dvc file and its .gitignore entry; the data stays, unlinked from the cache, unless --outs', async () => {
+    using ws = tempDir();
+    gitRepo(ws.path);
+    writeFiles(ws.path, { 'data/a.txt': 'a\n', 'data/b.txt': 'b\n', '.dvc/config': '[cache]\n    type = hardlink\n' });
+    await ok(ws.path, 'add', 'data/a.txt', 'data/b.txt');
+    expect(read(ws.path, 'data/.gitignore')).toBe('/a.txt\n/b.txt\n');
+    expect(statSync(path.join(ws.path, 'data/a.txt')).nlink).toBe(2);
+    const missing = await reprod(ws.path, 'remove', 'data/c.txt.dvc', 'data/a.txt.dvc');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/'data\/c\.txt\.dvc' does not exist/);
+    expect(existsSync(path.join(ws.path, 'data/a.txt.dvc'))).toBe(true);
+    await ok(ws.path, 'remove', 'data/a.txt.dvc');
+    expect(existsSync(path.join(ws.path, 'data/a.txt.dvc'))).toBe(false);
+    expect(read(ws.path, 'data/.gitignore')).toBe('/b.txt\n');
+    // a plain file again: editing it cannot change the cache
+    expect(statSync(path.join(ws.path, 'data/a.txt')).nlink).toBe(1);
+    expect(read(ws.path, 'data/a.txt')).toBe('a\n');
+    await ok(ws.path, 'remove', '--outs', 'data/b.txt.dvc');
+    expect(existsSync(path.join(ws.path, 'data/b.txt'))).toBe(false);
+    expect(existsSync(path.join(ws.path, 'data/.gitignore'))).toBe(false);
   });
 });
 
