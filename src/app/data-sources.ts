@@ -1,4 +1,4 @@
-import { ReprodError } from '../core/errors.js';
+import { pathEscapeError, ReprodError } from '../core/errors.js';
 import type { HashResult, Logger } from '../core/ports.js';
 import type { ChangeReason, HashInfo, ItemChange, Stage } from '../core/types.js';
 import { updatedDvcFileText } from '../lock/dvc-file-text.js';
@@ -53,13 +53,20 @@ async function outChange(project: Project, o: DvcFileOut, now: HashResult | null
   return undefined;
 }
 
-/** Each data source's state, hashing its outputs (through the hash state cache). Read-only. */
+/**
+ * Each data source's state, hashing its outputs (through the hash state
+ * cache). Read-only. An output under a symlink that leads out of the
+ * workspace (or into `.git`/`.dvc`) is refused, naming the `.dvc` file.
+ */
 export async function sourceStates(project: Project, files: readonly DvcFile[]): Promise<SourceState[]> {
   const out: SourceState[] = [];
   for (const file of files) {
     const reasons: ChangeReason[] = [];
     const now = new Map<number, HashResult | null>();
     for (const [i, o] of checked(file)) {
+      // an output reached through a symlink that leaves the workspace: never read, never written
+      const esc = await project.ws.escapeOf(o.path);
+      if (esc) throw pathEscapeError(esc, { subject: `'${file.file}': output`, source: { file: file.file } });
       const r = await project.hasher.hash(o.path);
       now.set(i, r);
       const change = await outChange(project, o, r);

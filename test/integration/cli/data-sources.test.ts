@@ -7,7 +7,7 @@
  * pull and gc include them; remove deletes them.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conformance } from '../../helpers/conformance.js';
@@ -190,6 +190,28 @@ describe('data sources in status, repro, commit, checkout, push, pull and gc', (
     // an object of the listing gone from the cache: "not in cache", said before the workspace is looked at
     rmSync(path.join(ws.path, '.dvc/cache/files/md5/5c/9597f3c8245907ea71a89d9d39d08e'));
     expect(await ok(ws.path, 'status', '--json', 'data/raw.dvc')).toBe('{"data/raw.dvc": [{"changed outs": {"data/raw": "not in cache"}}]}\n');
+  });
+
+  it('a .dvc output under a symlink that leaves the workspace is refused: nothing read or written there', async () => {
+    using ws = tempDir();
+    using outside = tempDir('reprod-outside-');
+    writeFiles(outside.path, { 'data/s.txt': 'secret\n' });
+    symlinkSync(outside.path, path.join(ws.path, 'link'));
+    writeFiles(ws.path, {
+      'x.dvc': 'outs:\n- md5: 55ef7578b917b32028f18767310eac72\n  size: 1\n  hash: md5\n  path: link/data\n',
+      'dvc.yaml': 'stages:\n  use:\n    cmd: cat link/data/s.txt > copy.txt\n    deps: [link/data]\n    outs: [copy.txt]\n',
+    });
+    for (const args of [['status', '--json'], ['commit'], ['repro', 'x.dvc'], ['repro']]) {
+      const r = await reprod(ws.path, ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/x\.dvc: 'x\.dvc': output 'link\/data' lies under 'link', a symlink to .* \(outside the workspace\)/);
+    }
+    expect(read(ws.path, 'x.dvc')).toContain('md5: 55ef7578b917b32028f18767310eac72\n');
+    expect(readdirSync(path.join(outside.path, 'data'))).toEqual(['s.txt']);
+    expect(existsSync(path.join(ws.path, 'copy.txt'))).toBe(false);
+    // not hashed: the hash state cache never saw the file outside
+    const state = path.join(ws.path, '.dvc', 'tmp', 'reprod', 'state.tsv');
+    if (existsSync(state)) expect(readFileSync(state, 'utf8')).not.toContain('s.txt');
   });
 
   it('status of a workspace with .dvc files and no dvc.yaml lists them', async () => {
