@@ -3,7 +3,7 @@ import path from 'node:path';
 import { unprotectTree } from '../adapters/fs/unprotect.js';
 import { GitRepo } from '../adapters/git/git-repo.js';
 import { GitIgnores } from '../adapters/git/gitignore.js';
-import { isMissing } from '../core/errno.js';
+import { hasErrno, isMissing } from '../core/errno.js';
 import { pathEscapeError, ReprodError } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { Stage } from '../core/types.js';
@@ -93,6 +93,16 @@ function stageOverlap(rel: string, stages: readonly Stage[]): ReprodError | unde
   return undefined;
 }
 
+/** The git repository of the workspace; none outside one, or without git on PATH. */
+function gitRepoOf(root: string): GitRepo | undefined {
+  try {
+    return GitRepo.discover(root);
+  } catch (e) {
+    if (hasErrno((e as { cause?: unknown }).cause, 'ENOENT')) return undefined;
+    throw e;
+  }
+}
+
 type Planned = { rel: string; existing: DvcFile } | { rel: string; file: string; existing?: undefined };
 
 /** What each target becomes: an update of the data source that tracks it, or a new `.dvc` file. */
@@ -124,7 +134,7 @@ export async function addData(root: string, targets: readonly string[], opts: { 
     }
     const ignore = new DvcIgnore(project.root);
     const sources = await findDataSources(project, stages);
-    const git = GitRepo.discover(project.root);
+    const git = gitRepoOf(project.root);
     const planned: Planned[] = [];
     for (const t of targets) {
       const rel = await resolveTarget(project.root, t, ignore);
@@ -136,6 +146,9 @@ export async function addData(root: string, targets: readonly string[], opts: { 
         });
       }
       const p = plan(rel, sources);
+      if (p.existing === undefined && (await project.ws.readText(p.file)) !== undefined) {
+        throw new ReprodError('USAGE', `'${p.file}' already exists and does not track '${rel}'`, { remedy: `Move or delete ${p.file}, then add '${rel}' again.` });
+      }
       if (p.existing === undefined && planned.some((q) => q.existing === undefined && q.file === p.file)) continue;
       if (p.existing !== undefined && planned.some((q) => q.existing === p.existing)) continue;
       planned.push(p);
@@ -161,11 +174,8 @@ export async function addData(root: string, targets: readonly string[], opts: { 
   });
 }
 
-/** A new `.dvc` file for `rel` (refused when a file of that name, tracking something else, is there). */
+/** A new `.dvc` file for `rel`. */
 async function create(project: Project, rel: string, file: string): Promise<string> {
-  if ((await project.ws.readText(file)) !== undefined) {
-    throw new ReprodError('USAGE', `'${file}' already exists and does not track '${rel}'`, { remedy: `Move or delete ${file}, then add '${rel}' again.` });
-  }
   const r = await project.hasher.hash(rel);
   if (r === null) throw new ReprodError('OUT_MISSING', `output '${rel}' does not exist`);
   await project.cache.save(rel, r);

@@ -109,6 +109,8 @@ describe('reprod add', () => {
       'dvc.yaml': 'stages:\n  make:\n    cmd: mkdir -p out && echo x > out/x.txt && echo y > y.txt\n    outs: [out, y.txt]\n',
       'tracked.txt': 'in git\n',
       'free.txt': 'free\n',
+      'clash.txt': 'clash\n',
+      'clash.txt.dvc': 'outs:\n- md5: 55ef7578b917b32028f18767310eac72\n  size: 13\n  hash: md5\n  path: elsewhere.txt\n',
     });
     git(ws.path, 'add', 'tracked.txt');
     await ok(ws.path, 'repro');
@@ -123,6 +125,7 @@ describe('reprod add', () => {
       [['dvc.yaml'], /DVC file 'dvc\.yaml' cannot be an output/],
       [['missing.txt'], /output 'missing\.txt' does not exist/],
       [['tracked.txt'], /output 'tracked\.txt' is already tracked by SCM/],
+      [['clash.txt'], /'clash\.txt\.dvc' already exists and does not track 'clash\.txt'/],
       // checked before anything is written: the good target is not added either
       [['free.txt', 'y.txt'], /overlaps with an output of stage: 'make'/],
     ];
