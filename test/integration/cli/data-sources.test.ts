@@ -297,10 +297,17 @@ describe('data sources in status, repro, commit, checkout, push, pull and gc', (
     expect(gc).toContain(key('07526cd625dbb1c572ec0778e63f4545.dir'));
     expect(gc).not.toContain(key(current));
     await ok(ws.path, 'remote', 'add', '-d', 'store', remote.path);
-    await ok(ws.path, 'push', 'data/raw.dvc');
+    await ok(ws.path, 'push');
     rmSync(path.join(ws.path, '.dvc', 'cache'), { recursive: true });
     rmSync(path.join(ws.path, 'data/raw'), { recursive: true });
     expect(await ok(ws.path, 'pull', 'data/raw.dvc')).toMatch(/^A\tdata\/raw\/$/m);
+    expect(await workspaceFiles(ws.path)).toEqual(files);
+    // repro --pull: a source that is only missing comes from the remote, as DVC pulls it, and nothing reruns
+    rmSync(path.join(ws.path, '.dvc', 'cache'), { recursive: true });
+    rmSync(path.join(ws.path, 'data/raw'), { recursive: true });
+    const pulled = await ok(ws.path, '--runtime', 'host', 'repro', '--pull');
+    expect(pulled).toMatch(/^Pulling data for stage: 'data\/raw\.dvc'\n/);
+    expect(pulled).not.toMatch(/Verifying data sources/);
     expect(await workspaceFiles(ws.path)).toEqual(files);
   });
 });
