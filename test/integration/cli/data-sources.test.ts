@@ -147,6 +147,22 @@ describe('reprod add', () => {
   });
 });
 
+describe('data sources at a git revision', () => {
+  it('metrics diff reads HEAD\'s copy of an added metrics file from the cache, through HEAD\'s .dvc file', async () => {
+    using ws = tempDir();
+    gitRepo(ws.path);
+    writeFiles(ws.path, { 'dvc.yaml': 'metrics:\n  - m.json\n', 'm.json': '{"n": 1}\n', '.dvc/config': '' });
+    await ok(ws.path, 'add', 'm.json');
+    git(ws.path, 'add', '-A');
+    git(ws.path, 'commit', '-q', '-m', 'v1');
+    // git holds m.json.dvc, not m.json: HEAD's value comes from the cache
+    expect(git(ws.path, 'ls-files').split('\n')).not.toContain('m.json');
+    writeFileSync(path.join(ws.path, 'm.json'), '{"n": 3}\n');
+    await ok(ws.path, 'add', 'm.json');
+    expect(await ok(ws.path, 'metrics', 'diff', '--json')).toBe('{"m.json": {"n": {"old": 1, "new": 3, "diff": 2}}}\n');
+  });
+});
+
 describe('reprod remove X.dvc', () => {
   it('deletes the .dvc file and its .gitignore entry; the data stays, unlinked from the cache, unless --outs', async () => {
     using ws = tempDir();
