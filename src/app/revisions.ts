@@ -8,7 +8,7 @@ import { ReprodError } from '../core/errors.js';
 import type { Pipeline } from '../core/types.js';
 import type { EncodedError } from '../metrics/data-file.js';
 import { readText, type RevTree } from '../metrics/rev-tree.js';
-import { lockedOutputs } from '../metrics/tracked-outs.js';
+import { dvcFileOutputs, lockedOutputs } from '../metrics/tracked-outs.js';
 import { normalizeWsPath } from '../pipeline/paths.js';
 import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
 import { DVC_YAML, loadDvcConfig } from './project.js';
@@ -69,7 +69,7 @@ export class Revisions {
     const pipelines = pipelinesIn(base);
     const tree = new TrackedTree(
       base,
-      () => lockedOutputs(pipelines, (file) => textOf(base, file)),
+      () => [...lockedOutputs(pipelines, (file) => textOf(base, file)), ...dvcFileOutputs(dvcFilesIn(base))],
       (md5) => this.cache.objectPath(md5),
     );
     return { rev: base.rev, tree, pipelines };
@@ -81,6 +81,15 @@ function pipelinesIn(tree: RevTree): Pipeline[] {
   const text = textOf(tree, DVC_YAML);
   if (text === undefined) return [];
   return [parseDvcYaml(text, { file: DVC_YAML, readFile: (rel) => textOf(tree, rel) })];
+}
+
+/** The `.dvc` files a tree holds, with their text (looked for only when a read misses: see TrackedTree). */
+function dvcFilesIn(tree: RevTree): { file: string; text: string }[] {
+  return tree.find('.').flatMap((file) => {
+    if (!file.endsWith('.dvc')) return [];
+    const text = textOf(tree, file);
+    return text === undefined ? [] : [{ file, text }];
+  });
 }
 
 function textOf(tree: RevTree, file: string): string | undefined {

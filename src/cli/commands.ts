@@ -15,6 +15,7 @@ import {
   formatDecision,
   formatGc,
   formatSkipped,
+  formatSourceDecision,
   formatStageStart,
   formatStatus,
   formatStatusJson,
@@ -49,12 +50,15 @@ export async function commandStatus(
   targets: string[],
   opts: { json: boolean; quiet?: boolean; verbose: boolean; runtime: RuntimeMode },
 ): Promise<number> {
-  const { stale, looked } = await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log: commandLogger(opts.verbose) }, targets);
+  const log = commandLogger(opts.verbose);
+  // `.dvc` data sources are reported after the stages; targets naming them are not stages
+  const { changed, stageTargets } = await (await import('../app/data-sources.js')).changedSources(root, targets, log);
+  const { stale, looked } = stageTargets === undefined ? { stale: [], looked: [] } : await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log }, stageTargets);
   // a daemon on the workspace knows what staleness cannot say: failed, running, blocked
   const daemon = await (await import('../app/daemon-status.js')).daemonView(root, looked);
   const failed = daemon?.phases.some((p) => p.phase === 'Failed') === true;
-  if (opts.quiet) return stale.length > 0 || failed ? 1 : 0;
-  io.out(opts.json ? formatStatusJson(stale, daemon) : formatStatus(stale, daemon));
+  if (opts.quiet) return stale.length > 0 || changed.length > 0 || failed ? 1 : 0;
+  io.out(opts.json ? formatStatusJson(stale, daemon, changed) : formatStatus(stale, daemon, changed));
   return failed ? 1 : 0;
 }
 
@@ -76,6 +80,7 @@ export async function commandRepro(
     runtime: RuntimeMode;
   },
 ): Promise<number> {
+  let verified = 0;
   const decisions = await (await oneshot()).reproOnce(
     // the command line runs a repro (but a dry one) under the workspace lock
     { root, runtime: opts.runtime, log: commandLogger(opts.verbose), lockHeld: !opts.dry },
@@ -96,6 +101,10 @@ export async function commandRepro(
         if (line !== undefined) io.out(`${line}\n`);
       },
       onStart: (stage, reasons) => io.out(formatStageStart(stage, reasons)),
+      onSource: (d) => {
+        if (d.action === 'verified') verified++;
+        io.out(`${formatSourceDecision(d)}\n`);
+      },
     },
   );
   const failures = decisions.filter((d): d is Extract<StageDecision, { action: 'failed' }> => d.action === 'failed');
@@ -104,7 +113,7 @@ export async function commandRepro(
   if (decisions.some((d) => d.action === 'cancelled')) return 130;
   if (!opts.dry && decisions.some((d) => d.action === 'ran' || d.action === 'restored')) {
     io.out('Updated dvc.lock\n');
-  } else if (!opts.dry) {
+  } else if (!opts.dry && verified === 0) {
     io.out('Data and pipelines are up to date.\n');
   }
   return 0;
@@ -131,8 +140,11 @@ export async function commandDag(
 }
 
 export async function commandCommit(io: Io, root: string, targets: string[], opts: { verbose: boolean; runtime: RuntimeMode }): Promise<number> {
-  const committed = await (await oneshot()).commitStages({ root, runtime: opts.runtime, log: commandLogger(opts.verbose) }, targets);
-  io.out(formatCommitted(committed));
+  const log = commandLogger(opts.verbose);
+  // the `.dvc` data sources first (their outputs are what stages read), then the stages
+  const sources = await (await import('../app/data-sources.js')).commitSources(root, targets, log);
+  const committed = sources.stageTargets === undefined ? [] : await (await oneshot()).commitStages({ root, runtime: opts.runtime, log }, sources.stageTargets);
+  io.out(formatCommitted([...sources.committed, ...committed]));
   return 0;
 }
 

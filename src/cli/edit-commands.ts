@@ -3,9 +3,9 @@ import type { Io } from './io.js';
 
 /*
  * The commands that edit the pipeline for the user, as DVC's do: `freeze`,
- * `unfreeze` and `remove`. Each takes the workspace lock (a daemon or a
- * `dvc` working on the workspace is waited for), and prints nothing on
- * success, as DVC prints nothing.
+ * `unfreeze` and `remove` (of stages, and of `.dvc` files). Each takes the
+ * workspace lock (a daemon or a `dvc` working on the workspace is waited
+ * for), and prints nothing on success, as DVC prints nothing.
  */
 
 const stageEdit = () => import('../app/stage-edit.js');
@@ -34,12 +34,16 @@ export function registerEditCommands(program: Command, io: Io, root: () => strin
   }
   program
     .command('remove')
-    .description('take stages out of dvc.yaml and dvc.lock, as `dvc remove`; their outputs stay (as plain files) unless --outs')
-    .argument('<targets...>', 'stages, or a foreach/matrix group by its name')
-    .option('--outs', 'delete the outputs of the stages as well')
+    .description('take stages out of dvc.yaml and dvc.lock, or delete .dvc files, as `dvc remove`; their outputs stay (as plain files) unless --outs')
+    .argument('<targets...>', 'stages, a foreach/matrix group by its name, or .dvc files')
+    .option('--outs', 'delete the outputs as well')
     .action(async (targets: string[], o: { outs?: boolean }) => {
       io.exitCode = await locked(async () => {
-        await (await stageEdit()).removeStages(root(), targets, { outs: o.outs === true });
+        // `.dvc` files are data sources, not stages of dvc.yaml
+        const files = targets.filter((t) => t.endsWith('.dvc'));
+        const stages = targets.filter((t) => !t.endsWith('.dvc'));
+        if (files.length > 0) await (await import('../app/add.js')).removeDataSources(root(), files, { outs: o.outs === true });
+        if (stages.length > 0) await (await stageEdit()).removeStages(root(), stages, { outs: o.outs === true });
         return 0;
       });
     });

@@ -7,6 +7,7 @@ import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
 import { registerCompareCommands } from './compare-cli.js';
 import { registerExpCommands } from './exp-commands.js';
 import { registerConfigCommands } from './config-commands.js';
+import { registerDataSourceCommands } from './data-source-commands.js';
 import { registerEditCommands } from './edit-commands.js';
 import type { Io } from './io.js';
 
@@ -64,7 +65,7 @@ export function buildCli(io: Io): Command {
   program
     .command('status')
     .description('show which stages are stale and why')
-    .argument('[targets...]', 'stages (or foreach/matrix groups) to check')
+    .argument('[targets...]', 'stages (or foreach/matrix groups), or .dvc files, to check')
     .option('--json', 'print the shape `dvc status --json` prints')
     .option('-q, --quiet', 'print nothing; exit 1 when a stage is stale (as `dvc status -q`)')
     .option('-c, --cloud', 'compare the cache with the remote instead: what push would send, what is missing')
@@ -81,7 +82,7 @@ export function buildCli(io: Io): Command {
   program
     .command('repro')
     .description('reproduce stale stages, upstream first')
-    .argument('[targets...]', 'stages (or groups) to bring up to date, with their upstream')
+    .argument('[targets...]', 'stages (or groups) to bring up to date, with their upstream (and the .dvc data sources they read); or .dvc files to verify')
     .option('-f, --force', 'run even stages that are up to date')
     .option('--dry', 'only print what would run')
     .option('--downstream', 'the targets and every stage downstream of them')
@@ -117,7 +118,7 @@ export function buildCli(io: Io): Command {
   program
     .command('commit')
     .description('record outputs produced outside reprod (by hand, by Airflow) in dvc.lock and the cache, as `dvc commit`')
-    .argument('[targets...]', 'stages to commit (default: every stale stage)')
+    .argument('[targets...]', 'stages or .dvc files to commit (default: every stale stage and changed .dvc file)')
     .action(async (targets: string[]) => {
       io.exitCode = await locked(async () => (await commands()).commandCommit(io, root(), targets, { verbose: verbose(), runtime: runtime() }));
     });
@@ -222,6 +223,7 @@ export function buildCli(io: Io): Command {
   registerCompareCommands(program, io, root);
   registerExpCommands(program, io, { root, verbose, runtime, locked });
   registerEditCommands(program, io, root, locked);
+  registerDataSourceCommands(program, io, { root, verbose, locked });
   registerConfigCommands(program, io, root);
 
   program

@@ -82,6 +82,12 @@ export class GitRepo {
     }
   }
 
+  /** True when git tracks `wsPath` (a file, or any file under a folder): DVC refuses to `add` it then. */
+  isTracked(wsPath: string): boolean {
+    const rel = this.prefix === '' ? wsPath : `${this.prefix}/${wsPath}`;
+    return run(this.top, ['ls-files', '-z', '--', rel]).length > 0;
+  }
+
   /** True when tracked files differ from HEAD (untracked files do not count), as DVC's `is_dirty(untracked_files=False)`. */
   isDirty(): boolean {
     return run(this.top, ['status', '--porcelain', '--untracked-files=no']).length > 0;
