@@ -440,6 +440,7 @@ export class Reconciler {
   }
 
   private pipelineInput() {
+    if (!this.spec && !this.specError) return undefined;
     return pipelineView({
       spec: this.spec,
       specError: this.specError,

@@ -19,8 +19,8 @@ export interface StatusWriterOptions {
   log: Logger;
   /** The stage's status now; undefined while it is on its way to a verdict (nothing to write). */
   view(name: string): StageView | undefined;
-  /** status/pipeline.yaml's input now. */
-  pipeline(): PipelineStatusInput;
+  /** status/pipeline.yaml's input now; undefined while there is nothing to describe (no spec read yet, valid or not). */
+  pipeline(): PipelineStatusInput | undefined;
   /** Paces the pipeline's writes (see StatusWriter). */
   clock: TimerClock;
 }
@@ -129,7 +129,9 @@ export class StatusWriter {
         this.pipelineTimer = undefined;
         const started = this.o.clock.now().getTime();
         try {
-          await this.o.sink.pipeline(this.o.pipeline());
+          // before the first spec is read, a write would describe no pipeline, and count a generation of nothing
+          const input = this.o.pipeline();
+          if (input) await this.o.sink.pipeline(input);
         } catch (err) {
           this.o.log.warn({ err: errorMessage(err) }, 'cannot write the pipeline status');
         }
