@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startDavServer } from './dav-server.js';
+import { freePort } from './free-port.js';
 
 const LIGHTTPD = '/usr/sbin/lighttpd';
 export const DIGEST_USER = 'carol';
@@ -24,17 +25,6 @@ export interface DigestTestServer extends AsyncDisposable {
   origin: string;
   /** The folder the upload server behind it stores into. */
   dir: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function listening(port: number, deadline: number): Promise<void> {

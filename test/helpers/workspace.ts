@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { expect } from 'vitest';
 import { statusSchemaErrors } from '../../src/status/status-store.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,13 @@ export async function reprod(cwd: string, ...args: string[]): Promise<CliResult>
   const code = await main(['-C', cwd, ...args], io);
   assertStatusFilesValid(cwd);
   return { code, stdout, stderr };
+}
+
+/** reprod run in `cwd`, expected to exit 0 (its stderr is the failure message); its stdout. */
+export async function reprodOk(cwd: string, ...args: string[]): Promise<string> {
+  const res = await reprod(cwd, ...args);
+  expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
+  return res.stdout;
 }
 
 /** Every status manifest a test produces must validate against schemas/status.schema.json. */

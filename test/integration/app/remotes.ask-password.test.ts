@@ -15,15 +15,11 @@ import { main } from '../../../src/cli/main.js';
 import type { Io } from '../../../src/cli/commands.js';
 import { DAV_PASSWORD, DAV_USER, startDavServer } from '../../helpers/dav-server.js';
 import { startSshServer } from '../../helpers/ssh-server.js';
-import { reprod, tempDir, writeFiles } from '../../helpers/workspace.js';
+import { reprod, reprodOk, tempDir, writeFiles } from '../../helpers/workspace.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
-async function ok(ws: string, ...args: string[]): Promise<string> {
-  const res = await reprod(ws, ...args);
-  expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
-  return res.stdout;
-}
+const ok = reprodOk;
 
 /** The CLI in-process with a prompt that answers `password` and records the questions. */
 async function withPrompt(ws: string, password: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string; questions: string[] }> {

@@ -15,17 +15,13 @@ import { describe, expect, it } from 'vitest';
 import { conformance } from '../../helpers/conformance.js';
 import { startGcsFake, type GcsFake } from '../../helpers/gcs-fake.js';
 import { folderLayout } from '../../helpers/remote-layout.js';
-import { copyTree, readLines, reprod, tempDir } from '../../helpers/workspace.js';
+import { copyTree, readLines, reprod, reprodOk, tempDir } from '../../helpers/workspace.js';
 
 const CASE = conformance('dvc', 'z-remote-push-pull');
 const EXPECTED = path.join(CASE, 'expected');
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-async function ok(ws: string, ...args: string[]): Promise<string> {
-  const res = await reprod(ws, ...args);
-  expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
-  return res.stdout;
-}
+const ok = reprodOk;
 
 async function configure(ws: string, server: GcsFake, credentials?: string): Promise<void> {
   await ok(ws, 'remote', 'add', '-d', '-f', 'gcs', `gs://${server.bucket}/team/project`);

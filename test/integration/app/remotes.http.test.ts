@@ -14,18 +14,14 @@ import { conformance } from '../../helpers/conformance.js';
 import { DAV_HEADER, DAV_PASSWORD, DAV_USER, startDavServer } from '../../helpers/dav-server.js';
 import { DIGEST_PASSWORD, DIGEST_USER, startDigestServer } from '../../helpers/lighttpd-digest.js';
 import { folderLayout } from '../../helpers/remote-layout.js';
-import { copyTree, readLines, reprod, tempDir } from '../../helpers/workspace.js';
+import { copyTree, readLines, reprod, reprodOk, tempDir } from '../../helpers/workspace.js';
 
 const CASE = conformance('dvc', 'z-remote-push-pull');
 const EXPECTED = path.join(CASE, 'expected');
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-async function ok(ws: string, ...args: string[]): Promise<string> {
-  const res = await reprod(ws, ...args);
-  expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
-  return res.stdout;
-}
+const ok = reprodOk;
 
 /** The remote as a user sets it up: url in .dvc/config, user and password in .dvc/config.local. */
 async function configure(ws: string, url: string, password: string, extra: string[][] = []): Promise<void> {

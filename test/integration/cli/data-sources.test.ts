@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, sym
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conformance } from '../../helpers/conformance.js';
-import { cacheListing, copyTree, readLines, reprod, tempDir, workspaceFiles, writeFiles } from '../../helpers/workspace.js';
+import { cacheListing, copyTree, readLines, reprod, reprodOk, tempDir, workspaceFiles, writeFiles } from '../../helpers/workspace.js';
 
 const N02 = conformance('dvc-3.67', 'n02-dvc-add-dep');
 const read = (root: string, p: string) => readFileSync(path.join(root, p), 'utf8');
@@ -38,11 +38,7 @@ function n02BeforeAdd(root: string): void {
   rmSync(path.join(root, '.dvc', 'cache'), { recursive: true });
 }
 
-async function ok(root: string, ...args: string[]): Promise<string> {
-  const r = await reprod(root, ...args);
-  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const ok = reprodOk;
 
 describe('reprod add', () => {
   it('writes the .dvc file and the cache objects `dvc add data/raw` wrote in n02', async () => {
