@@ -56,7 +56,7 @@ export class StatusStore {
     try {
       const text = known ?? (await this.ws.readText(path));
       if (text === undefined) return undefined;
-      return toPlain(loadYaml(text, path).value);
+      return toPlain(loadYaml(text, path, { written: true }).value);
     } catch (e) {
       // reprod's own output: what cannot be read (bad YAML, not UTF-8) is rebuilt; an I/O error is not this case
       if (!(e instanceof ReprodError)) throw e;
