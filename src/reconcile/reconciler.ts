@@ -24,6 +24,8 @@ export * from './reconciler-api.js';
 const BUSY: readonly string[] = ['planning', 'deciding', 'queued', 'running', 'cancelled'];
 
 const DEFAULT_MAX_PARALLEL = 2;
+/** Stages of a one-shot pass whose status may wait to be written before the next is looked at. */
+const ONCE_STATUS_BACKLOG = 32;
 
 
 /**
@@ -85,6 +87,7 @@ export class Reconciler {
       view: (name) => this.view(name),
       pipeline: () => this.pipelineInput(),
       clock: opts.clock,
+      written: (name) => this.release(name),
     });
     for (const [name, phase] of Object.entries(opts.previousStatus?.status.stages ?? {})) this.status.setPhase(name, phase);
     const machine = provideStageMachine(opts.effects, {
@@ -157,7 +160,7 @@ export class Reconciler {
       alive: this.alive,
       engineUp: this.engineAvailable,
       specValid: this.spec !== undefined && this.specError === undefined,
-      stages: this.actors.entries.size,
+      stages: this.actors.size,
       running: this.actors.state('running').size,
       queueDepth: this.queue.depth,
       queueWaiting: this.queue.waiting,
@@ -240,7 +243,10 @@ export class Reconciler {
     }
     // while the spec is invalid nothing starts; fixing it looks at every stage again
     if (this.specError || !this.spec || this.stopping || this.once?.halted) return;
-    const entry = this.actors.current(key);
+    // a one-shot pass looks at stages no faster than their status is written: what waits to be written stays in memory
+    if (this.once) await this.status.drained(ONCE_STATUS_BACKLOG);
+    if (this.stopping || this.once?.halted) return;
+    const entry = this.actors.wake(key);
     if (!entry) return;
     const actor = entry.actor;
     if (actor.getSnapshot().matches('running')) {
@@ -295,7 +301,7 @@ export class Reconciler {
     this.spec = spec;
     this.index = indexStages(spec.dag, this.once?.scope);
     const keep = new Set(this.index.order);
-    for (const name of [...this.actors.entries.keys()]) {
+    for (const name of [...this.actors.names()]) {
       if (keep.has(name)) continue;
       this.status.forget(name);
       this.runs.forget(name);
@@ -307,8 +313,22 @@ export class Reconciler {
       const retry = retryPolicyFor(stage, spec.manifests.stages, defaults);
       const existing = this.actors.current(stage.name);
       if (existing) existing.actor.send({ type: 'UPDATE', stage, retry });
-      else this.actors.spawn(stage, retry, this.once === undefined);
+      else if (this.once) this.actors.defer(stage, retry, false);
+      else this.actors.spawn(stage, retry, true);
     }
+  }
+
+  /**
+   * A one-shot pass lets go of a stage that settled up to date (or frozen)
+   * without running, once its status is written: nothing more happens to it
+   * in the pass. A stage that ran keeps its actor (its MLflow run may still
+   * add to its status).
+   */
+  private release(name: string): void {
+    if (!this.once || this.stopping) return;
+    const e = this.actors.current(name);
+    if (!e || this.queue.has(name) || this.ledger.ranInPass(name) || this.status.isDirty(name)) return;
+    if (e.lastState === 'upToDate' || e.lastState === 'frozen') this.actors.release(e);
   }
 
   // ------------------------------------------------------------------ machine events
