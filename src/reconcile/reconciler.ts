@@ -161,6 +161,7 @@ export class Reconciler {
       engineUp: this.engineAvailable,
       specValid: this.spec !== undefined && this.specError === undefined,
       stages: this.actors.size,
+      actors: this.actors.entries.size + this.actors.retiring.size,
       running: this.actors.state('running').size,
       queueDepth: this.queue.depth,
       queueWaiting: this.queue.waiting,
