@@ -14,7 +14,7 @@ import { provideStageMachine, StageActors, type Entry } from './stage-actors.js'
 import { indexStages, type StageIndex } from './stage-index.js';
 import { isLooking, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
 import { pipelineView, RunRecords } from './status-views.js';
-import { StatusWriter } from './status-writer.js';
+import { StatusWriter, type StageView } from './status-writer.js';
 import type { TimerHandle } from '../core/ports.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -62,6 +62,8 @@ export class Reconciler {
   private specError: ReprodError | undefined;
   private index: StageIndex = { order: [], position: new Map(), ancestors: new Map(), descendants: new Map() };
   private readonly runs = new RunRecords();
+  /** One-shot: what the status of a stage whose actor was let go is to say, until it is written. */
+  private readonly releasedViews = new Map<string, StageView>();
   private readonly hooks: HookCalls;
   private once: OncePass | undefined;
   private alive = false;
@@ -87,7 +89,7 @@ export class Reconciler {
       view: (name) => this.view(name),
       pipeline: () => this.pipelineInput(),
       clock: opts.clock,
-      written: (name) => this.release(name),
+      written: (name) => this.statusWritten(name),
     });
     for (const [name, phase] of Object.entries(opts.previousStatus?.status.stages ?? {})) this.status.setPhase(name, phase);
     const machine = provideStageMachine(opts.effects, {
@@ -320,16 +322,24 @@ export class Reconciler {
   }
 
   /**
-   * A one-shot pass lets go of a stage that settled up to date (or frozen)
-   * without running, once its status is written: nothing more happens to it
-   * in the pass. A stage that ran keeps its actor (its MLflow run may still
-   * add to its status).
+   * A one-shot pass lets go of a stage's actor as soon as the stage settled
+   * up to date (or frozen) without running: nothing more happens to it in the
+   * pass. What its status file is to say is kept until it is written. A
+   * stage that ran keeps its actor (its MLflow run may still add to its
+   * status).
    */
-  private release(name: string): void {
-    if (!this.once || this.stopping) return;
-    const e = this.actors.current(name);
-    if (!e || this.queue.has(name) || this.ledger.ranInPass(name) || this.status.isDirty(name)) return;
-    if (e.lastState === 'upToDate' || e.lastState === 'frozen') this.actors.release(e);
+  private releaseSettled(entry: Entry): void {
+    if (!this.once || this.stopping || !this.actors.isCurrent(entry) || this.ledger.ranInPass(entry.name)) return;
+    if (entry.lastState !== 'upToDate' && entry.lastState !== 'frozen') return;
+    const v = this.view(entry.name);
+    if (v) this.releasedViews.set(entry.name, v);
+    this.actors.release(entry);
+  }
+
+  /** A stage's status was written: a released stage's view, and what was written of it, are no longer needed. */
+  private statusWritten(name: string): void {
+    if (!this.releasedViews.delete(name)) return;
+    this.status.release(name);
   }
 
   // ------------------------------------------------------------------ machine events
@@ -359,6 +369,8 @@ export class Reconciler {
       if (d) this.decide(d, s.context.stage);
     }
     if (st === 'failed') this.once?.stageFailed();
+    // after this transition, once its snapshot is seen (status marked, state indexed)
+    if (this.once && (st === 'upToDate' || st === 'frozen')) queueMicrotask(() => this.releaseSettled(entry));
     for (const d of this.spec?.dag.downstream.get(name) ?? []) this.queue.addNow(d);
     this.schedule();
   }
@@ -455,9 +467,10 @@ export class Reconciler {
     return out;
   }
 
-  private view(name: string) {
+  private view(name: string): StageView | undefined {
     const e = this.actors.current(name);
-    return e ? this.runs.view(e.actor.getSnapshot(), this.once !== undefined && (this.once.halted || this.stopping)) : undefined;
+    if (!e) return this.releasedViews.get(name);
+    return this.runs.view(e.actor.getSnapshot(), this.once !== undefined && (this.once.halted || this.stopping));
   }
 
   private pipelineInput() {

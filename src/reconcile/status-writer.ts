@@ -81,6 +81,11 @@ export class StatusWriter {
     this.dirty.delete(name);
   }
 
+  /** The stage will not be written again (a one-shot pass let it go): what was last written of it need not be kept. */
+  release(name: string): void {
+    this.written.delete(name);
+  }
+
   /** Writes every stage again on the next change, whatever it last wrote (someone may have edited status/). */
   rewriteAll(): void {
     this.written.clear();
