@@ -1,13 +1,8 @@
-import { checkoutOutputs, notCheckedOutError } from '../app/checkout.js';
-import { pipelineDag } from '../app/dag.js';
 import { commandLogger, serviceLogger } from '../app/logging.js';
 import type { RuntimeMode } from '../app/project.js';
 import type { StageDecision } from '../app/oneshot.js';
 import type { DataCommandOptions } from '../app/remotes.js';
-import { validateSchemaOnly, validateWorkspace } from '../app/validate.js';
 import type { Logger } from '../core/ports.js';
-import { formatCloudStatus } from '../remote/cloud-status.js';
-import { failuresError, summary } from '../remote/report.js';
 import {
   formatCheckedOut,
   formatCommitted,
@@ -29,17 +24,18 @@ import {
  */
 const oneshot = () => import('../app/oneshot.js');
 const remotes = () => import('../app/remotes.js');
+const report = () => import('../remote/report.js');
 
 export { processIo, type Io } from './io.js';
 import type { Io } from './io.js';
 
 export async function commandValidate(io: Io, root: string, schemaOnly: string | undefined): Promise<number> {
   if (schemaOnly !== undefined) {
-    await validateSchemaOnly(root, schemaOnly);
+    await (await import('../app/validate.js')).validateSchemaOnly(root, schemaOnly);
     io.out(`${schemaOnly}: valid\n`);
     return 0;
   }
-  const { stages } = await validateWorkspace(root);
+  const { stages } = await (await import('../app/validate.js')).validateWorkspace(root);
   io.out(`dvc.yaml: valid (${stages} stages)\n`);
   return 0;
 }
@@ -120,6 +116,7 @@ export async function commandRepro(
 }
 
 export async function commandCheckout(io: Io, root: string, targets: string[], opts: { force: boolean; verbose: boolean }): Promise<number> {
+  const { checkoutOutputs, notCheckedOutError } = await import('../app/checkout.js');
   const res = await checkoutOutputs(root, targets, { force: opts.force, log: commandLogger(opts.verbose) });
   warnSkipped(io, res.skipped);
   io.out(formatCheckedOut(res));
@@ -135,7 +132,7 @@ export async function commandDag(
   target: string | undefined,
   format: DagFormat,
 ): Promise<number> {
-  io.out(formatDag(pipelineDag(root, target), format));
+  io.out(formatDag((await import('../app/dag.js')).pipelineDag(root, target), format));
   return 0;
 }
 
@@ -259,6 +256,7 @@ function outcome(io: Io, moved: string, failed: number): void {
 
 export async function commandPush(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
   const res = await (await remotes()).pushData(root, targets, dataOptions(io, o));
+  const { summary, failuresError } = await report();
   warnSkipped(io, res.skipped);
   for (const n of res.notes ?? []) io.err(`${n}\n`);
   outcome(io, summary([['pushed', res.moved]]), res.failed.length);
@@ -268,6 +266,7 @@ export async function commandPush(io: Io, root: string, targets: string[], o: Da
 
 export async function commandFetch(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
   const res = await (await remotes()).fetchData(root, targets, dataOptions(io, o));
+  const { summary, failuresError } = await report();
   warnSkipped(io, res.skipped);
   outcome(io, summary([['fetched', res.moved]]), res.failed.length);
   if (res.failed.length > 0) throw failuresError('fetch', res.failed);
@@ -276,6 +275,7 @@ export async function commandFetch(io: Io, root: string, targets: string[], o: D
 
 export async function commandPull(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
   const res = await (await remotes()).pullData(root, targets, dataOptions(io, o));
+  const { summary, failuresError } = await report();
   warnSkipped(io, res.skipped);
   io.out(formatCheckedOut(res));
   const text = summary([
@@ -291,7 +291,7 @@ export async function commandPull(io: Io, root: string, targets: string[], o: Da
 /** `status --cloud` / `status -r NAME`: what `dvc status -c` prints (`--json`: its JSON). */
 export async function commandCloudStatus(io: Io, root: string, targets: string[], o: DataCliOptions & { json: boolean }): Promise<number> {
   const { remote, status } = await (await remotes()).cloudStatusData(root, targets, dataOptions(io, o));
-  io.out(o.json ? `${JSON.stringify(Object.fromEntries(status))}\n` : formatCloudStatus(status, remote));
+  io.out(o.json ? `${JSON.stringify(Object.fromEntries(status))}\n` : (await import('../remote/cloud-status.js')).formatCloudStatus(status, remote));
   return 0;
 }
 
