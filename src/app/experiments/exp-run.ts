@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ReprodError } from '../../core/errors.js';
 import { errorMessage } from '../../core/errno.js';
@@ -136,19 +137,23 @@ export async function runExperiments(o: ExpRunOptions): Promise<ExpResult[]> {
   // tracked files edited but not committed belong to the experiment too (DVC takes the workspace as it is)
   const changedPaths = [...new Set([...changedFilesOf(pipeline, planned), ...(store.git?.modifiedFiles() ?? [])])].sort();
   // the main workspace, read once under its lock: the daemon may not be mid-pass while it is copied
+  // workspaces are assembled side by side: each one's links and state records wait on the disk, not on the others
+  const assembleAll = (list: readonly Planned[], source: string, snap: WorkspaceSnapshot, lockText: string | undefined) =>
+    times.time('assemble', () =>
+      Promise.all(list.map((p) => assembleWorkspace({ source, dest: dirOf(p), snapshot: snap, ...(lockText !== undefined ? { lockText } : {}), assignments: p.assignments, pipeline, cache, log: o.log }))),
+    );
   const { snapshot, baselineFiles } = await times.time('main-snapshot', () => o.withMainLock(async () => {
     const snap: WorkspaceSnapshot = { files: codeFiles(root, pipeline, store.git), lockText: readOptionalText(path.join(root, DVC_LOCK)), params: new Map() };
     for (const p of planned) for (const a of p.assignments) if (!snap.params.has(a.file)) snap.params.set(a.file, readOptionalText(path.join(root, a.file)) ?? '');
     const hashes: Record<string, string | null> = {};
     for (const f of changedPaths) hashes[f] = sha256File(path.join(root, f));
     // with stages to share, the others are assembled after those ran, from the first workspace
-    for (const p of shared.length > 0 ? [first] : planned) {
-      await times.time('assemble', () => assembleWorkspace({ source: root, dest: dirOf(p), snapshot: snap, assignments: p.assignments, pipeline, cache, log: o.log }));
-    }
+    await assembleAll(shared.length > 0 ? [first] : planned, root, snap, undefined);
     return { snapshot: snap, baselineFiles: hashes };
   }));
   const started = new Map<string, number>();
   const results: ExpResult[] = [];
+  const removals: Promise<void>[] = [];
   const finish = (p: Planned, res: ExpResult) => {
     results.push(res);
     const durationMs = clock.now().getTime() - (started.get(p.name) ?? clock.now().getTime());
@@ -160,6 +165,8 @@ export async function runExperiments(o: ExpRunOptions): Promise<ExpResult[]> {
       o.onEvent?.({ kind: 'finished', name: p.name, state: res.state, error: res.error?.format() ?? 'failed', ...(logs ? { logs } : {}) });
     }
     if (res.state !== 'failed') o.onEvent?.({ kind: 'finished', name: p.name, state: res.state });
+    // its workspace goes as soon as its results are saved, while the other experiments run
+    removals.push(times.time('cleanup', () => rm(dirOf(p), { recursive: true, force: true })));
   };
   const pass = (p: Planned, scope: readonly string[] | undefined) =>
     runPass({ root: dirOf(p), cache, runtime: o.runtime, log: o.log, tracking, times, scope, signal: o.signal, onDecision: (d) => o.onEvent?.({ kind: 'decision', name: p.name, decision: d }) });
@@ -175,7 +182,7 @@ export async function runExperiments(o: ExpRunOptions): Promise<ExpResult[]> {
       }
       // the others start from the first workspace before it goes on: the shared stages' outputs are linked, not rerun
       const lockText = readOptionalText(path.join(dirOf(first), DVC_LOCK));
-      for (const p of rest) await times.time('assemble', () => assembleWorkspace({ source: dirOf(first), dest: dirOf(p), snapshot, lockText, assignments: p.assignments, pipeline, cache, log: o.log }));
+      await assembleAll(rest, dirOf(first), snapshot, lockText);
     }
     const queue = [first, ...rest];
     const worker = async () => {
@@ -200,6 +207,7 @@ export async function runExperiments(o: ExpRunOptions): Promise<ExpResult[]> {
     await Promise.all(workers);
     return results;
   } finally {
+    await Promise.allSettled(removals);
     times.timeSync('cleanup', () => {
       for (const p of planned) rmSync(dirOf(p), { recursive: true, force: true });
     });
