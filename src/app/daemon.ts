@@ -9,6 +9,7 @@ import { ReprodError } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { Pipeline, Stage } from '../core/types.js';
 import { resolveStageRuntime } from '../pipeline/stage-runtime.js';
+import { DvcIgnore } from '../hashing/dvc-ignore.js';
 import type { ReconcilerHooks } from '../reconcile/reconciler.js';
 import { EngineMonitor } from '../adapters/docker/engine-monitor.js';
 import { errorMessage } from '../core/errno.js';
@@ -73,6 +74,21 @@ const STOP_FLUSH_MS = 3_000;
  * after a run ends (atomically, serialized), containers carry labels and
  * orphans are removed at start, and every pass re-derives state from disk.
  */
+/** Where a new dvc.yaml is looked for: every folder `.dvcignore` (read now) does not ignore. */
+function pipelineFolders(root: string): { ignoredFolder(path: string): boolean } {
+  const ignore = new DvcIgnore(root);
+  return {
+    ignoredFolder: (p) => {
+      try {
+        return ignore.isIgnored(p, true);
+      } catch {
+        // an unreadable .dvcignore is reported when the spec is read; the folder is watched meanwhile
+        return false;
+      }
+    },
+  };
+}
+
 export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promise<void> {
   const log = opts.log;
   const project = openProject(opts.root, log);
@@ -142,6 +158,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
       spec: () => live,
       loadSpec: () => {
         const spec = loadSpec(root);
+        if (spec.files) project.lockStore.usePipelineFiles(spec.files);
         // a manifest that names no usable image is an invalid spec (with its file and line), not a failed stage
         if (!hostOnly) for (const s of spec.pipeline.stages) resolveStageRuntime(s, spec.manifests.stages, hasStageFolder);
         current = spec;
@@ -156,7 +173,8 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         metrics,
         lease,
         onSpec: (spec) => {
-          watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles: current?.templateFiles ?? [], buildContextOf })).catch((err: unknown) =>
+          const varsFiles = [...(current?.templateFiles ?? []), ...(current?.files ?? [])];
+          watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles, buildContextOf, anyPipelineFile: pipelineFolders(root) })).catch((err: unknown) =>
             log.warn({ err: errorMessage(err) }, 'cannot watch the workspace'),
           );
         },
@@ -197,7 +215,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
       ...(opts.poll ? { usePolling: true } : {}),
     });
     // spec files are watched from the start: a dvc.yaml invalid at start-up must be seen when it is fixed
-    await watcher.update(watchPlan({ pipeline: undefined }));
+    await watcher.update(watchPlan({ pipeline: undefined, anyPipelineFile: pipelineFolders(root) }));
     if (h) {
       http = await startHttpEndpoint({
         host: h.host,
