@@ -12,7 +12,8 @@ const stageEdit = () => import('../app/stage-edit.js');
 
 type Locked = (fn: () => Promise<number>) => Promise<number>;
 
-export function registerEditCommands(program: Command, io: Io, root: () => string, locked: Locked): void {
+/** `stageTargets` names the targets as the pipeline does (a bare name given in sub/ is `sub/dvc.yaml:name`). */
+export function registerEditCommands(program: Command, io: Io, root: () => string, locked: Locked, stageTargets: (targets: string[]) => string[] = (t) => t): void {
   for (const [name, frozen] of [
     ['freeze', true],
     ['unfreeze', false],
@@ -27,7 +28,7 @@ export function registerEditCommands(program: Command, io: Io, root: () => strin
       .argument('<targets...>', 'stages')
       .action(async (targets: string[]) => {
         io.exitCode = await locked(async () => {
-          await (await stageEdit()).freezeStages(root(), targets, frozen);
+          await (await stageEdit()).freezeStages(root(), stageTargets(targets), frozen);
           return 0;
         });
       });
@@ -39,7 +40,7 @@ export function registerEditCommands(program: Command, io: Io, root: () => strin
     .option('--outs', 'delete the outputs of the stages as well')
     .action(async (targets: string[], o: { outs?: boolean }) => {
       io.exitCode = await locked(async () => {
-        await (await stageEdit()).removeStages(root(), targets, { outs: o.outs === true });
+        await (await stageEdit()).removeStages(root(), stageTargets(targets), { outs: o.outs === true });
         return 0;
       });
     });

@@ -240,7 +240,7 @@ export function buildCli(io: Io): Command {
 
   registerCompareCommands(program, io, root);
   registerExpCommands(program, io, { root, verbose, runtime, locked });
-  registerEditCommands(program, io, root, locked);
+  registerEditCommands(program, io, root, locked, stageTargets);
   registerConfigCommands(program, io, root);
 
   program

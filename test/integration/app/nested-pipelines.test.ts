@@ -147,6 +147,27 @@ describe('nested dvc.yaml files', () => {
     expect(read(ws.path, `.dvc/cache/files/md5/${md5('42\n').slice(0, 2)}/${md5('42\n').slice(2)}`)).toBe('42\n');
   });
 
+  it('freezes and removes nested stages in their own dvc.yaml and dvc.lock', async () => {
+    using ws = tempDir();
+    writeFiles(ws.path, WORKSPACE);
+    expect((await reprod(ws.path, 'repro', '-P', '--runtime', 'host')).code).toBe(0);
+    const rootYaml = read(ws.path, 'dvc.yaml');
+    const freeze = await reprod(path.join(ws.path, 'sub'), 'freeze', 'inner');
+    expect(freeze.code, freeze.stderr).toBe(0);
+    expect(read(ws.path, 'sub/dvc.yaml')).toBe(WORKSPACE['sub/dvc.yaml'].replace('    outs: [inner.txt]\n', '    outs: [inner.txt]\n    frozen: true\n'));
+    expect(read(ws.path, 'dvc.yaml')).toBe(rootYaml);
+    writeFileSync(path.join(ws.path, 'sub/sin.txt'), 'changed\n');
+    // frozen: inner is not stale, usetop is
+    expect(Object.keys(JSON.parse((await reprod(ws.path, 'status', '--json')).stdout) as object)).toEqual(['sub/dvc.yaml:usetop']);
+
+    const remove = await reprod(ws.path, 'remove', 'sub/dvc.yaml:usetop');
+    expect(remove.code, remove.stderr).toBe(0);
+    expect(read(ws.path, 'sub/dvc.yaml')).not.toContain('usetop');
+    expect([...parseLockfile(read(ws.path, 'sub/dvc.lock')).stages.keys()]).toEqual(['inner']);
+    expect([...parseLockfile(read(ws.path, 'dvc.lock')).stages.keys()]).toEqual(['top', 'report']);
+    expect(read(ws.path, 'sub/both.txt')).toBe('ALPHA\nBETA\none\ntwo\nthree\n');
+  });
+
   it('refuses a dvc.yaml in sub/ whose dep leaves the workspace, naming the file and line', async () => {
     using ws = tempDir();
     writeFiles(ws.path, { ...WORKSPACE, 'sub/deeper/dvc.yaml': 'stages:\n  up:\n    cmd: cat ../../../x\n    deps:\n    - ../../../x\n' });
