@@ -1,5 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import type { ChangeReason, Stage } from '../core/types.js';
+import { addressFrom, pathFrom } from '../pipeline/stage-address.js';
 
 /**
  * Where a command started in `dir` works, as DVC finds its repository: the
@@ -27,4 +29,16 @@ function isFolder(p: string): boolean {
 }
 
 /** Targets given in a folder of the workspace, as the pipeline names them (see stage-address.ts). */
-export { resolveTarget, resolveTargets } from '../pipeline/stage-address.js';
+export { addressFrom, resolveTarget, resolveTargets } from '../pipeline/stage-address.js';
+
+/**
+ * Stale stages as DVC shows them in folder `cwd` (workspace-relative): stage
+ * addresses and the paths of their reasons relative to it. From the root,
+ * the same objects.
+ */
+export function staleFromFolder<T extends { stage: Stage; reasons: ChangeReason[] }>(stale: readonly T[], cwd: string): T[] {
+  if (cwd === '.') return [...stale];
+  const reason = (r: ChangeReason): ChangeReason =>
+    r.kind === 'dep' || r.kind === 'out' ? { ...r, path: pathFrom(r.path, cwd) } : r.kind === 'param' ? { ...r, file: pathFrom(r.file, cwd) } : r;
+  return stale.map((s) => ({ ...s, stage: { ...s.stage, name: addressFrom(s.stage.name, cwd) }, reasons: s.reasons.map(reason) }));
+}

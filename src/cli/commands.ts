@@ -47,14 +47,19 @@ export async function commandStatus(
   io: Io,
   root: string,
   targets: string[],
-  opts: { json: boolean; quiet?: boolean; verbose: boolean; runtime: RuntimeMode },
+  opts: { json: boolean; quiet?: boolean; verbose: boolean; runtime: RuntimeMode; cwd?: string },
 ): Promise<number> {
   const { stale, looked } = await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log: commandLogger(opts.verbose) }, targets);
   // a daemon on the workspace knows what staleness cannot say: failed, running, blocked
   const daemon = await (await import('../app/daemon-status.js')).daemonView(root, looked);
   const failed = daemon?.phases.some((p) => p.phase === 'Failed') === true;
   if (opts.quiet) return stale.length > 0 || failed ? 1 : 0;
-  io.out(opts.json ? formatStatusJson(stale, daemon) : formatStatus(stale, daemon));
+  // started in a sub-folder: stages and paths as DVC prints them there, relative to it
+  const { addressFrom, staleFromFolder } = await import('../app/workspace-root.js');
+  const cwd = opts.cwd ?? '.';
+  const shown = staleFromFolder(stale, cwd);
+  const seen = daemon && cwd !== '.' ? { ...daemon, phases: daemon.phases.map((p) => ({ ...p, stage: addressFrom(p.stage, cwd) })) } : daemon;
+  io.out(opts.json ? formatStatusJson(shown, seen) : formatStatus(shown, seen));
   return failed ? 1 : 0;
 }
 

@@ -80,7 +80,13 @@ export function buildCli(io: Io): Command {
         io.exitCode = await (await commands()).commandCloudStatus(io, root(), targets, { ...dataFlags(o), json: o.json === true });
         return;
       }
-      io.exitCode = await (await commands()).commandStatus(io, root(), stageTargets(targets), { json: o.json === true, quiet: o.quiet === true, verbose: verbose(), runtime: runtime() });
+      io.exitCode = await (await commands()).commandStatus(io, root(), stageTargets(targets), {
+        json: o.json === true,
+        quiet: o.quiet === true,
+        verbose: verbose(),
+        runtime: runtime(),
+        cwd: where().cwd,
+      });
     });
 
   program

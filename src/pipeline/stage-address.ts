@@ -84,3 +84,26 @@ export function resolveTarget(target: string, cwd: string): string {
 export function resolveTargets(targets: readonly string[], cwd: string): string[] {
   return targets.map((t) => resolveTarget(t, cwd));
 }
+
+/** A workspace path as seen from folder `cwd` (workspace-relative): `top.txt` from `sub` is `../top.txt`. */
+export function pathFrom(wsPath: string, cwd: string): string {
+  if (cwd === '.') return wsPath;
+  const from = cwd.split('/');
+  const to = wsPath === '.' ? [] : wsPath.split('/');
+  let common = 0;
+  while (common < from.length && common < to.length && from[common] === to[common]) common++;
+  const rel = [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/');
+  return rel === '' ? '.' : rel;
+}
+
+/**
+ * A stage's address as DVC prints it in folder `cwd`: its file relative to
+ * `cwd`, bare when that is the `dvc.yaml` right there (`sub/dvc.yaml:inner`
+ * from `sub` is `inner`; `top` from `sub` is `../dvc.yaml:top`).
+ */
+export function addressFrom(address: string, cwd: string): string {
+  if (cwd === '.') return address;
+  const { file, name } = splitAddress(address);
+  const rel = pathFrom(file, cwd);
+  return rel === PIPELINE_FILE_NAME ? name : `${rel}:${name}`;
+}

@@ -103,7 +103,8 @@ describe('nested dvc.yaml files', () => {
     expect((await reprod(ws.path, 'status', '--json')).stdout).toBe(status.stdout);
     // targets: an address from the root, a bare name from sub/, a file
     expect((await reprod(ws.path, 'status', 'sub/dvc.yaml:inner')).stdout).toContain('sub/dvc.yaml:inner');
-    expect((await reprod(path.join(ws.path, 'sub'), 'status', '--json', 'inner')).stdout).toBe(status.stdout);
+    // in sub/, DVC names stages and paths from there
+    expect((await reprod(path.join(ws.path, 'sub'), 'status', '--json', 'inner')).stdout).toBe('{"inner": [{"changed deps": {"params.yaml": {"n": "modified"}}}]}\n');
     expect((await reprod(path.join(ws.path, 'sub'), 'status', '--json', '../dvc.yaml')).stdout).toBe('{}\n');
     const unknown = await reprod(path.join(ws.path, 'sub'), 'status', 'top');
     expect(unknown.code).not.toBe(0);
@@ -117,6 +118,8 @@ describe('nested dvc.yaml files', () => {
     // a new line in sub/sin.txt: inner and usetop, then the root's report on inner's new output
     writeFileSync(path.join(ws.path, 'sub/sin.txt'), 'one\ntwo\nthree\nfour\n');
     expect(Object.keys(JSON.parse((await reprod(ws.path, 'status', '--json')).stdout) as object)).toEqual(['sub/dvc.yaml:inner', 'sub/dvc.yaml:usetop']);
+    const fromSub = await reprod(path.join(ws.path, 'sub'), 'status');
+    expect(fromSub.stdout).toBe(['inner:', '    dep modified: sin.txt', 'usetop:', '    dep modified: sin.txt', ''].join('\n'));
     const all = await reprod(ws.path, 'repro', '-P', '--runtime', 'host');
     expect(ran(all.stdout)).toEqual(['sub/dvc.yaml:inner', 'report', 'sub/dvc.yaml:usetop']);
     expect(read(ws.path, 'report.txt')).toBe('4\nALPHA\nBETA\n');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ReprodError } from '../../../src/core/errors.js';
-import { lockFileOf, resolveTarget, splitAddress, stageAddress } from '../../../src/pipeline/stage-address.js';
+import { addressFrom, lockFileOf, pathFrom, resolveTarget, splitAddress, stageAddress } from '../../../src/pipeline/stage-address.js';
 
 describe('stage addresses', () => {
   it('names root stages bare and others by file and name, as DVC', () => {
@@ -52,5 +52,23 @@ describe('resolveTarget: command-line targets, from the folder started in', () =
     expect(() => resolveTarget('sub/dvc.lock:inner', '.')).toThrow(/names a lock file/);
     expect(() => resolveTarget('../dvc.yaml:top', '.')).toThrow(ReprodError);
     expect(() => resolveTarget('../../dvc.yaml', 'sub')).toThrow(/outside the workspace/);
+  });
+});
+
+describe('addresses and paths as DVC prints them in a sub-folder', () => {
+  it('makes workspace paths relative to the folder', () => {
+    expect(pathFrom('top.txt', '.')).toBe('top.txt');
+    expect(pathFrom('top.txt', 'sub')).toBe('../top.txt');
+    expect(pathFrom('sub/sin.txt', 'sub')).toBe('sin.txt');
+    expect(pathFrom('sub', 'sub')).toBe('.');
+    expect(pathFrom('a/x', 'b/c')).toBe('../../a/x');
+    expect(pathFrom('subway/x', 'sub')).toBe('../subway/x');
+  });
+
+  it('names a stage of the folder’s own dvc.yaml bare, others by their file from there', () => {
+    expect(addressFrom('sub/dvc.yaml:inner', 'sub')).toBe('inner');
+    expect(addressFrom('top', 'sub')).toBe('../dvc.yaml:top');
+    expect(addressFrom('sub/dvc.yaml:inner', '.')).toBe('sub/dvc.yaml:inner');
+    expect(addressFrom('other/dvc.yaml:x@1', 'sub')).toBe('../other/dvc.yaml:x@1');
   });
 });
