@@ -79,8 +79,12 @@ export async function commandRepro(
     tracking?: boolean;
     verbose: boolean;
     runtime: RuntimeMode;
+    /** The folder started in (workspace-relative): stages and paths are printed from there, as DVC prints them. */
+    cwd?: string;
   },
 ): Promise<number> {
+  const { addressFrom, staleFromFolder } = await import('../app/workspace-root.js');
+  const cwd = opts.cwd ?? '.';
   const decisions = await (await oneshot()).reproOnce(
     // the command line runs a repro (but a dry one) under the workspace lock
     { root, runtime: opts.runtime, log: commandLogger(opts.verbose), lockHeld: !opts.dry },
@@ -97,10 +101,13 @@ export async function commandRepro(
       ...(opts.tracking === false ? { tracking: false } : {}),
       tee: () => ({ write: (chunk, stream) => (stream === 'stdout' ? io.out(chunk) : io.err(chunk)) }),
       onDecision: (d) => {
-        const line = formatDecision(d);
+        const line = formatDecision(cwd === '.' ? d : { ...d, stage: addressFrom(d.stage, cwd) });
         if (line !== undefined) io.out(`${line}\n`);
       },
-      onStart: (stage, reasons) => io.out(formatStageStart(stage, reasons)),
+      onStart: (stage, reasons) => {
+        const [shown] = staleFromFolder([{ stage, reasons: [...reasons] }], cwd);
+        if (shown) io.out(formatStageStart(shown.stage, shown.reasons));
+      },
     },
   );
   const failures = decisions.filter((d): d is Extract<StageDecision, { action: 'failed' }> => d.action === 'failed');

@@ -133,6 +133,7 @@ export function buildCli(io: Io): Command {
           tracking: o.tracking,
           verbose: verbose(),
           runtime: runtime(),
+          cwd: where().cwd,
         });
         // a dry run writes nothing: like status, it takes no lock
         io.exitCode = o.dry === true ? await repro() : await locked(repro);

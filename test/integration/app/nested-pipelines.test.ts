@@ -62,8 +62,9 @@ describe('nested dvc.yaml files', () => {
     writeFiles(ws.path, WORKSPACE);
     const res = await reprod(path.join(ws.path, 'sub'), 'repro', '--runtime', 'host');
     expect(res.code, res.stderr).toBe(0);
-    // DVC's order: a post-order walk of the stages in index order (the root file's first)
-    expect(ran(res.stdout)).toEqual(['top', 'sub/dvc.yaml:inner', 'sub/dvc.yaml:usetop']);
+    // DVC's order: a post-order walk of the stages in index order (the root file's first); named from sub/
+    expect(ran(res.stdout)).toEqual(['../dvc.yaml:top', 'inner', 'usetop']);
+    expect(res.stdout).toContain("Running stage 'usetop' (dep modified: ../top.txt; dep modified: sin.txt; out deleted: both.txt):\n> cat ../top.txt sin.txt > both.txt\n");
     // run in sub/, reading ../top.txt (inside the workspace, so accepted)
     expect(read(ws.path, 'sub/both.txt')).toBe('ALPHA\nBETA\none\ntwo\nthree\n');
     expect(existsSync(path.join(ws.path, 'report.txt'))).toBe(false);
