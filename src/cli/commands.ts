@@ -38,8 +38,8 @@ export async function commandValidate(io: Io, root: string, schemaOnly: string |
     io.out(`${schemaOnly}: valid\n`);
     return 0;
   }
-  const { stages } = await validateWorkspace(root);
-  io.out(`dvc.yaml: valid (${stages} stages)\n`);
+  const { stages, files } = await validateWorkspace(root);
+  io.out(`${files.join(', ')}: valid (${stages} stages)\n`);
   return 0;
 }
 

@@ -138,6 +138,7 @@ describe('nested dvc.yaml files', () => {
     const pipeline = parse(read(ws.path, 'status/pipeline.yaml')) as { spec: { stages: string[] } };
     expect(pipeline.spec.stages).toEqual(['top', 'report', 'sub/dvc.yaml:inner', 'sub/dvc.yaml:usetop']);
 
+    expect((await reprod(ws.path, 'validate')).stdout).toBe('dvc.yaml, sub/dvc.yaml: valid (4 stages)\n');
     const dag = await reprod(ws.path, 'dag', '--json');
     const edges = (JSON.parse(dag.stdout) as { edges: { from: string; to: string }[] }).edges.map((e) => `${e.from}>${e.to}`).sort();
     expect(edges).toEqual(['sub/dvc.yaml:inner>report', 'top>report', 'top>sub/dvc.yaml:usetop']);
