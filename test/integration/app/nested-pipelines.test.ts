@@ -6,7 +6,7 @@
  * Expected hashes are computed here (md5 of the bytes the commands write).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -171,6 +171,26 @@ describe('nested dvc.yaml files', () => {
     expect([...parseLockfile(read(ws.path, 'sub/dvc.lock')).stages.keys()]).toEqual(['inner']);
     expect([...parseLockfile(read(ws.path, 'dvc.lock')).stages.keys()]).toEqual(['top', 'report']);
     expect(read(ws.path, 'sub/both.txt')).toBe('ALPHA\nBETA\none\ntwo\nthree\n');
+  });
+
+  it('checks out, garbage-collects and moves data of nested stages through every dvc.lock', async () => {
+    using ws = tempDir();
+    using remote = tempDir();
+    writeFiles(ws.path, WORKSPACE);
+    expect((await reprod(ws.path, 'repro', '-P', '--runtime', 'host')).code).toBe(0);
+    rmSync(path.join(ws.path, 'sub/both.txt'));
+    const checkout = await reprod(ws.path, 'checkout');
+    expect(checkout.stdout).toBe('A\tsub/both.txt\n');
+    expect(read(ws.path, 'sub/both.txt')).toBe('ALPHA\nBETA\none\ntwo\nthree\n');
+    // top.txt, report.txt, inner.txt, both.txt: all in use, none collected
+    expect((await reprod(ws.path, 'gc')).stdout).toContain('all 4 objects are in use');
+    expect((await reprod(ws.path, 'remote', 'add', '-d', 'store', remote.path)).code).toBe(0);
+    expect((await reprod(ws.path, 'push')).stdout).toContain('4 files pushed');
+    rmSync(path.join(ws.path, '.dvc/cache'), { recursive: true });
+    rmSync(path.join(ws.path, 'sub/inner.txt'));
+    const pull = await reprod(ws.path, 'pull');
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(read(ws.path, 'sub/inner.txt')).toBe('3\n');
   });
 
   it('refuses a dvc.yaml in sub/ whose dep leaves the workspace, naming the file and line', async () => {
