@@ -3,6 +3,7 @@ import path from 'node:path';
 import { errorMessage, isMissing } from '../core/errno.js';
 import { ReprodError } from '../core/errors.js';
 import type { Pipeline, Stage } from '../core/types.js';
+import { GitIgnoreRules } from '../adapters/git/gitignore-rules.js';
 import { DvcIgnore } from '../hashing/dvc-ignore.js';
 import { joinWsPath, wsDirname } from '../pipeline/paths.js';
 import { PIPELINE_FILE_NAME, ROOT_PIPELINE_FILE, stageAddress } from '../pipeline/stage-address.js';
@@ -18,9 +19,10 @@ import { PIPELINE_FILE_NAME, ROOT_PIPELINE_FILE, stageAddress } from '../pipelin
  *
  * `outsOf(file)` reads a found file and gives its stages' outputs
  * (workspace-relative): those folders are not walked. Without it, no folder
- * is left out for being an output.
+ * is left out for being an output. `ignore` says what is ignored: `.dvcignore`
+ * alone by default; see {@link workspaceIgnores} for git's rules too.
  */
-export function findPipelineFiles(root: string, outsOf?: (file: string) => readonly string[], ignore = new DvcIgnore(root)): string[] {
+export function findPipelineFiles(root: string, outsOf?: (file: string) => readonly string[], ignore: ChildIgnore = new DvcIgnore(root)): string[] {
   const found: string[] = [];
   const outs = new Set<string>();
   const walk = (dir: string): void => {
@@ -45,6 +47,22 @@ export function findPipelineFiles(root: string, outsOf?: (file: string) => reado
   };
   walk('');
   return found;
+}
+
+/** What a walk leaves out: the entry `name` of folder `dir` (workspace-relative, `''` for the root). */
+export interface ChildIgnore {
+  ignoresChild(dir: string, name: string, isDir: boolean): boolean;
+}
+
+/**
+ * What DVC leaves out when it collects dvc.yaml files: what `.dvcignore`
+ * ignores and, in a git repository (unless `core.no_scm`), what git ignores.
+ */
+export function workspaceIgnores(root: string, useGit: boolean): ChildIgnore {
+  const dvc = new DvcIgnore(root);
+  const git = useGit ? GitIgnoreRules.find(root) : undefined;
+  if (!git) return dvc;
+  return { ignoresChild: (dir, name, isDir) => dvc.ignoresChild(dir, name, isDir) || git.ignoresChild(dir, name, isDir) };
 }
 
 function readFolder(root: string, dir: string): Dirent[] | undefined {

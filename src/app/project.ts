@@ -27,7 +27,7 @@ import { errorMessage, hasErrno, isMissing } from '../core/errno.js';
 import { stageLogRedactor } from './stage-secrets.js';
 import { checkSectionKey } from '../remote/config-schema.js';
 import { FileLockStore } from './lock-files.js';
-import { findPipelineFiles, mergePipelines } from './pipeline-files.js';
+import { findPipelineFiles, mergePipelines, workspaceIgnores } from './pipeline-files.js';
 
 export { FileLockStore } from './lock-files.js';
 
@@ -87,6 +87,12 @@ function checkKnownKeys(config: DvcConfig, file: string, lines: ReadonlyMap<stri
   }
 }
 
+/** Whether DVC would ask git (`core.no_scm` is not set true): git's ignore rules then apply to finding dvc.yaml files. */
+function usesGit(config: DvcConfig): boolean {
+  const v = config.get('core')?.get('no_scm')?.toLowerCase();
+  return !(v === 'true' || v === 'yes' || v === 'on' || v === '1');
+}
+
 /** The settings in effect: `.dvc/config` overridden key by key by `.dvc/config.local`. */
 export function loadDvcConfig(root: string): DvcConfig {
   const files = readDvcConfigFiles(root);
@@ -136,7 +142,8 @@ export function loadSpec(root: string, limits: InputLimits = inputLimits()): Spe
   const read: string[] = [];
   const templateFiles: string[] = [];
   const pipelines: Pipeline[] = [];
-  const files = findPipelineFiles(root, (file) => {
+  // each file found is read at once: the folders its stages write are not walked
+  const readOne = (file: string): string[] => {
     const text = readOptional(root, file);
     if (text === undefined) return [];
     read.push(`${file}\n${text}`);
@@ -152,7 +159,8 @@ export function loadSpec(root: string, limits: InputLimits = inputLimits()): Spe
     });
     pipelines.push(pipeline);
     return pipeline.stages.flatMap((s) => s.outs.map((o) => o.path));
-  });
+  };
+  const files = findPipelineFiles(root, readOne, workspaceIgnores(root, usesGit(loadDvcConfig(root))));
   if (pipelines.length === 0) {
     throw new ReprodError('NO_PIPELINE', `no ${DVC_YAML} in ${root}`);
   }
@@ -222,7 +230,7 @@ export function openProject(rootDir: string, log?: Logger, cacheOverride?: Cache
     owner,
   });
   const hasher = new WorkspaceHasher({ root, owner, ...(log ? { logger: log } : {}) });
-  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits, () => findPipelineFiles(root)), statusStore: new StatusStore(ws, log), owner, limits };
+  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits, () => findPipelineFiles(root, undefined, workspaceIgnores(root, usesGit(config)))), statusStore: new StatusStore(ws, log), owner, limits };
 }
 
 /** The cache folder `.dvc/config` names (`cache.dir`, relative to .dvc/), or undefined for the default. */

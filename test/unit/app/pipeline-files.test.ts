@@ -6,7 +6,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findPipelineFiles } from '../../../src/app/pipeline-files.js';
+import { findPipelineFiles, workspaceIgnores } from '../../../src/app/pipeline-files.js';
 import { loadSpec } from '../../../src/app/project.js';
 import { ReprodError, ReprodErrors } from '../../../src/core/errors.js';
 import { selectStages } from '../../../src/pipeline/dag.js';
@@ -71,6 +71,43 @@ describe('findPipelineFiles', () => {
     });
     expect(found).toEqual(['dvc.yaml', 'made2/dvc.yaml']);
     expect(asked).toEqual(found);
+  });
+});
+
+describe('findPipelineFiles in a git repository', () => {
+  const empty = 'stages: {}\n';
+
+  it('leaves out what git ignores: .gitignore files from the top down, and .git/info/exclude', () => {
+    using ws = tempDir();
+    writeFiles(ws.path, {
+      '.git/info/exclude': 'excluded/\n',
+      '.gitignore': '# tools\nvenv/\nbuild\n',
+      'venv/lib/dvc.yaml': empty,
+      'build/dvc.yaml': empty,
+      'excluded/dvc.yaml': empty,
+      'a/.gitignore': 'skip/\n!build\n',
+      'a/skip/dvc.yaml': empty,
+      'a/build/dvc.yaml': empty,
+      'a/dvc.yaml': empty,
+      'dvc.yaml': empty,
+    });
+    expect(findPipelineFiles(ws.path, undefined, workspaceIgnores(ws.path, true))).toEqual(['dvc.yaml', 'a/dvc.yaml', 'a/build/dvc.yaml']);
+    // without git (core.no_scm, or no repository), .gitignore means nothing
+    expect(findPipelineFiles(ws.path, undefined, workspaceIgnores(ws.path, false))).toHaveLength(7);
+  });
+
+  it('applies the rules of the folders above a workspace inside the repository', () => {
+    using top = tempDir();
+    writeFiles(top.path, { '.git/HEAD': '', '.gitignore': 'ws/tmp/\n', 'ws/dvc.yaml': empty, 'ws/tmp/dvc.yaml': empty, 'ws/keep/dvc.yaml': empty });
+    expect(findPipelineFiles(path.join(top.path, 'ws'), undefined, workspaceIgnores(path.join(top.path, 'ws'), true))).toEqual(['dvc.yaml', 'keep/dvc.yaml']);
+  });
+
+  it('loadSpec asks git unless .dvc/config says core.no_scm', () => {
+    using ws = tempDir();
+    writeFiles(ws.path, { '.git/HEAD': '', '.gitignore': 'venv/\n', '.dvc/config': '', 'dvc.yaml': empty, 'venv/dvc.yaml': `stages:\n${STAGE('v touch', [], ['x'])}` });
+    expect(loadSpec(ws.path).files).toEqual(['dvc.yaml']);
+    writeFiles(ws.path, { '.dvc/config': '[core]\n    no_scm = True\n' });
+    expect(loadSpec(ws.path).files).toEqual(['dvc.yaml', 'venv/dvc.yaml']);
   });
 });
 
