@@ -88,7 +88,7 @@ function checkKnownKeys(config: DvcConfig, file: string, lines: ReadonlyMap<stri
 }
 
 /** Whether DVC would ask git (`core.no_scm` is not set true): git's ignore rules then apply to finding dvc.yaml files. */
-function usesGit(config: DvcConfig): boolean {
+export function usesGit(config: DvcConfig): boolean {
   const v = config.get('core')?.get('no_scm')?.toLowerCase();
   return !(v === 'true' || v === 'yes' || v === 'on' || v === '1');
 }
