@@ -11,6 +11,7 @@ import { sharedStages } from '../../experiments/shared-stages.js';
 import { parseOverride, sweepGrid, sweepValueText, type Assignment } from '../../experiments/sweep.js';
 import type { StageDecision } from '../../reconcile/outcome.js';
 import { buildEngine } from '../engine.js';
+import { lockFileOf } from '../../pipeline/stage-address.js';
 import { DVC_LOCK, loadSpec, selectRuntime, withProject, type CacheOverride, type RuntimeMode } from '../project.js';
 import type { TrackingService } from '../tracking.js';
 import { ExpStore, RUN_DIR, type ExpRecord } from './exp-store.js';
@@ -211,9 +212,9 @@ function verdict(decisions: readonly StageDecision[], signal: AbortSignal | unde
   return { state: 'success' };
 }
 
-/** What an experiment changes in the main workspace's terms: its params files, dvc.lock, the uncached outputs. */
+/** What an experiment changes in the main workspace's terms: its params files, every dvc.lock (a nested dvc.yaml's too), the uncached outputs. */
 function changedFilesOf(pipeline: Pipeline, planned: readonly Planned[]): string[] {
-  const files = new Set<string>([DVC_LOCK]);
+  const files = new Set<string>([DVC_LOCK, ...pipeline.stages.map((s) => lockFileOf(s.source.file))]);
   for (const p of planned) for (const a of p.assignments) files.add(a.file);
   for (const s of pipeline.stages) for (const out of s.outs) if (!out.cache) files.add(out.path);
   return [...files].sort();
