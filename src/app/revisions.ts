@@ -99,6 +99,11 @@ function pipelineFilesOf(tree: RevTree): string[] {
   return dirs.sort(walkOrder).map((d) => (d.length === 0 ? DVC_YAML : `${d.join('/')}/${DVC_YAML}`));
 }
 
+/** Every pipeline a revision's tree holds (see pipelineFilesOf), each as its file writes it. */
+export function pipelinesOfTree(tree: RevTree): Pipeline[] {
+  return pipelinesIn(tree, pipelineFilesOf(tree));
+}
+
 /** The pipelines a tree holds: each dvc.yaml, templated with the params files of the same tree beside it. */
 function pipelinesIn(tree: RevTree, files: readonly string[]): Pipeline[] {
   return files.flatMap((file) => {

@@ -224,7 +224,7 @@ function saveResult(store: ExpStore, p: Planned, dir: string, pipeline: Pipeline
   const present = changedPaths.filter((f) => existsSync(path.join(dir, f)));
   const files = new Map(present.map((f) => [f, readFileSync(path.join(dir, f))]));
   const withSpec = new Map(files);
-  for (const f of ['dvc.yaml', ...pipeline.stages.flatMap((s) => s.params.map((x) => x.path)), 'params.yaml']) {
+  for (const f of ['dvc.yaml', ...pipeline.stages.map((s) => s.source.file), ...pipeline.stages.flatMap((s) => s.params.map((x) => x.path)), 'params.yaml']) {
     if (!withSpec.has(f) && existsSync(path.join(dir, f))) withSpec.set(f, readFileSync(path.join(dir, f)));
   }
   const lock = files.get(DVC_LOCK);

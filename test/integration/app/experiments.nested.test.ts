@@ -22,6 +22,12 @@ describe('experiments on a nested pipeline', () => {
     expect(readFileSync(path.join(ws, 'sub/params.yaml'), 'utf8')).toBe('lr: 1\n');
     expect(parseLockfile(readFileSync(path.join(ws, 'sub/dvc.lock'), 'utf8')).stages.get('train')?.params.get('params.yaml')?.get('lr')).toBe(1);
 
+    // exp show has the nested params file, from the experiment's own tree
+    const show = await reprod(ws, 'exp', 'show', '--json');
+    const shown = JSON.parse(show.stdout) as { experiments: { name: string; revs: { data: { params: Record<string, { data: Record<string, unknown> }>; outs: Record<string, unknown> } }[] }[] | null }[];
+    const fast = shown[0]?.experiments?.find((e) => e.name === 'fast')?.revs[0]?.data;
+    expect(fast?.params['sub/params.yaml']?.data).toEqual({ lr: 3 });
+    expect(Object.keys(fast?.outs ?? {})).toEqual(['top.txt', 'sub/model.txt']);
     const apply = await reprod(ws, '--runtime', 'host', 'exp', 'apply', 'fast');
     expect(apply.code, apply.stderr).toBe(0);
     expect(readFileSync(path.join(ws, 'sub/params.yaml'), 'utf8')).toBe('lr: 3\n');
