@@ -9,7 +9,6 @@ import { ReprodError } from '../core/errors.js';
 import type { Logger } from '../core/ports.js';
 import type { Pipeline, Stage } from '../core/types.js';
 import { resolveStageRuntime } from '../pipeline/stage-runtime.js';
-import { DvcIgnore } from '../hashing/dvc-ignore.js';
 import type { ReconcilerHooks } from '../reconcile/reconciler.js';
 import { EngineMonitor } from '../adapters/docker/engine-monitor.js';
 import { errorMessage } from '../core/errno.js';
@@ -20,7 +19,8 @@ import { WebView } from './web-view.js';
 import { webRoutes } from '../adapters/http/web-routes.js';
 import { randomBytes } from 'node:crypto';
 import { daemonPassLease } from './workspace-lock.js';
-import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
+import { ignoredPath, workspaceIgnores } from './pipeline-files.js';
+import { DVC_YAML, loadSpec, openProject, selectRuntime, usesGit, type RuntimeMode, type Spec } from './project.js';
 import { openTracking, type TrackingService } from './tracking.js';
 import { trackingOn } from './tracking-switch.js';
 
@@ -62,6 +62,25 @@ function isLoopback(host: string): boolean {
 const STOP_FLUSH_MS = 3_000;
 
 /**
+ * Where a new dvc.yaml is looked for: every folder that finding dvc.yaml
+ * files would enter (`.dvcignore` and, in a git repository, git's rules, as
+ * they read now).
+ */
+function pipelineFolders(root: string, useGit: boolean): { ignoredFolder(path: string): boolean } {
+  const ignores = workspaceIgnores(root, useGit);
+  return {
+    ignoredFolder: (p) => {
+      try {
+        return ignoredPath(ignores, p, true);
+      } catch {
+        // an unreadable ignore file is reported when the spec is read; the folder is watched meanwhile
+        return false;
+      }
+    },
+  };
+}
+
+/**
  * `reprod daemon`: the composition root of the long-running reconciler.
  *
  *   start: remove orphan containers of this workspace (by label)
@@ -74,21 +93,6 @@ const STOP_FLUSH_MS = 3_000;
  * after a run ends (atomically, serialized), containers carry labels and
  * orphans are removed at start, and every pass re-derives state from disk.
  */
-/** Where a new dvc.yaml is looked for: every folder `.dvcignore` (read now) does not ignore. */
-function pipelineFolders(root: string): { ignoredFolder(path: string): boolean } {
-  const ignore = new DvcIgnore(root);
-  return {
-    ignoredFolder: (p) => {
-      try {
-        return ignore.isIgnored(p, true);
-      } catch {
-        // an unreadable .dvcignore is reported when the spec is read; the folder is watched meanwhile
-        return false;
-      }
-    },
-  };
-}
-
 export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promise<void> {
   const log = opts.log;
   const project = openProject(opts.root, log);
@@ -174,7 +178,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         lease,
         onSpec: (spec) => {
           const varsFiles = [...(current?.templateFiles ?? []), ...(current?.files ?? [])];
-          watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles, buildContextOf, anyPipelineFile: pipelineFolders(root) })).catch((err: unknown) =>
+          watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles, buildContextOf, anyPipelineFile: pipelineFolders(root, usesGit(project.config)) })).catch((err: unknown) =>
             log.warn({ err: errorMessage(err) }, 'cannot watch the workspace'),
           );
         },
@@ -215,7 +219,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
       ...(opts.poll ? { usePolling: true } : {}),
     });
     // spec files are watched from the start: a dvc.yaml invalid at start-up must be seen when it is fixed
-    await watcher.update(watchPlan({ pipeline: undefined, anyPipelineFile: pipelineFolders(root) }));
+    await watcher.update(watchPlan({ pipeline: undefined, anyPipelineFile: pipelineFolders(root, usesGit(project.config)) }));
     if (h) {
       http = await startHttpEndpoint({
         host: h.host,

@@ -65,6 +65,18 @@ export function workspaceIgnores(root: string, useGit: boolean): ChildIgnore {
   return { ignoresChild: (dir, name, isDir) => dvc.ignoresChild(dir, name, isDir) || git.ignoresChild(dir, name, isDir) };
 }
 
+/** Whether a workspace path (or a folder above it) is left out by `ignores`; `isDir` says what its last part is. */
+export function ignoredPath(ignores: ChildIgnore, path: string, isDir: boolean): boolean {
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  let dir = '';
+  for (let i = 0; i < parts.length; i++) {
+    const name = parts[i] as string;
+    if (ignores.ignoresChild(dir, name, isDir || i < parts.length - 1)) return true;
+    dir = dir === '' ? name : `${dir}/${name}`;
+  }
+  return false;
+}
+
 function readFolder(root: string, dir: string): Dirent[] | undefined {
   try {
     return readdirSync(path.join(root, dir), { withFileTypes: true });

@@ -6,7 +6,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findPipelineFiles, workspaceIgnores } from '../../../src/app/pipeline-files.js';
+import { findPipelineFiles, ignoredPath, workspaceIgnores } from '../../../src/app/pipeline-files.js';
 import { loadSpec } from '../../../src/app/project.js';
 import { ReprodError, ReprodErrors } from '../../../src/core/errors.js';
 import { selectStages } from '../../../src/pipeline/dag.js';
@@ -94,6 +94,18 @@ describe('findPipelineFiles in a git repository', () => {
     expect(findPipelineFiles(ws.path, undefined, workspaceIgnores(ws.path, true))).toEqual(['dvc.yaml', 'a/dvc.yaml', 'a/build/dvc.yaml']);
     // without git (core.no_scm, or no repository), .gitignore means nothing
     expect(findPipelineFiles(ws.path, undefined, workspaceIgnores(ws.path, false))).toHaveLength(7);
+  });
+
+  it('says whether a path lies in an ignored folder (what the daemon does not watch)', () => {
+    using ws = tempDir();
+    writeFiles(ws.path, { '.git/HEAD': '', '.gitignore': 'venv/\n', '.dvcignore': 'big/\n' });
+    const ignores = workspaceIgnores(ws.path, true);
+    expect(ignoredPath(ignores, 'venv', true)).toBe(true);
+    expect(ignoredPath(ignores, 'venv/lib/python', true)).toBe(true);
+    expect(ignoredPath(ignores, 'big/x', true)).toBe(true);
+    expect(ignoredPath(ignores, 'src/venv2', true)).toBe(false);
+    expect(ignoredPath(ignores, '.git', true)).toBe(true);
+    expect(ignoredPath(workspaceIgnores(ws.path, false), 'venv', true)).toBe(false);
   });
 
   it('applies the rules of the folders above a workspace inside the repository', () => {
