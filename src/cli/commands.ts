@@ -137,8 +137,10 @@ export async function commandDag(
   root: string,
   target: string | undefined,
   format: DagFormat,
+  /** The folder started in (workspace-relative): stages are named from there. */
+  cwd = '.',
 ): Promise<number> {
-  io.out(formatDag(pipelineDag(root, target), format));
+  io.out(formatDag(pipelineDag(root, target, cwd), format));
   return 0;
 }
 

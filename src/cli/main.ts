@@ -242,7 +242,7 @@ export function buildCli(io: Io): Command {
     .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean; md?: boolean }) => {
       if (o.md) return void (io.exitCode = await (await compare()).commandDagMarkdown(io, root(), target));
       const format = o.dot ? 'dot' : o.mermaid ? 'mermaid' : o.json ? 'json' : 'text';
-      io.exitCode = await (await commands()).commandDag(io, root(), target === undefined ? undefined : resolveTarget(target, where().cwd), format);
+      io.exitCode = await (await commands()).commandDag(io, root(), target === undefined ? undefined : resolveTarget(target, where().cwd), format, where().cwd);
     });
 
   registerCompareCommands(program, io, root);

@@ -142,6 +142,8 @@ describe('nested dvc.yaml files', () => {
     const dag = await reprod(ws.path, 'dag', '--json');
     const edges = (JSON.parse(dag.stdout) as { edges: { from: string; to: string }[] }).edges.map((e) => `${e.from}>${e.to}`).sort();
     expect(edges).toEqual(['sub/dvc.yaml:inner>report', 'top>report', 'top>sub/dvc.yaml:usetop']);
+    // from sub/, named from there; a target there is a stage of sub/dvc.yaml
+    expect((await reprod(path.join(ws.path, 'sub'), 'dag', 'usetop')).stdout).toBe('../dvc.yaml:top\nusetop  <- ../dvc.yaml:top\n');
 
     // an output rewritten by hand, committed from sub/ by its bare name: sub/dvc.lock takes it
     writeFileSync(path.join(ws.path, 'sub/inner.txt'), '42\n');
