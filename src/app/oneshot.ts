@@ -32,6 +32,7 @@ function withOpen<T>(opts: OneShotOptions, fn: (ctx: Opened) => Promise<T>): Pro
 
 async function open(opts: OneShotOptions, project: Project) {
   const spec = loadSpec(project.root);
+  if (spec.files) project.lockStore.usePipelineFiles(spec.files);
   const selected = await selectRuntime(project, spec, opts.runtime, opts.log);
   return { project, spec, selected, reporter: statusReporter(project, selected) };
 }

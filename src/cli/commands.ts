@@ -35,8 +35,8 @@ export async function commandValidate(io: Io, root: string, schemaOnly: string |
     io.out(`${schemaOnly}: valid\n`);
     return 0;
   }
-  const { stages } = await (await import('../app/validate.js')).validateWorkspace(root);
-  io.out(`dvc.yaml: valid (${stages} stages)\n`);
+  const { stages, files } = await (await import('../app/validate.js')).validateWorkspace(root);
+  io.out(`${files.join(', ')}: valid (${stages} stages)\n`);
   return 0;
 }
 
@@ -44,7 +44,7 @@ export async function commandStatus(
   io: Io,
   root: string,
   targets: string[],
-  opts: { json: boolean; quiet?: boolean; verbose: boolean; runtime: RuntimeMode },
+  opts: { json: boolean; quiet?: boolean; verbose: boolean; runtime: RuntimeMode; cwd?: string },
 ): Promise<number> {
   const log = commandLogger(opts.verbose);
   // `.dvc` data sources are reported after the stages; targets naming them are not stages
@@ -54,7 +54,13 @@ export async function commandStatus(
   const daemon = await (await import('../app/daemon-status.js')).daemonView(root, looked);
   const failed = daemon?.phases.some((p) => p.phase === 'Failed') === true;
   if (opts.quiet) return stale.length > 0 || changed.length > 0 || failed ? 1 : 0;
-  io.out(opts.json ? formatStatusJson(stale, daemon, changed) : formatStatus(stale, daemon, changed));
+  // started in a sub-folder: stages and paths as DVC prints them there, relative to it
+  const { addressFrom, sourceFromFolder, staleFromFolder } = await import('../app/workspace-root.js');
+  const cwd = opts.cwd ?? '.';
+  const shown = staleFromFolder(stale, cwd);
+  const sources = changed.map((c) => sourceFromFolder(c, cwd));
+  const seen = daemon && cwd !== '.' ? { ...daemon, phases: daemon.phases.map((p) => ({ ...p, stage: addressFrom(p.stage, cwd) })) } : daemon;
+  io.out(opts.json ? formatStatusJson(shown, seen, sources) : formatStatus(shown, seen, sources));
   return failed ? 1 : 0;
 }
 
@@ -74,9 +80,13 @@ export async function commandRepro(
     tracking?: boolean;
     verbose: boolean;
     runtime: RuntimeMode;
+    /** The folder started in (workspace-relative): stages and paths are printed from there, as DVC prints them. */
+    cwd?: string;
   },
 ): Promise<number> {
   let verified = 0;
+  const { addressFrom, sourceFromFolder, staleFromFolder } = await import('../app/workspace-root.js');
+  const cwd = opts.cwd ?? '.';
   const decisions = await (await oneshot()).reproOnce(
     // the command line runs a repro (but a dry one) under the workspace lock
     { root, runtime: opts.runtime, log: commandLogger(opts.verbose), lockHeld: !opts.dry },
@@ -93,13 +103,16 @@ export async function commandRepro(
       ...(opts.tracking === false ? { tracking: false } : {}),
       tee: () => ({ write: (chunk, stream) => (stream === 'stdout' ? io.out(chunk) : io.err(chunk)) }),
       onDecision: (d) => {
-        const line = formatDecision(d);
+        const line = formatDecision(cwd === '.' ? d : { ...d, stage: addressFrom(d.stage, cwd) });
         if (line !== undefined) io.out(`${line}\n`);
       },
-      onStart: (stage, reasons) => io.out(formatStageStart(stage, reasons)),
+      onStart: (stage, reasons) => {
+        const [shown] = staleFromFolder([{ stage, reasons: [...reasons] }], cwd);
+        if (shown) io.out(formatStageStart(shown.stage, shown.reasons));
+      },
       onSource: (d) => {
         if (d.action === 'verified') verified++;
-        io.out(`${formatSourceDecision(d)}\n`);
+        io.out(`${formatSourceDecision(sourceFromFolder(d, cwd))}\n`);
       },
     },
   );
@@ -131,8 +144,10 @@ export async function commandDag(
   root: string,
   target: string | undefined,
   format: DagFormat,
+  /** The folder started in (workspace-relative): stages are named from there. */
+  cwd = '.',
 ): Promise<number> {
-  io.out(formatDag((await import('../app/dag.js')).pipelineDag(root, target), format));
+  io.out(formatDag((await import('../app/dag.js')).pipelineDag(root, target, cwd), format));
   return 0;
 }
 

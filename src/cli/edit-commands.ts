@@ -12,7 +12,8 @@ const stageEdit = () => import('../app/stage-edit.js');
 
 type Locked = (fn: () => Promise<number>) => Promise<number>;
 
-export function registerEditCommands(program: Command, io: Io, root: () => string, locked: Locked): void {
+/** `stageTargets` names the targets as the pipeline does (a bare name given in sub/ is `sub/dvc.yaml:name`). */
+export function registerEditCommands(program: Command, io: Io, root: () => string, locked: Locked, stageTargets: (targets: string[]) => string[] = (t) => t): void {
   for (const [name, frozen] of [
     ['freeze', true],
     ['unfreeze', false],
@@ -27,7 +28,7 @@ export function registerEditCommands(program: Command, io: Io, root: () => strin
       .argument('<targets...>', 'stages')
       .action(async (targets: string[]) => {
         io.exitCode = await locked(async () => {
-          await (await stageEdit()).freezeStages(root(), targets, frozen);
+          await (await stageEdit()).freezeStages(root(), stageTargets(targets), frozen);
           return 0;
         });
       });
@@ -39,9 +40,10 @@ export function registerEditCommands(program: Command, io: Io, root: () => strin
     .option('--outs', 'delete the outputs as well')
     .action(async (targets: string[], o: { outs?: boolean }) => {
       io.exitCode = await locked(async () => {
-        // `.dvc` files are data sources, not stages of dvc.yaml
-        const files = targets.filter((t) => t.endsWith('.dvc'));
-        const stages = targets.filter((t) => !t.endsWith('.dvc'));
+        // `.dvc` files are data sources, not stages of dvc.yaml; both are named from the folder started in
+        const resolved = stageTargets(targets);
+        const files = resolved.filter((t) => t.endsWith('.dvc'));
+        const stages = resolved.filter((t) => !t.endsWith('.dvc'));
         if (files.length > 0) await (await import('../app/add.js')).removeDataSources(root(), files, { outs: o.outs === true });
         if (stages.length > 0) await (await stageEdit()).removeStages(root(), stages, { outs: o.outs === true });
         return 0;

@@ -164,7 +164,8 @@ export interface SelectOptions {
 /**
  * The stages to reproduce, upstream first, in DVC's order: a depth-first
  * post-order walk from each selected stage in dvc.yaml order, following deps in
- * the order they are listed.
+ * the order they are listed. A target is a stage's address, a foreach/matrix
+ * group's, or a pipeline file's path (`sub/dvc.yaml`: every stage in it).
  *
  * ```
  *   prepare ◄── count ◄── report       repro report          → prepare, count, report
@@ -173,15 +174,16 @@ export interface SelectOptions {
  * ```
  */
 export function selectStages(dag: Dag, targets: string[] = [], opts: SelectOptions = {}): Stage[] {
+  const files = new Set(dag.stages.map((s) => s.source.file));
   for (const t of targets) {
-    if (!dag.byName.has(t) && !dag.stages.some((s) => s.group === t)) {
-      throw unknownStage(t, stageNames(dag.stages));
-    }
+    if (files.has(t) || dag.byName.has(t) || dag.stages.some((s) => s.group === t)) continue;
+    if (isPipelineFileTarget(t)) throw new ReprodError('STAGE_NOT_FOUND', `'${t}' does not exist`, { remedy: 'Name a dvc.yaml of the workspace, or a stage.' });
+    throw unknownStage(t, stageNames(dag.stages));
   }
   const roots =
     targets.length === 0
       ? dag.stages.map((s) => s.name)
-      : dag.stages.filter((s) => targets.includes(s.name) || targets.includes(s.group)).map((s) => s.name);
+      : dag.stages.filter((s) => targets.includes(s.name) || targets.includes(s.group) || targets.includes(s.source.file)).map((s) => s.name);
 
   const selected = new Set<string>();
   if (opts.single || targets.length === 0) {
@@ -206,6 +208,11 @@ export function selectStages(dag: Dag, targets: string[] = [], opts: SelectOptio
   };
   for (const s of dag.stages) post(s.name);
   return order;
+}
+
+/** A target naming a whole pipeline file (`dvc.yaml`, `sub/dvc.yaml`) rather than a stage. */
+function isPipelineFileTarget(t: string): boolean {
+  return t === 'dvc.yaml' || t.endsWith('/dvc.yaml');
 }
 
 /** Every stage downstream of `name` (not including it). */

@@ -12,6 +12,7 @@ import { sharedStages } from '../../experiments/shared-stages.js';
 import { parseOverride, sweepGrid, sweepValueText, type Assignment } from '../../experiments/sweep.js';
 import type { StageDecision } from '../../reconcile/outcome.js';
 import { buildEngine } from '../engine.js';
+import { lockFileOf } from '../../pipeline/stage-address.js';
 import { DVC_LOCK, loadSpec, selectRuntime, withProject, type CacheOverride, type RuntimeMode } from '../project.js';
 import type { TrackingService } from '../tracking.js';
 import { ExpStore, RUN_DIR, type ExpRecord } from './exp-store.js';
@@ -224,9 +225,9 @@ function verdict(decisions: readonly StageDecision[], signal: AbortSignal | unde
   return { state: 'success' };
 }
 
-/** What an experiment changes in the main workspace's terms: its params files, dvc.lock, the uncached outputs. */
+/** What an experiment changes in the main workspace's terms: its params files, every dvc.lock (a nested dvc.yaml's too), the uncached outputs. */
 function changedFilesOf(pipeline: Pipeline, planned: readonly Planned[]): string[] {
-  const files = new Set<string>([DVC_LOCK]);
+  const files = new Set<string>([DVC_LOCK, ...pipeline.stages.map((s) => lockFileOf(s.source.file))]);
   for (const p of planned) for (const a of p.assignments) files.add(a.file);
   for (const s of pipeline.stages) for (const out of s.outs) if (!out.cache) files.add(out.path);
   return [...files].sort();
@@ -236,7 +237,7 @@ function saveResult(store: ExpStore, p: Planned, dir: string, pipeline: Pipeline
   const present = changedPaths.filter((f) => existsSync(path.join(dir, f)));
   const files = new Map(present.map((f) => [f, readFileSync(path.join(dir, f))]));
   const withSpec = new Map(files);
-  for (const f of ['dvc.yaml', ...pipeline.stages.flatMap((s) => s.params.map((x) => x.path)), 'params.yaml']) {
+  for (const f of ['dvc.yaml', ...pipeline.stages.map((s) => s.source.file), ...pipeline.stages.flatMap((s) => s.params.map((x) => x.path)), 'params.yaml']) {
     if (!withSpec.has(f) && existsSync(path.join(dir, f))) withSpec.set(f, readFileSync(path.join(dir, f)));
   }
   const lock = files.get(DVC_LOCK);
