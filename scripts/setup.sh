@@ -18,6 +18,12 @@ if [ ! -x /usr/sbin/sshd ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server
 fi
 
+# Debian's lighttpd: the HTTP remote's digest-auth tests start their own on a loopback port (mod_auth; the service is not needed)
+if [ ! -x /usr/sbin/lighttpd ]; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends lighttpd
+fi
+
 npm ci --no-audit --no-fund
 npm run build
 # `reprod` on the PATH: this checkout's CLI

@@ -15,12 +15,14 @@ import { errorMessage } from '../core/errno.js';
 import { describeHolder, systemClock } from '../core/ports.js';
 import { buildEngine, composeHooks } from './engine.js';
 import { cleanLeftovers } from './leftovers.js';
+import { markWriter } from '../adapters/fs/writer-marks.js';
 import { WebView } from './web-view.js';
 import { fanOutSink, logOutputSink } from './logging.js';
 import { webRoutes } from '../adapters/http/web-routes.js';
 import { randomBytes } from 'node:crypto';
 import { daemonPassLease } from './workspace-lock.js';
-import { DVC_YAML, loadSpec, openProject, selectRuntime, type RuntimeMode, type Spec } from './project.js';
+import { ignoredPath, workspaceIgnores } from './pipeline-files.js';
+import { DVC_YAML, loadSpec, openProject, selectRuntime, usesGit, type RuntimeMode, type Spec } from './project.js';
 import { openTracking, type TrackingService } from './tracking.js';
 import { trackingOn } from './tracking-switch.js';
 
@@ -60,6 +62,25 @@ function isLoopback(host: string): boolean {
 
 /** How long a stopping daemon waits for MLflow to receive what is pending (the rest waits in the outbox). */
 const STOP_FLUSH_MS = 3_000;
+
+/**
+ * Where a new dvc.yaml is looked for: every folder that finding dvc.yaml
+ * files would enter (`.dvcignore` and, in a git repository, git's rules, as
+ * they read now).
+ */
+function pipelineFolders(root: string, useGit: boolean): { ignoredFolder(path: string): boolean } {
+  const ignores = workspaceIgnores(root, useGit);
+  return {
+    ignoredFolder: (p) => {
+      try {
+        return ignoredPath(ignores, p, true);
+      } catch {
+        // an unreadable ignore file is reported when the spec is read; the folder is watched meanwhile
+        return false;
+      }
+    },
+  };
+}
 
 /**
  * `reprod daemon`: the composition root of the long-running reconciler.
@@ -110,6 +131,8 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
   try {
     // one daemon per workspace; `reprod status` finds it by the same flock
     presence = await DaemonPresence.claim(root, systemClock.now());
+    // before anything is written: this daemon's temporary files can then be told from those of writers that died
+    await markWriter(root);
     const buildContextOf = (stage: Stage): string | undefined => {
       const r = selected.resolve(stage);
       return r.kind === 'container' && r.image.kind === 'build' ? r.image.context : undefined;
@@ -144,6 +167,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
       spec: () => live,
       loadSpec: () => {
         const spec = loadSpec(root);
+        if (spec.files) project.lockStore.usePipelineFiles(spec.files);
         // a manifest that names no usable image is an invalid spec (with its file and line), not a failed stage
         if (!hostOnly) for (const s of spec.pipeline.stages) resolveStageRuntime(s, spec.manifests.stages, hasStageFolder);
         current = spec;
@@ -160,7 +184,8 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
         metrics,
         lease,
         onSpec: (spec) => {
-          watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles: current?.templateFiles ?? [], buildContextOf })).catch((err: unknown) =>
+          const varsFiles = [...(current?.templateFiles ?? []), ...(current?.files ?? [])];
+          watcher?.update(watchPlan({ pipeline: spec.pipeline, varsFiles, buildContextOf, anyPipelineFile: pipelineFolders(root, usesGit(project.config)) })).catch((err: unknown) =>
             log.warn({ err: errorMessage(err) }, 'cannot watch the workspace'),
           );
         },
@@ -201,7 +226,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
       ...(opts.poll ? { usePolling: true } : {}),
     });
     // spec files are watched from the start: a dvc.yaml invalid at start-up must be seen when it is fixed
-    await watcher.update(watchPlan({ pipeline: undefined }));
+    await watcher.update(watchPlan({ pipeline: undefined, anyPipelineFile: pipelineFolders(root, usesGit(project.config)) }));
     if (h) {
       http = await startHttpEndpoint({
         host: h.host,

@@ -6,7 +6,7 @@ import type { Logger } from '../core/ports.js';
 import type { RemoteTasksInput } from '../export/task-spec.js';
 import { sourcePaths } from '../export/task-spec.js';
 import { objectKey } from '../remote/layout.js';
-import { defaultJobs, resolveRemote } from '../remote/remote-config.js';
+import { defaultJobs, displayUrl, resolveRemote } from '../remote/remote-config.js';
 import { selectRuntime, type Project, type Spec } from './project.js';
 import { openRemote, remoteConfigInput } from './remotes.js';
 
@@ -46,7 +46,8 @@ async function pushSources(project: Project, spec: Spec, opts: RemotePrepOptions
   await project.hasher.flush();
   const rs = resolveRemote(remoteConfigInput(project.root, opts.env ?? process.env), opts.remote);
   if (rs.kind !== 's3') {
-    throw new ReprodError('USAGE', `--data remote: remote '${rs.name}' is a folder (${rs.url}), which tasks on other machines cannot reach`, {
+    const why = rs.kind === 'local' ? `is a folder (${rs.url}), which tasks on other machines cannot reach` : `is a ${rs.kind} remote (${displayUrl(rs.url)}); the tasks reach S3 remotes only`;
+    throw new ReprodError('USAGE', `--data remote: remote '${rs.name}' ${why}`, {
       remedy: 'Use an S3 (or S3-compatible) remote: `dvc remote add -d NAME s3://bucket/prefix`.',
     });
   }

@@ -1,8 +1,12 @@
 import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
+import { isInside } from '../adapters/fs/file-owner.js';
+import { deadWriters } from '../adapters/fs/writer-marks.js';
 import { isMissing } from '../core/errno.js';
+import { writerOf } from '../core/temp-id.js';
 import { systemClock, type Clock, type Logger } from '../core/ports.js';
 import type { Project } from './project.js';
+import { trackingConfig } from './tracking.js';
 
 /**
  * Temporary files that writers killed mid-write (kill -9, power loss) left
@@ -17,19 +21,24 @@ import type { Project } from './project.js';
  *   <cache>/**            `<name>.<id>.tmp`   objects and run-cache entries (reprod's and DVC's)
  *   status/**             `.<name>.<uuid>.tmp` status manifests and their logs' folder
  *   <workspace>/          `.<name>.<uuid>.tmp` dvc.lock
- *   .dvc/tmp/reprod/      `<name>.tmp-<pid>`   the hash state cache
+ *   .dvc/tmp/reprod/      `<name>.<uuid>.tmp` (and the older `<name>.tmp-<pid>`)  the hash state cache
  *   .dvc/tmp/reprod/mlflow-outbox/**  `[.]<name>.<uuid>.tmp`  the MLflow outbox's journals, locks and blobs
+ *   mlruns/**             `.<name>.<uuid>.tmp` the MLflow file store, when it is in the workspace
  *
- * and only when its last change is at least {@link LEFTOVER_MIN_AGE_MS}
- * old. Why age, and not the writer's pid or the workspace lock: a writer
- * changes its temporary file with every chunk it writes, and renames it as
+ * when its writer is gone, or else when its last change is at least
+ * {@link LEFTOVER_MIN_AGE_MS} old. reprod's temporary names carry the
+ * writer's mark, and a writer holds a flock on its mark while it lives
+ * (adapters/fs/writer-marks.ts): a file whose writer's flock is free was
+ * left by a process that died, and goes at once, however young. A file
+ * whose writer lives, or that carries no mark (DVC's own, or a writer's
+ * first files before it took its mark), is judged by age: a live writer
+ * changes its temporary file with every chunk it writes and renames it as
  * soon as it is complete, so a live writer's file is never minutes old;
  * pids say nothing across containers (the daemon in compose, a repro on the
- * host), a cache may be shared by several workspaces whose writers hold
- * other locks, and the daemon writes `status/pipeline.yaml` while idle
- * without the lock. A writer that stalls longer than that (a download
- * hanging on a dead connection) loses its file: its rename fails, the
- * object is reported as not transferred and moves on the next run; nothing
+ * host), and a cache may be shared by several workspaces whose writers hold
+ * other locks. A writer that stalls longer than that (a download hanging on
+ * a dead connection) loses its file: its rename fails, the object is
+ * reported as not transferred and moves on the next run; nothing
  * half-written is ever taken for an object.
  */
 export const LEFTOVER_MIN_AGE_MS = 5 * 60_000;
@@ -38,8 +47,8 @@ export const LEFTOVER_MIN_AGE_MS = 5 * 60_000;
 const CACHE_TEMP = /\.[0-9A-Za-z_-]{8,}\.tmp$/;
 /** `.<name>.<uuid>.tmp`: writeFileAtomic's hidden form. */
 const HIDDEN_TEMP = /^\..+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
-/** The state cache's `<file>.tmp-<pid>`. */
-const STATE_TEMP = /^.+\.tmp-\d+$/;
+/** The state cache's `<file>.<uuid>.tmp` (`<file>.tmp-<pid>` before its names carried a writer's mark). */
+const STATE_TEMP = /^.+(\.tmp-\d+|\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp)$/;
 /** The MLflow outbox's writes: `.<uuid>.tmp` (blobs), `journal-<id>.jsonl.<uuid>.tmp`, `.journal-<id>.lock.<hex>.tmp`. */
 const OUTBOX_TEMP = /^\.?.*\.[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\.tmp$/;
 /** Where the MLflow outbox lives (app/tracking.ts OUTBOX_DIR). */
@@ -52,6 +61,8 @@ export interface LeftoverOptions {
   /** Only find them (gc without --force). */
   dryRun?: boolean;
   log?: Logger;
+  /** Where MLflow's file store is read from (MLFLOW_TRACKING_URI); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Leftovers {
@@ -82,26 +93,47 @@ export async function cleanLeftovers(project: Pick<Project, 'root'> & { cache: {
     { dir: path.join(project.root, '.dvc', 'tmp', 'reprod'), pattern: STATE_TEMP, recursive: false },
     { dir: path.join(project.root, ...OUTBOX), pattern: OUTBOX_TEMP, recursive: true },
   ];
+  const store = fileStoreIn(project.root, opts.env ?? process.env);
+  if (store) places.push({ dir: store, pattern: HIDDEN_TEMP, recursive: true });
   const found: Leftovers = { paths: [], bytes: 0 };
-  for (const place of places) {
-    for (const file of (await candidates(place.dir, place.pattern, place.recursive)).sort()) {
-      let st;
-      try {
-        st = await fs.lstat(file);
-      } catch (e) {
-        // renamed into place (or removed) since the folder was read: not a leftover
-        if (isMissing(e)) continue;
-        throw e;
+  const writers = await deadWriters(project.root);
+  try {
+    for (const place of places) {
+      for (const file of (await candidates(place.dir, place.pattern, place.recursive)).sort()) {
+        let st;
+        try {
+          st = await fs.lstat(file);
+        } catch (e) {
+          // renamed into place (or removed) since the folder was read: not a leftover
+          if (isMissing(e)) continue;
+          throw e;
+        }
+        if (!st.isFile()) continue;
+        const writer = writerOf(path.basename(file));
+        if (now - st.mtimeMs < minAge && (writer === undefined || !writers.dead.has(writer))) continue;
+        if (!opts.dryRun) await fs.rm(file, { force: true });
+        const rel = path.relative(project.root, file);
+        found.paths.push(rel.startsWith('..') || path.isAbsolute(rel) ? file : rel.split(path.sep).join('/'));
+        found.bytes += st.size;
       }
-      if (!st.isFile() || now - st.mtimeMs < minAge) continue;
-      if (!opts.dryRun) await fs.rm(file, { force: true });
-      const rel = path.relative(project.root, file);
-      found.paths.push(rel.startsWith('..') || path.isAbsolute(rel) ? file : rel.split(path.sep).join('/'));
-      found.bytes += st.size;
     }
+  } finally {
+    await writers.release(opts.dryRun !== true);
   }
   if (found.paths.length > 0 && !opts.dryRun) opts.log?.info({ files: found.paths.length, bytes: found.bytes }, 'removed temporary files left by interrupted writes');
   return found;
+}
+
+/** The MLflow file store's folder when tracking goes to one inside the workspace (never one outside it). */
+function fileStoreIn(root: string, env: NodeJS.ProcessEnv): string | undefined {
+  let cfg;
+  try {
+    cfg = trackingConfig(root, env);
+  } catch {
+    // a tracking URI reprod cannot use: the commands that track say so; nothing of it to clean
+    return undefined;
+  }
+  return cfg.target.kind === 'file' && isInside(cfg.target.root, root) && path.resolve(cfg.target.root) !== path.resolve(root) ? cfg.target.root : undefined;
 }
 
 /**

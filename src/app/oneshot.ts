@@ -8,12 +8,14 @@ import type { StagePlan } from '../reconcile/stage-steps.js';
 import { cachedLockReader } from '../reconcile/stage-effects.js';
 import { outsEscapeError } from '../reconcile/out-guard.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
+import { reproSelection, verifySources, type SourceDecision } from './data-sources.js';
 import { cleanLeftovers } from './leftovers.js';
 import { trackingOn } from './tracking-switch.js';
 import type { PassRunLabel } from './engine.js';
-import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
+import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode } from './project.js';
 
 export type { StageDecision } from '../reconcile/outcome.js';
+export type { SourceDecision } from './data-sources.js';
 
 export interface OneShotOptions {
   root: string;
@@ -38,6 +40,7 @@ async function withOpen<T>(opts: OneShotOptions, fn: (ctx: Opened) => Promise<T>
 
 async function open(opts: OneShotOptions, project: Project) {
   const spec = loadSpec(project.root);
+  if (spec.files) project.lockStore.usePipelineFiles(spec.files);
   const selected = await selectRuntime(project, spec, opts.runtime, opts.log);
   return { project, spec, selected, reporter: statusReporter(project, selected) };
 }
@@ -103,6 +106,8 @@ export interface ReproRun {
   onStart?(stage: Stage, reasons: readonly ChangeReason[], prepared: PreparedRuntime): void;
   /** Every decision as it is made. */
   onDecision?(d: StageDecision): void;
+  /** What was done with each data source (`.dvc` file) verified before the stages. */
+  onSource?(d: SourceDecision): void;
   /**
    * MLflow for this pass: what its run is called (`exp run` names it after the
    * experiment), and where records go when not the workspace's own (see
@@ -110,13 +115,6 @@ export interface ReproRun {
    * process need an outbox each).
    */
   record?: { run?: PassRunLabel; storeRoot?: string; outboxDir?: string };
-}
-
-function selectedStages(spec: Spec, run: ReproRun): Stage[] {
-  return selectStages(spec.dag, run.targets ?? [], {
-    ...(run.downstream ? { downstream: true } : {}),
-    ...(run.single ? { single: true } : {}),
-  });
 }
 
 /**
@@ -127,25 +125,33 @@ function selectedStages(spec: Spec, run: ReproRun): Stage[] {
 export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<StageDecision[]> {
   return withOpen(opts, async (ctx) => {
     const { project, spec, selected } = ctx;
-    const stages = selectedStages(spec, run);
-    if (run.dry) return dryDecisions(ctx, opts.log, stages, run);
+    const { stages, sources } = await reproSelection(project, spec, run);
+    const verify = (dry: boolean, pull?: (paths: readonly string[]) => Promise<void>) =>
+      verifySources(project, sources, { ...(run.force ? { force: true } : {}), dry, ...(pull ? { pull } : {}), ...(run.onSource ? { onSource: run.onSource } : {}) });
+    if (run.dry) {
+      await verify(true);
+      return dryDecisions(ctx, opts.log, stages, run);
+    }
     // an output under a symlink that leaves the workspace: refused before any stage runs or anything is deleted
     for (const stage of stages) {
       const escaped = await outsEscapeError(project.ws, stage);
       if (escaped) throw escaped;
     }
-    if (selected.docker) await selected.docker.removeOrphans({ workspaceLockHeld: opts.lockHeld === true });
-    // leftovers of killed writers go while the pass runs: only files minutes old are touched, never this run's
-    const cleaning = cleanLeftovers(project, { log: opts.log }).catch((err: unknown) =>
-      opts.log.warn({ err: errorMessage(err) }, 'cannot remove temporary files left by interrupted writes'),
-    );
     let pull;
     if (run.pull) {
       // loaded only here: the S3 SDK costs start-up time that commands without --pull need not pay
       const { pullRunCache, remotePuller } = await import('./remotes.js');
       pull = remotePuller(project, { log: opts.log });
-      if (run.runCache !== false) await pullRunCache(project, { log: opts.log });
+      if (stages.length > 0 && run.runCache !== false) await pullRunCache(project, { log: opts.log });
     }
+    // the data sources upstream are recorded first (pulled, with --pull, when only missing): the stages reading them see the new hashes
+    await verify(false, pull);
+    if (stages.length === 0) return [];
+    if (selected.docker) await selected.docker.removeOrphans({ workspaceLockHeld: opts.lockHeld === true });
+    // leftovers of killed writers go while the pass runs: only files minutes old are touched, never this run's
+    const cleaning = cleanLeftovers(project, { log: opts.log }).catch((err: unknown) =>
+      opts.log.warn({ err: errorMessage(err) }, 'cannot remove temporary files left by interrupted writes'),
+    );
     // MLflow's module is loaded only when runs are tracked
     await using tracking = trackingOn(process.env, run.tracking)
       ? await (await import('./tracking.js')).openTracking({

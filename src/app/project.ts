@@ -11,24 +11,25 @@ import { decodeUtf8 } from '../adapters/fs/utf8-text.js';
 import { HostRuntime } from '../adapters/local/host-runtime.js';
 import { cacheLinkTypes, mergeDvcConfig, parseDvcConfig, type DvcConfig, type DvcConfigFiles, type LinkType } from '../core/dvc-config.js';
 import { redactingSink } from '../core/redact.js';
-import { ReprodError, ReprodErrors } from '../core/errors.js';
+import { ReprodError } from '../core/errors.js';
 import { inputLimitsFromEnv, type InputLimits } from '../core/input-limits.js';
 import { systemClock, type Clock, type FileOwner, type Hasher, type HashProgress, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
-import type { Lockfile, LockStage, Pipeline, Stage } from '../core/types.js';
+import type { Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
-import { emptyLockfile, outOidErrors, parseLockfile, upsertStage } from '../lock/lockfile.js';
-import { LockTextCache } from '../lock/lock-text.js';
 import { buildDag, type Dag } from '../pipeline/dag.js';
 import { parseManifests, type ParsedManifests } from '../pipeline/manifests.js';
 import { resolveStageRuntime, type ResolvedRuntime } from '../pipeline/stage-runtime.js';
 import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
-import type { LockStore } from '../core/ports.js';
 import type { StepDeps } from '../reconcile/stage-steps.js';
 import { StatusReporter } from '../status/reporter.js';
 import { stageLogPath, StatusStore } from '../status/status-store.js';
 import { errorMessage, hasErrno, isMissing } from '../core/errno.js';
 import { stageLogRedactor } from './stage-secrets.js';
 import { checkSectionKey } from '../remote/config-schema.js';
+import { FileLockStore } from './lock-files.js';
+import { findPipelineFiles, mergePipelines, workspaceIgnores } from './pipeline-files.js';
+
+export { FileLockStore } from './lock-files.js';
 
 export const DVC_YAML = 'dvc.yaml';
 export const DVC_LOCK = 'dvc.lock';
@@ -86,6 +87,12 @@ function checkKnownKeys(config: DvcConfig, file: string, lines: ReadonlyMap<stri
   }
 }
 
+/** Whether DVC would ask git (`core.no_scm` is not set true): git's ignore rules then apply to finding dvc.yaml files. */
+export function usesGit(config: DvcConfig): boolean {
+  const v = config.get('core')?.get('no_scm')?.toLowerCase();
+  return !(v === 'true' || v === 'yes' || v === 'on' || v === '1');
+}
+
 /** The settings in effect: `.dvc/config` overridden key by key by `.dvc/config.local`. */
 export function loadDvcConfig(root: string): DvcConfig {
   const files = readDvcConfigFiles(root);
@@ -105,6 +112,8 @@ export interface Spec {
    * without parsing dvc.yaml again.
    */
   templateFiles?: readonly string[];
+  /** Every dvc.yaml read, workspace-relative, in walk order (the root's first when there is one). */
+  files?: readonly string[];
 }
 
 /** Parses and checks the pipeline: syntax, schema, templating, then the DAG. */
@@ -123,29 +132,49 @@ export function inputLimits(): InputLimits {
 }
 
 /**
- * Reads the spec: dvc.yaml (and the params and vars files its templating
- * reads) and manifests/, each bounded by `limits` and required to be UTF-8.
+ * Reads the spec: every dvc.yaml of the workspace (found as DVC finds them,
+ * see pipeline-files.ts; the params and vars files each one's templating
+ * reads, relative to its folder) as one pipeline whose stages are named by
+ * their addresses, and manifests/; each file bounded by `limits` and
+ * required to be UTF-8. No dvc.yaml anywhere is NO_PIPELINE.
  */
 export function loadSpec(root: string, limits: InputLimits = inputLimits()): Spec {
-  const text = readOptional(root, DVC_YAML);
-  if (text === undefined) {
+  const read: string[] = [];
+  const templateFiles: string[] = [];
+  const pipelines: Pipeline[] = [];
+  // each file found is read at once: the folders its stages write are not walked
+  const readOne = (file: string): string[] => {
+    const text = readOptional(root, file);
+    if (text === undefined) return [];
+    read.push(`${file}\n${text}`);
+    const pipeline = parseDvcYaml(text, {
+      file,
+      readFile: (rel) => {
+        const t = readOptional(root, rel);
+        read.push(`${rel}\n${t ?? ''}`);
+        if (!templateFiles.includes(rel)) templateFiles.push(rel);
+        return t;
+      },
+      limits,
+    });
+    pipelines.push(pipeline);
+    return pipeline.stages.flatMap((s) => s.outs.map((o) => o.path));
+  };
+  const files = findPipelineFiles(root, readOne, workspaceIgnores(root, usesGit(loadDvcConfig(root))));
+  if (pipelines.length === 0) {
     throw new ReprodError('NO_PIPELINE', `no ${DVC_YAML} in ${root}`);
   }
-  const read: string[] = [text];
-  const templateFiles: string[] = [];
-  const pipeline = parseDvcYaml(text, {
-    file: DVC_YAML,
-    readFile: (rel) => {
-      const t = readOptional(root, rel);
-      read.push(`${rel}\n${t ?? ''}`);
-      templateFiles.push(rel);
-      return t;
-    },
-    limits,
-  });
+  const pipeline = mergePipelines(pipelines);
   const manifestFiles = listManifests(root);
   for (const f of manifestFiles) read.push(`${f.path}\n${f.text}`);
-  return { pipeline, dag: buildDag(pipeline), manifests: parseManifests(manifestFiles, limits), text: read.join('\n---\n'), templateFiles };
+  return {
+    pipeline,
+    dag: buildDag(pipeline),
+    manifests: parseManifests(manifestFiles, limits),
+    text: read.join('\n---\n'),
+    templateFiles,
+    files: files.filter((f) => pipelines.some((p) => p.file === f)),
+  };
 }
 
 function listManifests(root: string): { path: string; text: string }[] {
@@ -159,91 +188,6 @@ function listManifests(root: string): { path: string; text: string }[] {
       const text = readOptional(root, rel);
       return text === undefined ? [] : [{ path: rel, text }];
     });
-}
-
-function parse(text: string | undefined, limits: InputLimits): Lockfile {
-  return text === undefined || text.trim() === '' ? emptyLockfile() : parseLockfile(text, DVC_LOCK, limits);
-}
-
-/**
- * dvc.lock on disk. Commits are serialized, and each re-reads the file, so
- * that an edit made meanwhile (by hand, or by DVC) is kept. The text last
- * read or written is kept with its parsed model: a file that still reads the
- * same is not parsed again, and a commit emits only the stage it changed
- * (LockTextCache); a first repro of n stages thus reads and compares the
- * file n times, but parses and emits it whole only when someone else
- * changed it. The model it returns is shared: callers only read it.
- */
-export class FileLockStore implements LockStore {
-  private chain: Promise<unknown> = Promise.resolve();
-  private known: { text: string | undefined; lock: Lockfile } | undefined;
-  private readonly texts = new LockTextCache();
-
-  constructor(
-    private readonly ws: LocalWorkspace,
-    private readonly limits: InputLimits = inputLimits(),
-  ) {}
-
-  async read(): Promise<Lockfile> {
-    return (await this.current()).lock;
-  }
-
-  /**
-   * dvc.lock for commands that make cache or remote paths from its md5s
-   * (checkout, push, pull, fetch, gc, status -c): an output's md5 that is not
-   * an oid is refused with its line (OBJECT_INVALID), before anything is read
-   * or written.
-   */
-  async readForData(): Promise<Lockfile> {
-    const text = await this.ws.readText(DVC_LOCK);
-    const lock = parse(text, this.limits);
-    const errors = text === undefined ? [] : outOidErrors(lock, text, DVC_LOCK, this.limits);
-    if (errors.length === 1) throw errors[0] as ReprodError;
-    if (errors.length > 1) throw new ReprodErrors(errors);
-    return lock;
-  }
-
-  commit(stage: string, entry: LockStage): Promise<void> {
-    const next = this.chain.then(async () => {
-      const current = await this.current();
-      const lock = upsertStage(current.lock, stage, entry);
-      const text = this.texts.text(lock);
-      if (current.text !== text) await this.ws.writeTextAtomic(DVC_LOCK, text);
-      this.known = { text, lock };
-    });
-    this.chain = next.catch(() => undefined);
-    return next;
-  }
-
-  /** Drops the stages' entries, as `dvc remove` does; no entry left: dvc.lock goes. */
-  remove(stages: readonly string[]): Promise<void> {
-    const next = this.chain.then(async () => {
-      const current = await this.current();
-      if (current.text === undefined) return;
-      if (!stages.some((s) => current.lock.stages.has(s))) return;
-      // the model read is shared: the entries left go into a new one
-      const lock: Lockfile = { stages: new Map([...current.lock.stages].filter(([name]) => !stages.includes(name))) };
-      if (lock.stages.size === 0) {
-        await this.ws.remove(DVC_LOCK);
-        this.known = undefined;
-        return;
-      }
-      const text = this.texts.text(lock);
-      await this.ws.writeTextAtomic(DVC_LOCK, text);
-      this.known = { text, lock };
-    });
-    this.chain = next.catch(() => undefined);
-    return next;
-  }
-
-  private async current(): Promise<{ text: string | undefined; lock: Lockfile }> {
-    const text = await this.ws.readText(DVC_LOCK);
-    const known = this.known;
-    if (known && known.text === text) return known;
-    const fresh = { text, lock: parse(text, this.limits) };
-    this.known = fresh;
-    return fresh;
-  }
 }
 
 export interface Project {
@@ -286,7 +230,7 @@ export function openProject(rootDir: string, log?: Logger, cacheOverride?: Cache
     owner,
   });
   const hasher = new WorkspaceHasher({ root, owner, ...(log ? { logger: log } : {}), ...(hashProgress ? { progress: hashProgress } : {}) });
-  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits), statusStore: new StatusStore(ws, log), owner, limits };
+  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits, () => findPipelineFiles(root, undefined, workspaceIgnores(root, usesGit(config)))), statusStore: new StatusStore(ws, log), owner, limits };
 }
 
 /** The cache folder `.dvc/config` names (`cache.dir`, relative to .dvc/), or undefined for the default. */

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { LocalRemote } from '../adapters/remote/local-remote.js';
 import { AzureRemote } from '../adapters/remote/azure-remote.js';
+import { GsRemote } from '../adapters/remote/gs-remote.js';
 import { HttpRemote } from '../adapters/remote/http-remote.js';
 import { S3Remote } from '../adapters/remote/s3-remote.js';
 import { SshRemote } from '../adapters/remote/ssh-remote.js';
@@ -23,6 +24,7 @@ import {
 import type { RemoteStore } from '../core/ports.js';
 import { Progress } from '../remote/progress.js';
 import { barFor } from './hash-progress.js';
+import { withAskedPassword, type PasswordPrompt } from '../remote/ask-password.js';
 import { defaultJobs, defaultRemoteName, resolveRemote, type RemoteConfigInput, type RemoteSpec } from '../remote/remote-config.js';
 import { selectTracked, type SkippedOut, type TrackedOut } from '../remote/tracked.js';
 import { cleanLeftovers, type Leftovers } from './leftovers.js';
@@ -46,6 +48,8 @@ export interface DataCommandOptions {
   env?: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
   log?: Logger;
+  /** Asks for the password of a remote with `ask_password` (a terminal); without it such a remote is refused. */
+  askPassword?: PasswordPrompt;
 }
 
 // ------------------------------------------------------------ configuration
@@ -56,18 +60,21 @@ export function remoteConfigInput(root: string, env: Readonly<Record<string, str
 }
 
 /** The adapter for a configured remote: the one place remotes are constructed. */
-export function openRemote(spec: RemoteSpec): RemoteStore {
+export function openRemote(spec: RemoteSpec, opts: { root?: string } = {}): RemoteStore {
   switch (spec.kind) {
     case 'local':
       return new LocalRemote(spec.path);
     case 's3':
-      return new S3Remote(spec);
+      // the workspace keeps the multipart uploads it has under way, so that the next push aborts those a kill left behind
+      return new S3Remote(spec, opts.root === undefined ? {} : { journalDir: path.join(opts.root, '.dvc', 'tmp', 'reprod', 'uploads') });
     case 'http':
       return new HttpRemote(spec);
     case 'ssh':
       return new SshRemote(spec);
     case 'azure':
       return new AzureRemote(spec);
+    case 'gs':
+      return new GsRemote(spec);
   }
 }
 
@@ -95,8 +102,8 @@ interface Opened {
 }
 
 async function withRemote<T>(root: string, name: string, opts: DataCommandOptions, fn: (r: Opened) => Promise<T>): Promise<T> {
-  const spec = resolveRemote(remoteConfigInput(root, opts.env), name === '' ? undefined : name);
-  const remote = openRemote(spec);
+  const spec = await withAskedPassword(resolveRemote(remoteConfigInput(root, opts.env), name === '' ? undefined : name), opts.askPassword);
+  const remote = openRemote(spec, { root });
   try {
     return await fn({ spec, remote, jobs: opts.jobs ?? spec.jobs ?? defaultJobs(availableParallelism()) });
   } finally {
@@ -121,6 +128,8 @@ export interface TransferSummary {
   failed: Failure[];
   /** Outputs that cannot be moved at all (DVC 2 hashes). */
   skipped: SkippedOut[];
+  /** See SyncResult.notes. */
+  notes?: string[];
 }
 
 /** `reprod push`: what the remote lacks of the targets' outputs (all when none). */
@@ -130,15 +139,18 @@ export async function pushData(root: string, targets: readonly string[], opts: D
     const outs = selected(data, targets, opts);
     let moved = 0;
     const failed: Failure[] = [];
+    const notes: string[] = [];
     for (const [name, group] of byRemote(outs, opts.remote, opts.runCache === true)) {
       await withRemote(project.root, name, opts, async ({ remote, jobs }) => {
         const ctx = { cache: project.cache, remote, jobs, progress: progressFor('push', opts), ...(opts.signal ? { signal: opts.signal } : {}) };
         const res = await pushObjects(ctx, group, { runCache: opts.runCache === true && name === (opts.remote ?? '') });
         moved += res.moved;
         failed.push(...res.failed);
+        notes.push(...(res.notes ?? []));
       });
     }
-    return { moved, failed, skipped: data.skipped };
+    for (const n of notes) opts.log?.info({ note: n }, 'push');
+    return { moved, failed, skipped: data.skipped, ...(notes.length ? { notes } : {}) };
   });
 }
 

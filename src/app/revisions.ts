@@ -8,10 +8,11 @@ import { ReprodError } from '../core/errors.js';
 import type { Pipeline } from '../core/types.js';
 import type { EncodedError } from '../metrics/data-file.js';
 import { readText, type RevTree } from '../metrics/rev-tree.js';
-import { lockedOutputs } from '../metrics/tracked-outs.js';
+import { dvcFileOutputs, lockedOutputs } from '../metrics/tracked-outs.js';
 import { normalizeWsPath } from '../pipeline/paths.js';
 import { parseDvcYaml } from '../pipeline/parse-dvc-yaml.js';
-import { DVC_YAML, loadDvcConfig } from './project.js';
+import { findPipelineFiles, workspaceIgnores } from './pipeline-files.js';
+import { DVC_YAML, loadDvcConfig, usesGit } from './project.js';
 
 /** One revision of the workspace: its files (cached outputs included) and its pipeline as it was then. */
 export interface Revision {
@@ -30,12 +31,16 @@ export class Revisions {
   private repo: GitRepo | undefined | null = null;
   private readonly cache: LocalCache;
   private ws: Revision | undefined;
+  /** Whether git's ignore rules apply when the workspace's dvc.yaml files are found (not under `core.no_scm`). */
+  private readonly useGit: boolean;
 
   constructor(readonly root: string) {
     if (!existsSync(path.join(root, DVC_YAML)) && !existsSync(path.join(root, '.dvc'))) {
       throw new ReprodError('NO_PIPELINE', `no ${DVC_YAML} (and no .dvc folder) in ${root}`);
     }
-    const cacheDir = loadDvcConfig(root).get('cache')?.get('dir');
+    const config = loadDvcConfig(root);
+    this.useGit = usesGit(config);
+    const cacheDir = config.get('cache')?.get('dir');
     this.cache = new LocalCache({ root, ...(cacheDir ? { cacheDir: path.resolve(root, '.dvc', cacheDir) } : {}) });
   }
 
@@ -66,21 +71,54 @@ export class Revisions {
   }
 
   private open(base: RevTree): Revision {
-    const pipelines = pipelinesIn(base);
+    // the workspace's dvc.yaml files are found as DVC finds them; a revision's are every dvc.yaml git holds there
+    const files = base.rev === 'workspace' && base instanceof WorkspaceTree ? findPipelineFiles(this.root, undefined, workspaceIgnores(this.root, this.useGit)) : pipelineFilesOf(base);
+    const pipelines = pipelinesIn(base, files);
     const tree = new TrackedTree(
       base,
-      () => lockedOutputs(pipelines, (file) => textOf(base, file)),
+      () => [...lockedOutputs(pipelines, (file) => textOf(base, file)), ...dvcFileOutputs(dvcFilesIn(base))],
       (md5) => this.cache.objectPath(md5),
     );
     return { rev: base.rev, tree, pipelines };
   }
 }
 
-/** The pipeline a tree holds: its dvc.yaml, templated with the params files of the same tree. */
-function pipelinesIn(tree: RevTree): Pipeline[] {
-  const text = textOf(tree, DVC_YAML);
-  if (text === undefined) return [];
-  return [parseDvcYaml(text, { file: DVC_YAML, readFile: (rel) => textOf(tree, rel) })];
+/**
+ * The dvc.yaml files of a revision's tree, in walk order (a folder's own,
+ * then its sub-folders by name), none inside `.dvc/`.
+ */
+function pipelineFilesOf(tree: RevTree): string[] {
+  const dirs = tree
+    .find('.')
+    .filter((f) => (f === DVC_YAML || f.endsWith(`/${DVC_YAML}`)) && !f.startsWith('.dvc/') && !f.includes('/.dvc/'))
+    .map((f) => (f === DVC_YAML ? [] : f.split('/').slice(0, -1)));
+  const walkOrder = (a: string[], b: string[]): number => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return (a[i] as string) < (b[i] as string) ? -1 : 1;
+    return a.length - b.length;
+  };
+  return dirs.sort(walkOrder).map((d) => (d.length === 0 ? DVC_YAML : `${d.join('/')}/${DVC_YAML}`));
+}
+
+/** Every pipeline a revision's tree holds (see pipelineFilesOf), each as its file writes it. */
+export function pipelinesOfTree(tree: RevTree): Pipeline[] {
+  return pipelinesIn(tree, pipelineFilesOf(tree));
+}
+
+/** The pipelines a tree holds: each dvc.yaml, templated with the params files of the same tree beside it. */
+function pipelinesIn(tree: RevTree, files: readonly string[]): Pipeline[] {
+  return files.flatMap((file) => {
+    const text = textOf(tree, file);
+    return text === undefined ? [] : [parseDvcYaml(text, { file, readFile: (rel) => textOf(tree, rel) })];
+  });
+}
+
+/** The `.dvc` files a tree holds, with their text (looked for only when a read misses: see TrackedTree). */
+function dvcFilesIn(tree: RevTree): { file: string; text: string }[] {
+  return tree.find('.').flatMap((file) => {
+    if (!file.endsWith('.dvc')) return [];
+    const text = textOf(tree, file);
+    return text === undefined ? [] : [{ file, text }];
+  });
 }
 
 function textOf(tree: RevTree, file: string): string | undefined {

@@ -5,6 +5,7 @@ import { ReprodError } from '../core/errors.js';
 import type { Stage } from '../core/types.js';
 import { removeStage, setFrozen } from '../pipeline/dvc-yaml-edit.js';
 import { stageNames, unknownStage } from '../pipeline/stage-names.js';
+import { splitAddress } from '../pipeline/stage-address.js';
 import { outsEscapeError } from '../reconcile/out-guard.js';
 import { DVC_YAML, loadPipeline, withProject, type Project } from './project.js';
 
@@ -20,49 +21,67 @@ function resolveTargets(stages: readonly Stage[], targets: readonly string[]): {
   if (targets.length === 0) throw new ReprodError('USAGE', 'name at least one stage');
   return targets.map((target) => {
     const named = stages.filter((s) => s.name === target || s.group === target);
-    if (named.length === 0) throw unknownStage(target, stageNames(stages), DVC_YAML);
+    if (named.length === 0) throw unknownStage(target, stageNames(stages), 'the pipeline');
     return { target, stages: named };
   });
 }
 
-async function readSpecText(project: Project): Promise<string> {
-  const text = await project.ws.readText(DVC_YAML);
-  if (text === undefined) throw new ReprodError('NO_PIPELINE', `no ${DVC_YAML} in ${project.root}`);
+async function readSpecText(project: Project, file: string): Promise<string> {
+  const text = await project.ws.readText(file);
+  if (text === undefined) throw new ReprodError('NO_PIPELINE', file === DVC_YAML ? `no ${DVC_YAML} in ${project.root}` : `no ${file}`);
   return text;
 }
 
-/** Writes dvc.yaml after an edit, once the new text loads as a pipeline; `undefined` deletes it. */
-async function writeSpecText(project: Project, text: string | undefined): Promise<void> {
+/** Writes a dvc.yaml after an edit, once the new text loads as a pipeline; `undefined` deletes it. */
+async function writeSpecText(project: Project, file: string, text: string | undefined): Promise<void> {
   if (text === undefined) {
-    await project.ws.remove(DVC_YAML);
+    await project.ws.remove(file);
     return;
   }
-  const before = await readSpecText(project);
-  await project.ws.writeTextAtomic(DVC_YAML, text);
+  const before = await readSpecText(project, file);
+  await project.ws.writeTextAtomic(file, text);
   try {
     loadPipeline(project.root);
   } catch (cause) {
-    await project.ws.writeTextAtomic(DVC_YAML, before);
-    throw new ReprodError('SCHEMA', `editing ${DVC_YAML} would leave it unreadable; it is left as it was`, { cause, source: { file: DVC_YAML } });
+    await project.ws.writeTextAtomic(file, before);
+    throw new ReprodError('SCHEMA', `editing ${file} would leave it unreadable; it is left as it was`, { cause, source: { file } });
   }
+}
+
+/**
+ * Targets by the dvc.yaml that holds them (a stage of `sub/dvc.yaml` is
+ * edited there, under its bare name), files in the order first named.
+ */
+function byFile<T extends { target: string }>(resolved: readonly T[]): Map<string, (T & { name: string })[]> {
+  const out = new Map<string, (T & { name: string })[]>();
+  for (const r of resolved) {
+    const { file, name } = splitAddress(r.target);
+    out.set(file, [...(out.get(file) ?? []), { ...r, name }]);
+  }
+  return out;
 }
 
 /** `reprod freeze` / `unfreeze`: sets or clears `frozen` on each stage named. dvc.lock is left as it is. */
 export async function freezeStages(root: string, targets: readonly string[], frozen: boolean): Promise<string[]> {
   return withProject(root, undefined, async (project) => {
     const { pipeline } = loadPipeline(project.root);
-    let text = await readSpecText(project);
-    const done: string[] = [];
-    for (const { target, stages } of resolveTargets(pipeline.stages, targets)) {
+    const resolved = resolveTargets(pipeline.stages, targets);
+    for (const { target, stages } of resolved) {
       const stage = stages[0];
       // a generated stage exists only as its template's expansion: DVC cannot write it either
       if (stages.length > 1 || (stage && stage.group !== stage.name)) {
         throw new ReprodError('USAGE', `cannot dump a parametrized stage: '${target}'`, { remedy: 'Edit dvc.yaml by hand: the stage is written there as a template.' });
       }
-      text = setFrozen(text, DVC_YAML, target, frozen);
-      done.push(target);
     }
-    await writeSpecText(project, text);
+    const done: string[] = [];
+    for (const [file, named] of byFile(resolved)) {
+      let text = await readSpecText(project, file);
+      for (const { target, name } of named) {
+        text = setFrozen(text, file, name, frozen);
+        done.push(target);
+      }
+      await writeSpecText(project, file, text);
+    }
     return done;
   });
 }
@@ -100,13 +119,15 @@ export async function removeStages(root: string, targets: readonly string[], opt
       const escaped = await outsEscapeError(project.ws, stage);
       if (escaped) throw escaped;
     }
-    let text: string | undefined = await readSpecText(project);
-    for (const { target } of resolved) {
-      if (text === undefined) break;
-      text = removeStage(text, DVC_YAML, target).text;
-    }
     // dvc.yaml first (checked before it stays), then dvc.lock, then the outputs
-    await writeSpecText(project, text);
+    for (const [file, named] of byFile(resolved)) {
+      let text: string | undefined = await readSpecText(project, file);
+      for (const { name } of named) {
+        if (text === undefined) break;
+        text = removeStage(text, file, name).text;
+      }
+      await writeSpecText(project, file, text);
+    }
     const result: RemoveResult = { stages: gone.map((s) => s.name), removedOuts: [], unprotected: 0 };
     await project.lockStore.remove(result.stages);
     // their entries leave .gitignore, as `dvc remove` takes them out

@@ -11,6 +11,7 @@ export { parseTaskSources } from '../export/task-spec.js';
 import { objectKey } from '../remote/layout.js';
 import { completeRemoteEntry, remoteRunEntries } from '../remote/remote-runs.js';
 import { defaultJobs, resolveRemote } from '../remote/remote-config.js';
+import { withAskedPassword } from '../remote/ask-password.js';
 import { observeStage } from '../reconcile/observe.js';
 import { lockEntryFromObserved } from '../reconcile/stage-steps.js';
 import { reproOnce } from './oneshot.js';
@@ -141,7 +142,8 @@ export async function runStageTask(opts: StageTaskOptions): Promise<StageTaskRes
     await mkdir(path.join(root, '.dvc'), { recursive: true });
     await writeFile(path.join(root, '.dvc', 'config'), opts.dvcConfig);
     const env = opts.env ?? process.env;
-    const spec = resolveRemote(remoteConfigInput(root, env));
+    // a task runs unattended: a remote with ask_password is refused with the way to store the password
+    const spec = await withAskedPassword(resolveRemote(remoteConfigInput(root, env)), undefined);
     const remote = openRemote(spec);
     const jobs = spec.jobs ?? defaultJobs(availableParallelism());
     let hit: LockStage | undefined;

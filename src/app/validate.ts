@@ -7,7 +7,7 @@ import type { Dag } from '../pipeline/dag.js';
 import { validateDvcYamlText } from '../pipeline/schema.js';
 import { observeStage } from '../reconcile/observe.js';
 import { lockEntryFromObserved } from '../reconcile/stage-steps.js';
-import { loadPipeline, withProject, type Project } from './project.js';
+import { loadSpec, withProject, type Project } from './project.js';
 
 /** One error as it is, several as one ReprodErrors. */
 function fail(errors: ReprodError[]): never {
@@ -91,17 +91,18 @@ async function paramsErrors(project: Project, dag: Dag, stages: readonly Stage[]
  * `validate`: dvc.yaml's syntax, schema, templating and DAG (loading it),
  * then what only the workspace can say: dependencies that neither exist nor
  * are produced, and params files and keys that cannot be read. Throws every
- * error found; returns the number of stages.
+ * error found; returns the number of stages and the dvc.yaml files read.
  */
-export async function validateWorkspace(root: string): Promise<{ stages: number }> {
+export async function validateWorkspace(root: string): Promise<{ stages: number; files: readonly string[] }> {
   return withProject(root, undefined, async (project) => {
-    const { pipeline, dag } = loadPipeline(project.root);
+    const { pipeline, dag, files } = loadSpec(project.root);
+    if (files) project.lockStore.usePipelineFiles(files);
     // dvc.lock is input too: what status and repro would refuse, validate refuses
     await project.lockStore.read();
     const errors: ReprodError[] = [];
     for (const stage of pipeline.stages) errors.push(...(await missingDeps(project, dag, stage)));
     errors.push(...(await paramsErrors(project, dag, pipeline.stages)));
     if (errors.length > 0) fail(errors);
-    return { stages: pipeline.stages.length };
+    return { stages: pipeline.stages.length, files: files ?? [pipeline.file] };
   });
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { FlockWorkspaceLock } from '../adapters/fs/workspace-lock.js';
+import { markWriter } from '../adapters/fs/writer-marks.js';
 import { ReprodError } from '../core/errors.js';
 import { loadDvcConfig } from './project.js';
 import { DEFAULT_LOCK_WAIT_MS, PassLease, parseLockWaitSeconds, type AcquireOptions, type WorkspaceLock } from '../core/ports.js';
@@ -35,6 +36,8 @@ export async function withWorkspaceLock<T>(root: string, opts: AcquireOptions, f
   if (!existsSync(path.join(abs, 'dvc.yaml')) && !existsSync(path.join(abs, '.dvc'))) return fn();
   const held = await openWorkspaceLock(abs).acquire(opts);
   try {
+    // this process's temporary files can then be told from those of writers that died (adapters/fs/writer-marks.ts)
+    await markWriter(abs);
     return await fn();
   } finally {
     await held.release();

@@ -1,13 +1,8 @@
-import { checkoutOutputs, notCheckedOutError } from '../app/checkout.js';
-import { pipelineDag } from '../app/dag.js';
 import { chooseLogFormat, commandLogger, serviceLogger } from '../app/logging.js';
 import type { RuntimeMode } from '../app/project.js';
 import type { StageDecision } from '../app/oneshot.js';
 import type { DataCommandOptions } from '../app/remotes.js';
-import { validateSchemaOnly, validateWorkspace } from '../app/validate.js';
 import type { Logger } from '../core/ports.js';
-import { formatCloudStatus } from '../remote/cloud-status.js';
-import { failuresError, summary } from '../remote/report.js';
 import {
   formatCheckedOut,
   formatCommitted,
@@ -15,6 +10,7 @@ import {
   formatDecision,
   formatGc,
   formatSkipped,
+  formatSourceDecision,
   formatStageStart,
   formatStatus,
   formatStatusJson,
@@ -28,18 +24,19 @@ import {
  */
 const oneshot = () => import('../app/oneshot.js');
 const remotes = () => import('../app/remotes.js');
+const report = () => import('../remote/report.js');
 
 export { processIo, type Io } from './io.js';
 import type { Io } from './io.js';
 
 export async function commandValidate(io: Io, root: string, schemaOnly: string | undefined): Promise<number> {
   if (schemaOnly !== undefined) {
-    await validateSchemaOnly(root, schemaOnly);
+    await (await import('../app/validate.js')).validateSchemaOnly(root, schemaOnly);
     io.out(`${schemaOnly}: valid\n`);
     return 0;
   }
-  const { stages } = await validateWorkspace(root);
-  io.out(`dvc.yaml: valid (${stages} stages)\n`);
+  const { stages, files } = await (await import('../app/validate.js')).validateWorkspace(root);
+  io.out(`${files.join(', ')}: valid (${stages} stages)\n`);
   return 0;
 }
 
@@ -47,14 +44,23 @@ export async function commandStatus(
   io: Io,
   root: string,
   targets: string[],
-  opts: { json: boolean; quiet?: boolean; verbose: boolean; runtime: RuntimeMode },
+  opts: { json: boolean; quiet?: boolean; verbose: boolean; runtime: RuntimeMode; cwd?: string },
 ): Promise<number> {
-  const { stale, looked } = await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log: commandLogger(opts.verbose), progress: progressOut(io) }, targets);
+  const log = commandLogger(opts.verbose);
+  // `.dvc` data sources are reported after the stages; targets naming them are not stages
+  const { changed, stageTargets } = await (await import('../app/data-sources.js')).changedSources(root, targets, log);
+  const { stale, looked } = stageTargets === undefined ? { stale: [], looked: [] } : await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log, progress: progressOut(io) }, stageTargets);
   // a daemon on the workspace knows what staleness cannot say: failed, running, blocked
   const daemon = await (await import('../app/daemon-status.js')).daemonView(root, looked);
   const failed = daemon?.phases.some((p) => p.phase === 'Failed') === true;
-  if (opts.quiet) return stale.length > 0 || failed ? 1 : 0;
-  io.out(opts.json ? formatStatusJson(stale, daemon) : formatStatus(stale, daemon));
+  if (opts.quiet) return stale.length > 0 || changed.length > 0 || failed ? 1 : 0;
+  // started in a sub-folder: stages and paths as DVC prints them there, relative to it
+  const { addressFrom, sourceFromFolder, staleFromFolder } = await import('../app/workspace-root.js');
+  const cwd = opts.cwd ?? '.';
+  const shown = staleFromFolder(stale, cwd);
+  const sources = changed.map((c) => sourceFromFolder(c, cwd));
+  const seen = daemon && cwd !== '.' ? { ...daemon, phases: daemon.phases.map((p) => ({ ...p, stage: addressFrom(p.stage, cwd) })) } : daemon;
+  io.out(opts.json ? formatStatusJson(shown, seen, sources) : formatStatus(shown, seen, sources));
   return failed ? 1 : 0;
 }
 
@@ -74,8 +80,13 @@ export async function commandRepro(
     tracking?: boolean;
     verbose: boolean;
     runtime: RuntimeMode;
+    /** The folder started in (workspace-relative): stages and paths are printed from there, as DVC prints them. */
+    cwd?: string;
   },
 ): Promise<number> {
+  let verified = 0;
+  const { addressFrom, sourceFromFolder, staleFromFolder } = await import('../app/workspace-root.js');
+  const cwd = opts.cwd ?? '.';
   const decisions = await (await oneshot()).reproOnce(
     // the command line runs a repro (but a dry one) under the workspace lock
     { root, runtime: opts.runtime, log: commandLogger(opts.verbose), lockHeld: !opts.dry, progress: progressOut(io) },
@@ -92,10 +103,17 @@ export async function commandRepro(
       ...(opts.tracking === false ? { tracking: false } : {}),
       tee: () => ({ write: (chunk, stream) => (stream === 'stdout' ? io.out(chunk) : io.err(chunk)) }),
       onDecision: (d) => {
-        const line = formatDecision(d);
+        const line = formatDecision(cwd === '.' ? d : { ...d, stage: addressFrom(d.stage, cwd) });
         if (line !== undefined) io.out(`${line}\n`);
       },
-      onStart: (stage, reasons) => io.out(formatStageStart(stage, reasons)),
+      onStart: (stage, reasons) => {
+        const [shown] = staleFromFolder([{ stage, reasons: [...reasons] }], cwd);
+        if (shown) io.out(formatStageStart(shown.stage, shown.reasons));
+      },
+      onSource: (d) => {
+        if (d.action === 'verified') verified++;
+        io.out(`${formatSourceDecision(sourceFromFolder(d, cwd))}\n`);
+      },
     },
   );
   const failures = decisions.filter((d): d is Extract<StageDecision, { action: 'failed' }> => d.action === 'failed');
@@ -104,13 +122,14 @@ export async function commandRepro(
   if (decisions.some((d) => d.action === 'cancelled')) return 130;
   if (!opts.dry && decisions.some((d) => d.action === 'ran' || d.action === 'restored')) {
     io.out('Updated dvc.lock\n');
-  } else if (!opts.dry) {
+  } else if (!opts.dry && verified === 0) {
     io.out('Data and pipelines are up to date.\n');
   }
   return 0;
 }
 
 export async function commandCheckout(io: Io, root: string, targets: string[], opts: { force: boolean; verbose: boolean }): Promise<number> {
+  const { checkoutOutputs, notCheckedOutError } = await import('../app/checkout.js');
   const res = await checkoutOutputs(root, targets, { force: opts.force, log: commandLogger(opts.verbose) });
   warnSkipped(io, res.skipped);
   io.out(formatCheckedOut(res));
@@ -125,14 +144,19 @@ export async function commandDag(
   root: string,
   target: string | undefined,
   format: DagFormat,
+  /** The folder started in (workspace-relative): stages are named from there. */
+  cwd = '.',
 ): Promise<number> {
-  io.out(formatDag(pipelineDag(root, target), format));
+  io.out(formatDag((await import('../app/dag.js')).pipelineDag(root, target, cwd), format));
   return 0;
 }
 
 export async function commandCommit(io: Io, root: string, targets: string[], opts: { verbose: boolean; runtime: RuntimeMode }): Promise<number> {
-  const committed = await (await oneshot()).commitStages({ root, runtime: opts.runtime, log: commandLogger(opts.verbose) }, targets);
-  io.out(formatCommitted(committed));
+  const log = commandLogger(opts.verbose);
+  // the `.dvc` data sources first (their outputs are what stages read), then the stages
+  const sources = await (await import('../app/data-sources.js')).commitSources(root, targets, log);
+  const committed = sources.stageTargets === undefined ? [] : await (await oneshot()).commitStages({ root, runtime: opts.runtime, log }, sources.stageTargets);
+  io.out(formatCommitted([...sources.committed, ...committed]));
   return 0;
 }
 
@@ -235,6 +259,7 @@ function dataOptions(io: Io, o: DataCliOptions): DataCommandOptions {
     withDeps: o.withDeps === true,
     force: o.force === true,
     progress: progressOut(io),
+    ...(io.askPassword ? { askPassword: io.askPassword } : {}),
     log: commandLogger(o.verbose),
   };
 }
@@ -243,24 +268,34 @@ function warnSkipped(io: Io, skipped: Parameters<typeof formatSkipped>[0]): void
   if (skipped.length > 0) io.err(formatSkipped(skipped));
 }
 
+/** What moved (`4 files pushed`); "Everything is up to date." only when nothing moved and nothing failed. */
+function outcome(io: Io, moved: string, failed: number): void {
+  if (moved !== '') io.out(`${moved}\n`);
+  else if (failed === 0) io.out('Everything is up to date.\n');
+}
+
 export async function commandPush(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
   const res = await (await remotes()).pushData(root, targets, dataOptions(io, o));
+  const { summary, failuresError } = await report();
   warnSkipped(io, res.skipped);
-  io.out(`${summary([['pushed', res.moved]]) || 'Everything is up to date.'}\n`);
+  for (const n of res.notes ?? []) io.err(`${n}\n`);
+  outcome(io, summary([['pushed', res.moved]]), res.failed.length);
   if (res.failed.length > 0) throw failuresError('push', res.failed);
   return 0;
 }
 
 export async function commandFetch(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
   const res = await (await remotes()).fetchData(root, targets, dataOptions(io, o));
+  const { summary, failuresError } = await report();
   warnSkipped(io, res.skipped);
-  io.out(`${summary([['fetched', res.moved]]) || 'Everything is up to date.'}\n`);
+  outcome(io, summary([['fetched', res.moved]]), res.failed.length);
   if (res.failed.length > 0) throw failuresError('fetch', res.failed);
   return 0;
 }
 
 export async function commandPull(io: Io, root: string, targets: string[], o: DataCliOptions): Promise<number> {
   const res = await (await remotes()).pullData(root, targets, dataOptions(io, o));
+  const { summary, failuresError } = await report();
   warnSkipped(io, res.skipped);
   io.out(formatCheckedOut(res));
   const text = summary([
@@ -268,7 +303,7 @@ export async function commandPull(io: Io, root: string, targets: string[], o: Da
     ['added', res.added.length],
     ['modified', res.modified.length],
   ]);
-  io.out(`${text || 'Everything is up to date.'}\n`);
+  outcome(io, text, res.failed.length);
   if (res.failed.length > 0) throw failuresError('pull', res.failed);
   return 0;
 }
@@ -276,7 +311,7 @@ export async function commandPull(io: Io, root: string, targets: string[], o: Da
 /** `status --cloud` / `status -r NAME`: what `dvc status -c` prints (`--json`: its JSON). */
 export async function commandCloudStatus(io: Io, root: string, targets: string[], o: DataCliOptions & { json: boolean }): Promise<number> {
   const { remote, status } = await (await remotes()).cloudStatusData(root, targets, dataOptions(io, o));
-  io.out(o.json ? `${JSON.stringify(Object.fromEntries(status))}\n` : formatCloudStatus(status, remote));
+  io.out(o.json ? `${JSON.stringify(Object.fromEntries(status))}\n` : (await import('../remote/cloud-status.js')).formatCloudStatus(status, remote));
   return 0;
 }
 

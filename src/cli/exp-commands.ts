@@ -1,10 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { commandLogger } from '../app/logging.js';
 import type { RuntimeMode } from '../app/project.js';
-import { showCsv, showJson, showTable } from '../experiments/exp-table.js';
 import { pyJsonDumps } from '../lock/py-json.js';
-import { diffJson } from '../metrics/diff.js';
-import { diffTable, renderTable } from '../metrics/table.js';
 import type { Io } from './commands.js';
 import { formatDecision } from './format.js';
 
@@ -54,6 +51,7 @@ export function registerExpCommands(program: Command, io: Io, ctx: ExpCliContext
     .option('--only-changed', 'only the columns whose value differs between rows')
     .action(async (o: { json?: boolean; csv?: boolean; sortBy?: string; sortOrder: 'asc' | 'desc'; onlyChanged?: boolean }) => {
       const data = (await results()).experimentsShow(ctx.root());
+      const { showCsv, showJson, showTable } = await import('../experiments/exp-table.js');
       const opts = { ...(o.sortBy ? { sortBy: o.sortBy } : {}), sortOrder: o.sortOrder, onlyChanged: o.onlyChanged === true };
       if (o.json) io.out(`${pyJsonDumps(showJson(data.workspace, data.baselines))}\n`);
       else if (o.csv) io.out(showCsv(data.workspace, data.baselines, opts));
@@ -71,6 +69,7 @@ export function registerExpCommands(program: Command, io: Io, ctx: ExpCliContext
     .option('--md', 'Markdown tables')
     .action(async (a: string, b: string | undefined, o: { all?: boolean; json?: boolean; md?: boolean }) => {
       const d = (await results()).experimentsDiff(ctx.root(), a, b, o.all === true);
+      const [{ diffJson }, { diffTable, renderTable }] = await Promise.all([import('../metrics/diff.js'), import('../metrics/table.js')]);
       if (o.json) {
         io.out(`${pyJsonDumps(new Map([['params', diffJson(d.params)], ['metrics', diffJson(d.metrics)]]))}\n`);
       } else {

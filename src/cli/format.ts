@@ -6,6 +6,7 @@
  * (eslint.config.js names them).
  */
 import type { DaemonStagePhase, DaemonView } from '../app/daemon-status.js';
+import type { ChangedSource, SourceDecision } from '../app/data-sources.js';
 import type { pipelineDag } from '../app/dag.js';
 import type { StageDecision } from '../app/oneshot.js';
 import type { GcSummary, TransferSummary } from '../app/remotes.js';
@@ -21,15 +22,16 @@ export interface StaleStage {
   reasons: ChangeReason[];
 }
 
-/** `status`: each stale stage with its reasons, one per line, or that nothing is stale. */
-export function formatStatus(stale: readonly StaleStage[], daemon?: DaemonView): string {
+/** `status`: each stale stage (then each changed data source) with its reasons, one per line, or that nothing is stale. */
+export function formatStatus(stale: readonly StaleStage[], daemon?: DaemonView, sources: readonly ChangedSource[] = []): string {
   const phases = daemon?.phases ?? [];
+  const entries = [...stale.map(({ stage, reasons }) => ({ name: stage.name, reasons })), ...sources.map(({ file, reasons }) => ({ name: file, reasons }))];
   const stalePart =
-    stale.length === 0
+    entries.length === 0
       ? phases.length === 0
         ? 'Data and pipelines are up to date.\n'
         : ''
-      : `${stale.flatMap(({ stage, reasons }) => [`${stage.name}:`, ...reasons.map((r) => `    ${describeReason(r)}`)]).join('\n')}\n`;
+      : `${entries.flatMap(({ name, reasons }) => [`${name}:`, ...reasons.map((r) => `    ${describeReason(r)}`)]).join('\n')}\n`;
   if (phases.length === 0) return stalePart;
   const who = daemon?.daemon ? ` (pid ${daemon.daemon.pid}${daemon.daemon.url ? `, ${daemon.daemon.url}` : ''})` : '';
   return `${stalePart}${stalePart === '' ? '' : '\n'}The daemon${who} reports:\n${phases.map((p) => `    ${p.stage}: ${p.phase}${p.message ? `: ${p.message}` : ''}`).join('\n')}\n`;
@@ -41,13 +43,16 @@ function phaseEntry(p: DaemonStagePhase): string {
 }
 
 /**
- * `status --json`: what `dvc status --json` prints, byte for byte. When a
+ * `status --json`: what `dvc status --json` prints, byte for byte, data
+ * sources (`.dvc` files) included. When a
  * daemon runs on the workspace, a stage it reports Failed, Running, Blocked...
  * gets one more string entry (`"daemon: Failed: ..."`), so the shape stays
  * DVC's (stage → list of changes) for scripts written for it.
  */
-export function formatStatusJson(stale: readonly StaleStage[], daemon?: DaemonView): string {
+export function formatStatusJson(stale: readonly StaleStage[], daemon?: DaemonView, sources: readonly ChangedSource[] = []): string {
   const out = new Map<string, unknown[]>(stale.map(({ stage, reasons }) => [stage.name, toDvcStatusJson(reasons)]));
+  // the data sources after the pipeline's stages, as DVC walks the workspace: `"data/raw.dvc": [{"changed outs": {...}}]`
+  for (const { file, reasons } of sources) out.set(file, toDvcStatusJson(reasons));
   for (const p of daemon?.phases ?? []) out.set(p.stage, [...(out.get(p.stage) ?? []), phaseEntry(p)]);
   // Python's json.dumps bytes, as `dvc status --json` prints them; a Map keeps integer-like stage names in order
   return `${pyJsonDumps(out as Map<string, PyValue>)}\n`;
@@ -77,6 +82,20 @@ export function formatDecision(d: StageDecision): string | undefined {
   }
 }
 
+/** What `repro` prints for a data source (a `.dvc` file), in DVC's words. */
+export function formatSourceDecision(d: SourceDecision): string {
+  switch (d.action) {
+    case 'unchanged':
+      return `'${d.file}' didn't change, skipping`;
+    case 'pulled':
+      return `Pulling data for stage: '${d.file}'`;
+    case 'verified':
+      return d.frozen ? `Verifying outputs in frozen stage: '${d.file}'` : `Verifying data sources in stage: '${d.file}'`;
+    case 'would-verify':
+      return `Would verify data sources in stage: '${d.file}'${d.reasons.length ? `: ${d.reasons.map(describeReason).join('; ')}` : ' (forced)'}`;
+  }
+}
+
 /** The header of a stage run: why it runs (or that it is forced) and its commands. */
 export function formatStageStart(stage: Stage, reasons: readonly ChangeReason[]): string {
   const cmds = typeof stage.cmd === 'string' ? [stage.cmd] : stage.cmd;
@@ -89,8 +108,9 @@ export function formatCheckedOut(res: { added: readonly string[]; modified: read
   return [...res.modified.map((p) => `M\t${p}\n`), ...res.added.map((p) => `A\t${p}\n`)].join('');
 }
 
+/** `commit`: each stage (or `.dvc` file) recorded anew, or that nothing was. */
 export function formatCommitted(stages: readonly string[]): string {
-  return stages.length ? stages.map((s) => `Committed stage '${s}'\n`).join('') : 'Nothing to commit: dvc.lock matches the workspace.\n';
+  return stages.length ? stages.map((s) => `Committed stage '${s}'\n`).join('') : 'Nothing to commit: dvc.lock and the .dvc files match the workspace.\n';
 }
 
 /** An output the data commands leave alone, and why. */

@@ -4,9 +4,11 @@ import type { RuntimeMode } from '../app/project.js';
 import { reprodVersion } from '../app/version.js';
 import { ReprodError } from '../core/errors.js';
 import { parseLockWaitSeconds, waitingMessage } from '../core/ports.js';
+import { findWorkspaceRoot, resolveTarget, resolveTargets } from '../app/workspace-root.js';
 import { registerCompareCommands } from './compare-cli.js';
 import { registerExpCommands } from './exp-commands.js';
 import { registerConfigCommands } from './config-commands.js';
+import { registerDataSourceCommands } from './data-source-commands.js';
 import { registerEditCommands } from './edit-commands.js';
 import type { Io } from './io.js';
 
@@ -35,7 +37,11 @@ export function buildCli(io: Io): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
 
-  const root = () => path.resolve(program.opts<{ cwd: string }>().cwd);
+  // the workspace is the folder holding .dvc/ at or above the one started in (as DVC finds its repository)
+  const where = () => findWorkspaceRoot(path.resolve(program.opts<{ cwd: string }>().cwd));
+  const root = () => where().root;
+  /** Stage targets as the pipeline names them: `inner` started in sub/ is `sub/dvc.yaml:inner` (stage-address.ts). */
+  const stageTargets = (targets: string[]) => resolveTargets(targets, where().cwd);
   const verbose = () => program.opts<{ verbose?: boolean }>().verbose === true;
   const runtime = () => program.opts<{ runtime: RuntimeMode }>().runtime;
   /** Runs a command that writes the workspace under its lock (.dvc/tmp/lock, as DVC): one writer at a time. */
@@ -64,7 +70,7 @@ export function buildCli(io: Io): Command {
   program
     .command('status')
     .description('show which stages are stale and why')
-    .argument('[targets...]', 'stages (or foreach/matrix groups) to check')
+    .argument('[targets...]', 'stages (or foreach/matrix groups), or .dvc files, to check')
     .option('--json', 'print the shape `dvc status --json` prints')
     .option('-q, --quiet', 'print nothing; exit 1 when a stage is stale (as `dvc status -q`)')
     .option('-c, --cloud', 'compare the cache with the remote instead: what push would send, what is missing')
@@ -75,13 +81,20 @@ export function buildCli(io: Io): Command {
         io.exitCode = await (await commands()).commandCloudStatus(io, root(), targets, { ...dataFlags(o), json: o.json === true });
         return;
       }
-      io.exitCode = await (await commands()).commandStatus(io, root(), targets, { json: o.json === true, quiet: o.quiet === true, verbose: verbose(), runtime: runtime() });
+      io.exitCode = await (await commands()).commandStatus(io, root(), stageTargets(targets), {
+        json: o.json === true,
+        quiet: o.quiet === true,
+        verbose: verbose(),
+        runtime: runtime(),
+        cwd: where().cwd,
+      });
     });
 
   program
     .command('repro')
     .description('reproduce stale stages, upstream first')
-    .argument('[targets...]', 'stages (or groups) to bring up to date, with their upstream')
+    .argument('[targets...]', "stages (or groups, or dvc.yaml files) to bring up to date, with their upstream and the .dvc data sources they read (default: the current folder's dvc.yaml); or .dvc files to verify")
+    .option('-P, --all-pipelines', 'every stage of every dvc.yaml in the workspace')
     .option('-f, --force', 'run even stages that are up to date')
     .option('--dry', 'only print what would run')
     .option('--downstream', 'the targets and every stage downstream of them')
@@ -94,9 +107,22 @@ export function buildCli(io: Io): Command {
     .action(
       async (
         targets: string[],
-        o: { force?: boolean; dry?: boolean; downstream?: boolean; singleItem?: boolean; keepGoing?: boolean; runCache: boolean; pull?: boolean; jobs?: number; tracking: boolean },
+        o: {
+          force?: boolean;
+          dry?: boolean;
+          downstream?: boolean;
+          singleItem?: boolean;
+          keepGoing?: boolean;
+          runCache: boolean;
+          pull?: boolean;
+          jobs?: number;
+          tracking: boolean;
+          allPipelines?: boolean;
+        },
       ) => {
-        const repro = async () => (await commands()).commandRepro(io, root(), targets, {
+        // as DVC: no target is the dvc.yaml of the folder started in; -P is every stage of every file
+        const chosen = o.allPipelines === true ? [] : targets.length > 0 ? stageTargets(targets) : [resolveTarget('dvc.yaml', where().cwd)];
+        const repro = async () => (await commands()).commandRepro(io, root(), chosen, {
           ...(o.jobs !== undefined ? { jobs: o.jobs } : {}),
           force: o.force === true,
           dry: o.dry === true,
@@ -108,6 +134,7 @@ export function buildCli(io: Io): Command {
           tracking: o.tracking,
           verbose: verbose(),
           runtime: runtime(),
+          cwd: where().cwd,
         });
         // a dry run writes nothing: like status, it takes no lock
         io.exitCode = o.dry === true ? await repro() : await locked(repro);
@@ -117,9 +144,9 @@ export function buildCli(io: Io): Command {
   program
     .command('commit')
     .description('record outputs produced outside reprod (by hand, by Airflow) in dvc.lock and the cache, as `dvc commit`')
-    .argument('[targets...]', 'stages to commit (default: every stale stage)')
+    .argument('[targets...]', 'stages or .dvc files to commit (default: every stale stage and changed .dvc file)')
     .action(async (targets: string[]) => {
-      io.exitCode = await locked(async () => (await commands()).commandCommit(io, root(), targets, { verbose: verbose(), runtime: runtime() }));
+      io.exitCode = await locked(async () => (await commands()).commandCommit(io, root(), stageTargets(targets), { verbose: verbose(), runtime: runtime() }));
     });
 
   const exportCommand = program.command('export').description('export the pipeline to another orchestrator');
@@ -216,12 +243,13 @@ export function buildCli(io: Io): Command {
     .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean; md?: boolean }) => {
       if (o.md) return void (io.exitCode = await (await compare()).commandDagMarkdown(io, root(), target));
       const format = o.dot ? 'dot' : o.mermaid ? 'mermaid' : o.json ? 'json' : 'text';
-      io.exitCode = await (await commands()).commandDag(io, root(), target, format);
+      io.exitCode = await (await commands()).commandDag(io, root(), target === undefined ? undefined : resolveTarget(target, where().cwd), format, where().cwd);
     });
 
   registerCompareCommands(program, io, root);
   registerExpCommands(program, io, { root, verbose, runtime, locked });
-  registerEditCommands(program, io, root, locked);
+  registerEditCommands(program, io, root, locked, stageTargets);
+  registerDataSourceCommands(program, io, { root, verbose, locked });
   registerConfigCommands(program, io, root);
 
   program

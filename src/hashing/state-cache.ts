@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { FileOwner } from '../core/ports.js';
 import type { DirEntry, HashInfo } from '../core/types.js';
 import { errorMessage, isMissing } from '../core/errno.js';
+import { tempId } from '../core/temp-id.js';
 
 /**
  * What reprod remembers between runs so that an unchanged workspace is not
@@ -152,7 +153,7 @@ export class StateCache {
         if (d === resolve(first) || d === dirname(d)) break;
       }
     }
-    const tmp = `${file}.tmp-${process.pid}`;
+    const tmp = `${file}.${tempId()}.tmp`;
     writeFileSync(tmp, this.serialize());
     if (owner) chownSync(tmp, owner.uid, owner.gid);
     renameSync(tmp, file);

@@ -74,7 +74,7 @@ export function parseLockStage(text: string, file: string, limits: LockLimits = 
 
 function loadLockYaml(text: string, file: string, limits: LockLimits): LoadedYaml {
   try {
-    return loadYaml(text, file, { limits: { ...limits, maxDepth: (limits.maxDepth ?? DEFAULT_INPUT_LIMITS.maxDepth) + LOCK_NESTING } });
+    return loadYaml(text, file, { written: true, limits: { ...limits, maxDepth: (limits.maxDepth ?? DEFAULT_INPUT_LIMITS.maxDepth) + LOCK_NESTING } });
   } catch (err) {
     if (err instanceof ReprodError && err.code !== 'INPUT_LIMIT') {
       throw new ReprodError('LOCK_CORRUPT', err.message, {

@@ -1,5 +1,6 @@
 import type { Pipeline } from '../core/types.js';
 import { parseLockfile } from '../lock/lockfile.js';
+import { parseDvcFile } from '../pipeline/dvc-file.js';
 import { joinWsPath, wsDirname } from '../pipeline/paths.js';
 
 /** A workspace path DVC tracks, and the cache object (`md5`, or `<md5>.dir` for a directory) that holds it. */
@@ -30,4 +31,15 @@ export function lockedOutputs(pipelines: readonly Pipeline[], readLock: (file: s
     }
   }
   return out;
+}
+
+/**
+ * The outputs the `.dvc` files of a revision record (what `dvc add` tracks,
+ * which git ignores): read from the cache as the pipelines' outputs are.
+ * DVC 2 entries (another cache layout) and `cache: false` outputs are not.
+ */
+export function dvcFileOutputs(files: readonly { file: string; text: string }[]): TrackedOut[] {
+  return files.flatMap(({ file, text }) =>
+    parseDvcFile(text, file).outs.flatMap((o) => (o.md5 !== undefined && o.cache && !o.legacy ? [{ path: o.path, md5: o.md5 }] : [])),
+  );
 }

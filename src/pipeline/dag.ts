@@ -23,6 +23,36 @@ function isInside(path: string, dir: string): boolean {
 }
 
 /**
+ * The outs (of `sorted`, every out path in sorted order) that `dep` meets:
+ * the dep itself, a directory holding it, or one inside it. Found by looking
+ * up the dep's ancestors and a range of the sorted paths, not by comparing
+ * the dep with every out (quadratic in stages).
+ */
+function outsMeeting(dep: string, sorted: readonly string[]): string[] {
+  if (dep === '.') return [...sorted];
+  const found = new Set<string>();
+  const has = (p: string): boolean => sorted[binarySearch(sorted, p)] === p;
+  if (has('.')) found.add('.');
+  for (let i = dep.indexOf('/'); i >= 0; i = dep.indexOf('/', i + 1)) if (has(dep.slice(0, i))) found.add(dep.slice(0, i));
+  if (has(dep)) found.add(dep);
+  // paths inside dep/ sort between `dep/` and `dep0` ('0' follows '/')
+  for (let i = binarySearch(sorted, `${dep}/`); i < sorted.length && (sorted[i] as string) < `${dep}0`; i++) found.add(sorted[i] as string);
+  return [...found];
+}
+
+/** The first index of `sorted` whose path is not below `p`. */
+function binarySearch(sorted: readonly string[], p: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as string) < p) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
  * Builds the DAG and rejects what DVC rejects: the same output in two places,
  * an output inside another output, and cycles (all named in the error).
  */
@@ -70,15 +100,15 @@ export function buildDag(pipeline: Pipeline): Dag {
 
   const upstream = new Map<string, string[]>();
   const downstream = new Map<string, string[]>(pipeline.stages.map((s) => [s.name, []]));
+  const order = new Map([...producers.keys()].map((p, i) => [p, i]));
   for (const stage of pipeline.stages) {
     const ups: string[] = [];
-    const add = (name: string) => {
-      if (!ups.includes(name)) ups.push(name);
-    };
     const depPaths = [...stage.deps.map((d) => d.path), ...stage.params.map((p) => p.path)];
     for (const dep of depPaths) {
-      for (const [outPath, { stage: producer }] of producers) {
-        if (dep === outPath || isInside(dep, outPath) || isInside(outPath, dep)) add(producer.name);
+      // the outs a dep meets, in the order they were declared
+      for (const outPath of outsMeeting(dep, outPaths).sort((a, b) => (order.get(a) as number) - (order.get(b) as number))) {
+        const name = (producers.get(outPath) as { stage: Stage }).stage.name;
+        if (!ups.includes(name)) ups.push(name);
       }
     }
     upstream.set(stage.name, ups);
@@ -134,7 +164,8 @@ export interface SelectOptions {
 /**
  * The stages to reproduce, upstream first, in DVC's order: a depth-first
  * post-order walk from each selected stage in dvc.yaml order, following deps in
- * the order they are listed.
+ * the order they are listed. A target is a stage's address, a foreach/matrix
+ * group's, or a pipeline file's path (`sub/dvc.yaml`: every stage in it).
  *
  * ```
  *   prepare ◄── count ◄── report       repro report          → prepare, count, report
@@ -143,15 +174,16 @@ export interface SelectOptions {
  * ```
  */
 export function selectStages(dag: Dag, targets: string[] = [], opts: SelectOptions = {}): Stage[] {
+  const files = new Set(dag.stages.map((s) => s.source.file));
   for (const t of targets) {
-    if (!dag.byName.has(t) && !dag.stages.some((s) => s.group === t)) {
-      throw unknownStage(t, stageNames(dag.stages));
-    }
+    if (files.has(t) || dag.byName.has(t) || dag.stages.some((s) => s.group === t)) continue;
+    if (isPipelineFileTarget(t)) throw new ReprodError('STAGE_NOT_FOUND', `'${t}' does not exist`, { remedy: 'Name a dvc.yaml of the workspace, or a stage.' });
+    throw unknownStage(t, stageNames(dag.stages));
   }
   const roots =
     targets.length === 0
       ? dag.stages.map((s) => s.name)
-      : dag.stages.filter((s) => targets.includes(s.name) || targets.includes(s.group)).map((s) => s.name);
+      : dag.stages.filter((s) => targets.includes(s.name) || targets.includes(s.group) || targets.includes(s.source.file)).map((s) => s.name);
 
   const selected = new Set<string>();
   if (opts.single || targets.length === 0) {
@@ -176,6 +208,11 @@ export function selectStages(dag: Dag, targets: string[] = [], opts: SelectOptio
   };
   for (const s of dag.stages) post(s.name);
   return order;
+}
+
+/** A target naming a whole pipeline file (`dvc.yaml`, `sub/dvc.yaml`) rather than a stage. */
+function isPipelineFileTarget(t: string): boolean {
+  return t === 'dvc.yaml' || t.endsWith('/dvc.yaml');
 }
 
 /** Every stage downstream of `name` (not including it). */

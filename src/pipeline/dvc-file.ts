@@ -35,6 +35,8 @@ export interface DvcFile {
   file: string;
   outs: DvcFileOut[];
   frozen: boolean;
+  /** `dvc import` made it (it has `deps:`): its outputs come from elsewhere, and are never verified as data sources are. */
+  isImport: boolean;
 }
 
 const TOP_KEYS = new Set(['md5', 'frozen', 'deps', 'outs', 'wdir', 'meta', 'desc']);
@@ -97,7 +99,7 @@ export function parseDvcFile(text: string, file: string): DvcFile {
   const loaded = loadYaml(text, file);
   const err = (path: KeyPath, msg: string) => fail(file, loaded, path, msg);
   const root = loaded.value;
-  if (root === null) return { file, outs: [], frozen: false };
+  if (root === null) return { file, outs: [], frozen: false, isImport: false };
   if (!isPyDict(root)) throw err([], 'a .dvc file must be a mapping');
   for (const k of root.keys()) if (!TOP_KEYS.has(k)) throw err([k], `unknown key '${k}' in a .dvc file`);
   const wdirRaw = optional(root, 'wdir', isString, 'a string', err, []) ?? '.';
@@ -140,5 +142,6 @@ export function parseDvcFile(text: string, file: string): DvcFile {
       });
     });
   }
-  return { file, outs, frozen };
+  const deps = root.get('deps');
+  return { file, outs, frozen, isImport: Array.isArray(deps) && deps.length > 0 };
 }

@@ -43,6 +43,15 @@ export type ResolvedRuntime =
       manifest?: StageRuntimeSpec;
     };
 
+/**
+ * A group as it may name an image: a stage of a nested dvc.yaml
+ * (`sub/dvc.yaml:train`) has `/`, `.` and `:` in its address, which an image
+ * name cannot hold there (`sub-dvc.yaml-train`).
+ */
+function imageGroup(group: string): string {
+  return group.replace(/[/:]/g, '-');
+}
+
 /** The folder whose Dockerfile gives a group its image by convention. */
 function conventionContext(group: string): string {
   return `stages/${group}`;
@@ -93,7 +102,7 @@ export function resolveStageRuntime(
     const b = manifest.build;
     return {
       kind: 'container',
-      image: { kind: 'build', group: stage.group, context: b.context, dockerfile: b.dockerfile, args: { ...b.args } },
+      image: { kind: 'build', group: imageGroup(stage.group), context: b.context, dockerfile: b.dockerfile, args: { ...b.args } },
       settings,
       reason: `runs in the image built from ${b.context}/${at}`,
       ...withManifest,
@@ -103,7 +112,7 @@ export function resolveStageRuntime(
   if (hasStageFolder(stage.group)) {
     return {
       kind: 'container',
-      image: { kind: 'build', group: stage.group, context: ctx, dockerfile: 'Dockerfile', args: {} },
+      image: { kind: 'build', group: imageGroup(stage.group), context: ctx, dockerfile: 'Dockerfile', args: {} },
       settings,
       reason: `runs in the image built from ${ctx}/ (convention)`,
       ...withManifest,

@@ -3,6 +3,7 @@ import type { CST, Scalar, YAMLMap } from 'yaml';
 import { ReprodError } from '../core/errors.js';
 import { DEFAULT_INPUT_LIMITS, limitRemedy, type InputLimits } from '../core/input-limits.js';
 import { PyFloat, type PyDict, type PyValue } from '../core/pyvalue.js';
+import { readBlockYaml } from './yaml-block.js';
 
 /** A key path into a YAML document: `['stages', 'train', 'deps', 0]`. */
 export type KeyPath = readonly (string | number)[];
@@ -18,6 +19,12 @@ export interface LoadYamlOptions {
   limits?: Partial<Pick<InputLimits, 'maxDepth' | 'maxAliasValues'>>;
   /** Lines of the file before `text` (a piece of a file loaded alone): added to every line reported. */
   lineOffset?: number;
+  /**
+   * Text a program wrote (dvc.lock, status files): read by {@link readBlockYaml}
+   * when it is in the plain block style, with lines looked up (a full parse)
+   * only when an error asks for one.
+   */
+  written?: boolean;
 }
 
 const INT_RE = /^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$/;
@@ -47,6 +54,13 @@ export function formatKeyPath(path: KeyPath): string {
  */
 export function loadYaml(text: string, file: string, opts: LoadYamlOptions = {}): LoadedYaml {
   const limits = { ...DEFAULT_INPUT_LIMITS, ...opts.limits };
+  if (opts.written) {
+    const value = readBlockYaml(text, limits.maxDepth);
+    if (value !== undefined) {
+      let full: LoadedYaml | undefined;
+      return { value, lineOf: (path) => (full ??= loadYaml(text, file, { ...opts, written: false })).lineOf(path) };
+    }
+  }
   const lineOffset = opts.lineOffset ?? 0;
   const lineCounter = new LineCounter();
   const lineAt = (offset: number): { line: number; column: number } => {

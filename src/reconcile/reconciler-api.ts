@@ -127,6 +127,8 @@ export interface ReconcilerStats {
   engineUp: boolean;
   specValid: boolean;
   stages: number;
+  /** Stage actors held now (a one-shot pass holds only those of stages in hand). */
+  actors: number;
   running: number;
   queueDepth: number;
   queueWaiting: number;

@@ -14,7 +14,7 @@ import { provideStageMachine, StageActors, type Entry } from './stage-actors.js'
 import { indexStages, type StageIndex } from './stage-index.js';
 import { isLooking, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
 import { pipelineView, RunRecords } from './status-views.js';
-import { StatusWriter } from './status-writer.js';
+import { StatusWriter, type StageView } from './status-writer.js';
 import { whyWords } from './stage-steps.js';
 import type { TimerHandle } from '../core/ports.js';
 import { WorkQueue } from './work-queue.js';
@@ -25,6 +25,8 @@ export * from './reconciler-api.js';
 const BUSY: readonly string[] = ['planning', 'deciding', 'queued', 'running', 'cancelled'];
 
 const DEFAULT_MAX_PARALLEL = 2;
+/** Stages of a one-shot pass whose status may wait to be written before the next is looked at. */
+const ONCE_STATUS_BACKLOG = 32;
 
 
 /**
@@ -61,6 +63,8 @@ export class Reconciler {
   private specError: ReprodError | undefined;
   private index: StageIndex = { order: [], position: new Map(), ancestors: new Map(), descendants: new Map() };
   private readonly runs = new RunRecords();
+  /** One-shot: what the status of a stage whose actor was let go is to say, until it is written. */
+  private readonly releasedViews = new Map<string, StageView>();
   private readonly hooks: HookCalls;
   private once: OncePass | undefined;
   private alive = false;
@@ -86,6 +90,7 @@ export class Reconciler {
       view: (name) => this.view(name),
       pipeline: () => this.pipelineInput(),
       clock: opts.clock,
+      written: (name) => this.statusWritten(name),
     });
     for (const [name, phase] of Object.entries(opts.previousStatus?.status.stages ?? {})) this.status.setPhase(name, phase);
     const machine = provideStageMachine(opts.effects, {
@@ -171,7 +176,8 @@ export class Reconciler {
       alive: this.alive,
       engineUp: this.engineAvailable,
       specValid: this.spec !== undefined && this.specError === undefined,
-      stages: this.actors.entries.size,
+      stages: this.actors.size,
+      actors: this.actors.entries.size + this.actors.retiring.size,
       running: this.actors.state('running').size,
       queueDepth: this.queue.depth,
       queueWaiting: this.queue.waiting,
@@ -254,7 +260,10 @@ export class Reconciler {
     }
     // while the spec is invalid nothing starts; fixing it looks at every stage again
     if (this.specError || !this.spec || this.stopping || this.once?.halted) return;
-    const entry = this.actors.current(key);
+    // a one-shot pass looks at stages no faster than their status is written: what waits to be written stays in memory
+    if (this.once) await this.status.drained(ONCE_STATUS_BACKLOG);
+    if (this.stopping || this.once?.halted) return;
+    const entry = this.actors.wake(key);
     if (!entry) return;
     const actor = entry.actor;
     if (actor.getSnapshot().matches('running')) {
@@ -310,7 +319,7 @@ export class Reconciler {
     this.spec = spec;
     this.index = indexStages(spec.dag, this.once?.scope);
     const keep = new Set(this.index.order);
-    for (const name of [...this.actors.entries.keys()]) {
+    for (const name of [...this.actors.names()]) {
       if (keep.has(name)) continue;
       this.status.forget(name);
       this.runs.forget(name);
@@ -322,8 +331,30 @@ export class Reconciler {
       const retry = retryPolicyFor(stage, spec.manifests.stages, defaults);
       const existing = this.actors.current(stage.name);
       if (existing) existing.actor.send({ type: 'UPDATE', stage, retry });
-      else this.actors.spawn(stage, retry, this.once === undefined);
+      else if (this.once) this.actors.defer(stage, retry, false);
+      else this.actors.spawn(stage, retry, true);
     }
+  }
+
+  /**
+   * A one-shot pass lets go of a stage's actor as soon as the stage settled
+   * up to date (or frozen) without running: nothing more happens to it in the
+   * pass. What its status file is to say is kept until it is written. A
+   * stage that ran keeps its actor (its MLflow run may still add to its
+   * status).
+   */
+  private releaseSettled(entry: Entry): void {
+    if (!this.once || this.stopping || !this.actors.isCurrent(entry) || this.ledger.ranInPass(entry.name)) return;
+    if (entry.lastState !== 'upToDate' && entry.lastState !== 'frozen') return;
+    const v = this.view(entry.name);
+    if (v) this.releasedViews.set(entry.name, v);
+    this.actors.release(entry);
+  }
+
+  /** A stage's status was written: a released stage's view, and what was written of it, are no longer needed. */
+  private statusWritten(name: string): void {
+    if (!this.releasedViews.delete(name)) return;
+    this.status.release(name);
   }
 
   // ------------------------------------------------------------------ machine events
@@ -354,6 +385,8 @@ export class Reconciler {
       if (d) this.decide(d, s.context.stage);
     }
     if (st === 'failed') this.once?.stageFailed();
+    // after this transition, once its snapshot is seen (status marked, state indexed)
+    if (this.once && (st === 'upToDate' || st === 'frozen')) queueMicrotask(() => this.releaseSettled(entry));
     for (const d of this.spec?.dag.downstream.get(name) ?? []) this.queue.addNow(d);
     this.schedule();
   }
@@ -452,12 +485,14 @@ export class Reconciler {
     return out;
   }
 
-  private view(name: string) {
+  private view(name: string): StageView | undefined {
     const e = this.actors.current(name);
-    return e ? this.runs.view(e.actor.getSnapshot(), this.once !== undefined && (this.once.halted || this.stopping)) : undefined;
+    if (!e) return this.releasedViews.get(name);
+    return this.runs.view(e.actor.getSnapshot(), this.once !== undefined && (this.once.halted || this.stopping));
   }
 
   private pipelineInput() {
+    if (!this.spec && !this.specError) return undefined;
     return pipelineView({
       spec: this.spec,
       specError: this.specError,

@@ -77,10 +77,18 @@ export interface ActorEvents {
  * removed from the spec while running (retiring, kept until their run has
  * stopped). Actors are indexed by top-level state on every snapshot, so that
  * scheduling never scans every stage; `until` lets a worker wait for a state.
+ *
+ * A one-shot pass holds few actors at once: a stage's actor is made when the
+ * stage is first looked at (deferred until then, it reads as `idle`), and let
+ * go once it has settled for good (released, it reads as the state it
+ * settled in). Thousands of stages that are up to date then never hold
+ * thousands of actors.
  */
 export class StageActors {
   readonly entries = new Map<string, Entry>();
   readonly retiring = new Set<Entry>();
+  private readonly deferred = new Map<string, { stage: Stage; retry: RetryPolicy; waitForEngine: boolean }>();
+  private readonly released = new Map<string, string>();
   private readonly inState = new Map<string, Set<Entry>>();
   private readonly waiters = new Set<() => void>();
 
@@ -119,7 +127,35 @@ export class StageActors {
 
   topState(name: string): string | undefined {
     const e = this.entries.get(name);
-    return e ? topState(e.actor.getSnapshot()) : undefined;
+    if (e) return topState(e.actor.getSnapshot());
+    if (this.deferred.has(name)) return 'idle';
+    return this.released.get(name);
+  }
+
+  /** Stages of the spec: with an actor, deferred or released. */
+  get size(): number {
+    return this.entries.size + this.deferred.size + this.released.size;
+  }
+
+  /** The stage gets its actor when first looked at (see {@link wake}). */
+  defer(stage: Stage, retry: RetryPolicy, waitForEngine: boolean): void {
+    this.released.delete(stage.name);
+    this.deferred.set(stage.name, { stage, retry, waitForEngine });
+  }
+
+  /** The stage's actor, made now when it was deferred. */
+  wake(name: string): Entry | undefined {
+    const d = this.deferred.get(name);
+    if (!d) return this.entries.get(name);
+    this.deferred.delete(name);
+    return this.spawn(d.stage, d.retry, d.waitForEngine);
+  }
+
+  /** Lets go of a settled stage's actor: the stage reads as the state it settled in. */
+  release(entry: Entry): void {
+    const st = entry.lastState;
+    this.dispose(entry);
+    this.released.set(entry.name, st);
   }
 
   spawn(stage: Stage, retry: RetryPolicy, waitForEngine: boolean): Entry {
@@ -154,6 +190,8 @@ export class StageActors {
 
   /** Takes a stage out of the spec: stopped now, or retired until its run has stopped. */
   remove(name: string, reason: string): void {
+    this.deferred.delete(name);
+    this.released.delete(name);
     const entry = this.entries.get(name);
     if (!entry) return;
     this.entries.delete(name);
@@ -172,6 +210,13 @@ export class StageActors {
     this.retiring.delete(entry);
     this.state(entry.lastState).delete(entry);
     this.notify();
+  }
+
+  /** Every stage name: with an actor, deferred or released. */
+  *names(): Iterable<string> {
+    yield* this.entries.keys();
+    yield* this.deferred.keys();
+    yield* this.released.keys();
   }
 
   *all(): Iterable<Entry> {

@@ -87,12 +87,12 @@ export function guardedDeps(d: StepDeps, stage: Stage): StepDeps {
   return { ...d, runtime, lockStore };
 }
 
-/** dvc.lock's file, hashed to tell whether the parsed copy is still current. */
-const LOCK_FILE = 'dvc.lock';
+/** dvc.lock's file, hashed to tell whether the parsed copy is still current (when the store names no others). */
+const LOCK_FILES: readonly string[] = ['dvc.lock'];
 
 /**
- * Reads dvc.lock through the LockStore, parsing it again only when its
- * content changed (by the hasher, whose state cache makes an unchanged file a
+ * Reads dvc.lock (every lock file the store names) through the LockStore,
+ * parsing it again only when their content changed (by the hasher, whose state cache makes an unchanged file a
  * stat): planning a stage needs its entry, and parsing a lock of a thousand
  * stages for each of them would cost more than all the rest of planning.
  */
@@ -100,7 +100,8 @@ export function cachedLockReader(d: Pick<StepDeps, 'hasher' | 'lockStore'>): () 
   let seen: string | undefined;
   let lock: Lockfile | undefined;
   return async () => {
-    const now = (await d.hasher.hash(LOCK_FILE))?.info.md5 ?? '';
+    let now = '';
+    for (const f of d.lockStore.lockFiles?.() ?? LOCK_FILES) now += `${(await d.hasher.hash(f))?.info.md5 ?? ''}:`;
     if (lock && now === seen) return lock;
     const fresh = await d.lockStore.read();
     // if the file changed between the hash and the read, `seen` is older than `fresh`: the next call parses again

@@ -19,10 +19,12 @@ export interface StatusWriterOptions {
   log: Logger;
   /** The stage's status now; undefined while it is on its way to a verdict (nothing to write). */
   view(name: string): StageView | undefined;
-  /** status/pipeline.yaml's input now. */
-  pipeline(): PipelineStatusInput;
+  /** status/pipeline.yaml's input now; undefined while there is nothing to describe (no spec read yet, valid or not). */
+  pipeline(): PipelineStatusInput | undefined;
   /** Paces the pipeline's writes (see StatusWriter). */
   clock: TimerClock;
+  /** A stage's status was written (or found unchanged) from its view. */
+  written?(name: string): void;
 }
 
 /**
@@ -58,6 +60,9 @@ export class StatusWriter {
   /** What was last written per stage: an unchanged report is not even read back. */
   private readonly written = new Map<string, string>();
   private readonly phases = new Map<string, StagePhase>();
+  /** Stages of the batch being written that are not written yet. */
+  private inBatch = 0;
+  private readonly drainWaiters: { max: number; resolve: () => void }[] = [];
 
   constructor(private readonly o: StatusWriterOptions) {}
 
@@ -76,9 +81,39 @@ export class StatusWriter {
     this.dirty.delete(name);
   }
 
+  /** The stage will not be written again (a one-shot pass let it go): what was last written of it need not be kept. */
+  release(name: string): void {
+    this.written.delete(name);
+  }
+
   /** Writes every stage again on the next change, whatever it last wrote (someone may have edited status/). */
   rewriteAll(): void {
     this.written.clear();
+  }
+
+  /** Stages whose status waits to be written, or is being written. */
+  get backlog(): number {
+    return this.dirty.size + this.inBatch;
+  }
+
+  /** Resolves once at most `max` stages wait for their status to be written (at once when so). */
+  drained(max: number): Promise<void> {
+    if (this.backlog <= max) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push({ max, resolve }));
+  }
+
+  private wakeDrained(): void {
+    for (let i = this.drainWaiters.length - 1; i >= 0; i--) {
+      const w = this.drainWaiters[i] as { max: number; resolve: () => void };
+      if (this.backlog > w.max) continue;
+      this.drainWaiters.splice(i, 1);
+      w.resolve();
+    }
+  }
+
+  /** The stage's status is waiting to be written. */
+  isDirty(name: string): boolean {
+    return this.dirty.has(name);
   }
 
   markStage(name: string): void {
@@ -129,7 +164,9 @@ export class StatusWriter {
         this.pipelineTimer = undefined;
         const started = this.o.clock.now().getTime();
         try {
-          await this.o.sink.pipeline(this.o.pipeline());
+          // before the first spec is read, a write would describe no pipeline, and count a generation of nothing
+          const input = this.o.pipeline();
+          if (input) await this.o.sink.pipeline(input);
         } catch (err) {
           this.o.log.warn({ err: errorMessage(err) }, 'cannot write the pipeline status');
         }
@@ -146,7 +183,9 @@ export class StatusWriter {
     } catch (err) {
       this.o.log.warn({ err: errorMessage(err) }, 'cannot read dvc.lock for status');
     }
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
+      this.inBatch = names.length - i;
+      this.wakeDrained();
       const v = this.o.view(name);
       if (!v) continue;
       if (this.phases.get(name) !== v.report.phase) {
@@ -155,13 +194,19 @@ export class StatusWriter {
       }
       const report: StageReport = { ...v.report, entry: lock?.stages.get(name) };
       const key = JSON.stringify([v.stage, v.runtime, { ...report, entry: report.entry?.outs }]);
-      if (this.written.get(name) === key) continue;
+      if (this.written.get(name) === key) {
+        this.o.written?.(name);
+        continue;
+      }
       try {
         await this.o.sink.stage(v.stage, v.runtime, report);
         this.written.set(name, key);
+        this.o.written?.(name);
       } catch (err) {
         this.o.log.warn({ stage: name, err: errorMessage(err) }, 'cannot write the stage status');
       }
     }
+    this.inBatch = 0;
+    this.wakeDrained();
   }
 }

@@ -15,6 +15,13 @@ export interface Failure {
   name: string;
   key: string;
   reason: string;
+  /** The copy on this remote (its display) is not what its name promises: fetching again gets the same bytes. */
+  corrupt?: { remote: string };
+}
+
+/** The remote's copy of an object does not hash to its name. */
+class CorruptObject extends Error {
+  override readonly name = 'CorruptObject';
 }
 
 export interface SyncContext {
@@ -30,6 +37,8 @@ export interface SyncResult {
   /** Objects (and run-cache entries) moved. */
   moved: number;
   failed: Failure[];
+  /** Things worth saying that are not failures (leftovers of an interrupted push cleared). */
+  notes?: string[];
 }
 
 export type { Listings } from './listings.js';
@@ -90,6 +99,10 @@ function unique<T>(xs: Iterable<T>): T[] {
  */
 export async function pushObjects(ctx: SyncContext, outs: readonly TrackedOut[], opts: { runCache?: boolean } = {}): Promise<SyncResult> {
   const { cache, remote, progress, signal } = ctx;
+  const notes: string[] = [];
+  const cleaned = await remote.cleanUp?.(signal ? { signal } : {});
+  if (cleaned?.aborted) notes.push(`aborted ${cleaned.aborted} unfinished multipart upload${cleaned.aborted === 1 ? '' : 's'} an interrupted push left on ${remote.display}`);
+  if (cleaned?.problem) notes.push(`could not look for unfinished uploads an interrupted push may have left on ${remote.display}: ${cleaned.problem}`);
   let selected = outs.filter((o) => o.push);
   let runKeys: string[] = [];
   const refusedRuns = new Map<string, string>();
@@ -139,16 +152,18 @@ export async function pushObjects(ctx: SyncContext, outs: readonly TrackedOut[],
   let moved = 0;
   const halt = new Halt();
   const send = async (name: string, key: string) => {
+    let ok = false;
     try {
       halt.check();
       await remote.put(key, cache.pathOf(key), sizeOf(key), { ...(signal ? { signal } : {}), onBytes: (n) => progress.bytes(n) });
       moved++;
+      ok = true;
     } catch (e) {
       if (isFatal(e, signal)) throw e;
       halt.saw(e);
       fail({ name, key, reason: reasonOf(e) });
     } finally {
-      progress.objectDone();
+      progress.objectDone(!ok);
     }
   };
   try {
@@ -161,7 +176,7 @@ export async function pushObjects(ctx: SyncContext, outs: readonly TrackedOut[],
       });
       if (lacking.length === 0) return true;
       fail({ name: d.name, key: d.key, reason: `not sent: ${lacking.length} of its files did not reach the remote` });
-      progress.objectDone();
+      progress.objectDone(true);
       return false;
     });
     await forEachLimit(complete, ctx.jobs, (r) => send(r.name, r.key), signal);
@@ -169,7 +184,7 @@ export async function pushObjects(ctx: SyncContext, outs: readonly TrackedOut[],
   } finally {
     progress.finish();
   }
-  return { moved, failed: byImportance(failed) };
+  return { moved, failed: byImportance(failed), ...(notes.length ? { notes } : {}) };
 }
 
 export interface FetchResult extends SyncResult {
@@ -197,15 +212,17 @@ export async function fetchObjects(
   let moved = 0;
   const halt = new Halt();
   const guard = async (name: string, key: string, fn: () => Promise<void>) => {
+    let ok = false;
     try {
       halt.check();
       await fn();
+      ok = true;
     } catch (e) {
       if (isFatal(e, signal)) throw e;
       halt.saw(e);
-      failed.push({ name, key, reason: reasonOf(e) });
+      failed.push({ name, key, reason: reasonOf(e), ...(e instanceof CorruptObject ? { corrupt: { remote: remote.display } } : {}) });
     } finally {
-      progress.objectDone();
+      progress.objectDone(!ok);
     }
   };
   let selected = [...outs];
@@ -258,7 +275,8 @@ export async function fetchObjects(
             throw new Error('not on the remote');
           }
           if ('problem' in got) {
-            throw new Error(got.corrupt ? 'corrupt on the remote: not the listing its name promises' : `refused: the listing on the remote is not one DVC writes: ${got.problem}`);
+            if (got.corrupt) throw new CorruptObject('corrupt on the remote: not the listing its name promises');
+            throw new Error(`refused: the listing on the remote is not one DVC writes: ${got.problem}`);
           }
           progress.bytes(got.bytes.length);
           await cache.write(objectKey(oid), got.bytes);
@@ -285,7 +303,7 @@ export async function fetchObjects(
               if (r.optional) return;
               throw new Error('not on the remote');
             }
-            if (got.md5 !== expectedMd5(r.oid)) throw new Error(`corrupt on the remote: its md5 is ${got.md5}`);
+            if (got.md5 !== expectedMd5(r.oid)) throw new CorruptObject(`corrupt on the remote: its md5 is ${got.md5}, not ${expectedMd5(r.oid)}`);
             await cache.adopt(temp, r.key);
             adopted = true;
             moved++;

@@ -18,14 +18,27 @@ export interface HttpRemoteSpec {
   base: string;
   /** The upload method: `method` for http (POST by default, as DVC), PUT for WebDAV. */
   method: string;
-  /** The Authorization (or custom) header; never printed. */
-  authHeader?: { name: string; value: string };
+  /** How requests are authenticated; never printed. */
+  auth?: HttpAuth;
+  /**
+   * `ask_password` with no password stored: the password is asked for on the
+   * terminal before the remote is opened (see ask-password.ts), and goes in `auth`.
+   */
+  askPassword?: { user?: string };
   /** Where the credentials came from, for messages (never the values). */
-  credentialSource: '.dvc/config.local' | 'the url' | 'none configured';
+  credentialSource: '.dvc/config.local' | 'the url' | 'the terminal' | 'none configured';
   /** false: any certificate (`ssl_verify = false`); a string: a CA bundle's path. */
   sslVerify: boolean | string;
   jobs?: number;
 }
+
+/**
+ * `basic`: user and password in every request. `digest`: RFC 7616 digest
+ * access authentication, answering the server's challenge. `header`: a
+ * header of its own (`auth = custom`'s `custom_auth_header`, or WebDAV's
+ * bearer `token`).
+ */
+export type HttpAuth = { kind: 'basic' | 'digest'; user: string; password: string } | { kind: 'header'; name: string; value: string };
 
 export interface HttpConfigInput {
   name: string;
@@ -67,35 +80,36 @@ export function resolveHttpRemote(input: HttpConfigInput): HttpRemoteSpec {
       source = 'the url';
     }
   }
-  if (password === undefined && bool(input.get('ask_password'))) {
-    throw new ReprodError('CONFIG', `remote '${name}': ask_password is set, and reprod does not prompt for passwords`, {
-      source: { file: '.dvc/config', key: `remote.${name}.ask_password` },
-      remedy: `Keep the password in .dvc/config.local instead: \`reprod remote modify --local ${name} password …\`.`,
-    });
-  }
-  let authHeader: HttpRemoteSpec['authHeader'];
+  const ask = password === undefined && bool(input.get('ask_password')) === true;
+  let auth: HttpAuth | undefined;
   const token = input.secret('token');
-  const auth = input.get('auth')?.toLowerCase() ?? (dav || user !== undefined ? 'basic' : undefined);
+  const kind = input.get('auth')?.toLowerCase() ?? (dav || user !== undefined || ask ? 'basic' : undefined);
   if (dav && token !== undefined) {
-    authHeader = { name: 'authorization', value: `Bearer ${token}` };
+    auth = { kind: 'header', name: 'authorization', value: `Bearer ${token}` };
     source = '.dvc/config.local';
-  } else if (auth === 'basic' && (user !== undefined || password !== undefined)) {
-    authHeader = { name: 'authorization', value: `Basic ${Buffer.from(`${user ?? ''}:${password ?? ''}`).toString('base64')}` };
-  } else if (auth === 'custom') {
+  } else if ((kind === 'basic' || kind === 'digest') && (user !== undefined || password !== undefined || ask)) {
+    auth = { kind, user: user ?? '', password: password ?? '' };
+  } else if (kind === 'digest') {
+    throw new ReprodError('CONFIG', `remote '${name}': auth = digest needs a user and a password`, {
+      source: { file: '.dvc/config', key: `remote.${name}.user` },
+      remedy: `Set them: \`reprod remote modify --local ${name} user …\` and \`reprod remote modify --local ${name} password …\` (or ask_password = true).`,
+    });
+  } else if (kind === 'custom') {
     const header = input.get('custom_auth_header');
-    if (header === undefined || password === undefined) {
+    if (header === undefined || (password === undefined && !ask)) {
       throw new ReprodError('CONFIG', `remote '${name}': auth = custom needs custom_auth_header and password`, {
         source: { file: '.dvc/config', key: `remote.${name}.custom_auth_header` },
         remedy: `Set the header's name with \`reprod remote modify ${name} custom_auth_header <name>\` and its value with \`reprod remote modify --local ${name} password …\`.`,
       });
     }
-    authHeader = { name: header.toLowerCase(), value: password };
-  } else if (auth !== undefined && auth !== 'basic') {
-    throw new ReprodError('CONFIG', `remote '${name}': auth = ${auth} is not supported by reprod`, {
+    auth = { kind: 'header', name: header.toLowerCase(), value: password ?? '' };
+  } else if (kind !== undefined && kind !== 'basic') {
+    throw new ReprodError('CONFIG', `remote '${name}': auth = ${kind} is not supported by reprod`, {
       source: { file: '.dvc/config', key: `remote.${name}.auth` },
-      remedy: 'Use auth = basic (user and password) or custom (custom_auth_header and password).',
+      remedy: 'Use auth = basic or digest (user and password), or custom (custom_auth_header and password).',
     });
   }
+  const askPassword = ask && auth !== undefined && !(auth.kind === 'header' && token !== undefined);
   const ssl = input.get('ssl_verify');
   const sslVerify = ssl === undefined ? true : (bool(ssl) ?? ssl);
   const method = dav ? 'PUT' : (input.get('method')?.toUpperCase() ?? 'POST');
@@ -109,8 +123,9 @@ export function resolveHttpRemote(input: HttpConfigInput): HttpRemoteSpec {
     dav,
     base,
     method,
-    ...(authHeader ? { authHeader } : {}),
-    credentialSource: authHeader ? source : 'none configured',
+    ...(auth ? { auth } : {}),
+    ...(askPassword ? { askPassword: user !== undefined ? { user } : {} } : {}),
+    credentialSource: askPassword ? 'the terminal' : auth ? source : 'none configured',
     sslVerify,
     ...(input.jobs !== undefined ? { jobs: input.jobs } : {}),
   };

@@ -23,6 +23,7 @@ export class Progress {
   private totalObjects = 0;
   private totalBytes = 0;
   private doneObjects = 0;
+  private failedObjects = 0;
   private movedBytes = 0;
   private lastTenth = 0;
   private readonly startedAt: number;
@@ -46,9 +47,10 @@ export class Progress {
     this.draw();
   }
 
-  /** One object finished (moved, failed or skipped). */
-  objectDone(): void {
+  /** One object finished: moved or skipped, or (`failed`) not moved; failures are counted apart. */
+  objectDone(failed = false): void {
     this.doneObjects++;
+    if (failed) this.failedObjects++;
     if (!this.bar) {
       const t = this.tenth();
       if (t > this.lastTenth) {
@@ -73,7 +75,8 @@ export class Progress {
 
   private counts(): string {
     const bytes = this.totalBytes > 0 ? `${humanBytes(this.movedBytes)}/${humanBytes(this.totalBytes)}` : humanBytes(this.movedBytes);
-    return `${this.doneObjects}/${this.totalObjects} objects, ${bytes}`;
+    const failed = this.failedObjects > 0 ? `, ${this.failedObjects} failed` : '';
+    return `${this.doneObjects - this.failedObjects}/${this.totalObjects} objects${failed}, ${bytes}`;
   }
 
   private line(): string {

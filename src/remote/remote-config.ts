@@ -5,6 +5,7 @@ import { SECRET_KEYS as ALL_SECRET_KEYS } from './config-schema.js';
 import { resolveHttpRemote, type HttpRemoteSpec } from './http-config.js';
 import { resolveSshRemote, type SshRemoteSpec } from './ssh-config.js';
 import { resolveAzureRemote, type AzureRemoteSpec } from './azure-config.js';
+import { resolveGsRemote, type GsRemoteSpec } from './gs-config.js';
 
 export interface LocalRemoteSpec {
   kind: 'local';
@@ -35,7 +36,8 @@ export interface S3RemoteSpec {
   /** Undefined: the SDK's default chain (profile, ~/.aws/credentials, instance roles). */
   credentials?: S3Credentials;
   /** Where the credentials came from, for messages (never the values). */
-  credentialSource: '.dvc/config.local' | 'environment' | 'default chain';
+  credentialSource: '.dvc/config.local' | 'environment' | 'default chain' | `profile '${string}' (${'.dvc/config' | 'AWS_PROFILE'})`;
+  /** A named profile of the AWS config files: `profile` in the config, else AWS_PROFILE (which the SDK reads itself). */
   profile?: string;
   jobs?: number;
   /** false: accept any TLS certificate (DVC's `ssl_verify = false`). */
@@ -45,7 +47,8 @@ export interface S3RemoteSpec {
   sseKmsKeyId?: string;
 }
 
-export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec | HttpRemoteSpec | SshRemoteSpec | AzureRemoteSpec;
+export type RemoteSpec = LocalRemoteSpec | S3RemoteSpec | HttpRemoteSpec | SshRemoteSpec | AzureRemoteSpec | GsRemoteSpec;
+export type { GsRemoteSpec } from './gs-config.js';
 export type { AzureRemoteSpec } from './azure-config.js';
 export type { HttpRemoteSpec } from './http-config.js';
 export type { SshRemoteSpec } from './ssh-config.js';
@@ -165,8 +168,9 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
   }
   if (scheme === 'ssh') return resolveSshRemote({ name: chosen, url, get, secret: localSecret, env: input.env, dvcDir: input.dvcDir, ...(jobs !== undefined ? { jobs } : {}) });
   if (scheme === 'azure') return resolveAzureRemote({ name: chosen, url, get, secret: localSecret, env: input.env, ...(jobs !== undefined ? { jobs } : {}) });
+  if (scheme === 'gs') return resolveGsRemote({ name: chosen, url, get, env: input.env, dvcDir: input.dvcDir, ...(jobs !== undefined ? { jobs } : {}) });
   if (scheme !== 's3') {
-    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (local folders, s3://, http(s)://, webdav(s)://, ssh:// and azure://)`, {
+    throw new ReprodError('CONFIG', `remote '${chosen}': ${scheme}:// remotes are not supported by reprod (local folders, s3://, gs://, http(s)://, webdav(s)://, ssh:// and azure://)`, {
       source: { file: '.dvc/config', key: `remote.${chosen}.url` },
       remedy: 'Use an S3-compatible endpoint (for DagsHub, see docs/REMOTES.md), an HTTP or WebDAV server, or a local folder.',
     });
@@ -193,6 +197,9 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
     const token = mine?.get('session_token');
     credentials = { accessKeyId: keyId, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) };
     credentialSource = '.dvc/config.local';
+  } else if (get('profile') !== undefined) {
+    // a profile named in the config is used as named, as botocore (and so DVC) uses it: the environment's keys do not override it
+    credentialSource = `profile '${get('profile') as string}' (.dvc/config)`;
   } else if (envStr('AWS_ACCESS_KEY_ID') && envStr('AWS_SECRET_ACCESS_KEY')) {
     const token = envStr('AWS_SESSION_TOKEN');
     credentials = {
@@ -201,6 +208,8 @@ export function resolveRemote(input: RemoteConfigInput, name?: string): RemoteSp
       ...(token ? { sessionToken: token } : {}),
     };
     credentialSource = 'environment';
+  } else if (envStr('AWS_PROFILE') !== undefined) {
+    credentialSource = `profile '${envStr('AWS_PROFILE') as string}' (AWS_PROFILE)`;
   }
 
   let endpoint = get('endpointurl') ?? envStr('AWS_ENDPOINT_URL_S3') ?? envStr('AWS_ENDPOINT_URL');

@@ -21,6 +21,8 @@ export interface SshRemoteSpec {
   keyfile?: string;
   passphrase?: string;
   password?: string;
+  /** `ask_password` with no password stored: asked for on the terminal before connecting (see ask-password.ts). */
+  askPassword?: { user: string };
   /** `SSH_AUTH_SOCK`, when `allow_agent` is not false. */
   agent?: string;
   knownHosts: string;
@@ -59,13 +61,8 @@ export function resolveSshRemote(input: SshConfigInput): SshRemoteSpec {
   const passphrase = input.secret('passphrase');
   const allowAgent = (input.get('allow_agent') ?? 'true').toLowerCase() !== 'false';
   const agent = allowAgent ? input.env.SSH_AUTH_SOCK : undefined;
-  if (password === undefined && (input.get('ask_password') ?? '').toLowerCase() === 'true') {
-    throw new ReprodError('CONFIG', `remote '${name}': ask_password is set, and reprod does not prompt for passwords`, {
-      ...key('ask_password'),
-      remedy: `Use a key (\`reprod remote modify ${name} keyfile <path>\`) or keep the password in .dvc/config.local: \`reprod remote modify --local ${name} password …\`.`,
-    });
-  }
-  const sources = [keyfile !== undefined ? `keyfile ${rawKeyfile}` : undefined, password !== undefined ? 'password in .dvc/config.local' : undefined, agent ? 'ssh-agent' : undefined].filter(
+  const askPassword = password === undefined && (input.get('ask_password') ?? '').toLowerCase() === 'true';
+  const sources = [keyfile !== undefined ? `keyfile ${rawKeyfile}` : undefined, password !== undefined ? 'password in .dvc/config.local' : undefined, askPassword ? 'password asked on the terminal' : undefined, agent ? 'ssh-agent' : undefined].filter(
     (s): s is string => s !== undefined,
   );
   if (sources.length === 0) {
@@ -88,6 +85,7 @@ export function resolveSshRemote(input: SshConfigInput): SshRemoteSpec {
     ...(keyfile !== undefined ? { keyfile } : {}),
     ...(passphrase !== undefined ? { passphrase } : {}),
     ...(password !== undefined ? { password } : {}),
+    ...(askPassword ? { askPassword: { user } } : {}),
     ...(agent ? { agent } : {}),
     knownHosts,
     credentialSource: sources.join(', '),

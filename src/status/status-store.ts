@@ -42,9 +42,17 @@ function isKind<K extends StatusDoc['kind']>(doc: unknown, kind: K): doc is Extr
  * status/pipeline.yaml lists every stage: the document last written there
  * is kept with its text, and while the file still reads the same it is not
  * parsed again (the returned document is shared: callers only read it).
+ *
+ * A stage's file is read when its stage is planned and again when its status
+ * is written: the document read is kept with its text until that write, so
+ * it is parsed once, and a new document with the same content as the file
+ * is found unchanged without being serialized (a file whose values are
+ * unchanged keeps its layout).
  */
 export class StatusStore {
   private pipelineWritten: { text: string; doc: PipelineStatusDoc } | undefined;
+  /** Stage files read and not yet written again: their text and their document. */
+  private readonly readDocs = new Map<string, { text: string; doc: StageStatusDoc }>();
 
   constructor(
     private readonly ws: Workspace,
@@ -56,7 +64,7 @@ export class StatusStore {
     try {
       const text = known ?? (await this.ws.readText(path));
       if (text === undefined) return undefined;
-      return toPlain(loadYaml(text, path).value);
+      return toPlain(loadYaml(text, path, { written: true }).value);
     } catch (e) {
       // reprod's own output: what cannot be read (bad YAML, not UTF-8) is rebuilt; an I/O error is not this case
       if (!(e instanceof ReprodError)) throw e;
@@ -76,8 +84,18 @@ export class StatusStore {
   }
 
   async readStage(stage: string): Promise<StageStatusDoc | undefined> {
-    const doc = await this.read(stageStatusPath(stage));
-    return isKind(doc, 'StageStatus') ? doc : undefined;
+    const path = stageStatusPath(stage);
+    const text = await this.readRaw(path);
+    const kept = this.readDocs.get(path);
+    if (text !== undefined && kept?.text === text) return kept.doc;
+    // absent or not UTF-8: read() says which (and logs the unreadable one)
+    const doc = await this.read(path, text);
+    if (text === undefined || !isKind(doc, 'StageStatus')) {
+      this.readDocs.delete(path);
+      return undefined;
+    }
+    this.readDocs.set(path, { text, doc });
+    return doc;
   }
 
   async readPipeline(): Promise<PipelineStatusDoc | undefined> {
@@ -99,8 +117,12 @@ export class StatusStore {
       });
     }
     const path = doc.kind === 'PipelineStatus' ? PIPELINE_PATH : stageStatusPath(doc.metadata.name);
+    const raw = await this.readRaw(path);
+    const kept = this.readDocs.get(path);
+    this.readDocs.delete(path);
+    if (kept !== undefined && kept.text === raw && JSON.stringify(kept.doc) === JSON.stringify(doc)) return false;
     const text = serializeStatus(doc);
-    const same = (await this.readRaw(path)) === text;
+    const same = raw === text;
     if (!same) await this.ws.writeTextAtomic(path, text);
     if (doc.kind === 'PipelineStatus') this.pipelineWritten = { text, doc };
     return !same;

@@ -53,7 +53,14 @@ class UploadCreatingFolders implements webdav.HTTPMethod {
   }
 }
 
-export async function startDavServer(opts: { flavour: 'webdav' | 'http' }): Promise<DavTestServer> {
+/** The header and value `auth: 'header'` asks for (DVC's `auth = custom`). */
+export const DAV_HEADER = { name: 'X-Reprod-Token', value: 'header-token-2Tz8' };
+
+/**
+ * `auth: 'none'`: no credentials asked (behind a proxy that checks them, as
+ * lighttpd-digest.ts puts it); `'header'`: DAV_HEADER in every request.
+ */
+export async function startDavServer(opts: { flavour: 'webdav' | 'http'; auth?: 'basic' | 'none' | 'header' }): Promise<DavTestServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'reprod-dav-'));
   const users = new webdav.SimpleUserManager();
   const user = users.addUser(DAV_USER, DAV_PASSWORD, false);
@@ -63,7 +70,17 @@ export async function startDavServer(opts: { flavour: 'webdav' | 'http' }): Prom
     hostname: '127.0.0.1',
     port: 0,
     requireAuthentification: true,
-    httpAuthentication: new webdav.HTTPBasicAuthentication(users, 'reprod-test'),
+    // without auth of its own, every request is the one user, whatever Authorization header the proxy passes on
+    httpAuthentication:
+      opts.auth === 'none'
+        ? { askForAuthentication: () => ({}), getUser: (_ctx, done) => done(null as unknown as Error, user) }
+        : opts.auth === 'header'
+          ? {
+              askForAuthentication: () => ({}),
+              getUser: (ctx, done) =>
+                ctx.headers.find(DAV_HEADER.name.toLowerCase()) === DAV_HEADER.value ? done(null as unknown as Error, user) : done(webdav.Errors.BadAuthentication),
+            }
+          : new webdav.HTTPBasicAuthentication(users, 'reprod-test'),
     privilegeManager: privileges,
     rootFileSystem: new webdav.PhysicalFileSystem(dir),
   });

@@ -2,7 +2,9 @@
  * A real S3 protocol server on loopback for tests and the bench: the
  * maintained fork of s3rver (@20minutes/s3rver), which checks SigV4
  * signatures, run in a child process so that a test can kill it mid-transfer
- * and start it again on the same port and data folder.
+ * and start it again on the same port and data folder. s3rver has neither
+ * ListMultipartUploads nor AbortMultipartUpload; the child answers those
+ * two from s3rver's own store.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +26,8 @@ export const S3_SECRET = 'S3RVER';
  */
 const CHILD = `
 const http = require('node:http');
+const fs = require('node:fs');
+const path = require('node:path');
 const [modPath, dir, port, crashAfter, bucket] = process.argv.slice(1);
 const S3rver = require(modPath);
 const srv = new S3rver({ directory: dir, silent: true, configureBuckets: [{ name: bucket }], vhostBuckets: false });
@@ -39,6 +43,40 @@ const srv = new S3rver({ directory: dir, silent: true, configureBuckets: [{ name
   let maxParts = 0;
   // Dies like a server whose store is atomic (as S3 is): requests already being written finish,
   // everything after is cut off. s3rver itself is not atomic; a truncated object is covered elsewhere.
+  // s3rver has no ListMultipartUploads nor AbortMultipartUpload: both are answered here from its own store
+  // (<dir>/<bucket>/._S3rver_uploads/<id>/key), without a signature check
+  const uploadsDir = path.join(dir, bucket, '._S3rver_uploads');
+  const xml = (t) => String(t).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const uploadsCall = (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (req.method === 'GET' && url.pathname === '/' + bucket && url.searchParams.has('uploads')) {
+      const prefix = url.searchParams.get('prefix') || '';
+      let ids = [];
+      try { ids = fs.readdirSync(uploadsDir); } catch {}
+      const rows = ids.flatMap((id) => {
+        try {
+          const file = path.join(uploadsDir, id, 'key');
+          const key = fs.readFileSync(file, 'utf8');
+          return key.startsWith(prefix) ? ['<Upload><Key>' + xml(key) + '</Key><UploadId>' + id + '</UploadId><Initiated>' + fs.statSync(file).mtime.toISOString() + '</Initiated><StorageClass>STANDARD</StorageClass></Upload>'] : [];
+        } catch { return []; }
+      });
+      res.setHeader('content-type', 'application/xml');
+      res.end('<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>' + bucket + '</Bucket><Prefix>' + xml(prefix) + '</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>' + rows.join('') + '</ListMultipartUploadsResult>');
+      return true;
+    }
+    const id = url.searchParams.get('uploadId');
+    if (req.method === 'DELETE' && id !== null && url.pathname.startsWith('/' + bucket + '/')) {
+      const key = decodeURIComponent(url.pathname.slice(bucket.length + 2));
+      let known = false;
+      try { known = /^[0-9a-f]+$/.test(id) && fs.readFileSync(path.join(uploadsDir, id, 'key'), 'utf8') === key; } catch {}
+      if (known) fs.rmSync(path.join(uploadsDir, id), { recursive: true, force: true });
+      res.statusCode = known ? 204 : 404;
+      if (!known) res.setHeader('content-type', 'application/xml');
+      res.end(known ? '' : '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>no such upload</Message></Error>');
+      return true;
+    }
+    return false;
+  };
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/__parts') return void res.end(JSON.stringify({ inFlight: parts, max: maxParts }));
     if (dying || (limit >= 0 && req.method === 'PUT' && ++puts > limit)) {
@@ -47,6 +85,7 @@ const srv = new S3rver({ directory: dir, silent: true, configureBuckets: [{ name
       if (inflight === 0) process.exit(3);
       return;
     }
+    if (uploadsCall(req, res)) return;
     inflight++;
     const isPart = req.method === 'PUT' && /[?&]partNumber=/.test(req.url);
     if (isPart) maxParts = Math.max(maxParts, ++parts);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, promises as fs, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { expect } from 'vitest';
 import { statusSchemaErrors } from '../../src/status/status-store.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,12 +50,21 @@ export async function reprod(cwd: string, ...args: string[]): Promise<CliResult>
   return { code, stdout, stderr };
 }
 
+/** reprod run in `cwd`, expected to exit 0 (its stderr is the failure message); its stdout. */
+export async function reprodOk(cwd: string, ...args: string[]): Promise<string> {
+  const res = await reprod(cwd, ...args);
+  expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
+  return res.stdout;
+}
+
 /** Every status manifest a test produces must validate against schemas/status.schema.json. */
 export function assertStatusFilesValid(root: string): void {
   const dir = path.join(root, 'status');
   if (!existsSync(dir)) return;
-  for (const f of readdirSync(dir)) {
-    if (!f.endsWith('.yaml')) continue;
+  // a nested pipeline's stages have theirs in folders (status/sub/dvc.yaml:inner.yaml); logs are not manifests
+  const files = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => !f.startsWith('logs/') && f !== 'logs');
+  for (const f of files) {
+    if (!f.endsWith('.yaml') || !statSync(path.join(dir, f)).isFile()) continue;
     const doc: unknown = parse(readFileSync(path.join(dir, f), 'utf8'));
     const errors = statusSchemaErrors(doc);
     if (errors) throw new Error(`status/${f} does not validate: ${errors}`);

@@ -30,6 +30,9 @@ const CHECKOUT_JOBS = 8;
  */
 const UNSUPPORTED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'ENOSYS']);
 
+/** Objects of a directory's listing looked up at once by `has`. */
+const HAS_BATCH = 64;
+
 async function exists(p: string): Promise<boolean> {
   try {
     await fs.lstat(p);
@@ -100,7 +103,11 @@ export class LocalCache implements ObjectCache, CacheStore {
     if (!(await exists(this.objectPath(md5)))) return false;
     if (isDirOid(md5)) {
       const rows = await this.readListing(md5);
-      for (const r of rows) if (!(await this.has(r.md5))) return false;
+      // a listing of thousands of files: their objects are looked up several at a time
+      for (let i = 0; i < rows.length; i += HAS_BATCH) {
+        const present = await Promise.all(rows.slice(i, i + HAS_BATCH).map((r) => this.has(r.md5)));
+        if (present.includes(false)) return false;
+      }
     }
     this.known.add(md5);
     return true;

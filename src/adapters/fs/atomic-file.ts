@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FileOwner } from '../../core/ports.js';
 import { giveTo, mkdirOwned } from './file-owner.js';
+import { tempId } from '../../core/temp-id.js';
 
 /**
  * Files put in place whole: written under a temporary name in the same
@@ -24,7 +24,7 @@ export interface AtomicWriteOptions {
 
 /** A fresh temporary path beside `dst`. */
 export function tempPathFor(dst: string, hidden = false): string {
-  const id = randomUUID();
+  const id = tempId();
   return hidden ? path.join(path.dirname(dst), `.${path.basename(dst)}.${id}.tmp`) : `${dst}.${id}.tmp`;
 }
 

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ReprodError } from '../../core/errors.js';
 import { EXPS_NAMESPACE, expRefName, parseExpRef, type ExpRef } from '../../experiments/exp-refs.js';
 import type { GitRepo } from './git-repo.js';
+import { runGit } from './git-exec.js';
 
 /**
  * Experiments as DVC keeps them in git: one commit per experiment whose parent
@@ -18,13 +18,7 @@ export class GitExperiments {
 
   private git(args: string[], opts: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): string {
     try {
-      return execFileSync('git', ['-c', 'core.quotepath=off', ...args], {
-        cwd: this.repo.top,
-        input: opts.input,
-        maxBuffer: 64 * 1024 * 1024,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env },
-      }).toString('utf8');
+      return runGit(this.repo.top, args, { input: opts.input ?? '', ...(opts.env ? { env: opts.env } : {}) }).toString('utf8');
     } catch (e) {
       const stderr = (e as { stderr?: Buffer }).stderr?.toString('utf8').trim().split('\n')[0] ?? '';
       throw new ReprodError('GIT', `git ${args.slice(0, 2).join(' ')} failed in ${this.repo.top}${stderr ? `: ${stderr}` : ''}`, { cause: e });
@@ -63,7 +57,7 @@ export class GitExperiments {
 
   /** Files git would commit from the workspace: tracked, and untracked but not ignored. */
   listWorkspaceFiles(root: string): string[] {
-    const out = execFileSync('git', ['-c', 'core.quotepath=off', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
+    const out = runGit(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
     return [...new Set(out.toString('utf8').split('\0').filter((p) => p !== ''))].sort();
   }
 
@@ -138,7 +132,7 @@ function dateEnv(d: Date): NodeJS.ProcessEnv {
 /** True when git exits 0; false when it exits 1 (an unset key, a detached HEAD: answers, not failures). */
 export function exitsZero(top: string, args: string[]): boolean {
   try {
-    execFileSync('git', args, { cwd: top, stdio: ['ignore', 'pipe', 'ignore'] });
+    runGit(top, args, { stderr: 'ignore' });
     return true;
   } catch (e) {
     if ((e as { status?: unknown }).status === 1) return false;

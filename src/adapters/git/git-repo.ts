@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ReprodError } from '../../core/errors.js';
 import type { RevTree } from '../../metrics/rev-tree.js';
 import { normalizeWsPath } from '../../pipeline/paths.js';
+import { runGit } from './git-exec.js';
 
 /** Large metrics and plot files are read whole; this is the most one read may return. */
 const MAX_BLOB_BYTES = 512 * 1024 * 1024;
@@ -82,6 +82,12 @@ export class GitRepo {
     }
   }
 
+  /** True when git tracks `wsPath` (a file, or any file under a folder): DVC refuses to `add` it then. */
+  isTracked(wsPath: string): boolean {
+    const rel = this.prefix === '' ? wsPath : `${this.prefix}/${wsPath}`;
+    return run(this.top, ['ls-files', '-z', '--', rel]).length > 0;
+  }
+
   /** True when tracked files differ from HEAD (untracked files do not count), as DVC's `is_dirty(untracked_files=False)`. */
   isDirty(): boolean {
     return run(this.top, ['status', '--porcelain', '--untracked-files=no']).length > 0;
@@ -115,13 +121,7 @@ export class GitRepo {
 }
 
 function run(cwd: string, args: string[]): Buffer {
-  // -c core.quotepath=off: names as they are; no pager, no prompts, no locale surprises
-  return execFileSync('git', ['-c', 'core.quotepath=off', ...args], {
-    cwd,
-    maxBuffer: MAX_BLOB_BYTES,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C' },
-  });
+  return runGit(cwd, args, { maxBuffer: MAX_BLOB_BYTES });
 }
 
 function gitError(cwd: string, args: string[], e: unknown): ReprodError {

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { hasErrno, isMissing } from '../../core/errno.js';
 import { writeFileAtomic } from '../fs/atomic-file.js';
+import { workspaceOwner } from '../fs/file-owner.js';
 import { GitRepo } from './git-repo.js';
 
 /*
@@ -39,6 +40,8 @@ export class GitIgnores {
   private constructor(
     private readonly root: string,
     private readonly repo: GitRepo,
+    /** Whom the files belong to: the workspace's owner, when reprod runs as root in another user's workspace. */
+    private readonly owner = workspaceOwner(root),
   ) {}
 
   /** For the workspace at `root`: undefined when it is in no git repository, or git cannot be run. */
@@ -60,7 +63,7 @@ export class GitIgnores {
     const { file, entry } = gitignoreEntry(out);
     const next = withEntry(await this.read(file), entry);
     if (next === undefined) return undefined;
-    await writeFileAtomic(path.join(this.root, file), (temp) => fs.writeFile(temp, next, { mode: 0o644 }));
+    await writeFileAtomic(path.join(this.root, file), (temp) => fs.writeFile(temp, next, { mode: 0o644 }), { owner: this.owner });
     return file;
   }
 
@@ -81,7 +84,7 @@ export class GitIgnores {
     const next = withoutEntry(text, entry);
     if (next === undefined) return undefined;
     if (next === null) await fs.rm(path.join(this.root, file), { force: true });
-    else await writeFileAtomic(path.join(this.root, file), (temp) => fs.writeFile(temp, next, { mode: 0o644 }));
+    else await writeFileAtomic(path.join(this.root, file), (temp) => fs.writeFile(temp, next, { mode: 0o644 }), { owner: this.owner });
     return file;
   }
 

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RunHandle } from './backend.js';
@@ -7,6 +7,9 @@ import { readOptionalText } from '../fs/read-optional.js';
 import { hasErrno, isMissing } from '../../core/errno.js';
 import { Flock } from '../fs/flock.js';
 import { journalName, journalsIn, newJournalId, WriterLock } from './outbox-writers.js';
+import { tempId } from '../../core/temp-id.js';
+import { giveTo, workspaceOwner } from '../fs/file-owner.js';
+import type { FileOwner } from '../../core/ports.js';
 
 /**
  * The outbox on disk (`.dvc/tmp/reprod/mlflow-outbox/`):
@@ -140,11 +143,15 @@ export class OutboxJournal {
   /** Ids of the journals taken over (named in every compacted journal: see open). */
   private readonly adopted = new Set<string>();
 
+  /** Whom the journal's files belong to: the outbox folder's owner, when reprod runs as root in another user's workspace. */
+  private readonly owner: FileOwner | undefined;
+
   private constructor(
     readonly dir: string,
     private readonly lock: WriterLock,
   ) {
     this.file = path.join(dir, lock.name.journal);
+    this.owner = workspaceOwner(dir);
   }
 
   /** Opens a new journal for this process, taking over the journals of writers that are gone. */
@@ -231,7 +238,11 @@ export class OutboxJournal {
   }
 
   private async handle(): Promise<fs.FileHandle> {
-    if (!this.fh) this.fh = await fs.open(this.file, 'a', 0o600);
+    if (!this.fh) {
+      const fh = await fs.open(this.file, 'a', 0o600);
+      if (this.owner) await fh.chown(this.owner.uid, this.owner.gid);
+      this.fh = fh;
+    }
     return this.fh;
   }
 
@@ -288,9 +299,10 @@ export class OutboxJournal {
         lines.push({ ids: needed, ...(open.length ? { open } : {}), ...(adopted.length ? { adopted } : {}) });
       }
       for (const r of pending) lines.push({ seq: r.seq, op: r.op });
-      const tmp = `${this.file}.${randomUUID()}.tmp`;
+      const tmp = `${this.file}.${tempId()}.tmp`;
       const fh = await fs.open(tmp, 'w', 0o600);
       try {
+        if (this.owner) await fh.chown(this.owner.uid, this.owner.gid);
         await fh.writeFile(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
         await fh.sync();
       } finally {
@@ -318,9 +330,10 @@ export class OutboxJournal {
   }
 
   private async storeBlob(fill: (tmp: string) => Promise<void>): Promise<string> {
-    const tmp = path.join(this.dir, 'blobs', `.${randomUUID()}.tmp`);
+    const tmp = path.join(this.dir, 'blobs', `.${tempId()}.tmp`);
     try {
       await fill(tmp);
+      await giveTo(this.owner, tmp);
       const hash = createHash('sha256');
       for await (const chunk of createReadStream(tmp)) hash.update(chunk as Buffer);
       const sha = hash.digest('hex');

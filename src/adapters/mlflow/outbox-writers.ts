@@ -5,6 +5,8 @@ import path from 'node:path';
 import { hasErrno, isMissing } from '../../core/errno.js';
 import { ReprodError } from '../../core/errors.js';
 import { Flock, FlockUnavailable } from '../fs/flock.js';
+import { tempId } from '../../core/temp-id.js';
+import { workspaceOwner } from '../fs/file-owner.js';
 
 /**
  * Who writes which outbox journal, and who may take one over.
@@ -165,9 +167,12 @@ async function tryLock(flock: Flock, fh: FileHandle, what: string): Promise<'hel
 
 /** A lock file created, written and locked under a temporary name, then linked to `lockName`; undefined when that exists. */
 async function lockedNew(dir: string, lockName: string, content: string, flock: Flock): Promise<FileHandle | undefined> {
-  const tmp = path.join(dir, `.${lockName}.${newJournalId()}.tmp`);
+  const tmp = path.join(dir, `.${lockName}.${tempId()}.tmp`);
   const fh = await fs.open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
+    // the outbox folder's owner's, as reprod's other files in a workspace it runs in as root
+    const owner = workspaceOwner(dir);
+    if (owner) await fh.chown(owner.uid, owner.gid);
     await fh.writeFile(content);
     await fh.sync();
     if ((await tryLock(flock, fh, lockName)) !== 'held') throw new ReprodError('TRACKING', `a new outbox lock ${lockName} was locked by another process`);

@@ -71,7 +71,8 @@ export class AzureRemote implements RemoteStore {
 
   private fatal(e: unknown, op: string): Error {
     const f = this.failure(e, op);
-    return f instanceof ReprodError || f instanceof RemoteUnreachable ? f : new ReprodError('REMOTE', `remote '${this.spec.name}': ${f.message}`, { cause: f });
+    // a remote that does not answer a query the whole command needs stops it, as any other failure of one
+    return f instanceof ReprodError ? f : new ReprodError('REMOTE', `remote '${this.spec.name}': ${f.message}`, { cause: f });
   }
 
   private async size(key: string, signal?: AbortSignal): Promise<number | undefined> {

@@ -6,6 +6,7 @@ import { RemoteUnreachable, type Downloaded, type RemoteStore, type TransferOpti
 import { mapLimit } from '../../remote/pool.js';
 import { displayUrl, type HttpRemoteSpec } from '../../remote/remote-config.js';
 import { writeHashed } from './md5-file.js';
+import { DigestSession, parseDigestChallenge } from './digest-auth.js';
 
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
 /** Requests that fail on the network or with a 5xx are sent again, this many times in all (as the S3 SDK's maxAttempts). */
@@ -41,6 +42,8 @@ export class HttpRemote implements RemoteStore {
   private readonly basePath: string;
   /** WebDAV folders known to exist (made or seen), so each is made once. */
   private readonly folders = new Set<string>();
+  /** `auth = digest`: the server's latest challenge, answered in every request. */
+  private readonly digest: DigestSession | undefined;
 
   constructor(private readonly spec: HttpRemoteSpec) {
     this.display = displayUrl(spec.url);
@@ -55,6 +58,40 @@ export class HttpRemote implements RemoteStore {
           ...(typeof spec.sslVerify === 'string' ? { ca: readFileSync(spec.sslVerify) } : {}),
         })
       : new http.Agent({ keepAlive: true, maxSockets: 64 });
+    this.digest = spec.auth?.kind === 'digest' ? new DigestSession(spec.auth.user, spec.auth.password) : undefined;
+  }
+
+  /** The credentials' header for one request. */
+  private authHeaders(method: string, url: URL): Record<string, string> {
+    const auth = this.spec.auth;
+    if (auth === undefined) return {};
+    if (auth.kind === 'header') return { [auth.name]: auth.value };
+    if (auth.kind === 'basic') return { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}` };
+    const header = this.digest?.header(method, `${url.pathname}${url.search}`);
+    return header === undefined ? {} : { authorization: header };
+  }
+
+  /**
+   * One request with its credentials. Digest: a 401 that carries a new
+   * challenge (the first one, or a `stale` nonce) is answered once more
+   * with it; a 401 to a fresh answer is a refusal.
+   */
+  private async authed(method: string, url: URL, opts: { body?: () => NodeJS.ReadableStream; length?: number; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Answer> {
+    if (this.digest !== undefined && !this.digest.ready && opts.body) {
+      // the challenge comes first from a request without a body, so that an upload's bytes are sent once
+      const probe = await this.once('HEAD', url, opts.signal ? { signal: opts.signal } : {});
+      await drain(probe.res);
+      const challenge = probe.status === 401 ? parseDigestChallenge(probe.res.headers['www-authenticate']) : undefined;
+      if (challenge !== undefined) this.digest.challenged(challenge);
+    }
+    const hadChallenge = this.digest?.ready === true;
+    const answer = await this.once(method, url, { ...opts, headers: { ...opts.headers, ...this.authHeaders(method, url) } });
+    if (this.digest === undefined || answer.status !== 401) return answer;
+    const challenge = parseDigestChallenge(answer.res.headers['www-authenticate']);
+    if (challenge === undefined || (hadChallenge && !challenge.stale)) return answer;
+    await drain(answer.res);
+    this.digest.challenged(challenge);
+    return this.once(method, url, { ...opts, headers: { ...opts.headers, ...this.authHeaders(method, url) } });
   }
 
   private urlOf(key: string): URL {
@@ -68,7 +105,7 @@ export class HttpRemote implements RemoteStore {
     let last: unknown;
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       try {
-        const answer = await this.once(method, url, opts);
+        const answer = await this.authed(method, url, opts);
         if (answer.status < 500 || attempt === ATTEMPTS) return answer;
         last = new Error(`HTTP ${answer.status}`);
         await drain(answer.res);
@@ -84,7 +121,6 @@ export class HttpRemote implements RemoteStore {
   private once(method: string, url: URL, opts: { body?: () => NodeJS.ReadableStream; length?: number; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Answer> {
     const lib = url.protocol === 'https:' ? https : http;
     const headers: Record<string, string> = { ...opts.headers };
-    if (this.spec.authHeader) headers[this.spec.authHeader.name] = this.spec.authHeader.value;
     if (opts.length !== undefined) headers['content-length'] = String(opts.length);
     return new Promise<Answer>((resolve, reject) => {
       const req = lib.request(url, { method, headers, agent: this.agent, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => resolve({ status: res.statusCode ?? 0, res }));
@@ -102,6 +138,12 @@ export class HttpRemote implements RemoteStore {
   /** The error for an answer that is not a success: refused credentials stop the command. */
   private refused(status: number, op: string, key?: string): Error {
     const what = key === undefined ? op : `${op} ${key}`;
+    if ((status === 401 || status === 403) && this.spec.credentialSource === 'none configured') {
+      // nothing was refused: none were sent
+      return new ReprodError('REMOTE_AUTH', `remote '${this.spec.name}' (${this.display}) asks for credentials (HTTP ${status} on ${what}), and none are configured`, {
+        remedy: `Set them: \`reprod remote modify --local ${this.spec.name} user …\` and \`… password …\` (with \`reprod remote modify ${this.spec.name} auth basic\` or digest), or ask_password = true to type the password.`,
+      });
+    }
     if (status === 401 || status === 403) {
       return new ReprodError('REMOTE_AUTH', `remote '${this.spec.name}' (${this.display}) refused the credentials (from ${this.spec.credentialSource}): HTTP ${status} on ${what}`, {
         remedy: `Check the user and password: \`reprod remote modify --local ${this.spec.name} user …\` and \`… password …\` (for DagsHub, your user name and a token), kept in .dvc/config.local.`,
@@ -120,7 +162,8 @@ export class HttpRemote implements RemoteStore {
 
   private fatal(e: unknown, op: string): Error {
     const f = this.failure(e, op);
-    return f instanceof ReprodError || f instanceof RemoteUnreachable ? f : new ReprodError('REMOTE', `remote '${this.spec.name}': ${f.message}`, { cause: f });
+    // a remote that does not answer a query the whole command needs stops it, as any other failure of one
+    return f instanceof ReprodError ? f : new ReprodError('REMOTE', `remote '${this.spec.name}': ${f.message}`, { cause: f });
   }
 
   private async head(key: string, signal?: AbortSignal): Promise<number | undefined> {

@@ -3,9 +3,6 @@ import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -14,29 +11,24 @@ import {
   PutObjectCommand,
   S3Client,
   ServerSideEncryption,
-  UploadPartCommand,
-  type CompletedPart,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { ReprodError } from '../../core/errors.js';
+import { existingByListing } from '../../remote/existing.js';
 import { mapLimit, Slots } from '../../remote/pool.js';
-import { RemoteUnreachable, type Downloaded, type RemoteStore, type TransferOptions } from '../../core/ports.js';
+import { abortLeftoverUploads, PART_SIZE, putMultipart } from './s3-multipart.js';
+import { UploadJournal } from './upload-journal.js';
+import { RemoteUnreachable, type CleanUp, type Downloaded, type RemoteStore, type TransferOptions } from '../../core/ports.js';
 import { displayUrl, type S3RemoteSpec } from '../../remote/remote-config.js';
 import { writeHashed } from './md5-file.js';
 
-/**
- * Objects up to this size go in one PUT, read into memory first so that the
+/*
+ * Objects up to PART_SIZE go in one PUT, read into memory first so that the
  * SDK can sign and, on a transient error, resend them; larger ones go in
- * parts of at least this size (S3 allows 10,000 parts).
+ * parts (s3-multipart.ts).
  */
-const PART_SIZE = 16 * 1024 * 1024;
-const MAX_PARTS = 10_000;
-/** Parts of one upload in flight at once: the SDK's Upload's default queue size. */
-const PART_JOBS = 4;
 /** Parts in memory at once across all the uploads of one remote (8 x 16 MiB). */
 const PART_SLOTS = 8;
-/** Up to this many keys are checked one HEAD each; more are listed. */
-const HEAD_ONLY = 16;
 /** Keys per listing page (S3's maximum). */
 const PAGE = 1000;
 
@@ -104,10 +96,13 @@ export class S3Remote implements RemoteStore {
   private readonly base: string;
   private readonly putExtras: Pick<PutObjectCommandInput, 'ACL' | 'ServerSideEncryption' | 'SSEKMSKeyId'>;
   private readonly partSlots = new Slots(PART_SLOTS);
+  private readonly journal: UploadJournal | undefined;
+  private readonly startedAt = Date.now();
 
+  /** `journalDir`: where this workspace keeps the multipart uploads it has under way (see UploadJournal). */
   constructor(
     private readonly spec: S3RemoteSpec,
-    opts: { maxSockets?: number } = {},
+    opts: { maxSockets?: number; journalDir?: string } = {},
   ) {
     // reprod supports Node 20 (package.json engines); the SDK's notice about its own future support is not the user's concern
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -136,6 +131,7 @@ export class S3Remote implements RemoteStore {
     if (spec.sse !== undefined && sse === undefined) {
       throw new ReprodError('CONFIG', `remote '${spec.name}': unknown sse '${spec.sse}'`, { remedy: `Use one of: ${Object.values(ServerSideEncryption).join(', ')}.` });
     }
+    this.journal = opts.journalDir === undefined ? undefined : new UploadJournal(opts.journalDir, `${spec.endpoint ?? 'aws'} ${spec.bucket} ${spec.prefix}`);
     this.putExtras = {
       ...(acl ? { ACL: acl } : {}),
       ...(sse ? { ServerSideEncryption: sse } : {}),
@@ -159,8 +155,12 @@ export class S3Remote implements RemoteStore {
     const status = err.$metadata?.httpStatusCode;
     // a HEAD answer has no body, so the SDK cannot name the error: the status says it
     const code = err.name && err.name !== 'Unknown' && err.name !== 'Error' ? err.name : `HTTP ${status ?? '?'}`;
+    if (err.name === 'CredentialsProviderError') return this.noCredentials(err);
     if (AUTH_ERRORS.has(err.name ?? '') || status === 401 || status === 403) {
-      return new ReprodError('REMOTE_AUTH', `remote '${this.spec.name}' (${this.display}) refused the credentials (from ${this.spec.credentialSource}): ${code} on ${what}`);
+      const profile = /^profile '(.*)' \(/.exec(this.spec.credentialSource)?.[1];
+      return new ReprodError('REMOTE_AUTH', `remote '${this.spec.name}' (${this.display}) refused the credentials (from ${this.spec.credentialSource}): ${code} on ${what}`, {
+        ...(profile !== undefined ? { remedy: `Check the keys of profile '${profile}' (~/.aws/credentials, or AWS_SHARED_CREDENTIALS_FILE), or set the remote's own in .dvc/config.local.` } : {}),
+      });
     }
     if (err.name === 'NoSuchBucket') {
       return new ReprodError('REMOTE', `remote '${this.spec.name}': bucket '${this.spec.bucket}' does not exist (${this.display})`, {
@@ -172,6 +172,29 @@ export class S3Remote implements RemoteStore {
     }
     if (err.name === 'AbortError') return new Error(`${op}: interrupted`);
     return new Error(`${op}: ${code}${err.message && err.message !== err.name ? `: ${err.message}` : ''}`);
+  }
+
+  /**
+   * The SDK found no credentials to send: nothing was refused. A named
+   * profile that gives none is reported by its name; otherwise every place
+   * looked in is named.
+   */
+  private noCredentials(err: SdkError): ReprodError {
+    const where = `remote '${this.spec.name}' (${this.display})`;
+    const source = this.spec.credentialSource;
+    if (source.startsWith('profile ')) {
+      const name = /^profile '(.*)' \(/.exec(source)?.[1] ?? '';
+      return new ReprodError('REMOTE_AUTH', `${where}: the AWS ${source} gives no credentials${err.message ? ` (${err.message})` : ''}`, {
+        remedy: `Add a [${name}] section with aws_access_key_id and aws_secret_access_key to ~/.aws/credentials (or [profile ${name}] to ~/.aws/config; AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE name other files), or name a profile that exists.`,
+      });
+    }
+    return new ReprodError(
+      'REMOTE_AUTH',
+      `${where}: no credentials found: none in .dvc/config.local, none in the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), and none from the SDK's default chain (~/.aws/credentials, SSO, container or instance roles)`,
+      {
+        remedy: `Set them: \`reprod remote modify --local ${this.spec.name} access_key_id …\` and \`reprod remote modify --local ${this.spec.name} secret_access_key …\`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile (\`reprod remote modify ${this.spec.name} profile NAME\`).`,
+      },
+    );
   }
 
   /** Errors of a query the whole command depends on: all of them stop it. */
@@ -209,50 +232,10 @@ export class S3Remote implements RemoteStore {
     } while (token !== undefined);
   }
 
-  /**
-   * A few keys: one HEAD each. Many: list their folder of the layout, up to a
-   * page budget proportional to the keys asked about; listings come sorted,
-   * so a key before the last one listed and not seen is absent, and only the
-   * keys after it (a large remote) fall back to HEAD.
-   */
+  /** A few keys: one HEAD each; many: their folder listed (see existingByListing). */
   async existing(keys: readonly string[], opts: { jobs: number; signal?: AbortSignal }): Promise<Map<string, number>> {
-    const found = new Map<string, number>();
-    const headAll = async (ks: readonly string[]) => {
-      const hits = await mapLimit(ks, opts.jobs, (k) => this.head(k, opts.signal));
-      ks.forEach((k, i) => {
-        const size = hits[i];
-        if (size !== undefined) found.set(k, size);
-      });
-    };
     try {
-      if (keys.length <= HEAD_ONLY) {
-        await headAll(keys);
-        return found;
-      }
-      const groups = new Map<string, string[]>();
-      for (const k of keys) {
-        const prefix = k.startsWith('files/md5/') ? 'files/md5/' : k.startsWith('runs/') ? 'runs/' : '';
-        groups.set(prefix, [...(groups.get(prefix) ?? []), k]);
-      }
-      for (const [prefix, ks] of groups) {
-        const wanted = new Set(ks);
-        const budget = Math.ceil(ks.length / 200) + 1;
-        let pages = 0;
-        let last: string | undefined;
-        let complete = false;
-        for await (const page of this.pages(prefix, opts.signal)) {
-          for (const [k, size] of page.sizes) if (wanted.has(k)) found.set(k, size);
-          last = page.keys.at(-1) ?? last;
-          pages++;
-          if (!page.more) {
-            complete = true;
-            break;
-          }
-          if (pages >= budget) break;
-        }
-        if (!complete) await headAll(ks.filter((k) => last === undefined || k > last));
-      }
-      return found;
+      return await existingByListing({ head: (k) => this.head(k, opts.signal), pages: (p) => this.pages(p, opts.signal) }, keys, opts.jobs);
     } catch (e) {
       throw this.fatal(e, 'checking which objects exist');
     }
@@ -275,60 +258,14 @@ export class S3Remote implements RemoteStore {
         opts.onBytes?.(body.length);
         return;
       }
-      await this.putMultipart(key, file, size, opts);
+      await putMultipart(
+        { client: this.client, bucket: this.spec.bucket, key: this.full(key), extras: this.putExtras, slots: this.partSlots, ...(this.journal ? { journal: this.journal } : {}) },
+        file,
+        size,
+        opts,
+      );
     } catch (e) {
       throw this.failure(e, 'uploading', key);
-    }
-  }
-
-  /**
-   * Parts go up PART_JOBS at a time, as the SDK's own Upload sends them
-   * (its default queue of 4). Each is read into memory first, so that it can
-   * be resent; the parts in memory are bounded by the remote's part slots,
-   * shared by every upload of a push, so that `-j N` big files at once hold
-   * at most PART_JOBS parts, not N times as many. The first part that fails
-   * stops the others (no new part starts; those in flight are aborted) and
-   * the upload is abandoned.
-   */
-  private async putMultipart(key: string, file: string, size: number, opts: TransferOptions): Promise<void> {
-    const Bucket = this.spec.bucket;
-    const Key = this.full(key);
-    const partSize = Math.max(PART_SIZE, Math.ceil(size / MAX_PARTS));
-    const stop = new AbortController();
-    const onAbort = () => stop.abort(opts.signal?.reason);
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts.signal?.aborted) onAbort();
-    const send = { abortSignal: stop.signal };
-    const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket, Key, ...this.putExtras }), send);
-    const UploadId = created.UploadId;
-    if (UploadId === undefined) throw new Error('the server started no multipart upload');
-    const handle = await fs.open(file, 'r');
-    try {
-      const numbers = Array.from({ length: Math.ceil(size / partSize) }, (_, i) => i + 1);
-      const parts = await mapLimit(numbers, PART_JOBS, async (n): Promise<CompletedPart> => {
-        const offset = (n - 1) * partSize;
-        const length = Math.min(partSize, size - offset);
-        const res = await this.partSlots.use(async () => {
-          if (stop.signal.aborted) throw stop.signal.reason;
-          const buf = Buffer.alloc(length);
-          const { bytesRead } = await handle.read(buf, 0, length, offset);
-          if (bytesRead !== length) throw new Error(`${file} changed while it was being uploaded`);
-          return this.client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: n, Body: buf, ContentLength: length }), send);
-        }).catch((e: unknown) => {
-          stop.abort(e);
-          throw e;
-        });
-        opts.onBytes?.(length);
-        return { PartNumber: n, ...(res.ETag !== undefined ? { ETag: res.ETag } : {}) };
-      });
-      await this.client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }), send);
-    } catch (e) {
-      // best effort: an abandoned upload is invisible, only its parts take space until the bucket's lifecycle clears them
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })).catch(() => undefined);
-      throw e;
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-      await handle.close();
     }
   }
 
@@ -365,7 +302,28 @@ export class S3Remote implements RemoteStore {
     });
   }
 
+  /** Aborts the multipart uploads earlier pushes from this workspace left unfinished. */
+  async cleanUp(opts: { signal?: AbortSignal } = {}): Promise<CleanUp> {
+    if (!this.journal) return { aborted: 0 };
+    try {
+      const aborted = await abortLeftoverUploads({
+        client: this.client,
+        bucket: this.spec.bucket,
+        prefix: this.base,
+        journal: this.journal,
+        since: this.startedAt,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      return { aborted };
+    } catch (e) {
+      const f = this.failure(e, 'listing unfinished multipart uploads');
+      if (f instanceof ReprodError) throw f;
+      return { aborted: 0, problem: f.message };
+    }
+  }
+
   close(): void {
+    this.journal?.close();
     this.client.destroy();
   }
 }

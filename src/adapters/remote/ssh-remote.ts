@@ -131,7 +131,8 @@ export class SshRemote implements RemoteStore {
 
   private fatal(e: unknown, op: string): Error {
     const f = this.failure(e, op);
-    return f instanceof ReprodError || f instanceof RemoteUnreachable ? f : new ReprodError('REMOTE', `remote '${this.spec.name}': ${f.message}`, { cause: f });
+    // a remote that does not answer a query the whole command needs stops it, as any other failure of one
+    return f instanceof ReprodError ? f : new ReprodError('REMOTE', `remote '${this.spec.name}': ${f.message}`, { cause: f });
   }
 
   private async size(sftp: SFTPWrapper, key: string): Promise<number | undefined> {

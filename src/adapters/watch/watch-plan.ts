@@ -9,6 +9,8 @@ import { PIPELINE_KEY } from '../../reconcile/reconciler.js';
  *   .dvcignore ─────────────────────────────────────────► `pipeline`
  *   a stage's deps, params files and outs ──────────────► that stage
  *   a stage's image build context (stages/<group>/) ────► that stage
+ *   with `anyPipelineFile`: a dvc.yaml in any folder,
+ *   or a folder created or removed ─────────────────────► `pipeline`
  *
  * A path matches a target when it is the target, lies inside it (a file in
  * a dep directory), or contains it (a directory that was removed or created).
@@ -49,9 +51,24 @@ export interface WatchPlanInput {
   varsFiles?: readonly string[];
   /** The build context folder of a stage that runs in an image built by reprod. */
   buildContextOf?(stage: Stage): string | undefined;
+  /**
+   * Watch for pipeline files anywhere (DVC reads every dvc.yaml of the
+   * workspace): every folder but those `ignoredFolder` names (`.dvcignore`)
+   * is watched, and a dvc.yaml appearing, changing or going anywhere, or a
+   * folder created or removed, re-reads the spec.
+   */
+  anyPipelineFile?: { ignoredFolder(path: string): boolean };
+}
+
+const PIPELINE_FILE = 'dvc.yaml';
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
 }
 
 export function watchPlan(input: WatchPlanInput): WatchPlan {
+  const anywhere = input.anyPipelineFile;
   const targets = new Map<string, Set<string>>();
   const add = (path: string, key: string) => {
     const p = path === '.' ? '' : path.replace(/\/+$/, '');
@@ -84,10 +101,14 @@ export function watchPlan(input: WatchPlanInput): WatchPlan {
     paths: sorted.map((p) => (p === '' ? '.' : p)),
     isRelevant(path) {
       if (path === '' || ancestors.has(path)) return true;
+      if (anywhere && !anywhere.ignoredFolder(path)) return true;
       return within(path).length > 0;
     },
     keysFor(path, isDir) {
       const keys = new Set<string>();
+      if (anywhere && (isDir || path === PIPELINE_FILE || path.endsWith(`/${PIPELINE_FILE}`)) && !anywhere.ignoredFolder(isDir ? path : parentOf(path))) {
+        keys.add(PIPELINE_KEY);
+      }
       for (const t of within(path)) for (const k of targets.get(t) ?? []) keys.add(k);
       if (isDir) {
         // a folder that appeared or vanished takes the targets inside it along

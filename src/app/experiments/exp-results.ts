@@ -12,9 +12,10 @@ import { diffFiles, type DiffResult } from '../../metrics/diff.js';
 import { gatherMetrics, gatherParams } from '../../metrics/results.js';
 import { readText, type RevTree } from '../../metrics/rev-tree.js';
 import { lockedOutputs } from '../../metrics/tracked-outs.js';
-import { parseDvcYaml } from '../../pipeline/parse-dvc-yaml.js';
 import { checkoutTracked } from '../../remote/checkout.js';
-import { cachePathOf, DVC_LOCK, DVC_YAML, loadDvcConfig, withProject } from '../project.js';
+import { lockFileOf } from '../../pipeline/stage-address.js';
+import { pipelinesOfTree } from '../revisions.js';
+import { cachePathOf, loadDvcConfig, withProject } from '../project.js';
 import { ExpStore, type FoundExp } from './exp-store.js';
 import { sha256File } from './exp-workspace.js';
 
@@ -35,8 +36,7 @@ function cacheOf(root: string): LocalCache {
 
 /** A tree with its pipeline, cached outputs read from the cache (as Revisions does for git revisions). */
 function revisionOf(base: RevTree, cache: LocalCache): Rev {
-  const text = readText(base, DVC_YAML);
-  const pipelines = text === undefined ? [] : [parseDvcYaml(text, { file: DVC_YAML, readFile: (rel) => readText(base, rel) })];
+  const pipelines = pipelinesOfTree(base);
   const tree = new TrackedTree(base, () => lockedOutputs(pipelines, (f) => readText(base, f)), (md5) => cache.objectPath(md5));
   return { tree, pipelines };
 }
@@ -49,11 +49,13 @@ export function localIso(d: Date): string {
 
 function dataOf(rev: Rev, name: string, timestamp: string | null): ExpData {
   const { tree, pipelines } = rev;
-  const lockText = readText(tree, DVC_LOCK);
-  const lock = lockText === undefined || lockText.trim() === '' ? undefined : parseLockfile(lockText, DVC_LOCK);
   const deps: DepInfo[] = [];
   const outs: OutInfo[] = [];
   for (const p of pipelines) {
+    // each dvc.yaml's own dvc.lock, beside it
+    const lockFile = lockFileOf(p.file);
+    const lockText = readText(tree, lockFile);
+    const lock = lockText === undefined || lockText.trim() === '' ? undefined : parseLockfile(lockText, lockFile);
     for (const s of p.stages) {
       const entry = lock?.stages.get(s.name);
       for (const d of s.deps) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ReprodError } from '../../core/errors.js';
 import { errorMessage } from '../../core/errno.js';
@@ -11,9 +12,11 @@ import { sharedStages } from '../../experiments/shared-stages.js';
 import { parseOverride, sweepGrid, sweepValueText, type Assignment } from '../../experiments/sweep.js';
 import type { StageDecision } from '../../reconcile/outcome.js';
 import { buildEngine } from '../engine.js';
+import { lockFileOf } from '../../pipeline/stage-address.js';
 import { DVC_LOCK, loadSpec, selectRuntime, withProject, type CacheOverride, type RuntimeMode } from '../project.js';
 import type { TrackingService } from '../tracking.js';
 import { ExpStore, RUN_DIR, type ExpRecord } from './exp-store.js';
+import { PhaseTimes } from './exp-timings.js';
 import { assembleWorkspace, codeFiles, experimentCache, readOptionalText, sha256File, type WorkspaceSnapshot } from './exp-workspace.js';
 
 /**
@@ -122,45 +125,52 @@ export async function runExperiments(o: ExpRunOptions): Promise<ExpResult[]> {
     }
     return planned.map((p) => ({ name: p.name, state: 'queued', decisions: [] }));
   }
+  const times = new PhaseTimes();
   const cache = experimentCache(root);
   const dirOf = (p: Planned) => path.join(root, RUN_DIR, p.name);
-  const spec = loadSpec(root);
+  const spec = await times.time('spec', () => loadSpec(root));
   const pipeline = spec.pipeline;
   const shared = planned.length > 1 ? sharedStages(pipeline.stages, planned.map((p) => p.assignments)) : [];
   const [first, ...rest] = planned;
   if (!first) return [];
   const { openTracking } = await import('../tracking.js');
-  await using tracking = await openTracking({ root, log: o.log });
+  await using tracking = await times.time('tracking-open', () => openTracking({ root, log: o.log }));
   // tracked files edited but not committed belong to the experiment too (DVC takes the workspace as it is)
   const changedPaths = [...new Set([...changedFilesOf(pipeline, planned), ...(store.git?.modifiedFiles() ?? [])])].sort();
   // the main workspace, read once under its lock: the daemon may not be mid-pass while it is copied
-  const { snapshot, baselineFiles } = await o.withMainLock(async () => {
+  // workspaces are assembled side by side: each one's links and state records wait on the disk, not on the others
+  const assembleAll = (list: readonly Planned[], source: string, snap: WorkspaceSnapshot, lockText: string | undefined) =>
+    times.time('assemble', () =>
+      Promise.all(list.map((p) => assembleWorkspace({ source, dest: dirOf(p), snapshot: snap, ...(lockText !== undefined ? { lockText } : {}), assignments: p.assignments, pipeline, cache, log: o.log }))),
+    );
+  const { snapshot, baselineFiles } = await times.time('main-snapshot', () => o.withMainLock(async () => {
     const snap: WorkspaceSnapshot = { files: codeFiles(root, pipeline, store.git), lockText: readOptionalText(path.join(root, DVC_LOCK)), params: new Map() };
     for (const p of planned) for (const a of p.assignments) if (!snap.params.has(a.file)) snap.params.set(a.file, readOptionalText(path.join(root, a.file)) ?? '');
     const hashes: Record<string, string | null> = {};
     for (const f of changedPaths) hashes[f] = sha256File(path.join(root, f));
     // with stages to share, the others are assembled after those ran, from the first workspace
-    for (const p of shared.length > 0 ? [first] : planned) {
-      await assembleWorkspace({ source: root, dest: dirOf(p), snapshot: snap, assignments: p.assignments, pipeline, cache, log: o.log });
-    }
+    await assembleAll(shared.length > 0 ? [first] : planned, root, snap, undefined);
     return { snapshot: snap, baselineFiles: hashes };
-  });
+  }));
   const started = new Map<string, number>();
   const results: ExpResult[] = [];
+  const removals: Promise<void>[] = [];
   const finish = (p: Planned, res: ExpResult) => {
     results.push(res);
     const durationMs = clock.now().getTime() - (started.get(p.name) ?? clock.now().getTime());
     if (res.state === 'success') {
-      store.writeRecord(saveResult(store, p, dirOf(p), pipeline, record(p, 'success', { durationMs, baselineFiles }), changedPaths, clock));
+      times.timeSync('save', () => store.writeRecord(saveResult(store, p, dirOf(p), pipeline, record(p, 'success', { durationMs, baselineFiles }), changedPaths, clock)));
     } else if (res.state === 'failed') {
       const logs = keepLogs(store, p.name, dirOf(p));
       store.writeRecord(record(p, 'failed', { durationMs, error: { type: res.error?.code ?? 'RUNTIME', msg: res.error?.message ?? 'failed' } }));
       o.onEvent?.({ kind: 'finished', name: p.name, state: res.state, error: res.error?.format() ?? 'failed', ...(logs ? { logs } : {}) });
     }
     if (res.state !== 'failed') o.onEvent?.({ kind: 'finished', name: p.name, state: res.state });
+    // its workspace goes as soon as its results are saved, while the other experiments run
+    removals.push(times.time('cleanup', () => rm(dirOf(p), { recursive: true, force: true })));
   };
   const pass = (p: Planned, scope: readonly string[] | undefined) =>
-    runPass({ root: dirOf(p), cache, runtime: o.runtime, log: o.log, tracking, scope, signal: o.signal, onDecision: (d) => o.onEvent?.({ kind: 'decision', name: p.name, decision: d }) });
+    runPass({ root: dirOf(p), cache, runtime: o.runtime, log: o.log, tracking, times, scope, signal: o.signal, onDecision: (d) => o.onEvent?.({ kind: 'decision', name: p.name, decision: d }) });
   try {
     if (shared.length > 0) {
       o.onEvent?.({ kind: 'shared', stages: shared });
@@ -173,7 +183,7 @@ export async function runExperiments(o: ExpRunOptions): Promise<ExpResult[]> {
       }
       // the others start from the first workspace before it goes on: the shared stages' outputs are linked, not rerun
       const lockText = readOptionalText(path.join(dirOf(first), DVC_LOCK));
-      for (const p of rest) await assembleWorkspace({ source: dirOf(first), dest: dirOf(p), snapshot, lockText, assignments: p.assignments, pipeline, cache, log: o.log });
+      await assembleAll(rest, dirOf(first), snapshot, lockText);
     }
     const queue = [first, ...rest];
     const worker = async () => {
@@ -198,7 +208,11 @@ export async function runExperiments(o: ExpRunOptions): Promise<ExpResult[]> {
     await Promise.all(workers);
     return results;
   } finally {
-    for (const p of planned) rmSync(dirOf(p), { recursive: true, force: true });
+    await Promise.allSettled(removals);
+    times.timeSync('cleanup', () => {
+      for (const p of planned) rmSync(dirOf(p), { recursive: true, force: true });
+    });
+    times.report(o.log, 'exp run: time per phase');
   }
 }
 
@@ -211,9 +225,9 @@ function verdict(decisions: readonly StageDecision[], signal: AbortSignal | unde
   return { state: 'success' };
 }
 
-/** What an experiment changes in the main workspace's terms: its params files, dvc.lock, the uncached outputs. */
+/** What an experiment changes in the main workspace's terms: its params files, every dvc.lock (a nested dvc.yaml's too), the uncached outputs. */
 function changedFilesOf(pipeline: Pipeline, planned: readonly Planned[]): string[] {
-  const files = new Set<string>([DVC_LOCK]);
+  const files = new Set<string>([DVC_LOCK, ...pipeline.stages.map((s) => lockFileOf(s.source.file))]);
   for (const p of planned) for (const a of p.assignments) files.add(a.file);
   for (const s of pipeline.stages) for (const out of s.outs) if (!out.cache) files.add(out.path);
   return [...files].sort();
@@ -223,7 +237,7 @@ function saveResult(store: ExpStore, p: Planned, dir: string, pipeline: Pipeline
   const present = changedPaths.filter((f) => existsSync(path.join(dir, f)));
   const files = new Map(present.map((f) => [f, readFileSync(path.join(dir, f))]));
   const withSpec = new Map(files);
-  for (const f of ['dvc.yaml', ...pipeline.stages.flatMap((s) => s.params.map((x) => x.path)), 'params.yaml']) {
+  for (const f of ['dvc.yaml', ...pipeline.stages.map((s) => s.source.file), ...pipeline.stages.flatMap((s) => s.params.map((x) => x.path)), 'params.yaml']) {
     if (!withSpec.has(f) && existsSync(path.join(dir, f))) withSpec.set(f, readFileSync(path.join(dir, f)));
   }
   const lock = files.get(DVC_LOCK);
@@ -255,6 +269,7 @@ interface PassOptions {
   runtime: RuntimeMode;
   log: Logger;
   tracking: TrackingService;
+  times: PhaseTimes;
   scope: readonly string[] | undefined;
   signal: AbortSignal | undefined;
   onDecision(d: StageDecision): void;
@@ -262,13 +277,18 @@ interface PassOptions {
 
 /** One pass of the engine in an experiment's workspace, as `reprod repro` runs one. */
 async function runPass(o: PassOptions): Promise<StageDecision[]> {
+  const t = o.times;
+  const opened = performance.now();
   return withProject(
     o.root,
     o.log,
     async (project) => {
-      const spec = loadSpec(project.root);
-      const selected = await selectRuntime(project, spec, o.runtime, o.log);
-      const { reconciler } = await buildEngine({
+      t.add('pass:open', performance.now() - opened);
+      const spec = await t.time('pass:spec', () => loadSpec(project.root));
+      const selected = await t.time('pass:runtime', () => selectRuntime(project, spec, o.runtime, o.log));
+      const starts = new Map<string, number>();
+      let lastEnd = 0;
+      const { reconciler } = await t.time('pass:engine', () => buildEngine({
         project,
         selected,
         log: o.log,
@@ -276,12 +296,26 @@ async function runPass(o: PassOptions): Promise<StageDecision[]> {
         loadSpec: () => spec,
         tracking: o.tracking,
         flushTrackingMs: 5_000,
-        hooks: { stageDecided: (d) => o.onDecision(d) },
+        hooks: {
+          stageDecided: (d) => o.onDecision(d),
+          stageStarting: async (stage) => {
+            starts.set(stage.name, performance.now());
+            return {};
+          },
+          stageFinished: async (stage) => {
+            lastEnd = performance.now();
+            const begun = starts.get(stage.name);
+            if (begun !== undefined) t.add('pass:stage', lastEnd - begun);
+            return {};
+          },
+        },
         reconciler: { maxParallel: 1, resyncMs: 0 },
-      });
+      }));
       if (selected.docker) reconciler.setEngine(true, '');
       const scope = new Set(o.scope ?? spec.pipeline.stages.map((s) => s.name));
-      const summary = await reconciler.runOnce({ scope }, o.signal);
+      const summary = await t.time('pass:run', () => reconciler.runOnce({ scope }, o.signal));
+      // what the pass does once its stages ended: status, dvc.lock, tracking's flush
+      if (lastEnd > 0) t.add('pass:after-stages', performance.now() - lastEnd);
       return summary.decisions;
     },
     o.cache,

@@ -5,6 +5,7 @@ import { GitRepo } from '../../adapters/git/git-repo.js';
 import { WorkspaceTree } from '../../adapters/fs/workspace-tree.js';
 import { ReprodError } from '../../core/errors.js';
 import { isMissing } from '../../core/errno.js';
+import { tempId } from '../../core/temp-id.js';
 import type { ExpState } from '../../experiments/exp-table.js';
 import type { RevTree } from '../../metrics/rev-tree.js';
 
@@ -83,7 +84,7 @@ export class ExpStore {
     const dir = this.recordDir(r.name);
     mkdirSync(dir, { recursive: true });
     const text = `${JSON.stringify(r, null, 2)}\n`;
-    const tmp = path.join(dir, `.record.json.${process.pid}.tmp`);
+    const tmp = path.join(dir, `.record.json.${tempId()}.tmp`);
     writeFileSync(tmp, text);
     renameSync(tmp, path.join(dir, 'record.json'));
   }

@@ -8,4 +8,6 @@ import type { Lockfile, LockStage } from '../types.js';
 export interface LockStore {
   read(): Promise<Lockfile>;
   commit(stage: string, entry: LockStage): Promise<void>;
+  /** The workspace paths of the files the store reads (default: `dvc.lock`), to tell whether they changed. */
+  lockFiles?(): readonly string[];
 }

@@ -19,6 +19,19 @@ export interface TransferOptions {
   onBytes?(n: number): void;
 }
 
+/**
+ * Asks the person at the terminal for a password (a remote's
+ * `ask_password`), without echoing it; resolves with what was typed.
+ * Absent where there is no terminal (the daemon, CI, a pipe).
+ */
+export type PasswordPrompt = (question: string) => Promise<string>;
+
+/** What {@link RemoteStore.cleanUp} did: leftovers removed, and why it could not look, if it could not. */
+export interface CleanUp {
+  aborted: number;
+  problem?: string;
+}
+
 /** What a download wrote: the md5 of the bytes and their count, for verification. */
 export interface Downloaded {
   md5: string;
@@ -47,6 +60,12 @@ export interface RemoteStore {
   /** A small object's bytes (listings, run-cache entries); null when absent. */
   read(key: string, opts?: { signal?: AbortSignal }): Promise<Uint8Array | null>;
   delete(keys: readonly string[], opts?: { jobs?: number }): Promise<void>;
+  /**
+   * Before a push: clears what earlier interrupted pushes left on the
+   * remote that readers cannot see (S3's unfinished multipart uploads).
+   * Throws only what stops the command (REMOTE_AUTH, REMOTE).
+   */
+  cleanUp?(opts?: { signal?: AbortSignal }): Promise<CleanUp>;
   /** Releases connections. */
   close(): void;
 }

@@ -5,9 +5,11 @@
  * files younger than the minimum age, and everything that is not such a
  * file, stay.
  */
-import { existsSync, utimesSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { WRITERS_DIR } from '../../../src/adapters/fs/writer-marks.js';
 import { runDaemon } from '../../../src/app/daemon.js';
 import { cleanLeftovers, LEFTOVER_MIN_AGE_MS } from '../../../src/app/leftovers.js';
 import { openWorkspaceLock } from '../../../src/app/workspace-lock.js';
@@ -32,10 +34,12 @@ const LEFTOVERS = [
   `.dvc/tmp/reprod/mlflow-outbox/blobs/.${UUID}.tmp`,
   `.dvc/tmp/reprod/mlflow-outbox/journal-${'a'.repeat(32)}.jsonl.${UUID}.tmp`,
   `.dvc/tmp/reprod/mlflow-outbox/.journal-${'a'.repeat(32)}.lock.${'b'.repeat(32)}.tmp`,
+  `mlruns/.meta.yaml.${UUID}.tmp`,
+  `mlruns/1/${'d'.repeat(32)}/.meta.yaml.${UUID}.tmp`,
 ];
 
 /** Files that look close but are not leftovers, or are in places that are not cleaned. */
-const KEPT = ['.dvc/tmp/reprod/mlflow-outbox/journal-x.jsonl', 'notes.tmp', `data/.x.${UUID}.tmp`, `mlruns/.meta.yaml.${UUID}.tmp`, 'status/s.yaml.tmp', `.dvc/cache/${objectKey(OBJ)}`];
+const KEPT = ['.dvc/tmp/reprod/mlflow-outbox/journal-x.jsonl', 'notes.tmp', `data/.x.${UUID}.tmp`, 'status/s.yaml.tmp', `.dvc/cache/${objectKey(OBJ)}`];
 
 function plant(root: string, files: readonly string[], ageMs: number): void {
   const t = new Date(Date.now() - ageMs);
@@ -87,6 +91,47 @@ describe('leftovers of interrupted writes', () => {
     expect(res.code, res.stderr).toBe(0);
     for (const f of LEFTOVERS) expect(existsSync(path.join(ws.path, f)), f).toBe(false);
     for (const f of [...KEPT, young]) expect(existsSync(path.join(ws.path, f)), f).toBe(true);
+  });
+
+  it('a killed writer\'s files go at once, however young; a live writer\'s, and unmarked ones, stay', async () => {
+    using ws = tempDir();
+    write(ws.path, { 'dvc.yaml': 'stages:\n  s:\n    cmd: echo o > o.txt\n    outs: [o.txt]\n' });
+    // a writer in another process: it takes its mark, starts a temporary file in the cache and one in status/, and stays
+    const script = [
+      `import { markWriter } from ${JSON.stringify(path.resolve('src/adapters/fs/writer-marks.ts'))};`,
+      `import { tempPathFor } from ${JSON.stringify(path.resolve('src/adapters/fs/atomic-file.ts'))};`,
+      `import { mkdirSync, writeFileSync } from 'node:fs';`,
+      `const root = process.argv[1];`,
+      `if (!(await markWriter(root))) process.exit(3);`,
+      `mkdirSync(root + '/.dvc/cache/files/md5/ab', { recursive: true }); mkdirSync(root + '/status', { recursive: true });`,
+      `const files = [tempPathFor(root + '/.dvc/cache/files/md5/ab/' + 'c'.repeat(30)), tempPathFor(root + '/status/s.yaml', true)];`,
+      `for (const f of files) writeFileSync(f, 'partial');`,
+      `console.log(JSON.stringify(files)); setInterval(() => undefined, 1000);`,
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ws.path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((res) => child.on('close', () => res()));
+    const files = await new Promise<string[]>((res, rej) => {
+      child.stdout.once('data', (d: Buffer) => res(JSON.parse(d.toString()) as string[]));
+      child.once('close', (code) => rej(new Error(`the writer exited ${code}`)));
+    });
+    const marks = () => readdirSync(path.join(ws.path, WRITERS_DIR));
+    expect(marks()).toHaveLength(1);
+    // young files of no known writer (DVC's, or a writer before its mark): age alone decides
+    const unmarked = [`status/.t.yaml.${UUID}.tmp`, `.dvc/cache/files/md5/12/${'3'.repeat(30)}.Ks3nQ7aZbXcVdWeYfUgThR.tmp`];
+    plant(ws.path, unmarked, 1_000);
+
+    const alive = await cleanLeftovers({ root: ws.path, cache: { dir: path.join(ws.path, '.dvc/cache') } });
+    expect(alive.paths).toEqual([]);
+    for (const f of files) expect(existsSync(f), f).toBe(true);
+
+    child.kill('SIGKILL');
+    await exited;
+    const gone = await cleanLeftovers({ root: ws.path, cache: { dir: path.join(ws.path, '.dvc/cache') } });
+    expect(gone.paths.sort()).toEqual(files.map((f) => path.relative(ws.path, f)).sort());
+    for (const f of files) expect(existsSync(f), f).toBe(false);
+    for (const f of unmarked) expect(existsSync(path.join(ws.path, f)), f).toBe(true);
+    // the dead writer's mark went with its files
+    expect(marks()).toEqual([]);
   });
 
   it('gc lists them without --force and removes them with it', async () => {

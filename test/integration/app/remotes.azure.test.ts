@@ -12,17 +12,13 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 import { conformance } from '../../helpers/conformance.js';
 import { startAzurite } from '../../helpers/azurite.js';
-import { copyTree, readLines, reprod, tempDir } from '../../helpers/workspace.js';
+import { copyTree, readLines, reprod, reprodOk, tempDir } from '../../helpers/workspace.js';
 
 const CASE = conformance('dvc', 'z-remote-push-pull');
 const EXPECTED = path.join(CASE, 'expected');
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-async function ok(ws: string, ...args: string[]): Promise<string> {
-  const res = await reprod(ws, ...args);
-  expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
-  return res.stdout;
-}
+const ok = reprodOk;
 
 describe('azure remote (Azurite on loopback)', () => {
   it('push, a fresh clone, pull: every md5 equal; the container holds what a folder remote holds', async () => {

@@ -174,6 +174,12 @@ describe('S3 remote (loopback server checking signatures)', () => {
     expect(fetch.code).toBe(1);
     expect(fetch.stdout).toBe('3 files fetched\n');
     expect(fetch.stderr).toContain(`1 object failed to fetch:\n  dist/y.txt: corrupt on the remote: its md5 is ${md5('z\n')}`);
+    // the hint says which object, where, and how to mend it: fetching again would get the same bytes
+    expect(fetch.stderr).toMatch(
+      /hint: The remote's copy of files\/md5\/00\/9520053b00386d1173f3988c55d192 on s3:\/\/dvc\/p at http:\/\/127\.0\.0\.1:\d+ \(dist\/y\.txt\) does not match its md5/,
+    );
+    expect(fetch.stderr).toContain('delete that object on the remote, then push it again');
+    expect(fetch.stderr).not.toContain('Run the command again');
     const cached = readdirSync(path.join(ws.path, '.dvc/cache/files/md5'), { recursive: true }).map(String);
     expect(cached.some((p) => p.includes('9520053b00386d1173f3988c55d192'))).toBe(false);
     client.destroy();

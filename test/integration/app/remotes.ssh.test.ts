@@ -13,17 +13,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { conformance } from '../../helpers/conformance.js';
 import { folderLayout } from '../../helpers/remote-layout.js';
 import { startSshServer } from '../../helpers/ssh-server.js';
-import { copyTree, readLines, reprod, tempDir } from '../../helpers/workspace.js';
+import { copyTree, readLines, reprod, reprodOk, tempDir } from '../../helpers/workspace.js';
 
 const CASE = conformance('dvc', 'z-remote-push-pull');
 const EXPECTED = path.join(CASE, 'expected');
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
-async function ok(ws: string, ...args: string[]): Promise<string> {
-  const res = await reprod(ws, ...args);
-  expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
-  return res.stdout;
-}
+const ok = reprodOk;
 
 let savedKnownHosts: string | undefined;
 beforeEach(() => {

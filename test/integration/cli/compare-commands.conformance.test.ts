@@ -3,7 +3,9 @@
  * metrics/plots pipeline), rebuilt as its README says: git init, dvc init,
  * the inputs committed, repro, commit "v1", `epochs: 5`, repro; then
  * `metrics show/diff --json`, `params diff --json`, `plots show/diff --json`
- * and `dag --md`, compared byte for byte with DVC's output.
+ * and `dag --md`, compared byte for byte with DVC's output. Then the same
+ * sequence with `data/x.csv` tracked by `reprod add` instead of git: the
+ * params and metrics diffs are still DVC's.
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,33 +50,57 @@ function gitignoreCachedOuts(root: string): void {
   }
 }
 
+/**
+ * The recorded sequence in a git repository: inputs committed, repro, commit
+ * "v1", `epochs: 5`, repro. With `add`, `data/x.csv` is tracked by
+ * `reprod add` (a `.dvc` file in git, the data git-ignored) instead of by git.
+ */
+async function rebuild(root: string, opts: { add?: string } = {}): Promise<void> {
+  git(root, 'init', '-q', '-b', 'master');
+  git(root, 'config', 'user.name', 'reprod test');
+  git(root, 'config', 'user.email', 'test@reprod.invalid');
+  // reprod's own reports are not part of what DVC would have committed
+  appendFileSync(path.join(root, '.git', 'info', 'exclude'), '/status/\n/mlruns/\n');
+  dvcInit(root);
+  copyTree(path.join(CASE, 'input'), root);
+  rmSync(path.join(root, '.dvc', 'config'));
+  writeFileSync(path.join(root, '.dvc', 'config'), '');
+  if (opts.add !== undefined) {
+    const added = await reprod(root, 'add', opts.add);
+    expect(added.code, added.stderr).toBe(0);
+  }
+  git(root, 'add', '-A');
+  git(root, 'commit', '-q', '-m', 'inputs');
+  const first = await reprod(root, '--runtime', 'host', 'repro');
+  expect(first.code, first.stderr).toBe(0);
+  // the added data is a data source of the pipeline: verified before the stage reading it
+  if (opts.add !== undefined) expect(first.stdout).toMatch(new RegExp(`^'${opts.add}\\.dvc' didn't change, skipping$`, 'm'));
+  gitignoreCachedOuts(root);
+  git(root, 'add', '-A');
+  git(root, 'commit', '-q', '-m', 'v1');
+  writeFileSync(path.join(root, 'params.yaml'), readFileSync(path.join(root, 'params.yaml'), 'utf8').replace('epochs: 3', 'epochs: 5'));
+  const second = await reprod(root, '--runtime', 'host', 'repro');
+  expect(second.code, second.stderr).toBe(0);
+  // the cached outputs at HEAD are not in git: metrics and plots of HEAD come from the cache through dvc.lock
+  expect(git(root, 'ls-files')).not.toMatch(/^(loss\.csv|model\.txt|eval\/metrics\.json)$/m);
+}
+
+/** `metrics diff --json` as DVC prints it, but for the order of files and keys, which DVC does not fix (Python sets). */
+async function checkMetricsDiff(root: string): Promise<void> {
+  const want = recorded('metrics-diff.txt');
+  const got = await reprod(root, 'metrics', 'diff', '--json');
+  expect(got.code).toBe(want.code);
+  // DVC walks Python sets for files and keys here (randomised order per process); reprod sorts them
+  const canonical = (s: string) => dumpRawJson(sortObjectsAt(parseRawJson(s), [0, 1]));
+  expect(canonical(got.stdout)).toBe(canonical(want.stdout));
+  expect(got.stdout).toBe(`${dumpRawJson(parseRawJson(got.stdout))}\n`);
+}
+
 describe('conformance: n13 daily commands (DVC 3.67.1)', () => {
   const ws = tempDir('reprod-n13-');
   const root = ws.path;
 
-  beforeAll(async () => {
-    git(root, 'init', '-q', '-b', 'master');
-    git(root, 'config', 'user.name', 'reprod test');
-    git(root, 'config', 'user.email', 'test@reprod.invalid');
-    // reprod's own reports are not part of what DVC would have committed
-    appendFileSync(path.join(root, '.git', 'info', 'exclude'), '/status/\n/mlruns/\n');
-    dvcInit(root);
-    copyTree(path.join(CASE, 'input'), root);
-    rmSync(path.join(root, '.dvc', 'config'));
-    writeFileSync(path.join(root, '.dvc', 'config'), '');
-    git(root, 'add', '-A');
-    git(root, 'commit', '-q', '-m', 'inputs');
-    const first = await reprod(root, '--runtime', 'host', 'repro');
-    expect(first.code, first.stderr).toBe(0);
-    gitignoreCachedOuts(root);
-    git(root, 'add', '-A');
-    git(root, 'commit', '-q', '-m', 'v1');
-    writeFileSync(path.join(root, 'params.yaml'), readFileSync(path.join(root, 'params.yaml'), 'utf8').replace('epochs: 3', 'epochs: 5'));
-    const second = await reprod(root, '--runtime', 'host', 'repro');
-    expect(second.code, second.stderr).toBe(0);
-    // the cached outputs at HEAD are not in git: metrics and plots of HEAD come from the cache through dvc.lock
-    expect(git(root, 'ls-files')).not.toMatch(/^(loss\.csv|model\.txt|eval\/metrics\.json)$/m);
-  }, 120_000);
+  beforeAll(() => rebuild(root), 120_000);
   afterAll(() => ws[Symbol.dispose]());
 
   const same = (name: string, ...args: string[]) =>
@@ -93,15 +119,7 @@ describe('conformance: n13 daily commands (DVC 3.67.1)', () => {
   // HEAD's loss.csv is a cached output: read from the cache through HEAD's dvc.lock
   same('plots-diff.txt', 'plots', 'diff', '--json', 'HEAD');
 
-  it('metrics diff --json prints what DVC printed, byte for byte but for the order DVC does not fix', async () => {
-    const want = recorded('metrics-diff.txt');
-    const got = await reprod(root, 'metrics', 'diff', '--json');
-    expect(got.code).toBe(want.code);
-    // DVC walks Python sets for files and keys here (randomised order per process); reprod sorts them
-    const canonical = (s: string) => dumpRawJson(sortObjectsAt(parseRawJson(s), [0, 1]));
-    expect(canonical(got.stdout)).toBe(canonical(want.stdout));
-    expect(got.stdout).toBe(`${dumpRawJson(parseRawJson(got.stdout))}\n`);
-  });
+  it('metrics diff --json prints what DVC printed, byte for byte but for the order DVC does not fix', () => checkMetricsDiff(root));
 
   it('metrics show, metrics diff and params diff print the tables DVC lays out (tabulate, plain)', async () => {
     const table = async (...args: string[]) => {
@@ -133,6 +151,39 @@ describe('conformance: n13 daily commands (DVC 3.67.1)', () => {
   });
 
   it('status --json agrees that nothing is stale', async () => {
+    expect((await reprod(root, 'status', '--json')).stdout).toBe('{}\n');
+  });
+});
+
+describe('end to end in git: reprod add, repro, commit, params edited, repro; the diffs are DVC\'s', () => {
+  const ws = tempDir('reprod-n13-add-');
+  const root = ws.path;
+
+  beforeAll(() => rebuild(root, { add: 'data/x.csv' }), 120_000);
+  afterAll(() => ws[Symbol.dispose]());
+
+  it('the added data is a .dvc file in git, the data itself git-ignored and cached', () => {
+    const files = git(root, 'ls-files').split('\n');
+    expect(files).toContain('data/x.csv.dvc');
+    expect(files).toContain('data/.gitignore');
+    expect(files).not.toContain('data/x.csv');
+    expect(readFileSync(path.join(root, 'data', '.gitignore'), 'utf8')).toBe('/x.csv\n');
+    const dvcFile = readFileSync(path.join(root, 'data', 'x.csv.dvc'), 'utf8');
+    const md5 = /^- md5: ([0-9a-f]{32})$/m.exec(dvcFile)?.[1] as string;
+    expect(existsSync(path.join(root, '.dvc', 'cache', 'files', 'md5', md5.slice(0, 2), md5.slice(2)))).toBe(true);
+  });
+
+  it('params diff --json prints what DVC printed, byte for byte', async () => {
+    const want = recorded('params-diff.txt');
+    const got = await reprod(root, 'params', 'diff', '--json');
+    expect(got.stderr).toBe('');
+    expect(got.code).toBe(want.code);
+    expect(got.stdout).toBe(want.stdout);
+  });
+
+  it('metrics diff --json prints what DVC printed', () => checkMetricsDiff(root));
+
+  it('status --json: the stages and the data source are up to date', async () => {
     expect((await reprod(root, 'status', '--json')).stdout).toBe('{}\n');
   });
 });

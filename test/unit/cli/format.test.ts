@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ReprodError } from '../../../src/core/errors.js';
 import type { ChangeReason } from '../../../src/core/types.js';
 import type { StageDecision } from '../../../src/app/oneshot.js';
-import { formatCheckedOut, formatDecision, formatGc, formatStageStart, formatStatus, formatStatusJson } from '../../../src/cli/format.js';
+import { formatCheckedOut, formatDecision, formatGc, formatSourceDecision, formatStageStart, formatStatus, formatStatusJson } from '../../../src/cli/format.js';
 import { fileStage } from '../../helpers/stages.js';
 
 const modified: ChangeReason = { kind: 'dep', path: 'in.txt', change: 'modified' };
@@ -33,6 +33,22 @@ describe('what the commands print', () => {
     expect(formatStatus([])).toBe('Data and pipelines are up to date.\n');
     expect(formatStatus(stale)).toBe('s:\n    dep modified: in.txt\n');
     expect(formatStatusJson(stale)).toBe('{"s": [{"changed deps": {"in.txt": "modified"}}]}\n');
+  });
+
+  it('lists changed data sources after the stages, in DVC\'s words', () => {
+    const stale = [{ stage: fileStage('count', ['data/raw'], []), reasons: [{ kind: 'dep', path: 'data/raw', change: 'modified' } as ChangeReason] }];
+    const sources = [
+      { file: 'data/raw.dvc', reasons: [{ kind: 'out', path: 'data/raw', change: 'modified' } as ChangeReason] },
+      { file: 'm.dvc', reasons: [{ kind: 'out', path: 'm', change: 'not in cache' } as ChangeReason] },
+    ];
+    expect(formatStatusJson(stale, undefined, sources)).toBe(
+      '{"count": [{"changed deps": {"data/raw": "modified"}}], "data/raw.dvc": [{"changed outs": {"data/raw": "modified"}}], "m.dvc": [{"changed outs": {"m": "not in cache"}}]}\n',
+    );
+    expect(formatStatusJson([], undefined, sources.slice(0, 1))).toBe('{"data/raw.dvc": [{"changed outs": {"data/raw": "modified"}}]}\n');
+    expect(formatStatus([], undefined, sources)).toBe('data/raw.dvc:\n    out modified: data/raw\nm.dvc:\n    out not in cache: m\n');
+    expect(formatSourceDecision({ file: 'data/raw.dvc', action: 'unchanged' })).toBe("'data/raw.dvc' didn't change, skipping");
+    expect(formatSourceDecision({ file: 'data/raw.dvc', action: 'verified', frozen: false })).toBe("Verifying data sources in stage: 'data/raw.dvc'");
+    expect(formatSourceDecision({ file: 'data/raw.dvc', action: 'verified', frozen: true })).toBe("Verifying outputs in frozen stage: 'data/raw.dvc'");
   });
 
   it('reports gc as a dry run unless forced, per place', () => {

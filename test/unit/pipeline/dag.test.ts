@@ -35,6 +35,27 @@ describe('buildDag', () => {
     expect(dag.downstream.get('prepare')).toEqual(['count']);
   });
 
+  it('links deps and outs as comparing every pair would, in the order deps and outs are listed', () => {
+    // paths that nest, share prefixes without nesting (a-b, ab, a.b), and the workspace itself (as a dep)
+    const pool = ['.', 'a', 'a/b', 'a/b/c', 'a/bc', 'a-b', 'ab', 'a.b/x', 'b', 'b/a', 'c/d/e'];
+    let seed = 7;
+    const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const inside = (p: string, dir: string): boolean => dir === '.' || p.startsWith(`${dir}/`);
+    for (let round = 0; round < 200; round++) {
+      const outs = pool.filter((p) => p !== '.').sort(() => rand(3) - 1).slice(0, 2 + rand(3));
+      // outs must not overlap: keep those that nest in none kept before
+      const kept: string[] = [];
+      for (const o of outs) if (!kept.some((k) => k === o || inside(o, k) || inside(k, o))) kept.push(o);
+      const stages = kept.map((o, i) => stage(`p${i}`, [], [o]));
+      const deps = Array.from({ length: 1 + rand(4) }, () => pool[rand(pool.length)] as string);
+      stages.push(stage('user', deps, []));
+      const dag = buildDag(pipeline(...stages));
+      const expected: string[] = [];
+      for (const d of deps) for (const s of stages) for (const o of s.outs) if (s.name !== 'user' && (d === o.path || inside(d, o.path) || inside(o.path, d)) && !expected.includes(s.name)) expected.push(s.name);
+      expect(dag.upstream.get('user'), `deps ${deps.join(' ')}; outs ${kept.join(' ')}`).toEqual(expected);
+    }
+  });
+
   it('links a dep inside an out directory, and a dep directory containing an out', () => {
     //  tree ─► data/tree/ ─► pick (data/tree/sub/b.txt)
     //  gen  ─► data/gen/x ─► all (data)

@@ -191,7 +191,7 @@ describe('fetch', () => {
     w.files.delete(`remote/${objectKey(single)}`);
     const res = await fetchObjects(w.ctx(), outs);
     expect(res.failed).toEqual([
-      { name: 'data/a.txt', key: objectKey(a), reason: `corrupt on the remote: its md5 is ${md5('tampered')}` },
+      { name: 'data/a.txt', key: objectKey(a), reason: `corrupt on the remote: its md5 is ${md5('tampered')}, not ${a}`, corrupt: { remote: w.ctx().remote.display } },
       { name: 'model.bin', key: objectKey(single), reason: 'not on the remote' },
     ]);
     expect(w.files.has(`cache/${objectKey(a)}`)).toBe(false);
@@ -322,5 +322,23 @@ describe('layout, pool, progress, report', () => {
     expect(e.message.split('\n')).toHaveLength(22);
     expect(e.message).toMatch(/^25 objects failed to push:\n {2}f0: boom/);
     expect(e.message).toMatch(/… and 5 more$/);
+    expect(e.remedy).toMatch(/^Run the command again/);
+    const key = 'files/md5/00/9520053b00386d1173f3988c55d192';
+    const bad = failuresError('fetch', [{ name: 'dist/y.txt', key, reason: 'corrupt on the remote', corrupt: { remote: 's3://b/p' } }, ...many.slice(0, 1)]);
+    expect(bad.remedy).toContain(`The remote's copy of ${key} on s3://b/p (dist/y.txt) does not match its md5`);
+    expect(bad.remedy).toContain('fetching again gets the same bytes');
+    expect(bad.remedy).toContain('delete that object on the remote, then push it again from a workspace whose cache has the right content (`reprod push dist/y.txt` there)');
+    expect(bad.remedy).toContain('The other failures: run the command again');
+  });
+
+  it('counts failed objects apart in the progress line', () => {
+    const lines: string[] = [];
+    const p = new Progress({ label: 'push', write: (s) => lines.push(s), tty: false, clock: { now: () => new Date(0) } });
+    p.addTotal(4);
+    p.objectDone();
+    p.objectDone(true);
+    p.objectDone();
+    p.objectDone(true);
+    expect(lines).toEqual(['push: 1/4 objects, 0 B\n', 'push: 1/4 objects, 1 failed, 0 B\n', 'push: 2/4 objects, 1 failed, 0 B\n', 'push: 2/4 objects, 2 failed, 0 B\n']);
   });
 });

@@ -73,10 +73,14 @@ describe('resolveRemote', () => {
     expect(spec).toMatchObject({ region: 'eu-central-1', credentials: { accessKeyId: 'L', secretAccessKey: 'LS' } });
   });
 
-  it('falls back to the SDK default chain (profile) without credentials', () => {
-    const spec = resolveRemote(input(`['remote "s"']\n    url = s3://b\n    profile = work\n    endpointurl = minio:9000\n    use_ssl = false\n`), 's');
-    expect(spec).toMatchObject({ credentialSource: 'default chain', profile: 'work', endpoint: 'http://minio:9000' });
+  it("a profile named in the config is the SDK's to read, and is named as the source; else the default chain", () => {
+    const env = { AWS_ACCESS_KEY_ID: 'AK', AWS_SECRET_ACCESS_KEY: 'SK' };
+    const spec = resolveRemote({ ...input(`['remote "s"']\n    url = s3://b\n    profile = work\n    endpointurl = minio:9000\n    use_ssl = false\n`), env }, 's');
+    expect(spec).toMatchObject({ credentialSource: "profile 'work' (.dvc/config)", profile: 'work', endpoint: 'http://minio:9000' });
     expect(spec.kind === 's3' && spec.credentials).toBeUndefined();
+    const plain = `['remote "s"']\n    url = s3://b\n`;
+    expect(resolveRemote({ ...input(plain), env: { AWS_PROFILE: 'dev' } }, 's')).toMatchObject({ credentialSource: "profile 'dev' (AWS_PROFILE)" });
+    expect(resolveRemote({ ...input(plain), env: {} }, 's')).toMatchObject({ credentialSource: 'default chain' });
   });
 
   it('refuses a secret in the shared .dvc/config, without repeating it', () => {
@@ -95,9 +99,31 @@ describe('resolveRemote', () => {
   it('names what is missing or unsupported', () => {
     expect(code(() => resolveRemote(input('')))).toBe('NO_REMOTE');
     expect(code(() => resolveRemote(input(DAGSHUB), 'nope'))).toBe('NO_REMOTE');
-    expect(code(() => resolveRemote(input(`['remote "g"']\n    url = gs://b\n`), 'g'))).toBe('CONFIG');
+    expect(code(() => resolveRemote(input(`['remote "g"']\n    url = oss://b\n`), 'g'))).toBe('CONFIG');
+    expect(code(() => resolveRemote(input(`['remote "g"']\n    url = gs://\n`), 'g'))).toBe('CONFIG');
+    expect(code(() => resolveRemote(input(`['remote "g"']\n    url = gs://b\n    allow_anonymous_login = true\n`), 'g'))).toBe('CONFIG');
     expect(code(() => resolveRemote(input(`['remote "g"']\n    url = s3://b\n    version_aware = true\n`), 'g'))).toBe('CONFIG');
     expect(code(() => resolveRemote(input(`['remote "g"']\n    url = s3://b\n`, `['remote "g"']\n    access_key_id = only\n`), 'g'))).toBe('CONFIG');
+  });
+
+  it("reads a gs:// remote with DVC's keys: credentialpath (relative to .dvc/, as DVC resolves it), projectname, endpointurl; else the environment", () => {
+    const cfg = `['remote "g"']\n    url = gs://bkt/some/prefix/\n    projectname = proj\n    endpointurl = http://127.0.0.1:9/\n`;
+    expect(resolveRemote(input(cfg, `['remote "g"']\n    credentialpath = keys/sa.json\n`), 'g')).toEqual({
+      kind: 'gs',
+      name: 'g',
+      url: 'gs://bkt/some/prefix/',
+      bucket: 'bkt',
+      prefix: 'some/prefix',
+      projectId: 'proj',
+      keyFilename: '/ws/.dvc/keys/sa.json',
+      endpoint: 'http://127.0.0.1:9',
+      credentialSource: 'credentialpath keys/sa.json',
+    });
+    expect(resolveRemote(input(`['remote "g"']\n    url = gs://bkt\n`, '', { GOOGLE_APPLICATION_CREDENTIALS: '/k.json' }), 'g')).toMatchObject({
+      prefix: '',
+      credentialSource: 'GOOGLE_APPLICATION_CREDENTIALS (/k.json)',
+    });
+    expect(resolveRemote(input(`['remote "g"']\n    url = gs://bkt\n`), 'g')).toMatchObject({ credentialSource: 'application default credentials' });
   });
 
   it('reads jobs and ssl_verify', () => {

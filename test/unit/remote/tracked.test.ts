@@ -88,8 +88,16 @@ describe('.dvc files', () => {
     expect(parseDvcFile(RAW_DVC, 'raw.csv.dvc')).toEqual({
       file: 'raw.csv.dvc',
       frozen: false,
+      isImport: false,
       outs: [{ defPath: 'raw.csv', path: 'raw.csv', md5: '55ef7578b917b32028f18767310eac72', size: 13, legacy: false, cache: true, push: true }],
     });
+  });
+
+  it('knows an import (`deps:`) from a data source', () => {
+    const f = parseDvcFile('md5: 0123456789abcdef0123456789abcdef\nfrozen: true\ndeps:\n- path: https://example.com/x.csv\nouts:\n- md5: 55ef7578b917b32028f18767310eac72\n  hash: md5\n  path: x.csv\n', 'x.csv.dvc');
+    expect(f.isImport).toBe(true);
+    expect(f.frozen).toBe(true);
+    expect(parseDvcFile('deps: []\nouts: []\n', 'y.dvc').isImport).toBe(false);
   });
 
   it('resolves paths against the file folder and wdir, and keeps DVC 2 and flags apart', () => {

@@ -4,7 +4,7 @@
  * own line, removed again, and the file deleted when nothing is left.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GitIgnores, gitignoreEntry, withEntry, withoutEntry } from '../../../../src/adapters/git/gitignore.js';
@@ -46,6 +46,19 @@ describe('gitignore entries', () => {
     expect(existsSync(path.join(ws.path, 'data/.gitignore'))).toBe(false);
     expect(await g?.unignore('model.pkl')).toBe('.gitignore');
     expect(readFileSync(path.join(ws.path, '.gitignore'), 'utf8')).toBe('# mine\n*.log\n');
+  });
+
+  it('as root in a workspace someone else owns: the .gitignore files written are the owner\'s', async () => {
+    expect(process.getuid?.()).toBe(0);
+    using ws = tempDir();
+    gitInit(ws.path);
+    writeFiles(ws.path, { '.gitignore': '# mine\n', 'data/prepared/x': '1', 'model.pkl': 'm' });
+    execFileSync('chown', ['-R', '1234:1234', ws.path]);
+    const g = GitIgnores.open(ws.path);
+    // an existing file rewritten, and a new one in an existing folder
+    expect(await g?.ignore('model.pkl')).toBe('.gitignore');
+    expect(await g?.ignore('data/prepared')).toBe('data/.gitignore');
+    for (const f of ['.gitignore', 'data/.gitignore']) expect(statSync(path.join(ws.path, f)).uid, f).toBe(1234);
   });
 
   it('outside a repository: nothing to keep', () => {

@@ -41,6 +41,7 @@ describe('DaemonMetrics', () => {
       engineUp: false,
       specValid: true,
       stages: 3,
+      actors: 3,
       running: 1,
       queueDepth: 2,
       queueWaiting: 1,

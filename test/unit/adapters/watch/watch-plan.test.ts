@@ -94,3 +94,34 @@ describe('watchPlan', () => {
     expect(watchPlan({ pipeline: undefined }).paths).toEqual(['.dvc/config', '.dvc/config.local', '.dvcignore', 'dvc.yaml', 'manifests', 'params.yaml']);
   });
 });
+
+describe('watchPlan with pipeline files anywhere', () => {
+  const anywhere = watchPlan({
+    pipeline,
+    varsFiles: ['sub/dvc.yaml', 'sub/params.yaml'],
+    anyPipelineFile: { ignoredFolder: (p) => p === 'big' || p.startsWith('big/') },
+  });
+
+  it('descends into every folder but the ignored ones', () => {
+    expect(anywhere.isRelevant('new')).toBe(true);
+    expect(anywhere.isRelevant('new/deeper')).toBe(true);
+    expect(anywhere.isRelevant('big')).toBe(false);
+    expect(anywhere.isRelevant('big/x')).toBe(false);
+    // without the option, a folder nothing watched leads to is left alone
+    expect(plan.isRelevant('new')).toBe(false);
+  });
+
+  it('re-reads the spec for a dvc.yaml in any folder, and for a folder created or removed', () => {
+    expect(anywhere.keysFor('new/deeper/dvc.yaml', false)).toEqual([PIPELINE_KEY]);
+    expect(anywhere.keysFor('sub/dvc.yaml', false)).toEqual([PIPELINE_KEY]);
+    expect(anywhere.keysFor('sub/params.yaml', false)).toEqual([PIPELINE_KEY]);
+    expect(anywhere.keysFor('new', true)).toEqual([PIPELINE_KEY]);
+    // a folder holding deps and outs: the spec, and the stages inside it
+    expect(anywhere.keysFor('data', true)).toEqual([PIPELINE_KEY, 'prepare', 'train'].sort());
+    // other files, and anything in an ignored folder, ask for nothing
+    expect(anywhere.keysFor('new/notes.txt', false)).toEqual([]);
+    expect(anywhere.keysFor('big/dvc.yaml', false)).toEqual([]);
+    expect(anywhere.keysFor('big/sub', true)).toEqual([]);
+    expect(plan.keysFor('new/deeper/dvc.yaml', false)).toEqual([]);
+  });
+});
