@@ -14,7 +14,7 @@ import { EngineMonitor } from '../adapters/docker/engine-monitor.js';
 import { errorMessage } from '../core/errno.js';
 import { describeHolder, systemClock } from '../core/ports.js';
 import { buildEngine, composeHooks } from './engine.js';
-import { cleanLeftovers } from './leftovers.js';
+import { cleanLeftovers, stopOrphanCommands } from './leftovers.js';
 import { markWriter } from '../adapters/fs/writer-marks.js';
 import { WebView } from './web-view.js';
 import { fanOutSink, logOutputSink } from './logging.js';
@@ -213,6 +213,7 @@ export async function runDaemon(opts: DaemonOptions, signal: AbortSignal): Promi
       if (signal.aborted) return;
       throw err;
     }
+    await stopOrphanCommands(root, log);
     await cleanLeftovers(project, { log }).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove temporary files left by interrupted writes'));
     if (docker) {
       await docker.removeOrphans({ workspaceLockHeld: true }).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cannot remove orphan containers'));

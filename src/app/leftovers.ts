@@ -2,7 +2,8 @@ import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { isInside } from '../adapters/fs/file-owner.js';
 import { deadWriters } from '../adapters/fs/writer-marks.js';
-import { isMissing } from '../core/errno.js';
+import { killOrphanHostRuns } from '../adapters/local/host-runs.js';
+import { errorMessage, isMissing } from '../core/errno.js';
 import { writerOf } from '../core/temp-id.js';
 import { systemClock, type Clock, type Logger } from '../core/ports.js';
 import type { Project } from './project.js';
@@ -122,6 +123,20 @@ export async function cleanLeftovers(project: Pick<Project, 'root'> & { cache: {
   }
   if (found.paths.length > 0 && !opts.dryRun) opts.log?.info({ files: found.paths.length, bytes: found.bytes }, 'removed temporary files left by interrupted writes');
   return found;
+}
+
+/**
+ * Stops the host commands that reprod processes killed earlier left running
+ * in the workspace (adapters/local/host-runs.ts), before anything runs: such
+ * a command could still be writing an output the new run reproduces.
+ */
+export async function stopOrphanCommands(root: string, log?: Logger): Promise<void> {
+  try {
+    const killed = await killOrphanHostRuns(root);
+    if (killed.length > 0) log?.info({ groups: killed.map((k) => k.pgid) }, 'stopped stage commands left running by a reprod process that is gone');
+  } catch (err) {
+    log?.warn({ err: errorMessage(err) }, 'cannot stop stage commands left running by a reprod process that is gone');
+  }
 }
 
 /** The MLflow file store's folder when tracking goes to one inside the workspace (never one outside it). */

@@ -9,7 +9,7 @@ import { cachedLockReader } from '../reconcile/stage-effects.js';
 import { outsEscapeError } from '../reconcile/out-guard.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
 import { reproSelection, verifySources, type SourceDecision } from './data-sources.js';
-import { cleanLeftovers } from './leftovers.js';
+import { cleanLeftovers, stopOrphanCommands } from './leftovers.js';
 import { trackingOn } from './tracking-switch.js';
 import type { PassRunLabel } from './engine.js';
 import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode } from './project.js';
@@ -148,6 +148,7 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
     await verify(false, pull);
     if (stages.length === 0) return [];
     if (selected.docker) await selected.docker.removeOrphans({ workspaceLockHeld: opts.lockHeld === true });
+    await stopOrphanCommands(project.root, opts.log);
     // leftovers of killed writers go while the pass runs: only files minutes old are touched, never this run's
     const cleaning = cleanLeftovers(project, { log: opts.log }).catch((err: unknown) =>
       opts.log.warn({ err: errorMessage(err) }, 'cannot remove temporary files left by interrupted writes'),

@@ -269,13 +269,13 @@ export async function selectRuntime(project: Project, spec: Spec, mode: RuntimeM
       ? { kind: 'host', reason: 'runs on the host: --runtime host' }
       : resolveStageRuntime(stage, spec.manifests.stages, hasStageFolder);
   const needsEngine = mode === 'docker' || spec.pipeline.stages.some((s) => resolve(s).kind === 'container');
-  if (!needsEngine) return { runtime: new HostRuntime(), resolve };
+  if (!needsEngine) return { runtime: new HostRuntime({ journalRoot: project.root }), resolve };
   // dockerode is loaded only when a stage needs a container: it is most of a command's start-up time
   const [{ DockerRuntime }, { connectEngine }] = await Promise.all([import('../adapters/docker/docker-runtime.js'), import('../adapters/docker/engine.js')]);
   // a cache dir elsewhere in the workspace is hidden from stages as .dvc/cache is
   const cacheRel = path.relative(project.root, project.cache.dir).split(path.sep).join('/');
   const hide = cacheRel.startsWith('..') || path.isAbsolute(cacheRel) ? [] : [cacheRel];
-  const docker = new DockerRuntime({ docker: connectEngine(), workspace: project.root, resolve, logger: log, hide });
+  const docker = new DockerRuntime({ docker: connectEngine(), workspace: project.root, resolve, logger: log, hide, host: new HostRuntime({ journalRoot: project.root }) });
   return { runtime: docker, resolve, docker };
 }
 

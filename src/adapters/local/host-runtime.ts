@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { PreparedRuntime, RunRequest, RunResult, RuntimeIdentity, StageRuntime } from '../../core/ports.js';
+import { journalHostRun } from './host-runs.js';
 
 /** How long a cancelled command gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 5_000;
@@ -20,6 +21,13 @@ const HOST_IDENTITY: RuntimeIdentity = { kind: 'host', key: 'host' };
  */
 export class HostRuntime implements StageRuntime {
   readonly name = 'host';
+
+  /**
+   * `journalRoot`: the workspace whose `.dvc/tmp/reprod/host-runs/` records
+   * each running command's process group, so that a later run can kill what
+   * a killed reprod left running (host-runs.ts).
+   */
+  constructor(private readonly opts: { journalRoot?: string } = {}) {}
 
   async identify(): Promise<RuntimeIdentity> {
     return HOST_IDENTITY;
@@ -56,6 +64,10 @@ export class HostRuntime implements StageRuntime {
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });
+      const journalled =
+        this.opts.journalRoot !== undefined && child.pid !== undefined
+          ? journalHostRun(this.opts.journalRoot, child.pid).catch(() => async () => undefined)
+          : Promise.resolve(async () => undefined);
       let cancelled = false;
       let killTimer: NodeJS.Timeout | undefined;
       const onAbort = () => {
@@ -81,8 +93,12 @@ export class HostRuntime implements StageRuntime {
       child.on('close', (code, sig) => {
         req.signal.removeEventListener('abort', onAbort);
         if (killTimer) clearTimeout(killTimer);
-        if (cancelled) resolve({ kind: 'cancelled' });
-        else resolve({ kind: 'exited', exitCode: code ?? (sig ? 128 : 1) });
+        const done = () => (cancelled ? resolve({ kind: 'cancelled' }) : resolve({ kind: 'exited', exitCode: code ?? (sig ? 128 : 1) }));
+        // its journal entry goes first: an entry outliving the command would only make a later run look for it
+        journalled
+          .then((unjournal) => unjournal())
+          .catch(() => undefined)
+          .finally(done);
       });
     });
   }
