@@ -32,9 +32,9 @@ export interface AddResult {
 
 const isUnder = (p: string, dir: string) => p.startsWith(`${dir}/`);
 
-/** The workspace path a target names, or DVC's refusal. */
-async function resolveTarget(root: string, target: string, ignore: DvcIgnore): Promise<string> {
-  const abs = path.resolve(root, target);
+/** The workspace path a target given in folder `cwd` (workspace-relative) names, or DVC's refusal. */
+async function resolveTarget(root: string, cwd: string, target: string, ignore: DvcIgnore): Promise<string> {
+  const abs = path.resolve(root, cwd, target);
   const rel = path.relative(root, abs).split(path.sep).join('/');
   if (rel === '' || rel.startsWith('../') || rel === '..' || path.isAbsolute(rel)) {
     throw new ReprodError('PATH_OUTSIDE', `Cached output(s) outside of DVC project: ${target}`, {
@@ -123,7 +123,12 @@ function plan(rel: string, sources: readonly DvcFile[]): Planned {
   return { rel, file: `${dir === '.' ? '' : `${dir}/`}${path.posix.basename(rel)}.dvc` };
 }
 
-export async function addData(root: string, targets: readonly string[], opts: { log?: Logger } = {}): Promise<AddResult> {
+/**
+ * Targets are paths from folder `opts.cwd` (workspace-relative, default the
+ * root), as `dvc add` takes them from where it is started: `data.txt` in
+ * `sub` is `sub/data.txt`, tracked by `sub/data.txt.dvc`.
+ */
+export async function addData(root: string, targets: readonly string[], opts: { log?: Logger; cwd?: string } = {}): Promise<AddResult> {
   if (targets.length === 0) throw new ReprodError('USAGE', 'name at least one file or folder to add');
   return withProject(root, opts.log, async (project) => {
     let stages: Stage[] = [];
@@ -137,7 +142,7 @@ export async function addData(root: string, targets: readonly string[], opts: { 
     const git = gitRepoOf(project.root);
     const planned: Planned[] = [];
     for (const t of targets) {
-      const rel = await resolveTarget(project.root, t, ignore);
+      const rel = await resolveTarget(project.root, opts.cwd ?? '.', t, ignore);
       const overlap = stageOverlap(rel, stages);
       if (overlap) throw overlap;
       if (git?.isTracked(rel)) {

@@ -12,6 +12,8 @@ export interface CheckoutOptions {
   /** `-f`: overwrite (and delete) workspace files whose content is not in the cache. */
   force?: boolean;
   log?: Logger;
+  /** The folder started in (workspace-relative, default the root): targets are read from there. */
+  cwd?: string;
 }
 
 export interface CheckoutSummary {
@@ -27,12 +29,13 @@ export interface CheckoutSummary {
  * `reprod checkout [targets]`: makes the outputs recorded in dvc.lock and
  * the `.dvc` files match the workspace, from the cache, as `dvc checkout`
  * does (see remote/checkout.ts for what it refuses). Targets are stages,
- * `.dvc` files or tracked paths; none means all.
+ * `.dvc` files or tracked paths, read from `opts.cwd`; none means all.
+ * Paths come back workspace-relative.
  */
 export async function checkoutOutputs(root: string, targets: readonly string[], opts: CheckoutOptions = {}): Promise<CheckoutSummary> {
   return withProject(root, opts.log, async (project) => {
     const data = await loadTracked(project);
-    const outs = selectTracked(data.outs, data.select, targets);
+    const outs = selectTracked(data.outs, data.select, targets, { cwd: opts.cwd });
     // a granular target needs its directory's listing, checked like every listing read from the cache
     const granular = [...new Set(outs.filter((o) => o.only !== undefined && isDirOid(o.oid)).map((o) => o.oid))];
     const { listings, refused } = await cachedListings(project.cache, granular);

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { selectStages, type Dag } from '../pipeline/dag.js';
+import type { Dag } from '../pipeline/dag.js';
+import { dagOfTarget } from '../pipeline/dag-format.js';
 import { addressFrom } from '../pipeline/stage-address.js';
 import { loadPipeline } from './project.js';
 
@@ -11,10 +12,7 @@ import { loadPipeline } from './project.js';
  */
 export function pipelineDag(root: string, target: string | undefined, cwd = '.'): Dag {
   const { dag } = loadPipeline(path.resolve(root));
-  const kept = target ? new Set(selectStages(dag, [target]).map((s) => s.name)) : undefined;
-  const chosen: Dag = kept
-    ? { ...dag, stages: dag.stages.filter((s) => kept.has(s.name)), upstream: new Map([...dag.upstream].filter(([k]) => kept.has(k))) }
-    : dag;
+  const chosen = target ? dagOfTarget(dag, target) : dag;
   return cwd === '.' ? chosen : namedFrom(chosen, cwd);
 }
 

@@ -43,6 +43,8 @@ export interface DataCommandOptions {
   withDeps?: boolean;
   /** pull: overwrite workspace changes that are not in the cache. */
   force?: boolean;
+  /** The folder started in (workspace-relative, default the root): targets are read from there (selectTracked). */
+  cwd?: string;
   /** Where progress goes (stderr), and whether that is a terminal. */
   progress?: ProgressOut;
   env?: Readonly<Record<string, string | undefined>>;
@@ -118,7 +120,7 @@ function progressFor(label: string, opts: DataCommandOptions): Progress {
 }
 
 function selected(data: TrackedData, targets: readonly string[], opts: DataCommandOptions): TrackedOut[] {
-  return selectTracked(data.outs, data.select, targets, { withDeps: opts.withDeps === true });
+  return selectTracked(data.outs, data.select, targets, { withDeps: opts.withDeps === true, cwd: opts.cwd });
 }
 
 // ------------------------------------------------------------ commands

@@ -58,6 +58,6 @@ export async function loadTracked(project: Project): Promise<TrackedData> {
   const lock = await project.lockStore.readForData();
   const dvcFiles = await findDvcFiles(project.root, new Set(pipeline.stages.flatMap((s) => s.outs.map((o) => o.path))));
   const { outs, skipped } = trackedOuts(pipeline.stages, lock, dvcFiles);
-  return { outs, skipped, select: { dag, pipelineFile: pipeline.file, dvcFiles } };
+  return { outs, skipped, select: { dag, dvcFiles } };
 }
 

@@ -29,7 +29,7 @@ function isFolder(p: string): boolean {
 }
 
 /** Targets given in a folder of the workspace, as the pipeline names them (see stage-address.ts). */
-export { addressFrom, resolveTarget, resolveTargets } from '../pipeline/stage-address.js';
+export { addressFrom, pathFrom, resolveTarget, resolveTargets } from '../pipeline/stage-address.js';
 
 /**
  * Stale stages as DVC shows them in folder `cwd` (workspace-relative): stage

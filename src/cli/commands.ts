@@ -2,6 +2,7 @@ import { chooseLogFormat, commandLogger, serviceLogger } from '../app/logging.js
 import type { RuntimeMode } from '../app/project.js';
 import type { StageDecision } from '../app/oneshot.js';
 import type { DataCommandOptions } from '../app/remotes.js';
+import { pathFrom } from '../app/workspace-root.js';
 import type { Logger } from '../core/ports.js';
 import {
   formatCheckedOut,
@@ -128,12 +129,22 @@ export async function commandRepro(
   return 0;
 }
 
-export async function commandCheckout(io: Io, root: string, targets: string[], opts: { force: boolean; verbose: boolean }): Promise<number> {
+/**
+ * What checkout and pull print of the paths they restore, as DVC prints them
+ * (relpath from the folder started in, dvc/repo/checkout.py): `M\tx` in
+ * `sub/` for `sub/x`, `A\t../top.txt` for `top.txt`.
+ */
+function checkedOutFrom(res: { added: readonly string[]; modified: readonly string[] }, cwd: string): string {
+  return formatCheckedOut({ added: res.added.map((p) => pathFrom(p, cwd)), modified: res.modified.map((p) => pathFrom(p, cwd)) });
+}
+
+export async function commandCheckout(io: Io, root: string, targets: string[], opts: { force: boolean; verbose: boolean; cwd?: string }): Promise<number> {
   const { checkoutOutputs, notCheckedOutError } = await import('../app/checkout.js');
-  const res = await checkoutOutputs(root, targets, { force: opts.force, log: commandLogger(opts.verbose) });
+  const cwd = opts.cwd ?? '.';
+  const res = await checkoutOutputs(root, targets, { force: opts.force, log: commandLogger(opts.verbose), cwd });
   warnSkipped(io, res.skipped);
-  io.out(formatCheckedOut(res));
-  const missing = notCheckedOutError(res.failed);
+  io.out(checkedOutFrom(res, cwd));
+  const missing = notCheckedOutError(res.failed.map((f) => ({ ...f, name: pathFrom(f.name, cwd) })));
   if (missing) throw missing;
   if (res.added.length + res.modified.length === 0) io.out('Nothing to check out: the workspace matches dvc.lock.\n');
   return 0;
@@ -244,6 +255,8 @@ export interface DataCliOptions {
   withDeps?: boolean;
   force?: boolean;
   verbose: boolean;
+  /** The folder started in (workspace-relative): targets are read, and restored or compared paths printed, from there. */
+  cwd?: string;
 }
 
 /** Progress on stderr: a bar when it is a terminal, plain lines otherwise. */
@@ -258,6 +271,7 @@ function dataOptions(io: Io, o: DataCliOptions): DataCommandOptions {
     runCache: o.runCache === true,
     withDeps: o.withDeps === true,
     force: o.force === true,
+    cwd: o.cwd,
     progress: progressOut(io),
     ...(io.askPassword ? { askPassword: io.askPassword } : {}),
     log: commandLogger(o.verbose),
@@ -297,7 +311,7 @@ export async function commandPull(io: Io, root: string, targets: string[], o: Da
   const res = await (await remotes()).pullData(root, targets, dataOptions(io, o));
   const { summary, failuresError } = await report();
   warnSkipped(io, res.skipped);
-  io.out(formatCheckedOut(res));
+  io.out(checkedOutFrom(res, o.cwd ?? '.'));
   const text = summary([
     ['fetched', res.moved],
     ['added', res.added.length],
@@ -310,7 +324,9 @@ export async function commandPull(io: Io, root: string, targets: string[], o: Da
 
 /** `status --cloud` / `status -r NAME`: what `dvc status -c` prints (`--json`: its JSON). */
 export async function commandCloudStatus(io: Io, root: string, targets: string[], o: DataCliOptions & { json: boolean }): Promise<number> {
-  const { remote, status } = await (await remotes()).cloudStatusData(root, targets, dataOptions(io, o));
+  const { remote, status: all } = await (await remotes()).cloudStatusData(root, targets, dataOptions(io, o));
+  // named as DVC names them (str(out): from the folder started in, dvc/output.py)
+  const status = new Map([...all].map(([name, state]) => [pathFrom(name, o.cwd ?? '.'), state]));
   io.out(o.json ? `${JSON.stringify(Object.fromEntries(status))}\n` : (await import('../remote/cloud-status.js')).formatCloudStatus(status, remote));
   return 0;
 }

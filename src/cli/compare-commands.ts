@@ -1,10 +1,8 @@
 import path from 'node:path';
-import { loadPipeline } from '../app/project.js';
 import { pyJsonDumps } from '../lock/py-json.js';
 import { diffJson } from '../metrics/diff.js';
 import { revResultJson } from '../metrics/results.js';
 import { diffTable, metricsTable, renderTable } from '../metrics/table.js';
-import { dagOfTarget, dagToMermaid } from '../pipeline/dag-format.js';
 import { ReprodError } from '../core/errors.js';
 import type { PyDict, PyValue } from '../core/pyvalue.js';
 import { TEMPLATES } from '../plots/templates.js';
@@ -14,19 +12,12 @@ import type { Io } from './io.js';
 
 /*
  * The commands that show and compare what a pipeline produced (metrics,
- * params, plots) and `dag --md`, printed as DVC prints them: `--json` as
- * Python's json.dumps, tables as tabulate lays them out.
+ * params, plots), printed as DVC prints them: `--json` as Python's
+ * json.dumps, tables as tabulate lays them out.
  */
 
 const metricsApp = () => import('../app/metrics.js');
 const plotsApp = () => import('../app/plots.js');
-
-/** `reprod dag --md [target]`: what `dvc dag --md` prints, a mermaid flowchart in a Markdown block. */
-export async function commandDagMarkdown(io: Io, root: string, target: string | undefined): Promise<number> {
-  const { dag } = loadPipeline(path.resolve(root));
-  io.out(dagToMermaid(target ? dagOfTarget(dag, target) : dag, { markdown: true }));
-  return 0;
-}
 
 function warnErrored(io: Io, what: string, errored: readonly string[]): void {
   if (errored.length > 0) io.err(`reprod failed to load some ${what} for following revisions: '${errored.join(', ')}'.\n`);

@@ -135,9 +135,9 @@ function formatLeftovers(left: GcSummary['leftovers'], force: boolean): string {
   return force ? `Removed ${what}.\n` : `Would remove ${what}:\n${left.paths.map((p) => `  ${p}\n`).join('')}`;
 }
 
-export type DagFormat = 'text' | 'dot' | 'mermaid' | 'json';
+export type DagFormat = 'text' | 'dot' | 'mermaid' | 'md' | 'json';
 
-/** `dag`: the graph as a listing, Graphviz DOT, a Mermaid flowchart or JSON. */
+/** `dag`: the graph as a listing, Graphviz DOT, a Mermaid flowchart (bare, or in a Markdown block as `--md`) or JSON. */
 export function formatDag(dag: ReturnType<typeof pipelineDag>, format: DagFormat): string {
   switch (format) {
     case 'json':
@@ -146,6 +146,8 @@ export function formatDag(dag: ReturnType<typeof pipelineDag>, format: DagFormat
       return dagToDot(dag);
     case 'mermaid':
       return dagToMermaid(dag);
+    case 'md':
+      return dagToMermaid(dag, { markdown: true });
     case 'text':
       return dagToText(dag);
   }

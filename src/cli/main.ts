@@ -18,7 +18,6 @@ import type { Io } from './io.js';
  * rest of what the commands use.
  */
 const commands = () => import('./commands.js');
-const compare = () => import('./compare-commands.js');
 
 /** Builds the command line. Every command returns its exit code; errors become codes only here. */
 export function buildCli(io: Io): Command {
@@ -57,6 +56,8 @@ export function buildCli(io: Io): Command {
     withDeps: o.withDeps === true,
     force: o.force === true,
     verbose: verbose(),
+    // targets are read from the folder started in, as DVC reads them (its paths from the cwd)
+    cwd: where().cwd,
   });
 
   program
@@ -229,7 +230,7 @@ export function buildCli(io: Io): Command {
     .argument('[targets...]', 'stages, .dvc files or tracked paths to check out (default: all)')
     .option('-f, --force', 'overwrite (and delete) workspace files whose content is not in the cache')
     .action(async (targets: string[], o: { force?: boolean }) => {
-      io.exitCode = await locked(async () => (await commands()).commandCheckout(io, root(), targets, { force: o.force === true, verbose: verbose() }));
+      io.exitCode = await locked(async () => (await commands()).commandCheckout(io, root(), targets, { force: o.force === true, verbose: verbose(), cwd: where().cwd }));
     });
 
   program
@@ -241,15 +242,15 @@ export function buildCli(io: Io): Command {
     .addOption(new Option('--md', 'Mermaid flowchart in a Markdown block, as `dvc dag --md`').conflicts(['dot', 'mermaid', 'json']))
     .option('--json', 'nodes and edges as JSON')
     .action(async (target: string | undefined, o: { dot?: boolean; mermaid?: boolean; json?: boolean; md?: boolean }) => {
-      if (o.md) return void (io.exitCode = await (await compare()).commandDagMarkdown(io, root(), target));
-      const format = o.dot ? 'dot' : o.mermaid ? 'mermaid' : o.json ? 'json' : 'text';
+      // every format names stages as DVC's dag does (stage.addressing: from the folder started in)
+      const format = o.md ? 'md' : o.dot ? 'dot' : o.mermaid ? 'mermaid' : o.json ? 'json' : 'text';
       io.exitCode = await (await commands()).commandDag(io, root(), target === undefined ? undefined : resolveTarget(target, where().cwd), format, where().cwd);
     });
 
   registerCompareCommands(program, io, root);
   registerExpCommands(program, io, { root, verbose, runtime, locked });
   registerEditCommands(program, io, root, locked, stageTargets);
-  registerDataSourceCommands(program, io, { root, verbose, locked });
+  registerDataSourceCommands(program, io, { root, cwd: () => where().cwd, verbose, locked });
   registerConfigCommands(program, io, root);
 
   program

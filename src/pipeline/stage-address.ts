@@ -80,6 +80,37 @@ export function resolveTarget(target: string, cwd: string): string {
   return name === undefined ? ws : stageAddress(ws, name);
 }
 
+/**
+ * A target of the commands that move data (push, pull, fetch, checkout,
+ * `status -c`), started in folder `cwd`, as DVC's collect_granular reads it
+ * (dvc/repo/stage.py): `file:name` is a stage; a dvc.yaml or `.dvc` file is
+ * that file; any other word is a stage of the dvc.yaml in `cwd` when one is
+ * so named, else a path from `cwd` (`data.txt` in `sub` is `sub/data.txt`,
+ * `../x` climbs). `path` is undefined when the word leaves the workspace.
+ */
+export type DataTarget =
+  | { kind: 'stage'; address: string }
+  | { kind: 'file'; path: string }
+  | { kind: 'word'; address: string; path: string | undefined };
+
+export function dataTarget(target: string, cwd: string): DataTarget {
+  const at = target.indexOf('@');
+  const head = at < 0 ? target : target.slice(0, at);
+  const colon = head.lastIndexOf(':');
+  const named = colon > 0 && isStageFileName(head.slice(0, colon)) && !/[/\\]/.test(head.slice(colon + 1));
+  if (named) return { kind: 'stage', address: resolveTarget(target, cwd) };
+  const trimmed = target.replace(/\/+$/, '');
+  const path = trimmed.startsWith('/') ? undefined : normalizeWsPath(cwd === '.' ? trimmed : `${cwd}/${trimmed}`);
+  if (isStageFileName(trimmed)) {
+    if (path === undefined) throw new ReprodError('PATH_OUTSIDE', `target '${target}' is outside the workspace`);
+    return { kind: 'file', path };
+  }
+  // a stage name holds no slash: a word with one is only a path
+  const address = /[/\\]/.test(head) ? '' : stageAddress(cwd === '.' ? PIPELINE_FILE_NAME : `${cwd}/${PIPELINE_FILE_NAME}`, target);
+  if (path === undefined && address === '') throw new ReprodError('PATH_OUTSIDE', `target '${target}' is outside the workspace`);
+  return { kind: 'word', address, path };
+}
+
 /** {@link resolveTarget} for each target. */
 export function resolveTargets(targets: readonly string[], cwd: string): string[] {
   return targets.map((t) => resolveTarget(t, cwd));

@@ -3,7 +3,7 @@ import type { Lockfile, Stage } from '../core/types.js';
 import type { DvcFile } from '../pipeline/dvc-file.js';
 import { selectStages, type Dag } from '../pipeline/dag.js';
 import { stageNames, unknownStage } from '../pipeline/stage-names.js';
-import { normalizeWsPath } from '../pipeline/paths.js';
+import { dataTarget } from '../pipeline/stage-address.js';
 
 /**
  * One cached output that a remote can hold: a pipeline output recorded in
@@ -81,21 +81,23 @@ function isUnder(path: string, dir: string): boolean {
 }
 
 export interface SelectContext {
+  /** Every stage of every dvc.yaml, by address (stage-address.ts). */
   dag: Dag;
-  /** Workspace-relative path of dvc.yaml. */
-  pipelineFile: string;
   dvcFiles: readonly DvcFile[];
 }
 
 /**
  * The outputs that `targets` name, as `dvc push/pull/fetch/status -c` read
- * them: a stage (or foreach/matrix group), `dvc.yaml` (every stage), a `.dvc`
+ * them: a stage (or foreach/matrix group), a dvc.yaml (every stage in it), a `.dvc`
  * file, a tracked output's path, a path inside a tracked directory (only
  * that part of it), or a folder holding tracked outputs. No targets: all.
+ * Targets are read from folder `cwd` (workspace-relative, default the root;
+ * see dataTarget): `inner` there is the stage `sub/dvc.yaml:inner` if it
+ * exists, else the path `sub/inner`.
  * `withDeps` adds the stages upstream of the named stages and the `.dvc`
  * data sources they read.
  */
-export function selectTracked(all: readonly TrackedOut[], ctx: SelectContext, targets: readonly string[], opts: { withDeps?: boolean } = {}): TrackedOut[] {
+export function selectTracked(all: readonly TrackedOut[], ctx: SelectContext, targets: readonly string[], opts: { withDeps?: boolean; cwd?: string } = {}): TrackedOut[] {
   if (targets.length === 0) return [...all];
   const picked: TrackedOut[] = [];
   const seen = new Set<string>();
@@ -119,20 +121,27 @@ export function selectTracked(all: readonly TrackedOut[], ctx: SelectContext, ta
     }
   };
 
+  const stagesNamed = (address: string) => ctx.dag.stages.filter((s) => s.name === address || s.group === address).map((s) => s.name);
   for (const raw of targets) {
-    const colon = raw.lastIndexOf(':');
-    const stageInFile = colon > 0 && raw.slice(0, colon).endsWith('dvc.yaml') ? raw.slice(colon + 1) : undefined;
-    const t = normalizeWsPath(stageInFile !== undefined ? raw.slice(0, colon) : raw.replace(/\/+$/, ''));
-    if (t === undefined) throw new ReprodError('PATH_OUTSIDE', `target '${raw}' is outside the workspace`);
-    if (stageInFile !== undefined || ctx.dag.byName.has(raw) || ctx.dag.stages.some((s) => s.group === raw)) {
-      const name = stageInFile ?? raw;
-      const names = ctx.dag.stages.filter((s) => s.name === name || s.group === name).map((s) => s.name);
-      if (names.length === 0) throw unknownStage(name, stageNames(ctx.dag.stages));
+    const target = dataTarget(raw, opts.cwd ?? '.');
+    if (target.kind === 'stage') {
+      const names = stagesNamed(target.address);
+      if (names.length === 0) throw unknownStage(target.address, stageNames(ctx.dag.stages));
       addStages(names);
       continue;
     }
-    if (t === ctx.pipelineFile) {
-      addStages(ctx.dag.stages.map((s) => s.name));
+    if (target.kind === 'word' && target.address !== '') {
+      const names = stagesNamed(target.address);
+      if (names.length > 0) {
+        addStages(names);
+        continue;
+      }
+    }
+    const t = target.path;
+    if (t === undefined) throw new ReprodError('PATH_OUTSIDE', `target '${raw}' is outside the workspace`);
+    const inFile = ctx.dag.stages.filter((s) => s.source.file === t);
+    if (inFile.length > 0) {
+      addStages(inFile.map((s) => s.name));
       continue;
     }
     if (ctx.dvcFiles.some((f) => f.file === t)) {

@@ -2,7 +2,9 @@
  * A workspace with a dvc.yaml in a sub-folder, on real files: each file gets
  * its own dvc.lock with paths relative to its folder, stages are addressed
  * as `sub/dvc.yaml:stage`, the DAG crosses files both ways, and commands
- * started inside `sub/` find the workspace root and take targets from there.
+ * started inside `sub/` find the workspace root, take targets from there
+ * (stages, `.dvc` files and paths, the data commands too) and print stages
+ * and paths from there.
  * Expected hashes are computed here (md5 of the bytes the commands write).
  */
 import { createHash } from 'node:crypto';
@@ -144,6 +146,12 @@ describe('nested dvc.yaml files', () => {
     expect(edges).toEqual(['sub/dvc.yaml:inner>report', 'top>report', 'top>sub/dvc.yaml:usetop']);
     // from sub/, named from there; a target there is a stage of sub/dvc.yaml
     expect((await reprod(path.join(ws.path, 'sub'), 'dag', 'usetop')).stdout).toBe('../dvc.yaml:top\nusetop  <- ../dvc.yaml:top\n');
+    // every format names them so (DVC relabels its graph by stage.addressing, dvc/commands/dag.py)
+    const mermaid = 'flowchart TD\n\tnode1["../dvc.yaml:top"]\n\tnode2["usetop"]\n\tnode1-->node2';
+    expect((await reprod(path.join(ws.path, 'sub'), 'dag', '--md', 'usetop')).stdout).toBe(`\`\`\`mermaid\n${mermaid}\n\`\`\`\n`);
+    expect((await reprod(path.join(ws.path, 'sub'), 'dag', '--mermaid', 'usetop')).stdout).toBe(`${mermaid}\n`);
+    expect((await reprod(path.join(ws.path, 'sub'), 'dag', '--dot', 'dvc.yaml:inner')).stdout).toBe('strict digraph {\n  "inner";\n}\n');
+    expect((await reprod(ws.path, 'dag', '--md', 'sub/dvc.yaml:usetop')).stdout).toContain('\tnode1["sub/dvc.yaml:usetop"]\n\tnode2["top"]\n\tnode2-->node1\n');
 
     // an output rewritten by hand, committed from sub/ by its bare name: sub/dvc.lock takes it
     writeFileSync(path.join(ws.path, 'sub/inner.txt'), '42\n');
@@ -193,6 +201,44 @@ describe('nested dvc.yaml files', () => {
     const pull = await reprod(ws.path, 'pull');
     expect(pull.code, pull.stderr).toBe(0);
     expect(read(ws.path, 'sub/inner.txt')).toBe('3\n');
+  });
+
+  it('push, fetch, pull, checkout and status -c in sub/ read targets from there and print paths from there, as DVC', async () => {
+    using ws = tempDir();
+    using remote = tempDir();
+    writeFiles(ws.path, WORKSPACE);
+    expect((await reprod(ws.path, 'repro', '-P', '--runtime', 'host')).code).toBe(0);
+    const sub = path.join(ws.path, 'sub');
+    expect((await reprod(sub, 'remote', 'add', '-d', 'store', remote.path)).code).toBe(0);
+    const cloud = async (...targets: string[]) => JSON.parse((await reprod(sub, 'status', '-c', '--json', ...targets)).stdout) as Record<string, string>;
+    // named from sub/, as DVC's str(out)
+    expect(await cloud()).toEqual({ '../top.txt': 'new', '../report.txt': 'new', 'inner.txt': 'new', 'both.txt': 'new' });
+    // `inner` in sub/ is sub/dvc.yaml:inner, a path is from sub/, `../` climbs, `dvc.yaml` is sub's own
+    expect((await reprod(sub, 'push', 'inner')).stdout).toBe('1 file pushed\n');
+    expect(await cloud('inner.txt')).toEqual({});
+    expect(await cloud('dvc.yaml')).toEqual({ 'both.txt': 'new' });
+    expect((await reprod(sub, 'push', '../top.txt', '../dvc.yaml:report')).stdout).toBe('2 files pushed\n');
+    expect(await cloud()).toEqual({ 'both.txt': 'new' });
+    expect((await reprod(sub, 'push', 'usetop')).stdout).toBe('1 file pushed\n');
+    const unknown = await reprod(sub, 'push', 'top');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/'top' is not a stage, a \.dvc file or a tracked output/);
+
+    rmSync(path.join(ws.path, '.dvc/cache'), { recursive: true });
+    rmSync(path.join(sub, 'inner.txt'));
+    rmSync(path.join(ws.path, 'top.txt'));
+    expect((await reprod(sub, 'fetch', 'inner.txt')).stdout).toBe('1 file fetched\n');
+    expect((await reprod(sub, 'checkout', 'inner')).stdout).toBe('A\tinner.txt\n');
+    expect(read(ws.path, 'sub/inner.txt')).toBe('3\n');
+    expect((await reprod(sub, 'pull', '../top.txt')).stdout).toBe('A\t../top.txt\n1 file fetched and 1 file added\n');
+    expect(read(ws.path, 'top.txt')).toBe('ALPHA\nBETA\n');
+    // both.txt's object is on the remote only: checkout names it from sub/
+    rmSync(path.join(sub, 'both.txt'));
+    const missing = await reprod(sub, 'checkout', 'both.txt');
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/not in the cache, so not checked out: both\.txt\n/);
+    // from the root, the same file by its workspace path
+    expect((await reprod(ws.path, 'pull', 'sub/dvc.yaml:usetop')).stdout).toBe('A\tsub/both.txt\n1 file fetched and 1 file added\n');
   });
 
   it('refuses a dvc.yaml in sub/ whose dep leaves the workspace, naming the file and line', async () => {

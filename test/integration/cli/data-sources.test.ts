@@ -98,6 +98,33 @@ describe('reprod add', () => {
     expect(read(ws.path, 'data/.gitignore')).toBe('/other\n/raw\n');
   });
 
+  it('in a sub-folder, takes paths from there, writes each .dvc file beside its data and names what to git add from there', async () => {
+    using ws = tempDir();
+    using remote = tempDir('reprod-remote-');
+    gitRepo(ws.path);
+    writeFiles(ws.path, { '.dvc/config': '', 'sub/raw/a.txt': 'a\n', 'sub/deeper/b.txt': 'b\n', 'top.csv': 'x\n' });
+    const sub = path.join(ws.path, 'sub');
+    expect(await ok(sub, 'add', 'raw')).toBe('\nTo track the changes with git, run:\n\n\tgit add .gitignore raw.dvc\n');
+    expect(read(ws.path, 'sub/raw.dvc')).toMatch(/\n  path: raw\n$/);
+    expect(read(ws.path, 'sub/.gitignore')).toBe('/raw\n');
+    expect(await ok(sub, 'add', '../top.csv', 'deeper/b.txt')).toBe('\nTo track the changes with git, run:\n\n\tgit add ../.gitignore ../top.csv.dvc deeper/.gitignore deeper/b.txt.dvc\n');
+    expect(read(ws.path, 'top.csv.dvc')).toBe(`outs:\n- md5: ${md5Of(ws.path, 'top.csv')}\n  size: 2\n  hash: md5\n  path: top.csv\n`);
+    expect(read(ws.path, 'sub/deeper/b.txt.dvc')).toMatch(/\n  path: b\.txt\n$/);
+    const outside = await reprod(sub, 'add', '../../elsewhere.txt');
+    expect(outside.code).not.toBe(0);
+    expect(outside.stderr).toMatch(/outside of DVC project: \.\.\/\.\.\/elsewhere\.txt/);
+
+    // a .dvc file as a target of the data commands, from the same folder
+    await ok(sub, 'remote', 'add', '-d', 'store', remote.path);
+    expect(await ok(sub, 'push', 'deeper/b.txt.dvc')).toBe('1 file pushed\n');
+    const cloud = JSON.parse(await ok(sub, 'status', '-c', '--json')) as Record<string, string>;
+    expect(cloud['../top.csv']).toBe('new');
+    expect(cloud['deeper/b.txt']).toBeUndefined();
+    rmSync(path.join(sub, 'deeper/b.txt'));
+    expect(await ok(sub, 'checkout', 'deeper/b.txt.dvc')).toBe('A\tdeeper/b.txt\n');
+    expect(read(ws.path, 'sub/deeper/b.txt')).toBe('b\n');
+  });
+
   it("refuses what DVC refuses, naming the path, and writes nothing", async () => {
     using ws = tempDir();
     gitRepo(ws.path);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ReprodError } from '../../../src/core/errors.js';
-import { addressFrom, lockFileOf, pathFrom, resolveTarget, splitAddress, stageAddress } from '../../../src/pipeline/stage-address.js';
+import { addressFrom, dataTarget, lockFileOf, pathFrom, resolveTarget, splitAddress, stageAddress } from '../../../src/pipeline/stage-address.js';
 
 describe('stage addresses', () => {
   it('names root stages bare and others by file and name, as DVC', () => {
@@ -70,5 +70,29 @@ describe('addresses and paths as DVC prints them in a sub-folder', () => {
     expect(addressFrom('top', 'sub')).toBe('../dvc.yaml:top');
     expect(addressFrom('sub/dvc.yaml:inner', '.')).toBe('sub/dvc.yaml:inner');
     expect(addressFrom('other/dvc.yaml:x@1', 'sub')).toBe('../other/dvc.yaml:x@1');
+  });
+});
+
+describe('targets of the data commands, from a sub-folder', () => {
+  it('reads a word as a stage of the folder’s dvc.yaml and as a path from the folder', () => {
+    expect(dataTarget('inner', 'sub')).toEqual({ kind: 'word', address: 'sub/dvc.yaml:inner', path: 'sub/inner' });
+    expect(dataTarget('data.txt', 'sub')).toEqual({ kind: 'word', address: 'sub/dvc.yaml:data.txt', path: 'sub/data.txt' });
+    expect(dataTarget('train', '.')).toEqual({ kind: 'word', address: 'train', path: 'train' });
+    expect(dataTarget('gen@a', 'sub')).toEqual({ kind: 'word', address: 'sub/dvc.yaml:gen@a', path: 'sub/gen@a' });
+    // a slash: only a path, which may climb but not leave the workspace
+    expect(dataTarget('../top.txt', 'sub')).toEqual({ kind: 'word', address: '', path: 'top.txt' });
+    expect(dataTarget('./dir/', 'sub')).toEqual({ kind: 'word', address: '', path: 'sub/dir' });
+    expect(() => dataTarget('../../x', 'sub')).toThrow(/'..\/..\/x' is outside the workspace/);
+    expect(() => dataTarget('/etc/passwd', 'sub')).toThrow(/outside the workspace/);
+  });
+
+  it('reads file:name as a stage and dvc.yaml or .dvc files as files, from the folder', () => {
+    expect(dataTarget('dvc.yaml:inner', 'sub')).toEqual({ kind: 'stage', address: 'sub/dvc.yaml:inner' });
+    expect(dataTarget('../dvc.yaml:top', 'sub')).toEqual({ kind: 'stage', address: 'top' });
+    expect(dataTarget('sub/dvc.yaml:inner', '.')).toEqual({ kind: 'stage', address: 'sub/dvc.yaml:inner' });
+    expect(dataTarget('dvc.yaml', 'sub')).toEqual({ kind: 'file', path: 'sub/dvc.yaml' });
+    expect(dataTarget('data.txt.dvc', 'sub')).toEqual({ kind: 'file', path: 'sub/data.txt.dvc' });
+    expect(dataTarget('../raw.csv.dvc', 'sub')).toEqual({ kind: 'file', path: 'raw.csv.dvc' });
+    expect(() => dataTarget('../../x.dvc', 'sub')).toThrow(/outside the workspace/);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseLockfile } from '../../../src/lock/lockfile.js';
+import { mergePipelines } from '../../../src/app/pipeline-files.js';
 import { buildDag } from '../../../src/pipeline/dag.js';
 import { parseDvcFile } from '../../../src/pipeline/dvc-file.js';
 import { parseDvcYaml } from '../../../src/pipeline/parse-dvc-yaml.js';
@@ -78,7 +79,7 @@ function fixture(): { ctx: SelectContext; outs: ReturnType<typeof trackedOuts> }
   const pipeline = parseDvcYaml(DVC_YAML, { file: 'dvc.yaml', readFile: () => undefined });
   const dvcFiles = [parseDvcFile(RAW_DVC, 'raw.csv.dvc')];
   return {
-    ctx: { dag: buildDag(pipeline), pipelineFile: 'dvc.yaml', dvcFiles },
+    ctx: { dag: buildDag(pipeline), dvcFiles },
     outs: trackedOuts(pipeline.stages, parseLockfile(DVC_LOCK), dvcFiles),
   };
 }
@@ -149,6 +150,49 @@ describe('tracked outputs and targets', () => {
     expect(sel('dist/y.txt')).toEqual(['dist:y.txt']);
     expect(selectTracked(outs.outs, ctx, ['report'], { withDeps: true }).map((o) => o.path)).toEqual(['dist', 'table.csv', 'report.txt', 'raw.csv']);
     expect(() => sel('nothing-here')).toThrow(/not a stage, a .dvc file or a tracked output/);
+  });
+});
+
+/** The fixture with a sub/dvc.yaml (stage `inner`) and sub/data.txt.dvc beside the root's. */
+function nestedFixture(): { ctx: SelectContext; outs: ReturnType<typeof trackedOuts> } {
+  const root = parseDvcYaml(DVC_YAML, { file: 'dvc.yaml', readFile: () => undefined });
+  const sub = parseDvcYaml('stages:\n  inner:\n    cmd: cp sin.txt inner.txt\n    deps: [sin.txt]\n    outs: [inner.txt]\n', { file: 'sub/dvc.yaml', readFile: () => undefined });
+  const pipeline = mergePipelines([root, sub]);
+  const inner = parseLockfile("schema: '2.0'\nstages:\n  inner:\n    cmd: cp sin.txt inner.txt\n    outs:\n    - path: inner.txt\n      hash: md5\n      md5: 33333333333333333333333333333333\n      size: 4\n");
+  const lock = { stages: new Map([...parseLockfile(DVC_LOCK).stages, ['sub/dvc.yaml:inner', inner.stages.get('inner')!]]) };
+  const dvcFiles = [parseDvcFile(RAW_DVC, 'raw.csv.dvc'), parseDvcFile(RAW_DVC.replace('raw.csv', 'data.txt'), 'sub/data.txt.dvc')];
+  return { ctx: { dag: buildDag(pipeline), dvcFiles }, outs: trackedOuts(pipeline.stages, lock, dvcFiles) };
+}
+
+describe('targets from a sub-folder', () => {
+  const { ctx, outs } = nestedFixture();
+  const sel = (cwd: string, ...t: string[]) => selectTracked(outs.outs, ctx, t, { cwd }).map((o) => o.path);
+
+  it('reads stage names, .dvc files and paths from the folder started in, as DVC', () => {
+    expect(sel('sub', 'inner')).toEqual(['sub/inner.txt']);
+    expect(sel('sub', 'inner.txt', 'data.txt')).toEqual(['sub/inner.txt', 'sub/data.txt']);
+    expect(sel('sub', 'data.txt.dvc')).toEqual(['sub/data.txt']);
+    expect(sel('sub', '../raw.csv.dvc', '../table.csv')).toEqual(['raw.csv', 'table.csv']);
+    expect(sel('sub', '../dvc.yaml:build')).toEqual(['dist', 'table.csv']);
+    expect(sel('sub', '.')).toEqual(['sub/data.txt', 'sub/inner.txt']);
+    // the same from the root, by address and by path
+    expect(sel('.', 'sub/dvc.yaml:inner')).toEqual(['sub/inner.txt']);
+    expect(sel('.', 'sub/data.txt')).toEqual(['sub/data.txt']);
+  });
+
+  it('takes a dvc.yaml as the stages written in it, not every file’s', () => {
+    expect(sel('sub', 'dvc.yaml')).toEqual(['sub/inner.txt']);
+    expect(sel('sub', '../dvc.yaml')).toEqual(['dist', 'table.csv', 'report.txt']);
+    expect(sel('.', 'dvc.yaml')).toEqual(['dist', 'table.csv', 'report.txt']);
+    expect(sel('.', 'sub/dvc.yaml')).toEqual(['sub/inner.txt']);
+  });
+
+  it('refuses what is not there from that folder, and paths that leave the workspace', () => {
+    // build is the root's: in sub/ it is neither a stage there nor a path
+    expect(() => sel('sub', 'build')).toThrow(/'build' is not a stage, a .dvc file or a tracked output/);
+    expect(() => sel('sub', 'dvc.yaml:build')).toThrow(/stage 'sub\/dvc.yaml:build' does not exist/);
+    expect(() => sel('sub', '../../x')).toThrow(/outside the workspace/);
+    expect(() => sel('.', 'inner')).toThrow(/'inner' is not a stage/);
   });
 });
 
