@@ -12,7 +12,7 @@ import { reproSelection, verifySources, type SourceDecision } from './data-sourc
 import { cleanLeftovers } from './leftovers.js';
 import { trackingOn } from './tracking-switch.js';
 import type { PassRunLabel } from './engine.js';
-import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode } from './project.js';
+import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
 
 export type { StageDecision } from '../reconcile/outcome.js';
 export type { SourceDecision } from './data-sources.js';
@@ -25,6 +25,8 @@ export interface OneShotOptions {
   lockHeld?: boolean;
   /** Where hashing progress goes (stderr: a bar on a terminal, plain lines elsewhere). */
   progress?: ProgressOut;
+  /** The spec this command has already read (status reads it once for data sources and stages); else it is read here. */
+  spec?: Spec;
 }
 
 type Opened = Awaited<ReturnType<typeof open>>;
@@ -39,7 +41,7 @@ async function withOpen<T>(opts: OneShotOptions, fn: (ctx: Opened) => Promise<T>
 }
 
 async function open(opts: OneShotOptions, project: Project) {
-  const spec = loadSpec(project.root);
+  const spec = opts.spec ?? loadSpec(project.root);
   if (spec.files) project.lockStore.usePipelineFiles(spec.files);
   const selected = await selectRuntime(project, spec, opts.runtime, opts.log);
   return { project, spec, selected, reporter: statusReporter(project, selected) };

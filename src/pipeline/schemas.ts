@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Ajv2020, Options, ValidateFunction } from 'ajv/dist/2020.js';
 
 /**
@@ -85,11 +86,12 @@ export function schemaAjv(Ajv: AjvClass, options: Options = {}): Ajv2020 {
 async function loadCompiled(): Promise<Map<SchemaName, ValidateFunction> | undefined> {
   let mod: unknown;
   try {
-    const ns: unknown = await import(new URL('./schema-validators.cjs', import.meta.url).href);
-    mod = ns !== null && typeof ns === 'object' && 'default' in ns ? ns.default : undefined;
+    // required, not imported: an import of a CommonJS module first scans all
+    // its 230 KB for the names it exports, which cost more than running it
+    mod = createRequire(import.meta.url)('./schema-validators.cjs') as unknown;
   } catch (err) {
     // running from the sources, or not built: compile here
-    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'MODULE_NOT_FOUND') return undefined;
     throw err;
   }
   if (typeof mod !== 'object' || mod === null || !('schemasHash' in mod) || mod.schemasHash !== schemasHash()) return undefined;
