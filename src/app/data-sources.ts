@@ -7,6 +7,7 @@ import { selectStages } from '../pipeline/dag.js';
 import { normalizeWsPath } from '../pipeline/paths.js';
 import { loadSpec, withProject, type Project, type Spec } from './project.js';
 import { findDvcFiles } from './tracked-data.js';
+import type { FolderLister } from '../hashing/folder-listings.js';
 
 /*
  * `.dvc` files as data sources, as DVC treats the stages `dvc add` writes:
@@ -31,7 +32,7 @@ const isOverlap = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || 
 
 /** The `.dvc` files of the workspace that are data sources (not imports), pipeline outputs' folders not entered. */
 export async function findDataSources(project: Project, stages: readonly Stage[]): Promise<DvcFile[]> {
-  const files = await findDvcFiles(project.root, new Set(stages.flatMap((s) => s.outs.map((o) => o.path))));
+  const files = await findDvcFiles(project.root, new Set(stages.flatMap((s) => s.outs.map((o) => o.path))), project.listings);
   return files.filter((f) => !f.isImport);
 }
 
@@ -237,7 +238,7 @@ export interface ChangedSource {
 async function sourceScope(project: Project, targets: readonly string[]): Promise<{ looked: DvcFile[]; stageTargets: string[] | undefined; spec: Spec | undefined }> {
   let spec: Spec | undefined;
   try {
-    spec = loadSpec(project.root);
+    spec = loadSpec(project.root, project.limits, project.listings);
   } catch (e) {
     if (!(e instanceof ReprodError && e.code === 'NO_PIPELINE')) throw e;
   }
@@ -252,18 +253,27 @@ async function sourceScope(project: Project, targets: readonly string[]): Promis
  * `status`: the data sources whose outputs changed, the targets left for the
  * pipeline (see sourceScope), and the spec read to tell them apart (none
  * when there is no dvc.yaml), which the stages' status can use rather than
- * walk the workspace for it again. Read-only.
+ * walk the workspace for it again. Read-only; `listings` reads the folders
+ * walked (see folder-listings.ts).
  */
 export async function changedSources(
   root: string,
   targets: readonly string[],
   log?: Logger,
+  listings?: FolderLister,
 ): Promise<{ changed: ChangedSource[]; stageTargets: string[] | undefined; spec: Spec | undefined }> {
-  return withProject(root, log, async (project) => {
-    const { looked, stageTargets, spec } = await sourceScope(project, targets);
-    const changed = (await sourceStates(project, looked)).filter((s) => s.reasons.length > 0).map((s) => ({ file: s.file.file, reasons: s.reasons }));
-    return { changed, stageTargets, spec };
-  });
+  return withProject(
+    root,
+    log,
+    async (project) => {
+      const { looked, stageTargets, spec } = await sourceScope(project, targets);
+      const changed = (await sourceStates(project, looked)).filter((s) => s.reasons.length > 0).map((s) => ({ file: s.file.file, reasons: s.reasons }));
+      return { changed, stageTargets, spec };
+    },
+    undefined,
+    undefined,
+    listings,
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import { errorMessage } from '../core/errno.js';
 import type { Logger, PreparedRuntime, ProgressOut, StageLogSink } from '../core/ports.js';
 import { hashDisplay } from './hash-progress.js';
+import { FolderListings, type FolderLister } from '../hashing/folder-listings.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { selectStages } from '../pipeline/dag.js';
 import type { StageDecision } from '../reconcile/outcome.js';
@@ -8,7 +9,7 @@ import type { StagePlan } from '../reconcile/stage-steps.js';
 import { cachedLockReader } from '../reconcile/stage-effects.js';
 import { outsEscapeError } from '../reconcile/out-guard.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
-import { reproSelection, verifySources, type SourceDecision } from './data-sources.js';
+import { changedSources, reproSelection, verifySources, type ChangedSource, type SourceDecision } from './data-sources.js';
 import { cleanLeftovers } from './leftovers.js';
 import { trackingOn } from './tracking-switch.js';
 import type { PassRunLabel } from './engine.js';
@@ -27,6 +28,8 @@ export interface OneShotOptions {
   progress?: ProgressOut;
   /** The spec this command has already read (status reads it once for data sources and stages); else it is read here. */
   spec?: Spec;
+  /** How folders are read (a read-only command lists each once: hashing/folder-listings.ts); default: anew. */
+  listings?: FolderLister;
 }
 
 type Opened = Awaited<ReturnType<typeof open>>;
@@ -34,7 +37,7 @@ type Opened = Awaited<ReturnType<typeof open>>;
 async function withOpen<T>(opts: OneShotOptions, fn: (ctx: Opened) => Promise<T>): Promise<T> {
   const hashing = opts.progress ? hashDisplay(opts.progress) : undefined;
   try {
-    return await withProject(opts.root, opts.log, async (project) => fn(await open(opts, project)), undefined, hashing);
+    return await withProject(opts.root, opts.log, async (project) => fn(await open(opts, project)), undefined, hashing, opts.listings);
   } finally {
     hashing?.finish();
   }
@@ -83,6 +86,23 @@ export async function pipelineStatus(opts: OneShotOptions, targets: string[]): P
     const plans = await planAll(ctx, opts.log, looked);
     return { stale: plans.filter((p) => p.reasons.length > 0).map((p) => ({ stage: p.stage, reasons: p.reasons })), looked: looked.map((s) => s.name) };
   });
+}
+
+/**
+ * `status`: the `.dvc` data sources whose outputs changed (see
+ * changedSources), then, unless the targets name only data sources, the
+ * stale stages as {@link pipelineStatus} finds them. It writes nothing but
+ * the hash state, so the spec is read once for both and each folder is
+ * listed once for all the walks (dvc.yaml files, `.dvc` files, hashing).
+ */
+export async function workspaceStatus(
+  opts: OneShotOptions,
+  targets: string[],
+): Promise<{ changed: ChangedSource[]; stale: { stage: Stage; reasons: ChangeReason[] }[]; looked: string[] }> {
+  const listings = opts.listings ?? new FolderListings();
+  const { changed, stageTargets, spec } = await changedSources(opts.root, targets, opts.log, listings);
+  if (stageTargets === undefined) return { changed, stale: [], looked: [] };
+  return { changed, ...(await pipelineStatus({ ...opts, listings, ...(spec ? { spec } : {}) }, stageTargets)) };
 }
 
 export interface ReproRun {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { Ajv2020, Options, ValidateFunction } from 'ajv/dist/2020.js';
 
 /**
@@ -9,7 +8,7 @@ import type { Ajv2020, Options, ValidateFunction } from 'ajv/dist/2020.js';
  *
  * Compiling them costs more than all the rest of a warm `reprod status`, so
  * `npm run build` compiles them ahead of time into
- * `dist/pipeline/schema-validators.cjs` (scripts/schema-validators.ts, ajv's
+ * `dist/pipeline/schema-validators.mjs` (scripts/schema-validators.ts, ajv's
  * standalone code). That module is used only when it was made from these
  * very schema files (it carries their hash); otherwise, and when running
  * from the sources, ajv compiles each schema on first use.
@@ -86,12 +85,11 @@ export function schemaAjv(Ajv: AjvClass, options: Options = {}): Ajv2020 {
 async function loadCompiled(): Promise<Map<SchemaName, ValidateFunction> | undefined> {
   let mod: unknown;
   try {
-    // required, not imported: an import of a CommonJS module first scans all
-    // its 230 KB for the names it exports, which cost more than running it
-    mod = createRequire(import.meta.url)('./schema-validators.cjs') as unknown;
+    const ns: unknown = await import(new URL('./schema-validators.mjs', import.meta.url).href);
+    mod = ns !== null && typeof ns === 'object' && 'default' in ns ? ns.default : undefined;
   } catch (err) {
     // running from the sources, or not built: compile here
-    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'MODULE_NOT_FOUND') return undefined;
+    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'ERR_MODULE_NOT_FOUND') return undefined;
     throw err;
   }
   if (typeof mod !== 'object' || mod === null || !('schemasHash' in mod) || mod.schemasHash !== schemasHash()) return undefined;
