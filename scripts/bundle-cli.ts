@@ -18,7 +18,7 @@
  * it lands in, so the bundle works wherever the package is copied.
  */
 import { build, type Plugin } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,6 +50,9 @@ const ownUrl: Plugin = {
     });
   },
 };
+
+// chunks are named by their content: those of an earlier build would pile up
+rmSync(OUT, { recursive: true, force: true });
 
 await build({
   entryPoints: { reprod: path.join(DIST, 'cli', 'run.js') },

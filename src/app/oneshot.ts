@@ -10,7 +10,6 @@ import { cachedLockReader } from '../reconcile/stage-effects.js';
 import { outsEscapeError } from '../reconcile/out-guard.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
 import { changedSources, reproSelection, verifySources, type ChangedSource, type SourceDecision } from './data-sources.js';
-import { cleanLeftovers } from './leftovers.js';
 import { trackingOn } from './tracking-switch.js';
 import type { PassRunLabel } from './engine.js';
 import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
@@ -171,7 +170,8 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
     if (stages.length === 0) return [];
     if (selected.docker) await selected.docker.removeOrphans({ workspaceLockHeld: opts.lockHeld === true });
     // leftovers of killed writers go while the pass runs: only files minutes old are touched, never this run's
-    const cleaning = cleanLeftovers(project, { log: opts.log }).catch((err: unknown) =>
+    // (loaded here: it reads MLflow's settings, which status and a dry run need not load)
+    const cleaning = import('./leftovers.js').then(({ cleanLeftovers }) => cleanLeftovers(project, { log: opts.log })).catch((err: unknown) =>
       opts.log.warn({ err: errorMessage(err) }, 'cannot remove temporary files left by interrupted writes'),
     );
     // MLflow's module is loaded only when runs are tracked
