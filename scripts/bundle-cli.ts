@@ -18,7 +18,7 @@
  * it lands in, so the bundle works wherever the package is copied.
  */
 import { build, type Plugin } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +36,9 @@ const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as
 const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })
   .filter((name) => !BUNDLED.has(name))
   .flatMap((name) => [name, `${name}/*`]);
+
+/** A `require` for esbuild's shim of it, which the bundled CommonJS packages call; dropped below from chunks that do not use it. */
+const BANNER = "import { createRequire as __reprodRequire } from 'node:module'; const require = __reprodRequire(import.meta.url);";
 
 /** Gives each compiled module its own import.meta.url back (see above). */
 const ownUrl: Plugin = {
@@ -67,9 +70,16 @@ await build({
   outExtension: { '.js': '.mjs' },
   external,
   // the bundled CommonJS packages (yaml, commander) require Node's own modules
-  banner: { js: "import { createRequire as __reprodRequire } from 'node:module'; const require = __reprodRequire(import.meta.url);" },
+  banner: { js: BANNER },
   plugins: [ownUrl],
   sourcemap: false,
   legalComments: 'eof',
   logLevel: 'warning',
 });
+
+for (const f of readdirSync(OUT)) {
+  const file = path.join(OUT, f);
+  const text = readFileSync(file, 'utf8');
+  const body = text.startsWith(BANNER) ? text.slice(BANNER.length) : undefined;
+  if (body !== undefined && !/\brequire\b/.test(body)) writeFileSync(file, body.replace(/^\n/, ''));
+}
