@@ -18,9 +18,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# the build also compiles the JSON Schemas into validators (dist/pipeline/schema-validators.cjs)
+# the build also compiles the JSON Schemas into validators (dist/pipeline/schema-validators.mjs)
 COPY schemas ./schemas
 COPY scripts/schema-validators.ts ./scripts/
+# and bundles the CLI into dist/cli-bundle, which bin/reprod.js loads (scripts/bundle-cli.ts)
+COPY scripts/bundle-cli.ts ./scripts/
 # the web view's page, bundled by `npm run build` into dist/web (web/build.ts)
 COPY web ./web
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // reprod's command line; `npm run build` compiles src/ into dist/.
+import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
 // V8 moves an allocation site's objects straight to the old generation once
@@ -10,7 +11,11 @@ import { setFlagsFromString } from 'node:v8';
 // higher with it (see docs/LIMITS.md, bench/noop-rss.ts).
 setFlagsFromString('--no-allocation-site-pretenuring');
 
-import('../dist/cli/run.js').catch((err) => {
+// The bundle `npm run build` makes of dist/cli (scripts/bundle-cli.ts): a few
+// files to load instead of some two hundred modules, which is most of what a
+// short command costs. A build without it still runs, from dist/cli.
+const bundled = new URL('../dist/cli-bundle/reprod.mjs', import.meta.url);
+import(existsSync(bundled) ? bundled.href : '../dist/cli/run.js').catch((err) => {
   if (err && err.code === 'ERR_MODULE_NOT_FOUND') {
     process.stderr.write('reprod is not built: run `npm run build` in its folder first.\n');
     process.exit(2);

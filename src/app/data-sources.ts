@@ -5,8 +5,9 @@ import { updatedDvcFileText } from '../lock/dvc-file-text.js';
 import type { DvcFile, DvcFileOut } from '../pipeline/dvc-file.js';
 import { selectStages } from '../pipeline/dag.js';
 import { normalizeWsPath } from '../pipeline/paths.js';
-import { loadPipeline, withProject, type Project, type Spec } from './project.js';
+import { loadSpec, withProject, type Project, type Spec } from './project.js';
 import { findDvcFiles } from './tracked-data.js';
+import type { FolderLister } from '../hashing/folder-listings.js';
 
 /*
  * `.dvc` files as data sources, as DVC treats the stages `dvc add` writes:
@@ -31,7 +32,7 @@ const isOverlap = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || 
 
 /** The `.dvc` files of the workspace that are data sources (not imports), pipeline outputs' folders not entered. */
 export async function findDataSources(project: Project, stages: readonly Stage[]): Promise<DvcFile[]> {
-  const files = await findDvcFiles(project.root, new Set(stages.flatMap((s) => s.outs.map((o) => o.path))));
+  const files = await findDvcFiles(project.root, new Set(stages.flatMap((s) => s.outs.map((o) => o.path))), project.listings);
   return files.filter((f) => !f.isImport);
 }
 
@@ -234,28 +235,45 @@ export interface ChangedSource {
  * the pipeline (undefined: no stage to look at, as when only `.dvc` files
  * are named, or the workspace has `.dvc` files and no dvc.yaml).
  */
-async function sourceScope(project: Project, targets: readonly string[]): Promise<{ looked: DvcFile[]; stageTargets: string[] | undefined }> {
-  let stages: Stage[] = [];
-  let pipeline = true;
+async function sourceScope(project: Project, targets: readonly string[]): Promise<{ looked: DvcFile[]; stageTargets: string[] | undefined; spec: Spec | undefined }> {
+  let spec: Spec | undefined;
   try {
-    stages = loadPipeline(project.root).pipeline.stages;
+    spec = loadSpec(project.root, project.limits, project.listings);
   } catch (e) {
     if (!(e instanceof ReprodError && e.code === 'NO_PIPELINE')) throw e;
-    pipeline = false;
   }
+  const stages = spec?.pipeline.stages ?? [];
   const files = await findDataSources(project, stages);
   const { sources, rest } = splitSourceTargets(targets, files, stages);
-  const onlySources = targets.length > 0 ? rest.length === 0 : !pipeline && files.length > 0;
-  return { looked: targets.length === 0 ? files : sources, stageTargets: onlySources ? undefined : rest };
+  const onlySources = targets.length > 0 ? rest.length === 0 : spec === undefined && files.length > 0;
+  return { looked: targets.length === 0 ? files : sources, stageTargets: onlySources ? undefined : rest, spec };
 }
 
-/** `status`: the data sources whose outputs changed, and the targets left for the pipeline (see sourceScope). Read-only. */
-export async function changedSources(root: string, targets: readonly string[], log?: Logger): Promise<{ changed: ChangedSource[]; stageTargets: string[] | undefined }> {
-  return withProject(root, log, async (project) => {
-    const { looked, stageTargets } = await sourceScope(project, targets);
-    const changed = (await sourceStates(project, looked)).filter((s) => s.reasons.length > 0).map((s) => ({ file: s.file.file, reasons: s.reasons }));
-    return { changed, stageTargets };
-  });
+/**
+ * `status`: the data sources whose outputs changed, the targets left for the
+ * pipeline (see sourceScope), and the spec read to tell them apart (none
+ * when there is no dvc.yaml), which the stages' status can use rather than
+ * walk the workspace for it again. Read-only; `listings` reads the folders
+ * walked (see folder-listings.ts).
+ */
+export async function changedSources(
+  root: string,
+  targets: readonly string[],
+  log?: Logger,
+  listings?: FolderLister,
+): Promise<{ changed: ChangedSource[]; stageTargets: string[] | undefined; spec: Spec | undefined }> {
+  return withProject(
+    root,
+    log,
+    async (project) => {
+      const { looked, stageTargets, spec } = await sourceScope(project, targets);
+      const changed = (await sourceStates(project, looked)).filter((s) => s.reasons.length > 0).map((s) => ({ file: s.file.file, reasons: s.reasons }));
+      return { changed, stageTargets, spec };
+    },
+    undefined,
+    undefined,
+    listings,
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import { errorMessage } from '../core/errno.js';
 import type { Logger, PreparedRuntime, ProgressOut, StageLogSink } from '../core/ports.js';
 import { hashDisplay } from './hash-progress.js';
+import { FolderListings, type FolderLister } from '../hashing/folder-listings.js';
 import type { ChangeReason, Stage } from '../core/types.js';
 import { selectStages } from '../pipeline/dag.js';
 import type { StageDecision } from '../reconcile/outcome.js';
@@ -8,11 +9,10 @@ import type { StagePlan } from '../reconcile/stage-steps.js';
 import { cachedLockReader } from '../reconcile/stage-effects.js';
 import { outsEscapeError } from '../reconcile/out-guard.js';
 import { commitObserved, planStage } from '../reconcile/stage-steps.js';
-import { reproSelection, verifySources, type SourceDecision } from './data-sources.js';
-import { cleanLeftovers, stopOrphanCommands } from './leftovers.js';
+import { changedSources, reproSelection, verifySources, type ChangedSource, type SourceDecision } from './data-sources.js';
 import { trackingOn } from './tracking-switch.js';
 import type { PassRunLabel } from './engine.js';
-import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode } from './project.js';
+import { loadSpec, selectRuntime, statusReporter, stepDeps, withProject, type Project, type RuntimeMode, type Spec } from './project.js';
 
 export type { StageDecision } from '../reconcile/outcome.js';
 export type { SourceDecision } from './data-sources.js';
@@ -25,6 +25,10 @@ export interface OneShotOptions {
   lockHeld?: boolean;
   /** Where hashing progress goes (stderr: a bar on a terminal, plain lines elsewhere). */
   progress?: ProgressOut;
+  /** The spec this command has already read (status reads it once for data sources and stages); else it is read here. */
+  spec?: Spec;
+  /** How folders are read (a read-only command lists each once: hashing/folder-listings.ts); default: anew. */
+  listings?: FolderLister;
 }
 
 type Opened = Awaited<ReturnType<typeof open>>;
@@ -32,14 +36,14 @@ type Opened = Awaited<ReturnType<typeof open>>;
 async function withOpen<T>(opts: OneShotOptions, fn: (ctx: Opened) => Promise<T>): Promise<T> {
   const hashing = opts.progress ? hashDisplay(opts.progress) : undefined;
   try {
-    return await withProject(opts.root, opts.log, async (project) => fn(await open(opts, project)), undefined, hashing);
+    return await withProject(opts.root, opts.log, async (project) => fn(await open(opts, project)), undefined, hashing, opts.listings);
   } finally {
     hashing?.finish();
   }
 }
 
 async function open(opts: OneShotOptions, project: Project) {
-  const spec = loadSpec(project.root);
+  const spec = opts.spec ?? loadSpec(project.root);
   if (spec.files) project.lockStore.usePipelineFiles(spec.files);
   const selected = await selectRuntime(project, spec, opts.runtime, opts.log);
   return { project, spec, selected, reporter: statusReporter(project, selected) };
@@ -81,6 +85,23 @@ export async function pipelineStatus(opts: OneShotOptions, targets: string[]): P
     const plans = await planAll(ctx, opts.log, looked);
     return { stale: plans.filter((p) => p.reasons.length > 0).map((p) => ({ stage: p.stage, reasons: p.reasons })), looked: looked.map((s) => s.name) };
   });
+}
+
+/**
+ * `status`: the `.dvc` data sources whose outputs changed (see
+ * changedSources), then, unless the targets name only data sources, the
+ * stale stages as {@link pipelineStatus} finds them. It writes nothing but
+ * the hash state, so the spec is read once for both and each folder is
+ * listed once for all the walks (dvc.yaml files, `.dvc` files, hashing).
+ */
+export async function workspaceStatus(
+  opts: OneShotOptions,
+  targets: string[],
+): Promise<{ changed: ChangedSource[]; stale: { stage: Stage; reasons: ChangeReason[] }[]; looked: string[] }> {
+  const listings = opts.listings ?? new FolderListings();
+  const { changed, stageTargets, spec } = await changedSources(opts.root, targets, opts.log, listings);
+  if (stageTargets === undefined) return { changed, stale: [], looked: [] };
+  return { changed, ...(await pipelineStatus({ ...opts, listings, ...(spec ? { spec } : {}) }, stageTargets)) };
 }
 
 export interface ReproRun {
@@ -148,9 +169,11 @@ export async function reproOnce(opts: OneShotOptions, run: ReproRun): Promise<St
     await verify(false, pull);
     if (stages.length === 0) return [];
     if (selected.docker) await selected.docker.removeOrphans({ workspaceLockHeld: opts.lockHeld === true });
-    await stopOrphanCommands(project.root, opts.log);
+    // commands a killed reprod left running stop before any stage runs (leftovers.ts, loaded here as below)
+    await (await import('./leftovers.js')).stopOrphanCommands(project.root, opts.log);
     // leftovers of killed writers go while the pass runs: only files minutes old are touched, never this run's
-    const cleaning = cleanLeftovers(project, { log: opts.log }).catch((err: unknown) =>
+    // (loaded here: it reads MLflow's settings, which status and a dry run need not load)
+    const cleaning = import('./leftovers.js').then(({ cleanLeftovers }) => cleanLeftovers(project, { log: opts.log })).catch((err: unknown) =>
       opts.log.warn({ err: errorMessage(err) }, 'cannot remove temporary files left by interrupted writes'),
     );
     // MLflow's module is loaded only when runs are tracked

@@ -1,10 +1,11 @@
-import { readdirSync, statSync, type Dirent } from 'node:fs';
+import { statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { errorMessage, isMissing } from '../core/errno.js';
 import { ReprodError } from '../core/errors.js';
 import type { Pipeline, Stage } from '../core/types.js';
 import { GitIgnoreRules } from '../adapters/git/gitignore-rules.js';
 import { DvcIgnore } from '../hashing/dvc-ignore.js';
+import { freshListings, type FolderLister } from '../hashing/folder-listings.js';
 import { joinWsPath, wsDirname } from '../pipeline/paths.js';
 import { PIPELINE_FILE_NAME, ROOT_PIPELINE_FILE, stageAddress } from '../pipeline/stage-address.js';
 
@@ -21,12 +22,18 @@ import { PIPELINE_FILE_NAME, ROOT_PIPELINE_FILE, stageAddress } from '../pipelin
  * (workspace-relative): those folders are not walked. Without it, no folder
  * is left out for being an output. `ignore` says what is ignored: `.dvcignore`
  * alone by default; see {@link workspaceIgnores} for git's rules too.
+ * `listings` reads each folder (see folder-listings.ts).
  */
-export function findPipelineFiles(root: string, outsOf?: (file: string) => readonly string[], ignore: ChildIgnore = new DvcIgnore(root)): string[] {
+export function findPipelineFiles(
+  root: string,
+  outsOf?: (file: string) => readonly string[],
+  ignore: ChildIgnore = new DvcIgnore(root),
+  listings: FolderLister = freshListings,
+): string[] {
   const found: string[] = [];
   const outs = new Set<string>();
   const walk = (dir: string): void => {
-    const entries = readFolder(root, dir);
+    const entries = readFolder(listings, root, dir);
     if (entries === undefined) return;
     if (dir !== '' && entries.some((e) => e.name === '.dvc' && e.isDirectory())) return;
     const file = entries.find((e) => e.name === PIPELINE_FILE_NAME);
@@ -77,9 +84,9 @@ export function ignoredPath(ignores: ChildIgnore, path: string, isDir: boolean):
   return false;
 }
 
-function readFolder(root: string, dir: string): Dirent[] | undefined {
+function readFolder(listings: FolderLister, root: string, dir: string): readonly Dirent[] | undefined {
   try {
-    return readdirSync(path.join(root, dir), { withFileTypes: true });
+    return listings.list(path.join(root, dir));
   } catch (err) {
     // a folder removed while walking has no pipeline in it
     if (isMissing(err) || (err as { code?: string }).code === 'ENOTDIR') return undefined;

@@ -16,6 +16,7 @@ import { inputLimitsFromEnv, type InputLimits } from '../core/input-limits.js';
 import { systemClock, type Clock, type FileOwner, type Hasher, type HashProgress, type Logger, type StageLogSink, type StageRuntime } from '../core/ports.js';
 import type { Pipeline, Stage } from '../core/types.js';
 import { WorkspaceHasher } from '../hashing/workspace-hasher.js';
+import { freshListings, type FolderLister } from '../hashing/folder-listings.js';
 import { buildDag, type Dag } from '../pipeline/dag.js';
 import { parseManifests, type ParsedManifests } from '../pipeline/manifests.js';
 import { resolveStageRuntime, type ResolvedRuntime } from '../pipeline/stage-runtime.js';
@@ -138,7 +139,7 @@ export function inputLimits(): InputLimits {
  * their addresses, and manifests/; each file bounded by `limits` and
  * required to be UTF-8. No dvc.yaml anywhere is NO_PIPELINE.
  */
-export function loadSpec(root: string, limits: InputLimits = inputLimits()): Spec {
+export function loadSpec(root: string, limits: InputLimits = inputLimits(), listings: FolderLister = freshListings): Spec {
   const read: string[] = [];
   const templateFiles: string[] = [];
   const pipelines: Pipeline[] = [];
@@ -160,7 +161,7 @@ export function loadSpec(root: string, limits: InputLimits = inputLimits()): Spe
     pipelines.push(pipeline);
     return pipeline.stages.flatMap((s) => s.outs.map((o) => o.path));
   };
-  const files = findPipelineFiles(root, readOne, workspaceIgnores(root, usesGit(loadDvcConfig(root))));
+  const files = findPipelineFiles(root, readOne, workspaceIgnores(root, usesGit(loadDvcConfig(root))), listings);
   if (pipelines.length === 0) {
     throw new ReprodError('NO_PIPELINE', `no ${DVC_YAML} in ${root}`);
   }
@@ -203,6 +204,8 @@ export interface Project {
   owner: FileOwner | undefined;
   /** The limits on reading inputs in force (REPROD_MAX_*): params files read when observing stages are bounded by them too. */
   limits: InputLimits;
+  /** How the walks for dvc.yaml, `.dvc` files and hashing read folders (hashing/folder-listings.ts). */
+  listings: FolderLister;
 }
 
 /**
@@ -216,7 +219,7 @@ export interface CacheOverride {
 }
 
 /** The composition root for one workspace: the only place adapters are constructed. */
-export function openProject(rootDir: string, log?: Logger, cacheOverride?: CacheOverride, hashProgress?: HashProgress): Project {
+export function openProject(rootDir: string, log?: Logger, cacheOverride?: CacheOverride, hashProgress?: HashProgress, listings: FolderLister = freshListings): Project {
   const root = path.resolve(rootDir);
   const limits = inputLimits();
   const config = loadDvcConfig(root);
@@ -229,8 +232,9 @@ export function openProject(rootDir: string, log?: Logger, cacheOverride?: Cache
     linkTypes: cacheOverride?.linkTypes ?? cacheLinkTypes(config),
     owner,
   });
-  const hasher = new WorkspaceHasher({ root, owner, ...(log ? { logger: log } : {}), ...(hashProgress ? { progress: hashProgress } : {}) });
-  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits, () => findPipelineFiles(root, undefined, workspaceIgnores(root, usesGit(config)))), statusStore: new StatusStore(ws, log), owner, limits };
+  const hasher = new WorkspaceHasher({ root, owner, listings, ...(log ? { logger: log } : {}), ...(hashProgress ? { progress: hashProgress } : {}) });
+  const pipelineFiles = () => findPipelineFiles(root, undefined, workspaceIgnores(root, usesGit(config)), listings);
+  return { root, config, ws, hasher, cache, lockStore: new FileLockStore(ws, limits, pipelineFiles), statusStore: new StatusStore(ws, log), owner, limits, listings };
 }
 
 /** The cache folder `.dvc/config` names (`cache.dir`, relative to .dvc/), or undefined for the default. */
@@ -240,8 +244,15 @@ export function cachePathOf(root: string, config: DvcConfig): string | undefined
 }
 
 /** Runs `fn` on an opened project, then stops the hasher's workers (whatever `fn` did). */
-export async function withProject<T>(rootDir: string, log: Logger | undefined, fn: (p: Project) => Promise<T>, cacheOverride?: CacheOverride, hashProgress?: HashProgress): Promise<T> {
-  const project = openProject(rootDir, log, cacheOverride, hashProgress);
+export async function withProject<T>(
+  rootDir: string,
+  log: Logger | undefined,
+  fn: (p: Project) => Promise<T>,
+  cacheOverride?: CacheOverride,
+  hashProgress?: HashProgress,
+  listings?: FolderLister,
+): Promise<T> {
+  const project = openProject(rootDir, log, cacheOverride, hashProgress, listings);
   try {
     return await fn(project);
   } finally {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ReprodError } from '../core/errors.js';
 import type { Pipeline } from '../core/types.js';
 import { DvcIgnore } from '../hashing/dvc-ignore.js';
+import type { FolderLister } from '../hashing/folder-listings.js';
 import { buildDag, type Dag } from '../pipeline/dag.js';
 import { parseDvcFile, type DvcFile } from '../pipeline/dvc-file.js';
 import { trackedOuts, type SelectContext, type SkippedOut, type TrackedOut } from '../remote/tracked.js';
@@ -11,15 +12,18 @@ import { DVC_YAML, loadPipeline, type Project } from './project.js';
 /**
  * Every `.dvc` file of the workspace, as DVC collects them: `.dvcignore`d
  * folders, `.git`/`.dvc` folders and the folders in `skip` (pipeline outputs:
- * data, not metadata) are not entered.
+ * data, not metadata) are not entered. With `listings`, folders are read
+ * through it (see folder-listings.ts).
  */
-export async function findDvcFiles(root: string, skip: ReadonlySet<string> = new Set()): Promise<DvcFile[]> {
+export async function findDvcFiles(root: string, skip: ReadonlySet<string> = new Set(), listings?: FolderLister): Promise<DvcFile[]> {
   const ignore = new DvcIgnore(root);
   const found: DvcFile[] = [];
   const data = new Set(skip);
   const walk = async (dir: string): Promise<void> => {
     const abs = dir === '' ? root : path.join(root, dir);
-    const entries = (await fs.readdir(abs, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const listed = listings ? listings.list(abs) : await fs.readdir(abs, { withFileTypes: true });
+    // only .dvc files and folders matter, in name order (a folder of data files need not be sorted)
+    const entries = listed.filter((e) => e.isDirectory() || e.name.endsWith('.dvc')).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // a folder's .dvc files first: the folders they track hold data, not more .dvc files, and are not walked
     for (const e of entries) {
       if (!e.isFile() || !e.name.endsWith('.dvc') || ignore.ignoresChild(dir, e.name, false)) continue;

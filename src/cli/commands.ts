@@ -49,8 +49,7 @@ export async function commandStatus(
 ): Promise<number> {
   const log = commandLogger(opts.verbose);
   // `.dvc` data sources are reported after the stages; targets naming them are not stages
-  const { changed, stageTargets } = await (await import('../app/data-sources.js')).changedSources(root, targets, log);
-  const { stale, looked } = stageTargets === undefined ? { stale: [], looked: [] } : await (await oneshot()).pipelineStatus({ root, runtime: opts.runtime, log, progress: progressOut(io) }, stageTargets);
+  const { changed, stale, looked } = await (await oneshot()).workspaceStatus({ root, runtime: opts.runtime, log, progress: progressOut(io) }, targets);
   // a daemon on the workspace knows what staleness cannot say: failed, running, blocked
   const daemon = await (await import('../app/daemon-status.js')).daemonView(root, looked);
   const failed = daemon?.phases.some((p) => p.phase === 'Failed') === true;

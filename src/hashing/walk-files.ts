@@ -1,6 +1,7 @@
-import { readdirSync, statSync, type Dirent } from 'node:fs';
+import { statSync, type Dirent } from 'node:fs';
 import { ReprodError } from '../core/errors.js';
 import type { DvcIgnore } from './dvc-ignore.js';
+import { freshListings, type FolderLister } from './folder-listings.js';
 import { errorMessage, errnoCode } from '../core/errno.js';
 
 /** A file DVC would list inside a tracked directory. */
@@ -25,9 +26,9 @@ export interface WalkedFile {
  *   (DVC fails on it too; reading a fifo would hang).
  *
  * `dir` is workspace-relative (`''` is the workspace root); `abs` is its
- * absolute path.
+ * absolute path. `listings` reads each folder (see folder-listings.ts).
  */
-export function walkFiles(ignore: DvcIgnore, dir: string, abs: string): WalkedFile[] {
+export function walkFiles(ignore: DvcIgnore, dir: string, abs: string, listings: FolderLister = freshListings): WalkedFile[] {
   const matches = ignore.matcherFor(dir);
   const out: WalkedFile[] = [];
   // [path relative to the walked dir ('' for itself), absolute path]
@@ -35,7 +36,7 @@ export function walkFiles(ignore: DvcIgnore, dir: string, abs: string): WalkedFi
   while (stack.length > 0) {
     const [rel, absDir] = stack.pop() as [string, string];
     const wsDir = rel === '' ? dir : dir === '' ? rel : `${dir}/${rel}`;
-    const entries = readDir(absDir, wsDir);
+    const entries = readDir(listings, absDir, wsDir);
     if (rel !== '' && entries.some((e) => e.name === '.dvc' && e.isDirectory())) continue;
     for (const e of entries) {
       const name = e.name;
@@ -79,9 +80,9 @@ function wsPath(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
 
-function readDir(abs: string, wsDir: string): Dirent[] {
+function readDir(listings: FolderLister, abs: string, wsDir: string): readonly Dirent[] {
   try {
-    return readdirSync(abs, { withFileTypes: true });
+    return listings.list(abs);
   } catch (err) {
     throw new ReprodError('HASH_IO', `cannot list ${wsDir || '.'}: ${errorMessage(err)}`, { source: { file: wsDir || '.' }, cause: err });
   }

@@ -11,6 +11,7 @@ import { md5File, md5FileSync, scratchBuffer, type FileDigest } from './file-md5
 import { HashPool, isFailure } from './hash-pool.js';
 import { StateCache, stampOf, type DirRecord } from './state-cache.js';
 import { walkFiles, type WalkedFile } from './walk-files.js';
+import type { FolderLister } from './folder-listings.js';
 
 export interface WorkspaceHasherOptions {
   /** Absolute path of the workspace (the folder holding `.dvc/`). */
@@ -27,6 +28,8 @@ export interface WorkspaceHasherOptions {
   owner?: FileOwner | undefined;
   /** Hears what every hash reads (a command's progress bar). */
   progress?: HashProgress;
+  /** Reads the folders walked; default: each anew (a read-only command shares its listings, see folder-listings.ts). */
+  listings?: FolderLister;
 }
 
 /** What the hasher did since it was made: tests assert on reads with it, not on timing. */
@@ -72,6 +75,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
   private readonly owner: FileOwner | undefined;
   private readonly logger: Logger | undefined;
   private readonly progress: HashProgress | undefined;
+  private readonly listings: FolderLister | undefined;
   private ignore: DvcIgnore;
   private readonly scratch = scratchBuffer();
   private stateCache: StateCache | undefined;
@@ -85,6 +89,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     this.logger = opts.logger;
     this.progress = opts.progress;
     this.owner = opts.owner;
+    this.listings = opts.listings;
     this.ignore = new DvcIgnore(this.root);
   }
 
@@ -190,7 +195,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     const rec = state.getDir(rel);
     // A large folder never hashed before is about to be read: let the workers boot during the walk.
     if (!rec && dirBytes >= BIG_FOLDER_BYTES) this.startPool();
-    const files = walkFiles(this.ignore, rel, abs);
+    const files = walkFiles(this.ignore, rel, abs, this.listings);
     const index = rec ? state.indexOf(rec) : undefined;
 
     const md5s = new Array<string>(files.length);

@@ -8,7 +8,7 @@ import type { Ajv2020, Options, ValidateFunction } from 'ajv/dist/2020.js';
  *
  * Compiling them costs more than all the rest of a warm `reprod status`, so
  * `npm run build` compiles them ahead of time into
- * `dist/pipeline/schema-validators.cjs` (scripts/schema-validators.ts, ajv's
+ * `dist/pipeline/schema-validators.mjs` (scripts/schema-validators.ts, ajv's
  * standalone code). That module is used only when it was made from these
  * very schema files (it carries their hash); otherwise, and when running
  * from the sources, ajv compiles each schema on first use.
@@ -85,7 +85,7 @@ export function schemaAjv(Ajv: AjvClass, options: Options = {}): Ajv2020 {
 async function loadCompiled(): Promise<Map<SchemaName, ValidateFunction> | undefined> {
   let mod: unknown;
   try {
-    const ns: unknown = await import(new URL('./schema-validators.cjs', import.meta.url).href);
+    const ns: unknown = await import(new URL('./schema-validators.mjs', import.meta.url).href);
     mod = ns !== null && typeof ns === 'object' && 'default' in ns ? ns.default : undefined;
   } catch (err) {
     // running from the sources, or not built: compile here

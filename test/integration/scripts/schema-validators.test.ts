@@ -7,12 +7,12 @@
  * CLI loads it.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SCHEMA_NAMES, VALIDATOR_EXPORTS, schemaValidator, schemasHash, type SchemaName } from '../../../src/pipeline/schemas.js';
-import { schemaValidatorsCode } from '../../../scripts/schema-validators.js';
+import { schemaValidatorsModule } from '../../../scripts/schema-validators.js';
 import { conformance } from '../../helpers/conformance.js';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
@@ -49,12 +49,13 @@ function documents(): { name: SchemaName; doc: unknown }[] {
   return docs;
 }
 
+const dir = path.join(REPO, '.tmp', 'schema-validators-test');
+mkdirSync(dir, { recursive: true });
+const file = path.join(dir, `validators-${process.pid}.mjs`);
+writeFileSync(file, schemaValidatorsModule());
+const mod = ((await import(pathToFileURL(file).href)) as { default: Record<string, unknown> }).default;
+
 describe('schema validators compiled ahead of time', () => {
-  const dir = path.join(REPO, '.tmp', 'schema-validators-test');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `validators-${process.pid}.cjs`);
-  writeFileSync(file, schemaValidatorsCode());
-  const mod = createRequire(import.meta.url)(file) as Record<string, unknown>;
   afterAll(() => rmSync(file, { force: true }));
 
   it('say which schemas they were made from', () => {

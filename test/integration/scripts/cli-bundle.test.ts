@@ -1,0 +1,100 @@
+/**
+ * The CLI as users run it: bin/reprod.js loads the bundle `npm run build`
+ * makes (scripts/bundle-cli.ts), and it must do what the modules it was made
+ * from do: read dvc.yaml (yaml, the compiled schema validators), hash, say
+ * what is stale, run and commit, name a bad file's line. It must also work
+ * from another folder (the image and an npm install copy the package), where
+ * files found beside the modules (package.json, schemas/, the validators) are
+ * found beside the copy. Run `npm run build` first.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir, writeFiles } from '../../helpers/workspace.js';
+
+const REPO = path.resolve(import.meta.dirname, '../../..');
+const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+
+function run(bin: string, cwd: string, ...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('node', [bin, '-C', cwd, '--runtime', 'host', ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The modules a command loads from the package (the hooks see every ES module load). */
+function loadedFrom(bin: string, cwd: string, pkg: string, ...args: string[]): string[] {
+  using hooks = tempDir();
+  writeFiles(hooks.path, {
+    'hooks.mjs': "export async function load(url, context, next) { process.stderr.write(`LOADED ${url}\\n`); return next(url, context); }\n",
+    'register.mjs': "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n",
+  });
+  const r = spawnSync('node', ['--import', path.join(hooks.path, 'register.mjs'), bin, '-C', cwd, '--runtime', 'host', ...args], { encoding: 'utf8' });
+  const prefix = `file://${pkg}/`;
+  return r.stderr
+    .split('\n')
+    .filter((l) => l.startsWith(`LOADED ${prefix}`))
+    .map((l) => l.slice(`LOADED ${prefix}`.length));
+}
+
+/** A stage whose dep is a folder, as a warm status sees it. */
+function workspace(root: string): void {
+  writeFiles(root, {
+    '.dvc/config': '[core]\n    no_scm = True\n',
+    'dvc.yaml': 'stages:\n  copy:\n    cmd: cp data/a.txt out.txt\n    deps: [data]\n    outs: [out.txt]\n',
+    'data/a.txt': 'a\n',
+    'data/sub/b.txt': 'b\n',
+  });
+}
+
+function checkCli(bin: string, pkg: string): void {
+  using ws = tempDir();
+  workspace(ws.path);
+  expect(spawnSync('node', [bin, '--version'], { encoding: 'utf8' }).stdout).toBe(`${VERSION}\n`);
+  expect(run(bin, ws.path, 'status', '-q').code).toBe(1);
+  const stale = run(bin, ws.path, 'status');
+  expect(stale.code, stale.stderr).toBe(0);
+  expect(stale.stdout).toMatch(/copy:/);
+  const repro = run(bin, ws.path, 'repro');
+  expect(repro.code, repro.stderr).toBe(0);
+  expect(readFileSync(path.join(ws.path, 'out.txt'), 'utf8')).toBe('a\n');
+  expect(run(bin, ws.path, 'status', '-q').code).toBe(0);
+  expect(run(bin, ws.path, 'status').stdout).toBe('Data and pipelines are up to date.\n');
+  // a file rewritten in a sub-folder of the dep is seen
+  writeFiles(ws.path, { 'data/sub/b.txt': 'B\n' });
+  expect(run(bin, ws.path, 'status', '-q').code).toBe(1);
+  // what the modules from the bundle loaded: only the bundle and the validators, none of dist's own modules
+  const loaded = loadedFrom(bin, ws.path, pkg, 'status', '-q');
+  expect(loaded.filter((f) => f.startsWith('dist/cli-bundle/')).length).toBeGreaterThan(1);
+  expect(loaded.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/cli-bundle/'))).toEqual(['dist/pipeline/schema-validators.mjs']);
+  // a schema error names the file and the line (the compiled validators, found beside dist/pipeline)
+  writeFiles(ws.path, { 'dvc.yaml': 'stages:\n  copy:\n    cmd: cp data/a.txt out.txt\n    deps: [data]\n    outz: [out.txt]\n' });
+  const bad = run(bin, ws.path, 'validate');
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toMatch(/dvc\.yaml:5/);
+  expect(bad.stderr).toMatch(/outz/);
+}
+
+describe('the CLI bundle', () => {
+  it('is what bin/reprod.js runs, and it reads, hashes, runs and reports as the modules do', () => {
+    expect(existsSync(path.join(REPO, 'dist', 'cli-bundle', 'reprod.mjs')), 'run `npm run build` first').toBe(true);
+    checkCli(path.join(REPO, 'bin', 'reprod.js'), REPO);
+  });
+
+  it('works from a copy of the package elsewhere', () => {
+    using copy = tempDir();
+    for (const d of ['bin', 'dist', 'schemas']) cpSync(path.join(REPO, d), path.join(copy.path, d), { recursive: true });
+    cpSync(path.join(REPO, 'package.json'), path.join(copy.path, 'package.json'));
+    symlinkSync(path.join(REPO, 'node_modules'), path.join(copy.path, 'node_modules'));
+    checkCli(path.join(copy.path, 'bin', 'reprod.js'), copy.path);
+  });
+
+  it('holds no package with native parts or files loaded by path (they stay in node_modules)', () => {
+    const dir = path.join(REPO, 'dist', 'cli-bundle');
+    const text = readdirSync(dir)
+      .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+      .join('\n');
+    for (const pkg of ['ssh2', 'cpu-features', 'dockerode', 'pino', 'thread-stream', '@aws-sdk', '@google-cloud', '@azure']) {
+      expect(text.includes(`// node_modules/${pkg}/`), pkg).toBe(false);
+    }
+  });
+});
