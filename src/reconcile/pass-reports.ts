@@ -5,7 +5,8 @@ import type { HookCalls } from './hook-calls.js';
 import { decisionOf, lastRunOf, outcomeCause, runSeconds, settledDecision, type StageDecision } from './outcome.js';
 import type { PassLedger } from './pass-ledger.js';
 import type { PassSummary, ReconcilerMetrics } from './reconciler-api.js';
-import { topState, type StageEmitted, type StageSnapshot } from './stage-machine.js';
+import type { StageEmitted } from './stage-context.js';
+import { topState, type StageSnapshot } from './stage-machine.js';
 import { whyWords } from './stage-steps.js';
 import type { StatusBook } from './status-book.js';
 

@@ -1,6 +1,6 @@
 import { ReprodError } from '../core/errors.js';
 import { errorMessage } from '../core/errno.js';
-import type { Logger } from '../core/ports.js';
+import type { Logger, TimerHandle } from '../core/ports.js';
 import { DEFAULT_RETRY, retryDelayMs, retryPolicyFor } from './failure-policy.js';
 import { HookCalls } from './hook-calls.js';
 import { ONCE_RETRY, OncePass } from './once-pass.js';
@@ -9,12 +9,12 @@ import { PassReports } from './pass-reports.js';
 import { PIPELINE_KEY, type ExternalCondition, type OnceOptions, type PassSummary, type ReconcileSpec, type ReconcilerOptions, type ReconcilerStats } from './reconciler-api.js';
 import { Scheduling } from './scheduling.js';
 import { provideStageMachine, StageActors, type Entry } from './stage-actors.js';
-import { isLooking, topState, type StageEmitted, type StageSnapshot } from './stage-machine.js';
+import type { StageEmitted } from './stage-context.js';
+import { isLooking, topState, type StageSnapshot } from './stage-machine.js';
 import { shutDown } from './shutdown.js';
 import { SpecInForce } from './spec-in-force.js';
 import { StatusBook } from './status-book.js';
 import type { StatusWriter } from './status-writer.js';
-import type { TimerHandle } from '../core/ports.js';
 import { WorkQueue } from './work-queue.js';
 
 export * from './reconciler-api.js';

@@ -5,7 +5,8 @@ import type { Stage } from '../core/types.js';
 import type { RetryPolicy } from './failure-policy.js';
 import type { ReconcilerHooks } from './reconciler-api.js';
 import type { StageEffects } from './stage-effects.js';
-import { isLooking, stageMachine, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
+import type { StageEmitted } from './stage-context.js';
+import { isLooking, stageMachine, topState, type StageActor, type StageSnapshot } from './stage-machine.js';
 import type { TimerClock } from '../core/ports.js';
 
 /**

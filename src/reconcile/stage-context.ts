@@ -4,7 +4,7 @@ import type { RetryPolicy } from './failure-policy.js';
 import type { StageOutcome } from './outcome.js';
 import type { StagePlan, StageStep } from './stage-steps.js';
 
-/*
+/**
  * What a stage machine (stage-machine.ts) is given, hears, says and
  * remembers, and the guards of its verdicts, which read only what it
  * remembers.

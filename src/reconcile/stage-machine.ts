@@ -8,7 +8,6 @@ import { inputsFingerprint } from './stage-fingerprint.js';
 import type { StagePlan, StageStep } from './stage-steps.js';
 
 export type { StageStep } from './stage-steps.js';
-export type { ExecuteInput, PlanInput, StageContext, StageEmitted, StageEvent, StageMachineInput } from './stage-context.js';
 
 /**
  * One stage's life, as an xstate machine. Its effects are named here and
