@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isInside, mkdirOwned, workspaceOwner } from '../adapters/fs/file-owner.js';
 import { FileStoreBackend } from '../adapters/mlflow/file-store.js';
-import { MlflowTracker, realSleep } from '../adapters/mlflow/outbox.js';
+import { MlflowTracker } from '../adapters/mlflow/outbox.js';
+import { abortableSleep } from '../core/sleep.js';
 import { Redactor } from '../adapters/mlflow/redact.js';
 import { MlflowRestClient, type RestAuth } from '../adapters/mlflow/rest-client.js';
 import { RestBackend } from '../adapters/mlflow/rest-store.js';
@@ -186,7 +187,7 @@ export async function openTracking(o: OpenTrackingOptions): Promise<TrackingServ
   const storeRoot = path.resolve(o.storeRoot ?? o.root);
   const cfg = trackingConfig(storeRoot, o.env ?? process.env);
   const clock = o.clock ?? systemClock;
-  const sleep = o.sleep ?? realSleep;
+  const sleep = o.sleep ?? abortableSleep;
   const auth = cfg.target.kind === 'rest' ? cfg.target.auth : undefined;
   const redactor = new Redactor(cfg.secrets, auth?.kind === 'basic' ? auth : undefined);
   let backend: MlflowBackend;

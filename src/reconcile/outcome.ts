@@ -37,8 +37,7 @@ export function settleOutcome(runId: string, result: { done: ExecuteResult } | {
   if ('thrown' in result) {
     const err = result.thrown;
     if (isStaleRun(err)) return { kind: 'cancelled', runId, reason: INPUTS_CHANGED };
-    const error = err instanceof ReprodError ? err : new ReprodError('RUNTIME', errorMessage(err), { cause: err });
-    return { kind: 'failed', runId, error, transient: isRetryable(err) };
+    return { kind: 'failed', runId, error: asReprodError(err), transient: isRetryable(err) };
   }
   const r = result.done;
   if (r.kind !== 'failed') return r;
@@ -169,4 +168,37 @@ export function outcomeCause(outcome: StageOutcome): string | undefined {
 export function runSeconds(outcome: StageOutcome): number | undefined {
   const run = 'run' in outcome ? outcome.run : undefined;
   return run ? Math.max(0, (run.finishedAt.getTime() - run.startedAt.getTime()) / 1000) : undefined;
+}
+
+/** The outcome an `execute` done event carries; an error event (a broken effect) as a transient failure. */
+export function outcomeOf(event: unknown, aborted: boolean): StageOutcome {
+  if (typeof event === 'object' && event !== null && 'output' in event) return event.output as StageOutcome;
+  const error = typeof event === 'object' && event !== null && 'error' in event ? event.error : new Error('a run ended without a result');
+  if (aborted) return { kind: 'cancelled', runId: 'unknown' };
+  return { kind: 'failed', runId: 'unknown', error: asReprodError(error), transient: true };
+}
+
+/** A run stopped by CANCEL comes back without a reason of its own: the one the machine was given goes with it. */
+export function withCancelReason(o: StageOutcome, reason: string | undefined): StageOutcome {
+  return o.kind === 'cancelled' && o.reason === undefined && reason !== undefined ? { ...o, reason } : o;
+}
+
+/** Any error as a ReprodError (RUNTIME when it is not one). */
+export function asReprodError(err: unknown): ReprodError {
+  return err instanceof ReprodError ? err : new ReprodError('RUNTIME', errorMessage(err), { cause: err });
+}
+
+/** A run that failed because the container engine went away. */
+export function isEngineLoss(o: StageOutcome): boolean {
+  return o.kind === 'failed' && o.error.code === 'ENGINE_UNAVAILABLE';
+}
+
+/** A failure that may heal by itself (retried). */
+export function isTransient(o: StageOutcome): boolean {
+  return o.kind === 'failed' && o.transient;
+}
+
+/** The message of a failed run's error. */
+export function outcomeError(o: StageOutcome): string | undefined {
+  return o.kind === 'failed' ? errorMessage(o.error) : undefined;
 }

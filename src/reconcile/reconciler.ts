@@ -1,33 +1,27 @@
-import { ReprodError, ReprodErrors } from '../core/errors.js';
+import { ReprodError } from '../core/errors.js';
 import { errorMessage } from '../core/errno.js';
-import type { Logger } from '../core/ports.js';
-import type { Stage } from '../core/types.js';
-import type { StagePhase } from '../status/status-docs.js';
+import type { Logger, TimerHandle } from '../core/ports.js';
 import { DEFAULT_RETRY, retryDelayMs, retryPolicyFor } from './failure-policy.js';
-import { decisionOf, lastRunOf, outcomeCause, runSeconds, settledDecision, type StageDecision } from './outcome.js';
 import { HookCalls } from './hook-calls.js';
 import { ONCE_RETRY, OncePass } from './once-pass.js';
 import { PassLedger } from './pass-ledger.js';
+import { PassReports } from './pass-reports.js';
 import { PIPELINE_KEY, type ExternalCondition, type OnceOptions, type PassSummary, type ReconcileSpec, type ReconcilerOptions, type ReconcilerStats } from './reconciler-api.js';
 import { Scheduling } from './scheduling.js';
 import { provideStageMachine, StageActors, type Entry } from './stage-actors.js';
-import { indexStages, type StageIndex } from './stage-index.js';
-import { isLooking, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
-import { pipelineView, RunRecords } from './status-views.js';
-import { StatusWriter, type StageView } from './status-writer.js';
-import { whyWords } from './stage-steps.js';
-import type { TimerHandle } from '../core/ports.js';
+import type { StageEmitted } from './stage-context.js';
+import { isLooking, topState, type StageSnapshot } from './stage-machine.js';
+import { shutDown } from './shutdown.js';
+import { SpecInForce } from './spec-in-force.js';
+import { StatusBook } from './status-book.js';
+import type { StatusWriter } from './status-writer.js';
 import { WorkQueue } from './work-queue.js';
 
 export * from './reconciler-api.js';
 
-/** States that keep a pass open. */
-const BUSY: readonly string[] = ['planning', 'deciding', 'queued', 'running', 'cancelled'];
-
 const DEFAULT_MAX_PARALLEL = 2;
 /** Stages of a one-shot pass whose status may wait to be written before the next is looked at. */
 const ONCE_STATUS_BACKLOG = 32;
-
 
 /**
  * Keeps the pipeline's outputs true to its inputs: for as long as it runs
@@ -57,14 +51,11 @@ export class Reconciler {
   private readonly log: Logger;
   private readonly actors: StageActors;
   private readonly rules: Scheduling;
+  private readonly book: StatusBook;
   private readonly status: StatusWriter;
   private readonly ledger: PassLedger;
-  private spec: ReconcileSpec | undefined;
-  private specError: ReprodError | undefined;
-  private index: StageIndex = { order: [], position: new Map(), ancestors: new Map(), descendants: new Map() };
-  private readonly runs = new RunRecords();
-  /** One-shot: what the status of a stage whose actor was let go is to say, until it is written. */
-  private readonly releasedViews = new Map<string, StageView>();
+  private readonly reports: PassReports;
+  private readonly specs: SpecInForce;
   private readonly hooks: HookCalls;
   private once: OncePass | undefined;
   private alive = false;
@@ -75,6 +66,7 @@ export class Reconciler {
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
     this.log = opts.log;
+    this.specs = new SpecInForce(opts.log);
     this.queue = new WorkQueue({
       clock: opts.clock,
       debounceMs: opts.debounceMs ?? 150,
@@ -83,22 +75,9 @@ export class Reconciler {
     });
     this.ledger = new PassLedger(opts.newPassId);
     this.hooks = new HookCalls(opts.hooks, opts.log);
-    this.status = new StatusWriter({
-      sink: opts.status,
-      readLock: () => opts.effects.readLock(),
-      log: opts.log,
-      view: (name) => this.view(name),
-      pipeline: () => this.pipelineInput(),
-      clock: opts.clock,
-      written: (name) => this.statusWritten(name),
-    });
-    for (const [name, phase] of Object.entries(opts.previousStatus?.status.stages ?? {})) this.status.setPhase(name, phase);
     const machine = provideStageMachine(opts.effects, {
       log: opts.log,
-      runStarting: (stage, runId) => {
-        this.runs.started(stage, runId);
-        this.status.markStage(stage);
-      },
+      runStarting: (stage, runId) => this.book.runStarted(stage, runId),
       ...(opts.hooks?.stageStarting ? { stageStarting: opts.hooks.stageStarting } : {}),
     });
     this.actors = new StageActors(machine, opts.clock, opts.log, {
@@ -110,12 +89,20 @@ export class Reconciler {
       finished: (e) => this.onFinished(e),
       snapshot: (name, entry, s, was) => this.onSnapshot(name, entry, s, was),
     });
-    this.rules = new Scheduling(
-      this.actors,
-      () => this.index,
-      () => this.spec?.dag,
-      (key) => this.queue.has(key),
+    this.book = new StatusBook(
+      { sink: opts.status, readLock: () => opts.effects.readLock(), log: opts.log, clock: opts.clock, previous: opts.previousStatus?.status.stages },
+      {
+        actors: this.actors,
+        specs: this.specs,
+        engine: () => this.engine,
+        tracking: () => opts.tracking?.(),
+        lastPass: () => this.ledger.lastPass,
+        queuedIsStale: () => this.once !== undefined && (this.once.halted || this.stopping),
+      },
     );
+    this.status = this.book.writer;
+    this.reports = new PassReports({ ledger: this.ledger, hooks: this.hooks, book: this.book, log: opts.log, metrics: opts.metrics });
+    this.rules = new Scheduling(this.actors, this.specs, (key) => this.queue.has(key));
   }
 
   /** Asks for a stage (or PIPELINE_KEY) to be looked at, after the debounce window. */
@@ -130,15 +117,12 @@ export class Reconciler {
    * asked. False when it is not running (or building its image).
    */
   cancel(stage: string, reason: string): boolean {
-    const e = this.actors.current(stage);
-    if (!e || !e.actor.getSnapshot().matches('running') || e.actor.getSnapshot().matches({ running: 'cancelling' })) return false;
-    e.actor.send({ type: 'CANCEL', reason, hold: true });
-    return true;
+    return this.actors.cancelForPerson(stage, reason);
   }
 
   /** The spec in force: the last valid one. */
   get currentSpec(): ReconcileSpec | undefined {
-    return this.spec;
+    return this.specs.spec;
   }
 
   /** Writes status/pipeline.yaml again (a condition it does not own, such as TrackingAvailable, changed); resolves once written. */
@@ -175,7 +159,7 @@ export class Reconciler {
     return {
       alive: this.alive,
       engineUp: this.engineAvailable,
-      specValid: this.spec !== undefined && this.specError === undefined,
+      specValid: this.specs.valid,
       stages: this.actors.size,
       actors: this.actors.entries.size + this.actors.retiring.size,
       running: this.actors.state('running').size,
@@ -183,7 +167,7 @@ export class Reconciler {
       queueWaiting: this.queue.waiting,
       passes: this.ledger.passes,
       lastPassAt: this.ledger.lastPass?.finishedAt,
-      phases: this.phaseRecord(),
+      phases: this.book.phases(),
     };
   }
 
@@ -225,7 +209,7 @@ export class Reconciler {
   }
 
   private maxParallel(): number {
-    return Math.max(1, this.opts.maxParallel ?? this.spec?.manifests.pipeline.maxParallel ?? DEFAULT_MAX_PARALLEL);
+    return Math.max(1, this.opts.maxParallel ?? this.specs.spec?.manifests.pipeline.maxParallel ?? DEFAULT_MAX_PARALLEL);
   }
 
   // ------------------------------------------------------------------ workers
@@ -259,7 +243,7 @@ export class Reconciler {
       return;
     }
     // while the spec is invalid nothing starts; fixing it looks at every stage again
-    if (this.specError || !this.spec || this.stopping || this.once?.halted) return;
+    if (!this.specs.valid || this.stopping || this.once?.halted) return;
     // a one-shot pass looks at stages no faster than their status is written: what waits to be written stays in memory
     if (this.once) await this.status.drained(ONCE_STATUS_BACKLOG);
     if (this.stopping || this.once?.halted) return;
@@ -293,47 +277,25 @@ export class Reconciler {
         this.once.failSpec(err);
         return;
       }
-      const first = err instanceof ReprodErrors ? (err.errors[0] ?? err) : err;
-      if (this.specError?.message !== err.message) {
-        this.log.warn({ file: first.source?.file, line: first.source?.line, key: first.source?.key, err: first.message }, 'the spec is invalid: keeping the last good one');
-      }
-      this.specError = err;
+      this.specs.rejected(err);
       this.status.markPipeline();
       return;
     }
-    if (this.specError) this.log.info({}, 'the spec is valid again');
-    this.specError = undefined;
+    this.specs.accepted(spec, this.once?.scope);
     // a full look rewrites what status files say, should someone have changed them meanwhile
     this.status.rewriteAll();
-    this.applySpec(spec);
+    const defaults = this.opts.retry ?? (this.once ? ONCE_RETRY : DEFAULT_RETRY);
+    this.actors.sync(spec.dag.stages, new Set(this.specs.index.order), (stage) => retryPolicyFor(stage, spec.manifests.stages, defaults), {
+      defer: this.once !== undefined,
+      left: (name) => this.book.forget(name),
+    });
     this.status.markPipeline();
     try {
       this.opts.onSpec?.(spec);
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'onSpec failed');
     }
-    for (const name of this.index.order) this.queue.addNow(name);
-  }
-
-  private applySpec(spec: ReconcileSpec): void {
-    this.spec = spec;
-    this.index = indexStages(spec.dag, this.once?.scope);
-    const keep = new Set(this.index.order);
-    for (const name of [...this.actors.names()]) {
-      if (keep.has(name)) continue;
-      this.status.forget(name);
-      this.runs.forget(name);
-      this.actors.remove(name, 'the stage was removed from the pipeline');
-    }
-    const defaults = this.opts.retry ?? (this.once ? ONCE_RETRY : DEFAULT_RETRY);
-    for (const stage of spec.dag.stages) {
-      if (!keep.has(stage.name)) continue;
-      const retry = retryPolicyFor(stage, spec.manifests.stages, defaults);
-      const existing = this.actors.current(stage.name);
-      if (existing) existing.actor.send({ type: 'UPDATE', stage, retry });
-      else if (this.once) this.actors.defer(stage, retry, false);
-      else this.actors.spawn(stage, retry, true);
-    }
+    for (const name of this.specs.index.order) this.queue.addNow(name);
   }
 
   /**
@@ -346,15 +308,7 @@ export class Reconciler {
   private releaseSettled(entry: Entry): void {
     if (!this.once || this.stopping || !this.actors.isCurrent(entry) || this.ledger.ranInPass(entry.name)) return;
     if (entry.lastState !== 'upToDate' && entry.lastState !== 'frozen') return;
-    const v = this.view(entry.name);
-    if (v) this.releasedViews.set(entry.name, v);
-    this.actors.release(entry);
-  }
-
-  /** A stage's status was written: a released stage's view, and what was written of it, are no longer needed. */
-  private statusWritten(name: string): void {
-    if (!this.releasedViews.delete(name)) return;
-    this.status.release(name);
+    this.book.release(entry);
   }
 
   // ------------------------------------------------------------------ machine events
@@ -367,7 +321,7 @@ export class Reconciler {
       return;
     }
     if (st === 'backoff' && was !== 'backoff') {
-      this.runs.backoff(name, new Date(this.opts.clock.now().getTime() + retryDelayMs(s.context.retry, s.context.retries)));
+      this.book.runs.backoff(name, new Date(this.opts.clock.now().getTime() + retryDelayMs(s.context.retry, s.context.retries)));
     }
     // a running stage's or a plan's step (Hashing, Building) changes within its state
     if (st !== was || st === 'running' || st === 'planning') this.status.markStage(name);
@@ -379,21 +333,12 @@ export class Reconciler {
   private onSettled(name: string, entry: Entry): void {
     const s = entry.actor.getSnapshot();
     const st = topState(s);
-    // a run that ended was decided when it finished; what settles without a run is decided here
-    if (!(this.ledger.ranInPass(name) && (st === 'upToDate' || st === 'failed'))) {
-      const d = settledDecision(name, st, s.context);
-      if (d) this.decide(d, s.context.stage);
-    }
+    this.reports.settled(name, s);
     if (st === 'failed') this.once?.stageFailed();
     // after this transition, once its snapshot is seen (status marked, state indexed)
     if (this.once && (st === 'upToDate' || st === 'frozen')) queueMicrotask(() => this.releaseSettled(entry));
-    for (const d of this.spec?.dag.downstream.get(name) ?? []) this.queue.addNow(d);
+    for (const d of this.specs.spec?.dag.downstream.get(name) ?? []) this.queue.addNow(d);
     this.schedule();
-  }
-
-  private decide(d: StageDecision, stage: Stage): void {
-    this.ledger.decide(d);
-    this.hooks.stageDecided(d, stage);
   }
 
   private onQueued(name: string): void {
@@ -402,70 +347,43 @@ export class Reconciler {
   }
 
   private onFinished(e: Extract<StageEmitted, { type: 'finished' }>): void {
-    const { outcome, plan } = e;
-    const stage = plan.stage;
-    const transient = outcome.kind === 'failed' && outcome.transient;
-    const duration = runSeconds(outcome);
-    this.opts.metrics?.runFinished(e.stage, outcome.kind, duration, transient);
-    this.ledger.runFinished(e.stage, outcome);
+    const { outcome } = e;
     // a run that lost the engine says so at once; the engine's watcher says when it answers again
     if (outcome.kind === 'failed' && outcome.error.code === 'ENGINE_UNAVAILABLE' && !this.once) this.setEngine(false, errorMessage(outcome.error));
-    this.decide(decisionOf(e.stage, outcome, plan.reasons), stage);
-    this.runs.finished(e.stage, lastRunOf(stage, outcome, plan.runtime));
-    const err = outcome.kind === 'failed' ? errorMessage(outcome.error) : outcomeCause(outcome);
-    // a run from the run-cache said nothing of why it was needed: it says it here
-    const why = outcome.kind === 'restored' ? { why: whyWords(plan) } : {};
-    this.log[outcome.kind === 'failed' ? 'warn' : 'info']({ stage: e.stage, runId: outcome.runId, outcome: outcome.kind, durationSeconds: duration, transient: transient || undefined, err, ...why }, 'stage finished');
-    this.hooks.stageFinished(stage, outcome, plan, (trackingRunId) => {
-      if (this.runs.tracked(e.stage, outcome.runId, trackingRunId)) this.status.markStage(e.stage);
-    });
+    this.reports.finished(e);
   }
 
   /** Starts queued stages, upstream first, while slots are free. */
   private schedule(): void {
-    if (this.stopping || this.specError || !this.spec || this.once?.halted) return;
+    if (this.stopping || !this.specs.valid || this.once?.halted) return;
     this.rules.startQueued(this.maxParallel());
   }
 
   // ------------------------------------------------------------------ passes
 
   private passActivity(): void {
-    const id = this.ledger.begin(this.opts.clock.now());
-    if (id !== undefined) this.hooks.passStarted(id);
+    this.reports.passActivity(this.opts.clock.now());
   }
 
   /** A pass ends when no key is ready or in hand and no stage is planning, queued or running. */
   private checkPassEnd(): void {
     if (!this.ledger.current || !this.queue.idle) return;
     const halted = this.once?.halted === true;
-    for (const st of BUSY) {
-      // a queued stage cannot start while the spec is invalid, nor anything start again in a halted pass
-      if (st === 'queued' && (this.specError || halted)) continue;
-      if (st === 'cancelled' && halted) continue;
-      if (this.actors.state(st).size > 0) return;
-    }
-    // a one-shot pass waits out the retries a manifest asked for
-    if (this.once && !halted && this.actors.state('backoff').size > 0) return;
+    if (this.rules.passBusy({ canStart: !this.specs.error && !halted, halted, waitRetries: this.once !== undefined && !halted })) return;
     // a waiting stage whose ancestors all settled missed its wake-up: look at it rather than end the pass
-    const missed = !this.specError && !this.stopping && !halted ? this.rules.unwokenWaiting() : [];
+    const missed = !this.specs.error && !this.stopping && !halted ? this.rules.unwokenWaiting() : [];
     for (const name of missed) {
       this.log.warn({ stage: name }, 'a waiting stage was not woken: looking at it');
       this.queue.addNow(name);
     }
     if (missed.length > 0) return;
-    const ended = this.ledger.end(this.opts.clock.now(), this.phaseRecord());
+    const ended = this.ledger.end(this.opts.clock.now(), this.book.phases());
     if (!ended) return;
     // nothing runs now: the workspace is free for others until the next pass
     this.opts.lease?.leave().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'cannot release the workspace lock'));
-    const { id, summary } = ended;
-    this.status.markPipeline();
-    this.opts.metrics?.passFinished(summary);
-    const quiet = summary.ran + summary.restored + summary.failed + summary.cancelled === 0;
-    this.log[quiet ? 'debug' : 'info']({ passId: id, ran: summary.ran, restored: summary.restored, failed: summary.failed, cancelled: summary.cancelled }, 'pass finished');
+    this.reports.passFinished(ended.id, ended.summary);
     this.opts.effects.flush().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not persist the hash state'));
-    // tracking may have delivered meanwhile: TrackingAvailable is read again
-    this.hooks.passFinished(id, summary, () => this.status.markPipeline());
-    this.once?.end(summary);
+    this.once?.end(ended.summary);
   }
 
   private armResync(): void {
@@ -477,63 +395,13 @@ export class Reconciler {
     }, every);
   }
 
-  // ------------------------------------------------------------------ status
-
-  private phaseRecord(): Record<string, StagePhase> {
-    const out: Record<string, StagePhase> = {};
-    for (const s of this.spec?.pipeline.stages ?? []) out[s.name] = this.status.phase(s.name) ?? 'Stale';
-    return out;
-  }
-
-  private view(name: string): StageView | undefined {
-    const e = this.actors.current(name);
-    if (!e) return this.releasedViews.get(name);
-    return this.runs.view(e.actor.getSnapshot(), this.once !== undefined && (this.once.halted || this.stopping));
-  }
-
-  private pipelineInput() {
-    if (!this.spec && !this.specError) return undefined;
-    return pipelineView({
-      spec: this.spec,
-      specError: this.specError,
-      phases: this.phaseRecord(),
-      lastPass: this.ledger.lastPass,
-      tracking: this.opts.tracking?.(),
-      engine: this.engine,
-    });
-  }
-
   // ------------------------------------------------------------------ stopping
 
   private async stop(workers: Promise<void>[]): Promise<void> {
     this.stopping = true;
     if (this.resyncTimer !== undefined) this.opts.clock.clearTimeout(this.resyncTimer);
     this.queue.shutDown();
-    const running: StageActor[] = [];
-    for (const e of [...this.actors.all()]) {
-      const s = e.actor.getSnapshot();
-      if (s.matches('running')) {
-        running.push(e.actor);
-        e.actor.send({ type: 'CANCEL', reason: 'reprod is stopping' });
-      } else if (isLooking(s)) {
-        // a plan is hashing: stop it (its stage is looked at again at the next start)
-        this.actors.dispose(e);
-      } else if (s.matches('queued')) {
-        this.status.markStage(e.name);
-      }
-    }
-    if (running.length > 0 || !this.once) this.log.info({ cancelling: running.length }, 'stopping');
-    await Promise.all(workers);
-    await Promise.all(running.map((a) => this.actors.until(a, (s) => !s.matches('running'))));
-    await this.hooks.settle();
-    this.status.markPipeline();
-    await this.status.idle();
-    try {
-      await this.opts.effects.flush();
-    } catch (err) {
-      this.log.warn({ err: errorMessage(err) }, 'could not persist the hash state');
-    }
-    for (const e of [...this.actors.all()]) this.actors.dispose(e);
+    await shutDown({ actors: this.actors, status: this.status, hooks: this.hooks, log: this.log, workers, flush: () => this.opts.effects.flush(), quiet: this.once !== undefined });
     await this.opts.lease?.leave();
     this.alive = false;
   }

@@ -1,9 +1,11 @@
-import type { Dag } from '../pipeline/dag.js';
 import type { StageActors } from './stage-actors.js';
-import type { StageIndex } from './stage-index.js';
+import type { SpecInForce } from './spec-in-force.js';
 
 /** States after which a stage's downstream may look at it: nothing more will happen without new input. */
 export const SETTLED: ReadonlySet<string> = new Set(['upToDate', 'frozen', 'failed', 'blocked', 'held']);
+
+/** States that keep a pass open. */
+const BUSY: readonly string[] = ['planning', 'deciding', 'queued', 'running', 'cancelled'];
 
 /**
  * The reconciler's rules of *when*, over its actors and the spec's orderings:
@@ -15,8 +17,7 @@ export const SETTLED: ReadonlySet<string> = new Set(['upToDate', 'frozen', 'fail
 export class Scheduling {
   constructor(
     private readonly actors: StageActors,
-    private readonly index: () => StageIndex,
-    private readonly dag: () => Dag | undefined,
+    private readonly specs: SpecInForce,
     private readonly inQueue: (key: string) => boolean,
   ) {}
 
@@ -26,7 +27,7 @@ export class Scheduling {
    * already sent CHECK or WAIT, and the state says which.)
    */
   busyAncestor(name: string): string | undefined {
-    for (const a of this.index().ancestors.get(name) ?? []) {
+    for (const a of this.specs.index.ancestors.get(name) ?? []) {
       if (this.inQueue(a)) return a;
       const st = this.actors.topState(a);
       if (st !== undefined && !SETTLED.has(st)) return a;
@@ -36,7 +37,7 @@ export class Scheduling {
 
   /** A direct upstream stage that failed, is blocked, or was cancelled by a person (held): the stage is blocked by it. */
   failedUpstream(name: string): { stage: string; cancelled: boolean } | undefined {
-    for (const u of this.dag()?.upstream.get(name) ?? []) {
+    for (const u of this.specs.spec?.dag.upstream.get(name) ?? []) {
       const st = this.actors.topState(u);
       if (st === 'failed' || st === 'blocked' || st === 'held') return { stage: u, cancelled: st === 'held' };
     }
@@ -44,7 +45,7 @@ export class Scheduling {
   }
 
   runningDescendant(name: string): string | undefined {
-    const desc = this.index().descendants.get(name);
+    const desc = this.specs.index.descendants.get(name);
     if (!desc) return undefined;
     for (const e of this.actors.state('running')) if (desc.has(e.name)) return e.name;
     return undefined;
@@ -56,7 +57,7 @@ export class Scheduling {
     if (queued.size === 0) return;
     let running = this.actors.state('running').size;
     if (running >= limit) return;
-    const position = this.index().position;
+    const position = this.specs.index.position;
     const candidates = [...queued].filter((e) => this.actors.isCurrent(e)).sort((a, b) => (position.get(a.name) ?? 0) - (position.get(b.name) ?? 0));
     for (const e of candidates) {
       if (running >= limit) return;
@@ -65,6 +66,21 @@ export class Scheduling {
       e.actor.send({ type: 'START' });
       running++;
     }
+  }
+
+  /**
+   * Whether a stage still works in the pass: planning, deciding, running,
+   * queued (unless nothing can start: an invalid spec, a halted pass) or
+   * cancelled (unless halted: nothing starts again); with `waitRetries`,
+   * backing off too (a one-shot pass waits out the retries a manifest asked for).
+   */
+  passBusy(o: { canStart: boolean; halted: boolean; waitRetries: boolean }): boolean {
+    for (const st of BUSY) {
+      if (st === 'queued' && !o.canStart) continue;
+      if (st === 'cancelled' && o.halted) continue;
+      if (this.actors.state(st).size > 0) return true;
+    }
+    return o.waitRetries && this.actors.state('backoff').size > 0;
   }
 
   /** Waiting stages whose ancestors all settled and that nothing will look at again: a wake-up was missed. */
@@ -78,7 +94,7 @@ export class Scheduling {
 
   /** A stage about to rerun removes its outputs: whatever below it is reading them now reads a stale past. */
   cancelRunningBelow(name: string): void {
-    const desc = this.index().descendants.get(name);
+    const desc = this.specs.index.descendants.get(name);
     for (const e of [...this.actors.state('running')]) {
       if (desc?.has(e.name) && this.actors.isCurrent(e)) e.actor.send({ type: 'CANCEL', reason: `upstream stage '${name}' runs again` });
     }

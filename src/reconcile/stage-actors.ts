@@ -5,7 +5,8 @@ import type { Stage } from '../core/types.js';
 import type { RetryPolicy } from './failure-policy.js';
 import type { ReconcilerHooks } from './reconciler-api.js';
 import type { StageEffects } from './stage-effects.js';
-import { stageMachine, topState, type StageActor, type StageEmitted, type StageSnapshot } from './stage-machine.js';
+import type { StageEmitted } from './stage-context.js';
+import { isLooking, stageMachine, topState, type StageActor, type StageSnapshot } from './stage-machine.js';
 import type { TimerClock } from '../core/ports.js';
 
 /**
@@ -188,6 +189,28 @@ export class StageActors {
     return entry;
   }
 
+  /**
+   * Brings the actors in step with the stages in scope (`keep`): a stage that
+   * left is removed (`left` told of it first), one that stays is updated, a
+   * new one gets an actor that waits for the engine (the daemon) or, with
+   * `defer` (a one-shot pass), one made when it is first looked at.
+   */
+  sync(stages: readonly Stage[], keep: ReadonlySet<string>, retryOf: (s: Stage) => RetryPolicy, o: { defer: boolean; left(name: string): void }): void {
+    for (const name of [...this.names()]) {
+      if (keep.has(name)) continue;
+      o.left(name);
+      this.remove(name, 'the stage was removed from the pipeline');
+    }
+    for (const stage of stages) {
+      if (!keep.has(stage.name)) continue;
+      const retry = retryOf(stage);
+      const existing = this.current(stage.name);
+      if (existing) existing.actor.send({ type: 'UPDATE', stage, retry });
+      else if (o.defer) this.defer(stage, retry, false);
+      else this.spawn(stage, retry, true);
+    }
+  }
+
   /** Takes a stage out of the spec: stopped now, or retired until its run has stopped. */
   remove(name: string, reason: string): void {
     this.deferred.delete(name);
@@ -210,6 +233,40 @@ export class StageActors {
     this.retiring.delete(entry);
     this.state(entry.lastState).delete(entry);
     this.notify();
+  }
+
+  /**
+   * Cancels the stage's run for a person (`hold`: it stays cancelled until its
+   * inputs change or a rerun is asked); false when it is not running, or
+   * already being cancelled.
+   */
+  cancelForPerson(name: string, reason: string): boolean {
+    const e = this.current(name);
+    if (!e || !e.actor.getSnapshot().matches('running') || e.actor.getSnapshot().matches({ running: 'cancelling' })) return false;
+    e.actor.send({ type: 'CANCEL', reason, hold: true });
+    return true;
+  }
+
+  /**
+   * Stopping: cancels every run (their actors are returned, to be waited
+   * for) and stops the plans under way (their stages are looked at again at
+   * the next start). Also returns the stages left queued.
+   */
+  stopAll(reason: string): { running: StageActor[]; queued: string[] } {
+    const running: StageActor[] = [];
+    const queued: string[] = [];
+    for (const e of [...this.all()]) {
+      const s = e.actor.getSnapshot();
+      if (s.matches('running')) {
+        running.push(e.actor);
+        e.actor.send({ type: 'CANCEL', reason });
+      } else if (isLooking(s)) {
+        this.dispose(e);
+      } else if (s.matches('queued')) {
+        queued.push(e.name);
+      }
+    }
+    return { running, queued };
   }
 
   /** Every stage name: with an actor, deferred or released. */

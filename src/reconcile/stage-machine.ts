@@ -1,9 +1,9 @@
 import { assign, emit, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import { isRetryable, ReprodError } from '../core/errors.js';
+import { isRetryable } from '../core/errors.js';
 import { errorMessage } from '../core/errno.js';
-import type { Stage } from '../core/types.js';
-import { retryDelayMs, type RetryPolicy } from './failure-policy.js';
-import { INPUTS_CHANGED, type StageOutcome } from './outcome.js';
+import { retryDelayMs } from './failure-policy.js';
+import { asReprodError, INPUTS_CHANGED, isEngineLoss, isTransient, outcomeError, outcomeOf, withCancelReason, type StageOutcome } from './outcome.js';
+import { initialContext, stageGuards, type ExecuteInput, type PlanInput, type StageContext, type StageEmitted, type StageEvent, type StageMachineInput } from './stage-context.js';
 import { inputsFingerprint } from './stage-fingerprint.js';
 import type { StagePlan, StageStep } from './stage-steps.js';
 
@@ -35,72 +35,9 @@ export type { StageStep } from './stage-steps.js';
  * verdict: downstream may go), `queued` (wants a slot), `requeue` (look at me
  * again: cancelled, or a backoff elapsed) and `finished` (a run ended).
  * Its states are projected onto status phases by the reconciler; the machine
- * is not the API.
+ * is not the API. What it is given, hears, says and remembers, and the
+ * guards of its verdicts, are in stage-context.ts.
  */
-
-export interface PlanInput {
-  stage: Stage;
-  /** Tells the machine what the plan is busy with (only a plan does: an input check says nothing). */
-  step?: (s: StageStep) => void;
-}
-
-export interface ExecuteInput {
-  plan: StagePlan;
-  /** Aborted when the run must stop (inputs changed, stage removed, shutdown). */
-  signal: AbortSignal;
-  step?: (s: StageStep) => void;
-}
-
-export interface StageMachineInput {
-  stage: Stage;
-  retry: RetryPolicy;
-  /** Losing the engine parks the stage until it answers (the daemon); else it is a transient failure (one pass). */
-  waitForEngine?: boolean;
-}
-
-export type StageEvent =
-  | { type: 'CHECK'; upstreamFailed?: string | undefined; upstreamCancelled?: boolean }
-  | { type: 'WAIT' }
-  | { type: 'START' }
-  /** `hold`: asked by a person; the stage stays cancelled (held) until its inputs change or a rerun is asked. */
-  | { type: 'CANCEL'; reason: string; hold?: boolean }
-  | { type: 'UPDATE'; stage: Stage; retry: RetryPolicy }
-  | ({ type: 'STEP' } & StageStep);
-
-export type StageEmitted =
-  | { type: 'settled'; stage: string }
-  | { type: 'queued'; stage: string }
-  | { type: 'requeue'; stage: string }
-  | { type: 'finished'; stage: string; plan: StagePlan; outcome: StageOutcome };
-
-export interface StageContext {
-  stage: Stage;
-  retry: RetryPolicy;
-  waitForEngine: boolean;
-  /** The last plan: what the stage is (or was) stale for. */
-  plan: StagePlan | undefined;
-  /** inputsFingerprint of that plan. */
-  fingerprint: string | undefined;
-  /** Inputs under which the stage failed for its own reasons: it stays failed while they hold. */
-  failedFingerprint: string | undefined;
-  /** Transient failures in a row. */
-  retries: number;
-  /** The upstream stage that failed, when the last CHECK said so. */
-  upstreamFailed: string | undefined;
-  /** That upstream stage was cancelled by a person (held), not failed. */
-  upstreamCancelled: boolean;
-  /** Inputs under which a person cancelled the stage's run: it stays held while they hold. */
-  heldFingerprint: string | undefined;
-  /** Why the stage last failed (or could not be planned). */
-  error: string | undefined;
-  /** The error itself, for the pass's decision (its code decides `repro`'s exit code). */
-  failure: ReprodError | undefined;
-  /** Set while a run is being cancelled: why. */
-  cancelReason: string | undefined;
-  abort: AbortController | undefined;
-  /** What the plan or run under way is busy with (cleared as each starts). */
-  step: StageStep | undefined;
-}
 
 const notProvided = (name: string) => () => Promise.reject(new Error(`stage machine: the '${name}' effect was not provided`));
 
@@ -119,16 +56,7 @@ export const stageMachine = setup({
   delays: {
     retryDelay: ({ context }) => retryDelayMs(context.retry, context.retries),
   },
-  guards: {
-    frozen: ({ context }) => context.stage.frozen && context.plan?.forced !== true,
-    fresh: ({ context }) => (context.plan?.reasons.length ?? 0) === 0 && context.plan?.forced !== true,
-    // a forced plan (a rerun asked for) runs a stage that failed on these very inputs again
-    knownFailure: ({ context }) => context.failedFingerprint !== undefined && context.failedFingerprint === context.fingerprint && context.plan?.forced !== true,
-    upstreamFailed: ({ context }) => context.upstreamFailed !== undefined,
-    // cancelled by a person under these very inputs: it stays held (a rerun asked for runs it)
-    stillHeld: ({ context }) => context.heldFingerprint !== undefined && context.heldFingerprint === context.fingerprint && context.plan?.forced !== true,
-    canRetry: ({ context }) => context.retries < context.retry.limit,
-  },
+  guards: stageGuards,
   actions: {
     takeCheck: assign({
       upstreamFailed: ({ event }) => (event.type === 'CHECK' ? event.upstreamFailed : undefined),
@@ -148,23 +76,7 @@ export const stageMachine = setup({
   },
 }).createMachine({
   id: 'stage',
-  context: ({ input }) => ({
-    stage: input.stage,
-    retry: input.retry,
-    waitForEngine: input.waitForEngine === true,
-    plan: undefined,
-    fingerprint: undefined,
-    failedFingerprint: undefined,
-    retries: 0,
-    upstreamFailed: undefined,
-    upstreamCancelled: false,
-    heldFingerprint: undefined,
-    error: undefined,
-    failure: undefined,
-    cancelReason: undefined,
-    abort: undefined,
-    step: undefined,
-  }),
+  context: ({ input }) => initialContext(input),
   initial: 'idle',
   on: {
     UPDATE: { actions: assign({ stage: ({ event }) => event.stage, retry: ({ event }) => event.retry }) },
@@ -371,35 +283,6 @@ export const stageMachine = setup({
 
 export type StageActor = ActorRefFrom<typeof stageMachine>;
 export type StageSnapshot = SnapshotFrom<typeof stageMachine>;
-
-/** The outcome an `execute` done event carries; an error event (a broken effect) as a transient failure. */
-function outcomeOf(event: unknown, aborted: boolean): StageOutcome {
-  if (typeof event === 'object' && event !== null && 'output' in event) return event.output as StageOutcome;
-  const error = typeof event === 'object' && event !== null && 'error' in event ? event.error : new Error('a run ended without a result');
-  if (aborted) return { kind: 'cancelled', runId: 'unknown' };
-  return { kind: 'failed', runId: 'unknown', error: asReprodError(error), transient: true };
-}
-
-/** A run stopped by CANCEL comes back without a reason of its own: the one the machine was given goes with it. */
-function withCancelReason(o: StageOutcome, reason: string | undefined): StageOutcome {
-  return o.kind === 'cancelled' && o.reason === undefined && reason !== undefined ? { ...o, reason } : o;
-}
-
-function asReprodError(err: unknown): ReprodError {
-  return err instanceof ReprodError ? err : new ReprodError('RUNTIME', errorMessage(err), { cause: err });
-}
-
-function isEngineLoss(o: StageOutcome): boolean {
-  return o.kind === 'failed' && o.error.code === 'ENGINE_UNAVAILABLE';
-}
-
-function isTransient(o: StageOutcome): boolean {
-  return o.kind === 'failed' && o.transient;
-}
-
-function outcomeError(o: StageOutcome): string | undefined {
-  return o.kind === 'failed' ? errorMessage(o.error) : undefined;
-}
 
 /** The top-level state of a snapshot (`running`, `backoff`, …). */
 export function topState(s: StageSnapshot): string {

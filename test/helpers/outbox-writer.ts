@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { realSleep } from '../../src/adapters/mlflow/outbox.js';
+import { abortableSleep } from '../../src/core/sleep.js';
 import { systemClock } from '../../src/core/ports.js';
 import { MemoryLogger } from './mlflow-server.js';
 import { openRestTracker, PASS_STEPS, PassDriver, type PassStep } from './outbox-pass.js';
@@ -31,7 +31,7 @@ const tracker = await openRestTracker({
   uri: cfg.uri,
   clock: systemClock,
   log,
-  sleep: realSleep,
+  sleep: abortableSleep,
   ...(cfg.pid !== undefined ? { pid: cfg.pid } : {}),
   ...(cfg.hostname !== undefined ? { hostname: cfg.hostname } : {}),
 });

@@ -1,3 +1,4 @@
+import { abortableSleep } from '../../core/sleep.js';
 import { engineMessage } from './engine.js';
 
 export interface EngineMonitorOptions {
@@ -49,10 +50,8 @@ export class EngineMonitor {
   async start(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await this.look();
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.o.intervalMs ?? 2_000);
-        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-      });
+      // one listener on the daemon's signal at a time, not one more every look
+      await abortableSleep(this.o.intervalMs ?? 2_000, signal);
     }
   }
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { errorText, isMissing } from '../../core/errno.js';
 import type { Clock, Logger } from '../../core/ports.js';
+import { abortableSleep } from '../../core/sleep.js';
 import type {
   ModelPromotion,
   ModelRegistration,
@@ -68,19 +69,6 @@ export interface MlflowTrackerOptions {
   isAlive?: (pid: number) => boolean;
 }
 
-export function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 async function filesOf(abs: string, rel = ''): Promise<{ abs: string; rel: string }[]> {
   const st = await fs.stat(abs).catch((e: unknown) => {
     if (isMissing(e)) return undefined;
@@ -114,7 +102,7 @@ export class MlflowTracker implements Tracker, AsyncDisposable {
         clock: o.clock,
         log: o.log,
         redactor: o.redactor,
-        sleep: o.sleep ?? realSleep,
+        sleep: o.sleep ?? abortableSleep,
         ...(o.backoff ? { backoff: o.backoff } : {}),
         ...(o.abortInFlight ? { abortInFlight: o.abortInFlight } : {}),
         deliver: (rec) =>
