@@ -38,9 +38,12 @@ export { addressFrom, pathFrom, resolveTarget, resolveTargets } from '../pipelin
  */
 export function staleFromFolder<T extends { stage: Stage; reasons: ChangeReason[] }>(stale: readonly T[], cwd: string): T[] {
   if (cwd === '.') return [...stale];
-  const reason = (r: ChangeReason): ChangeReason =>
-    r.kind === 'dep' || r.kind === 'out' ? { ...r, path: pathFrom(r.path, cwd) } : r.kind === 'param' ? { ...r, file: pathFrom(r.file, cwd) } : r;
-  return stale.map((s) => ({ ...s, stage: { ...s.stage, name: addressFrom(s.stage.name, cwd) }, reasons: s.reasons.map(reason) }));
+  return stale.map((s) => ({ ...s, stage: { ...s.stage, name: addressFrom(s.stage.name, cwd) }, reasons: s.reasons.map((r) => reasonFromFolder(r, cwd)) }));
+}
+
+/** A reason's paths (a dep's or out's path, a params file) as seen from folder `cwd`. */
+function reasonFromFolder(r: ChangeReason, cwd: string): ChangeReason {
+  return r.kind === 'dep' || r.kind === 'out' ? { ...r, path: pathFrom(r.path, cwd) } : r.kind === 'param' ? { ...r, file: pathFrom(r.file, cwd) } : r;
 }
 
 /**
@@ -49,6 +52,5 @@ export function staleFromFolder<T extends { stage: Stage; reasons: ChangeReason[
  */
 export function sourceFromFolder<T extends { file: string; reasons?: ChangeReason[] }>(source: T, cwd: string): T {
   if (cwd === '.') return source;
-  const reason = (r: ChangeReason): ChangeReason => (r.kind === 'dep' || r.kind === 'out' ? { ...r, path: pathFrom(r.path, cwd) } : r);
-  return { ...source, file: pathFrom(source.file, cwd), ...(source.reasons ? { reasons: source.reasons.map(reason) } : {}) };
+  return { ...source, file: pathFrom(source.file, cwd), ...(source.reasons ? { reasons: source.reasons.map((r) => reasonFromFolder(r, cwd)) } : {}) };
 }

@@ -2,7 +2,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMissing } from '../../core/errno.js';
 import { WRITER_ID } from '../../core/temp-id.js';
-import { deadWriters, markWriter } from '../fs/writer-marks.js';
+import { deadWriters, markWriter, WRITERS_DIR } from '../fs/writer-marks.js';
 import { openWorkspaceTmpFile } from '../fs/workspace-lock.js';
 
 /**
@@ -69,7 +69,7 @@ export async function killOrphanHostRuns(root: string): Promise<KilledHostRun[]>
     .map((m) => ({ name: m[0], writer: m[1] as string, pgid: Number(m[2]) }));
   if (entries.length === 0) return [];
   const writers = await deadWriters(root);
-  const marks = new Set(await fs.readdir(path.join(root, '.dvc/tmp/reprod/writers')).catch(() => [] as string[]));
+  const marks = new Set(await fs.readdir(path.join(root, WRITERS_DIR)).catch(() => [] as string[]));
   const killed: KilledHostRun[] = [];
   try {
     for (const e of entries) {

@@ -13,6 +13,7 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runDaemon } from '../../../src/app/daemon.js';
 import type { Logger } from '../../../src/core/ports.js';
+import { recordLogger } from '../../helpers/record-logger.js';
 import { busyboxImage, engine, reprodContainers } from '../../helpers/docker.js';
 import { assertStatusFilesValid, tempDir, writeFiles } from '../../helpers/workspace.js';
 
@@ -25,15 +26,6 @@ beforeAll(async () => {
   image = await busyboxImage(docker);
   execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'web', 'build.ts')], { cwd: REPO, stdio: 'ignore' });
 }, 120_000);
-
-function memoryLogger(): Logger & { records: Record<string, unknown>[] } {
-  const records: Record<string, unknown>[] = [];
-  const make = (b: Record<string, unknown>): Logger => {
-    const at = (level: string) => (obj: object, msg?: string) => void records.push({ level, ...b, ...obj, msg });
-    return { debug: () => undefined, info: at('info'), warn: at('warn'), error: at('error'), child: (x) => make({ ...b, ...x }) };
-  };
-  return Object.assign(make({}), { records });
-}
 
 type Condition = { type: string; status: string; reason: string; message: string };
 type StatusDoc = { status: { phase?: string; conditions?: Condition[]; lastRun?: { runId?: string; outcome?: string } } };
@@ -68,7 +60,7 @@ describe('the Cancel action', () => {
       'in.txt': 'one\n',
       'manifests/stages.yaml': ['slow', 'after'].map((n) => `apiVersion: reprod.dev/v1\nkind: Stage\nmetadata: {name: ${n}}\nspec: {image: "${image}"}\n`).join('---\n'),
     });
-    const log = memoryLogger();
+    const log = recordLogger();
     const ac = new AbortController();
     let served: (i: { url: string; token: string | undefined }) => void = () => undefined;
     const web = new Promise<{ url: string; token: string | undefined }>((resolve) => (served = resolve));

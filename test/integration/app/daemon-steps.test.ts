@@ -14,8 +14,8 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runDaemon } from '../../../src/app/daemon.js';
-import type { Logger } from '../../../src/core/ports.js';
 import type { ViewEvent } from '../../../src/core/ports/web-view.js';
+import { recordLogger } from '../../helpers/record-logger.js';
 import { busyboxImage, engine } from '../../helpers/docker.js';
 import { assertStatusFilesValid, tempDir, writeFiles } from '../../helpers/workspace.js';
 
@@ -27,15 +27,6 @@ beforeAll(async () => {
   // the web view's bundle, as `npm run build` makes it (the events are served beside it)
   execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'web', 'build.ts')], { cwd: REPO, stdio: 'ignore' });
 }, 120_000);
-
-function memoryLogger(): Logger & { records: Record<string, unknown>[] } {
-  const records: Record<string, unknown>[] = [];
-  const make = (b: Record<string, unknown>): Logger => {
-    const at = (level: string) => (obj: object, msg?: string) => void records.push({ level, ...b, ...obj, msg });
-    return { debug: () => undefined, info: at('info'), warn: at('warn'), error: at('error'), child: (x) => make({ ...b, ...x }) };
-  };
-  return Object.assign(make({}), { records });
-}
 
 /** Every event of /events, as they come. */
 async function follow(url: string, signal: AbortSignal): Promise<ViewEvent[]> {
@@ -88,7 +79,7 @@ describe('Hashing and Building', () => {
     // 256 MiB: long enough to read that the phase is seen, whatever the machine
     execFileSync('dd', ['if=/dev/zero', `of=${path.join(ws.path, 'big.bin')}`, 'bs=1M', 'count=256', 'status=none']);
 
-    const log = memoryLogger();
+    const log = recordLogger();
     const ac = new AbortController();
     let served: (u: string) => void = () => undefined;
     const listening = new Promise<string>((resolve) => (served = resolve));

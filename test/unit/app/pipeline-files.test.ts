@@ -8,22 +8,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findPipelineFiles, ignoredPath, workspaceIgnores } from '../../../src/app/pipeline-files.js';
 import { loadSpec } from '../../../src/app/project.js';
-import { ReprodError, ReprodErrors } from '../../../src/core/errors.js';
+import { ReprodErrors } from '../../../src/core/errors.js';
 import { selectStages } from '../../../src/pipeline/dag.js';
 import { tempDir, writeFiles } from '../../helpers/workspace.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const STAGE = (cmd: string, deps: string[], outs: string[]) =>
   `  ${cmd.split(' ')[0]}:\n    cmd: ${cmd}\n    deps: [${deps.join(', ')}]\n    outs: [${outs.join(', ')}]\n`;
-
-function thrown(fn: () => unknown): ReprodError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ReprodError) return e;
-    throw e;
-  }
-  throw new Error('expected a ReprodError');
-}
 
 describe('findPipelineFiles', () => {
   it('walks from the root: a folder’s own dvc.yaml first, then its sub-folders by name', () => {

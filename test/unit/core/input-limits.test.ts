@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ReprodError } from '../../../src/core/errors.js';
 import { DEFAULT_INPUT_LIMITS, inputLimitsFromEnv } from '../../../src/core/input-limits.js';
-
-function thrown(fn: () => unknown): ReprodError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ReprodError) return e;
-    throw e;
-  }
-  throw new Error('expected a ReprodError');
-}
+import { thrown } from '../../helpers/thrown.js';
 
 describe('inputLimitsFromEnv', () => {
   it('gives the defaults when nothing is set, or a variable is empty', () => {

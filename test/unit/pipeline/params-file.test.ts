@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ReprodError } from '../../../src/core/errors.js';
 import { PyFloat, type PyValue } from '../../../src/core/pyvalue.js';
 import { parseJsonText, parseParamsText, paramsFormatOf } from '../../../src/pipeline/params-file.js';
-
-function thrown(fn: () => unknown): ReprodError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ReprodError) return e;
-    throw e;
-  }
-  throw new Error('expected a ReprodError');
-}
+import { thrown } from '../../helpers/thrown.js';
 
 describe('paramsFormatOf', () => {
   it('picks the loader by lower-cased suffix, YAML for anything else', () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { formatDvcConfig, parseDvcConfig } from '../../../src/core/dvc-config.js';
-import { ReprodError } from '../../../src/core/errors.js';
 import {
   configCommand,
   remoteAdd,
@@ -12,6 +11,7 @@ import {
   type ConfigEdit,
   type ConfigFilesInput,
 } from '../../../src/remote/config-edit.js';
+import { thrown as caught } from '../../helpers/thrown.js';
 
 function files(config = '', local = '', cwd = '/ws'): ConfigFilesInput {
   return { config: parseDvcConfig(config, '.dvc/config'), local: parseDvcConfig(local, '.dvc/config.local'), dvcDir: '/ws/.dvc', cwd };
@@ -20,16 +20,6 @@ function files(config = '', local = '', cwd = '/ws'): ConfigFilesInput {
 function text(edit: ConfigEdit, level: 'repo' | 'local'): string | undefined {
   const c = edit.writes[level];
   return c === undefined ? undefined : formatDvcConfig(c);
-}
-
-function caught(fn: () => unknown): ReprodError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ReprodError) return e;
-    throw e;
-  }
-  throw new Error('expected a ReprodError');
 }
 
 const STORE = `[core]\n    remote = store\n['remote "store"']\n    url = s3://b/p\n`;

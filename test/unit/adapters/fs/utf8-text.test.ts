@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ReprodError } from '../../../../src/core/errors.js';
 import { decodeUtf8 } from '../../../../src/adapters/fs/utf8-text.js';
-
-function thrown(fn: () => unknown): ReprodError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ReprodError) return e;
-    throw e;
-  }
-  throw new Error('expected a ReprodError');
-}
+import { thrown } from '../../../helpers/thrown.js';
 
 const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
 
