@@ -19,7 +19,12 @@ import { tempId } from '../core/temp-id.js';
  * A directory's result (listing hash and rows) is kept with the stamp of
  * every listed file, so a directory whose files all carry their recorded
  * stamps, with no file added or removed, is answered without reading a byte
- * or rebuilding its listing.
+ * or rebuilding its listing. Its rows are kept in the order the walk found
+ * the files, which is the order the next walk of an unchanged folder finds
+ * them in: a warm check then compares each walked file with the record's
+ * next line in the state file's own text (`DirMatch`), building no row, map
+ * or string per entry, and the rows are only read out of that text when
+ * something changed or a caller asks for them.
  *
  * File format (UTF-8 text, one record per line, fields separated by tabs,
  * `\\`, tab, LF and CR in paths escaped as `\\\\`, `\\t`, `\\n`, `\\r`):
@@ -27,7 +32,7 @@ import { tempId } from '../core/temp-id.js';
  *     reprod-state	1
  *     F	<path>	<md5>	<stamp>
  *     D	<path>	<md5>.dir	<nfiles>
- *     E	<relpath>	<md5>	<stamp>	<0|1 isexec>      (nfiles lines after their D)
+ *     E	<relpath>	<md5>	<stamp>	<0|1 isexec>      (nfiles lines after their D, in walk order)
  *
  * Paths are workspace-relative. Records are written in insertion order: the
  * file is a cache whose content depends on inodes and clocks anyway, so
@@ -41,10 +46,36 @@ export interface FileRecord {
 
 export interface DirRecord {
   info: HashInfo;
-  /** In listing order. */
+  /** In the order the walk found them (not listing order: see dir-listing.ts's sortEntries). */
   entries: DirEntry[];
   /** The stamp of each entry, same index. */
   stamps: string[];
+}
+
+/** A directory record still in the state file's text: its E lines are `text[start, end)`, checked when loaded. */
+interface RawDir {
+  raw: true;
+  md5: string;
+  count: number;
+  start: number;
+  end: number;
+  /** Line number of the D line, for messages. */
+  line: number;
+}
+
+/**
+ * Walks a directory record's entries in their recorded order, comparing
+ * each with a walked file: `next` is true while the file at this position
+ * has the recorded relpath, stamp and exec bit. Nothing is allocated per
+ * entry, so an unchanged folder of many files costs its stats and little
+ * more.
+ */
+export interface DirMatch {
+  readonly md5: string;
+  readonly count: number;
+  next(relpath: string, stamp: string, isexec: boolean): boolean;
+  /** The whole record, read out of the text (rows in walk order). */
+  record(): DirRecord;
 }
 
 /** The stamp the state compares: `size:ino:mtimeNs`, all exact decimal integers. */
@@ -58,7 +89,9 @@ export type StateLoad = { state: StateCache; problem?: undefined } | { state: St
 
 export class StateCache {
   private readonly files = new Map<string, FileRecord>();
-  private readonly dirs = new Map<string, DirRecord>();
+  private readonly dirs = new Map<string, DirRecord | RawDir>();
+  /** The loaded file's text, which raw directory records point into. */
+  private text = '';
   private readonly indexes = new WeakMap<DirRecord, Map<string, number>>();
   private changed = false;
 
@@ -100,7 +133,35 @@ export class StateCache {
   }
 
   getDir(path: string): DirRecord | undefined {
-    return this.dirs.get(path);
+    const d = this.dirs.get(path);
+    if (d === undefined || !isRaw(d)) return d;
+    const rec = this.readOut(d);
+    this.dirs.set(path, rec);
+    return rec;
+  }
+
+  /**
+   * A matcher over `path`'s record when it lists exactly `count` files, for
+   * the warm check (see DirMatch); undefined when there is no such record.
+   */
+  matchDir(path: string, count: number): DirMatch | undefined {
+    const d = this.dirs.get(path);
+    if (d === undefined) return undefined;
+    if (!isRaw(d)) return d.entries.length === count ? recordMatch(d) : undefined;
+    if (d.count !== count) return undefined;
+    const text = this.text;
+    let pos = d.start;
+    return {
+      md5: d.md5,
+      count,
+      next: (relpath, stamp, isexec) => {
+        const at = entryMatches(text, pos, relpath, stamp, isexec);
+        if (at < 0) return false;
+        pos = at;
+        return true;
+      },
+      record: () => this.readOut(d),
+    };
   }
 
   setDir(path: string, rec: DirRecord): void {
@@ -129,6 +190,12 @@ export class StateCache {
     const parts: string[] = [HEADER];
     for (const [path, r] of this.files) parts.push(`F\t${escapeField(path)}\t${r.md5}\t${r.stamp}`);
     for (const [path, d] of this.dirs) {
+      if (isRaw(d)) {
+        parts.push(`D\t${escapeField(path)}\t${d.md5}\t${d.count}`);
+        // the E lines as loaded, without the LF that ends the last one (join puts it back)
+        if (d.count > 0) parts.push(this.text.slice(d.start, this.text.charCodeAt(d.end - 1) === LF ? d.end - 1 : d.end));
+        continue;
+      }
       parts.push(`D\t${escapeField(path)}\t${d.info.md5}\t${d.entries.length}`);
       for (let i = 0; i < d.entries.length; i++) {
         const e = d.entries[i] as DirEntry;
@@ -160,10 +227,30 @@ export class StateCache {
     this.changed = false;
   }
 
+  /** The rows of a raw record (checked when the text was loaded, so this cannot fail). */
+  private readOut(d: RawDir): DirRecord {
+    const text = this.text;
+    const entries = new Array<DirEntry>(d.count);
+    const stamps = new Array<string>(d.count);
+    let size = 0;
+    let pos = d.start;
+    for (let k = 0; k < d.count; k++) {
+      const end = lineEnd(text, pos);
+      const e = fields(text, pos, end, 5) as Fields<5>;
+      pos = end + 1;
+      const fileSize = parseInt(e[3], 10);
+      size += fileSize;
+      entries[k] = { relpath: unescapeField(e[1]), md5: e[2], size: fileSize, isexec: e[4] === '1' };
+      stamps[k] = e[3];
+    }
+    return { info: { md5: d.md5, size, nfiles: d.count }, entries, stamps };
+  }
+
   /**
    * Fills this (empty) state from text; returns what is wrong with it, if
    * anything. A warm status reads one `E` line per file of every tracked
-   * directory, so the lines are cut by position rather than split into arrays.
+   * directory: those lines are only checked here, by position, and stay in
+   * the text until a directory's rows are wanted (getDir, DirMatch).
    */
   private parse(text: string): string | undefined {
     if (text === '') return undefined;
@@ -189,27 +276,81 @@ export class StateCache {
       if (f[0] !== 'D') return `bad record at line ${line}`;
       const count = Number(f[3]);
       if (!Number.isInteger(count) || count < 0) return `bad directory record at line ${line}`;
-      const entries = new Array<DirEntry>(count);
-      const stamps = new Array<string>(count);
-      let size = 0;
+      const dLine = line;
+      const start = pos;
       for (let k = 0; k < count; k++) {
         line++;
-        if (pos >= n) return `bad directory record at line ${line - k - 1}`;
+        if (pos >= n) return `bad directory record at line ${dLine}`;
         const eEnd = lineEnd(text, pos);
-        const e = fields(text, pos, eEnd, 5);
+        const problem = checkEntry(text, pos, eEnd);
+        if (problem !== undefined) return `${problem} at line ${line}`;
         pos = eEnd + 1;
-        if (e === undefined || e[0] !== 'E') return `bad entry at line ${line}`;
-        const stamp = e[3];
-        const fileSize = parseInt(stamp, 10);
-        if (!Number.isFinite(fileSize)) return `bad stamp at line ${line}`;
-        size += fileSize;
-        entries[k] = { relpath: unescapeField(e[1]), md5: e[2], size: fileSize, isexec: e[4] === '1' };
-        stamps[k] = stamp;
       }
-      this.dirs.set(unescapeField(f[1]), { info: { md5: f[2], size, nfiles: count }, entries, stamps });
+      this.dirs.set(unescapeField(f[1]), { raw: true, md5: f[2], count, start, end: Math.min(pos, n), line: dLine });
     }
+    this.text = text;
     return undefined;
   }
+}
+
+const LF = 10;
+const TAB = 9;
+
+function isRaw(d: DirRecord | RawDir): d is RawDir {
+  return (d as RawDir).raw === true;
+}
+
+/** What is wrong with the E line text[pos, end), if anything: five tab-separated fields, a stamp starting with its size. */
+function checkEntry(text: string, pos: number, end: number): string | undefined {
+  if (text.charCodeAt(pos) !== 69 /* E */ || text.charCodeAt(pos + 1) !== TAB) return 'bad entry';
+  let tab = pos + 1;
+  let stampAt = 0;
+  for (let k = 0; k < 3; k++) {
+    tab = text.indexOf('\t', tab + 1);
+    if (tab < 0 || tab >= end) return 'bad entry';
+    if (k === 1) stampAt = tab + 1;
+  }
+  const last = text.indexOf('\t', tab + 1);
+  if (last >= 0 && last < end) return 'bad entry';
+  const c = text.charCodeAt(stampAt);
+  if (!(c >= 48 && c <= 57) && !((c === 43 || c === 45) && text.charCodeAt(stampAt + 1) >= 48 && text.charCodeAt(stampAt + 1) <= 57)) return 'bad stamp';
+  return undefined;
+}
+
+/**
+ * Where the next line starts when the E line at `pos` records this relpath,
+ * stamp and exec bit; -1 when it does not (or there is no line).
+ */
+function entryMatches(text: string, pos: number, relpath: string, stamp: string, isexec: boolean): number {
+  if (text.charCodeAt(pos) !== 69 /* E */ || text.charCodeAt(pos + 1) !== TAB) return -1;
+  const name = escapeField(relpath);
+  let q = pos + 2;
+  if (!text.startsWith(name, q)) return -1;
+  q += name.length;
+  if (text.charCodeAt(q) !== TAB) return -1;
+  const tab = text.indexOf('\t', q + 1);
+  if (tab < 0 || !text.startsWith(stamp, tab + 1)) return -1;
+  q = tab + 1 + stamp.length;
+  if (text.charCodeAt(q) !== TAB || text.charCodeAt(q + 1) !== (isexec ? 49 : 48)) return -1;
+  q += 2;
+  if (q < text.length && text.charCodeAt(q) !== LF) return -1;
+  return q + 1;
+}
+
+/** DirMatch over a record already read out (made or changed in this run). */
+function recordMatch(rec: DirRecord): DirMatch {
+  let i = 0;
+  return {
+    md5: rec.info.md5,
+    count: rec.entries.length,
+    next: (relpath, stamp, isexec) => {
+      const e = rec.entries[i];
+      if (e === undefined || e.relpath !== relpath || rec.stamps[i] !== stamp || e.isexec !== isexec) return false;
+      i++;
+      return true;
+    },
+    record: () => rec,
+  };
 }
 
 /** Where the line starting at `pos` ends (its LF, or the end of the text). */

@@ -4,12 +4,12 @@ import { isAbsolute, join, posix, resolve } from 'node:path';
 import { ReprodError } from '../core/errors.js';
 import type { FileOwner, Hasher, HashProgress, HashResult, Logger } from '../core/ports.js';
 import type { DirEntry, HashInfo } from '../core/types.js';
-import { dirHash } from './dir-listing.js';
+import { dirHash, sortEntries } from './dir-listing.js';
 import { DvcIgnore } from './dvc-ignore.js';
 import { errorMessage, errnoCode, isMissing } from '../core/errno.js';
 import { md5File, md5FileSync, scratchBuffer, type FileDigest } from './file-md5.js';
 import { HashPool, isFailure } from './hash-pool.js';
-import { StateCache, stampOf, type DirRecord } from './state-cache.js';
+import { StateCache, stampOf } from './state-cache.js';
 import { walkFiles, type WalkedFile } from './walk-files.js';
 import type { FolderLister } from './folder-listings.js';
 
@@ -192,77 +192,87 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
 
   private async hashDir(rel: string, abs: string, dirBytes: number, p: HashProgress | undefined): Promise<HashResult> {
     const state = this.state;
+    const files = walkFiles(this.ignore, rel, abs, this.listings);
+    const n = files.length;
+    const stamps = new Array<string>(n);
+    const exec = new Array<boolean>(n);
+    const sizes = new Array<number>(n);
+
+    // The warm check: each walked file against the record's entry at the same place (see state-cache.ts).
+    const match = state.matchDir(rel, n);
+    let checked = 0;
+    if (match) {
+      let size = 0;
+      for (; checked < n; checked++) {
+        const st = statOrUndefined((files[checked] as WalkedFile).abs);
+        if (!st) break;
+        const stamp = stampOf(st);
+        const x = isExec(Number(st.mode));
+        stamps[checked] = stamp;
+        exec[checked] = x;
+        sizes[checked] = Number(st.size);
+        if (!match.next((files[checked] as WalkedFile).relpath, stamp, x)) break;
+        size += sizes[checked] as number;
+      }
+      if (checked === n) {
+        // Same files in the same order, same stamps, same exec bits: the listing and its hash cannot have changed.
+        this.counters.filesFromState += n;
+        this.counters.dirsFromState++;
+        return lazyEntries({ md5: match.md5, size, nfiles: n }, () => sortEntries(match.record().entries));
+      }
+      // the last one was stat'ed but did not match: the loop below decides it
+      checked++;
+    }
+
     const rec = state.getDir(rel);
     // A large folder never hashed before is about to be read: let the workers boot during the walk.
     if (!rec && dirBytes >= BIG_FOLDER_BYTES) this.startPool();
-    const files = walkFiles(this.ignore, rel, abs, this.listings);
     const index = rec ? state.indexOf(rec) : undefined;
-
-    const md5s = new Array<string>(files.length);
-    const sizes = new Array<number>(files.length);
-    const stamps = new Array<string>(files.length);
-    const exec = new Array<boolean>(files.length);
+    const md5s = new Array<string>(n);
     const todo: number[] = [];
-    let sameAsRecord = rec !== undefined && rec.entries.length === files.length;
 
-    for (let i = 0; i < files.length; i++) {
+    for (let i = 0; i < n; i++) {
       const f = files[i] as WalkedFile;
       const at = index?.get(f.relpath);
       const fileRec = at === undefined ? state.getFile(rel === '' ? f.relpath : `${rel}/${f.relpath}`) : undefined;
       if (at === undefined && fileRec === undefined) {
         // Nothing known: read it, and let the read's own fstat give the stamp (no extra stat).
         todo.push(i);
-        sameAsRecord = false;
         continue;
       }
-      const st = statOrUndefined(f.abs);
-      if (!st) {
-        todo.push(i);
-        sameAsRecord = false;
-        continue;
+      let stamp = i < checked ? stamps[i] : undefined;
+      if (stamp === undefined) {
+        const st = statOrUndefined(f.abs);
+        if (!st) {
+          todo.push(i);
+          continue;
+        }
+        stamp = stampOf(st);
+        exec[i] = isExec(Number(st.mode));
+        sizes[i] = Number(st.size);
       }
-      const stamp = stampOf(st);
-      const x = isExec(Number(st.mode));
       if (rec && at !== undefined && rec.stamps[at] === stamp) {
         const e = rec.entries[at] as DirEntry;
         md5s[i] = e.md5;
         sizes[i] = e.size;
-        if (e.isexec !== x) sameAsRecord = false;
       } else if (fileRec && fileRec.stamp === stamp) {
         md5s[i] = fileRec.md5;
-        sizes[i] = Number(st.size);
-        sameAsRecord = false;
       } else {
         todo.push(i);
-        sameAsRecord = false;
         continue;
       }
       stamps[i] = stamp;
-      exec[i] = x;
       this.counters.filesFromState++;
     }
 
-    if (sameAsRecord && rec) {
-      // Same files, same stamps, same exec bits: the listing and its hash cannot have changed.
-      this.counters.dirsFromState++;
-      return { info: { ...rec.info }, entries: rec.entries.slice() };
-    }
-
-    if (p && todo.length > 0) p.reading(rel, todo.length, todo.reduce((n, i) => n + Number(statOrUndefined((files[i] as WalkedFile).abs)?.size ?? 0), 0));
+    if (p && todo.length > 0) p.reading(rel, todo.length, todo.reduce((t, i) => t + Number(statOrUndefined((files[i] as WalkedFile).abs)?.size ?? 0), 0));
     await this.hashInto(rel, files, todo, md5s, sizes, stamps, exec, p);
 
-    const rows: (DirEntry & { stamp: string })[] = files.map((f, i) => ({
-      relpath: f.relpath,
-      md5: md5s[i] as string,
-      size: sizes[i] as number,
-      isexec: exec[i] as boolean,
-      stamp: stamps[i] as string,
-    }));
-    const { info, sorted } = dirHash(rows);
-    const entries: DirEntry[] = sorted.map((r) => ({ relpath: r.relpath, md5: r.md5, size: r.size, isexec: r.isexec }));
-    const record: DirRecord = { info, entries, stamps: sorted.map((r) => r.stamp) };
-    state.setDir(rel, record);
-    return { info: { ...info }, entries };
+    const entries: DirEntry[] = files.map((f, i) => ({ relpath: f.relpath, md5: md5s[i] as string, size: sizes[i] as number, isexec: exec[i] as boolean }));
+    const { info, sorted } = dirHash(entries);
+    // kept in walk order: the next walk of the unchanged folder meets them in the same order
+    state.setDir(rel, { info, entries, stamps });
+    return { info: { ...info }, entries: sorted.map((e) => ({ relpath: e.relpath, md5: e.md5, size: e.size, isexec: e.isexec })) };
   }
 
   /** Reads and hashes files[todo[*]], on worker threads when there are enough of them. */
@@ -322,6 +332,21 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     }
     return bytes >= POOL_MIN_BYTES;
   }
+}
+
+/**
+ * A directory's result whose rows are read out of the state only when a
+ * caller asks for them: a status of an unchanged folder never does.
+ */
+function lazyEntries(info: HashInfo, read: () => DirEntry[]): HashResult {
+  let entries: DirEntry[] | undefined;
+  return {
+    info,
+    get entries(): DirEntry[] {
+      entries ??= read();
+      return entries;
+    },
+  };
 }
 
 /** DVC's is_exec: any of the user, group or other exec bits. */
