@@ -18,7 +18,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# the build also compiles the JSON Schemas into validators (dist/pipeline/schema-validators.mjs)
+# the build also compiles the JSON Schemas into validators (dist/pipeline/schema-validators.cjs)
 COPY schemas ./schemas
 COPY scripts/schema-validators.ts ./scripts/
 # and bundles the CLI into dist/cli-bundle, which bin/reprod.js loads (scripts/bundle-cli.ts)

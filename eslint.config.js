@@ -38,12 +38,26 @@ const CLI_FORMATTERS = [
 
 /**
  * The one schema loader reads the package's own JSON Schemas (schemas/) with
- * a JSON `import()`, as a static JSON import would, and with `import()` the
- * validators `npm run build` compiled from them (or else ajv, to compile
- * them): code and data of reprod itself, never the workspace. It alone may use import() among the pure
- * modules; every other rule holds for it.
+ * node:fs, and requires (node:module's createRequire) the validators `npm run
+ * build` compiled from them, or else ajv, to compile them: code and data of
+ * reprod itself, never the workspace. It alone among the pure modules may
+ * import these two; every other rule holds for it.
  */
-const DYNAMIC_IMPORT_ALLOWED = ['src/pipeline/schemas.ts'];
+const SCHEMA_LOADER = 'src/pipeline/schemas.ts';
+const SCHEMA_LOADER_IO = ['node:fs', 'node:module'];
+
+/**
+ * node:crypto, loaded on first use (process.getBuiltinModule): the one
+ * module of core or the pure modules that takes a module of Node's other
+ * than by import, so that no other one slips past the I/O rule that way.
+ */
+const LAZY_CRYPTO = 'src/core/crypto.ts';
+
+const RUN_TIME_LOAD = { selector: 'ImportExpression', message: 'pure modules and core load nothing at run time: take it through a port, or import it statically' };
+const BUILTIN_LOAD = {
+  selector: "CallExpression[callee.property.name='getBuiltinModule']",
+  message: "pure modules and core take Node's modules by import (node:crypto loaded on first use is src/core/crypto.ts)",
+};
 
 const layer = (...dirs) => dirs.flatMap((d) => [`**/${d}/**`, `../${d}/*`, `../../${d}/*`]);
 const group = (patterns, message) => ({ group: patterns, message });
@@ -60,15 +74,18 @@ const PURE_IO = 'pure modules do no I/O: it arrives through ports (src/core/port
 const BELOW = layer('hashing', 'cache', 'adapters', 'app', 'cli');
 
 /** The rule of one pure module: no I/O, nothing from the layers above, nothing from its tier or a later one. */
-function pureRule(dir, tier) {
+function pureRule(dir, tier, files = [`src/${dir}/**`], refused = io) {
   const higher = PURE.slice(tier).flat().filter((d) => d !== dir);
-  return restrict([`src/${dir}/**`], io, PURE_IO, [
+  return restrict(files, refused, PURE_IO, [
     group(BELOW, 'pure modules sit below hashing, cache, adapters, app and cli'),
     group(layer(...higher), `${dir} sits below ${higher.join(', ')} among the pure modules (${PURE.map((t) => t.join('|')).join(' ◄ ')}): move what both need down, or the importer up`),
   ]);
 }
 
 const pureRules = PURE.flatMap((dirs, tier) => dirs.map((dir) => pureRule(dir, tier)));
+
+/** pipeline's rule for the schema loader, less the two modules it reads and loads with. */
+const schemaLoaderRule = pureRule('pipeline', PURE.findIndex((t) => t.includes('pipeline')), [SCHEMA_LOADER], io.filter((m) => !SCHEMA_LOADER_IO.includes(m)));
 
 const CLI_ONLY = 'the CLI does presentation: it imports app/, core/ and the pure formatters named in eslint.config.js';
 const cliRule = restrict(['src/cli/**'], io, 'the CLI does presentation: I/O is app/\'s', [
@@ -93,11 +110,13 @@ export default tseslint.config(
     group(layer(...pureDirs, 'hashing', 'cache', 'adapters', 'app', 'cli'), 'core imports nothing else of ours and does no I/O'),
   ]),
   ...pureRules,
+  schemaLoaderRule,
   {
     files: ['src/core/**', ...pureDirs.map((d) => `src/${d}/**`)],
-    ignores: DYNAMIC_IMPORT_ALLOWED,
-    rules: { 'no-restricted-syntax': ['error', { selector: 'ImportExpression', message: 'pure modules and core load nothing at run time: take it through a port, or import it statically' }] },
+    ignores: [LAZY_CRYPTO],
+    rules: { 'no-restricted-syntax': ['error', RUN_TIME_LOAD, BUILTIN_LOAD] },
   },
+  { files: [LAZY_CRYPTO], rules: { 'no-restricted-syntax': ['error', RUN_TIME_LOAD] } },
   restrict(['src/hashing/**', 'src/cache/**'], [], '', [group(layer('adapters', 'app', 'cli', 'reconcile'), 'hashing and cache sit below adapters, app and cli')]),
   restrict(['src/adapters/**'], [], '', [group(layer('app', 'cli'), 'adapters never import the composition root or the CLI')]),
   restrict(['src/app/**'], [], '', [group(layer('cli'), 'the composition root never imports the CLI')]),

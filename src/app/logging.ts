@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { isatty } from 'node:tty';
 import { ReprodError } from '../core/errors.js';
 import type { Logger, StageLogSink } from '../core/ports.js';
 import { describeLogLine, OUTPUT_MSG } from './log-lines.js';
@@ -69,7 +68,8 @@ export function serviceLogger(verbose: boolean, opts: ServiceLoggerOptions = {})
   const stream = pretty({
     destination: fd,
     sync: true,
-    colorize: opts.colour ?? isatty(fd),
+    // node:tty is loaded here only: a command's logger never needs it
+    colorize: opts.colour ?? process.getBuiltinModule('node:tty').isatty(fd),
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',
     // every field is said in the message (singleLine would drop the line's end when the object is hidden)

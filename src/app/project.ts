@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomUUID } from '../core/crypto.js';
 import { LocalCache } from '../adapters/cache/local-cache.js';
 import { GitIgnores } from '../adapters/git/gitignore.js';
 import type { DockerRuntime } from '../adapters/docker/docker-runtime.js';

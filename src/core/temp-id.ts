@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from './crypto.js';
 
 /*
  * The ids in reprod's temporary names: uuids led by the writing process's
@@ -6,12 +6,20 @@ import { randomBytes, randomUUID } from 'node:crypto';
  * (adapters/fs/writer-marks.ts).
  */
 
-/** This process's mark: eight hex digits, fresh per process (pids collide across containers). */
-export const WRITER_ID = randomBytes(4).toString('hex');
+let mark: string | undefined;
+
+/**
+ * This process's mark: eight hex digits, fresh per process (pids collide
+ * across containers), drawn on the first call (a command that writes no
+ * temporary file never loads node:crypto for it) and the same ever after.
+ */
+export function writerId(): string {
+  return (mark ??= randomBytes(4).toString('hex'));
+}
 
 /** A fresh id for a temporary name: a uuid led by this process's mark. */
 export function tempId(): string {
-  return `${WRITER_ID}${randomUUID().slice(8)}`;
+  return `${writerId()}${randomUUID().slice(8)}`;
 }
 
 /** The writer mark in a temporary file's name (the first uuid in it), if it carries one. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash } from '../core/crypto.js';
 import { pyJsonString, pyStrCompare } from '../core/pyvalue.js';
 import type { DirEntry, HashInfo } from '../core/types.js';
 

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { FileDigest } from './file-md5.js';
 import { HASH_WORKER_SOURCE } from './hash-worker-source.js';
 import { errnoCode, errorMessage } from '../core/errno.js';
@@ -109,6 +109,8 @@ export class HashPool implements AsyncDisposable {
   start(): void {
     if (this.disposed) return;
     while (this.slots.length < this.threads - 1) {
+      // node:worker_threads is loaded with the first thread: a command whose hashes are all cached starts none
+      const { Worker } = process.getBuiltinModule('node:worker_threads');
       const worker = new Worker(HASH_WORKER_SOURCE, { eval: true });
       worker.unref();
       const slot: Slot = { worker, ready: false, busy: undefined };

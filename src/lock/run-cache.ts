@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash } from '../core/crypto.js';
 import { isPyDict, type PyDict, type PyValue } from '../core/pyvalue.js';
 import type { LockFileEntry, LockStage, Stage } from '../core/types.js';
 import { lockStageData } from './lockfile.js';

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Ajv2020, Options, ValidateFunction } from 'ajv/dist/2020.js';
 
 /**
@@ -8,10 +9,13 @@ import type { Ajv2020, Options, ValidateFunction } from 'ajv/dist/2020.js';
  *
  * Compiling them costs more than all the rest of a warm `reprod status`, so
  * `npm run build` compiles them ahead of time into
- * `dist/pipeline/schema-validators.mjs` (scripts/schema-validators.ts, ajv's
- * standalone code). That module is used only when it was made from these
- * very schema files (it carries their hash); otherwise, and when running
- * from the sources, ajv compiles each schema on first use.
+ * `dist/pipeline/schema-validators.cjs` (scripts/schema-validators.ts, ajv's
+ * standalone code). That file is used only when it was made from these very
+ * schema files (it carries a hash of their text); otherwise, and when
+ * running from the sources, ajv compiles each schema on first use.
+ *
+ * Nothing is read or loaded before the first call: a command that validates
+ * nothing pays nothing for this module.
  */
 
 /** Each schema by the file it describes. */
@@ -31,33 +35,64 @@ export function schemaFile(name: SchemaName): string {
   return `schemas/${SCHEMA_FILES[name]}`;
 }
 
-// Loaded through the module system, so that the schemas stay plain JSON files
-// beside the code (schemas/ sits two levels above both src/pipeline/ and
-// dist/pipeline/), in the source tree and in the published package alike.
-const documents = new Map<SchemaName, Record<string, unknown>>(
-  await Promise.all(
-    SCHEMA_NAMES.map(async (name): Promise<[SchemaName, Record<string, unknown>]> => {
-      const url = new URL(`../../schemas/${SCHEMA_FILES[name]}`, import.meta.url);
-      const mod: unknown = await import(url.href, { with: { type: 'json' } });
-      const doc: unknown = mod !== null && typeof mod === 'object' && 'default' in mod ? mod.default : undefined;
-      if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new TypeError(`${schemaFile(name)} is not a JSON object`);
-      return [name, doc as Record<string, unknown>];
-    }),
-  ),
-);
+/**
+ * CommonJS loading beside this module: the compiled validators (ajv writes
+ * CommonJS; required, Node does not scan their 230 KB for export names as an
+ * import would) and ajv itself when they are missing.
+ */
+const localRequire = createRequire(import.meta.url);
+
+const texts = new Map<SchemaName, string>();
+const documents = new Map<SchemaName, Record<string, unknown>>();
+
+/**
+ * A schema file's text, read on first use. The schemas stay plain JSON files
+ * beside the code (schemas/ sits two levels above both src/pipeline/ and
+ * dist/pipeline/), in the source tree and in the published package alike.
+ */
+function schemaText(name: SchemaName): string {
+  let text = texts.get(name);
+  if (text === undefined) {
+    if (!Object.hasOwn(SCHEMA_FILES, name)) throw new TypeError(`no schema named '${name}'`);
+    text = readFileSync(new URL(`../../schemas/${SCHEMA_FILES[name]}`, import.meta.url), 'utf8');
+    texts.set(name, text);
+  }
+  return text;
+}
 
 /** A schema as a plain object (for tools that want to export it). */
 export function schemaDocument(name: SchemaName): Record<string, unknown> {
-  const doc = documents.get(name);
-  if (doc === undefined) throw new TypeError(`no schema named '${name}'`);
+  let doc = documents.get(name);
+  if (doc === undefined) {
+    const parsed: unknown = JSON.parse(schemaText(name));
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new TypeError(`${schemaFile(name)} is not a JSON object`);
+    doc = parsed as Record<string, unknown>;
+    documents.set(name, doc);
+  }
   return doc;
 }
 
-/** The sha256 of every schema as loaded: what compiled validators were made from. */
+/**
+ * cyrb53, a 53-bit non-cryptographic hash: enough to tell whether the
+ * compiled validators were made from the schema files at hand, without
+ * loading node:crypto for it.
+ */
+function cyrb53(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
+}
+
+/** A hash of every schema file's text as read: what compiled validators were made from. */
 export function schemasHash(): string {
-  const h = createHash('sha256');
-  for (const name of SCHEMA_NAMES) h.update(`${name}\n${JSON.stringify(schemaDocument(name))}\n`);
-  return h.digest('hex');
+  return cyrb53(SCHEMA_NAMES.map((name) => `${name}\n${schemaText(name)}\n`).join(''));
 }
 
 /**
@@ -81,17 +116,14 @@ export function schemaAjv(Ajv: AjvClass, options: Options = {}): Ajv2020 {
   return ajv;
 }
 
+/** The compiled validators' file, beside this module (dist/pipeline/). */
+const COMPILED = './schema-validators.cjs';
+
 /** The validators compiled by `npm run build`, when they were made from these schemas. */
-async function loadCompiled(): Promise<Map<SchemaName, ValidateFunction> | undefined> {
-  let mod: unknown;
-  try {
-    const ns: unknown = await import(new URL('./schema-validators.mjs', import.meta.url).href);
-    mod = ns !== null && typeof ns === 'object' && 'default' in ns ? ns.default : undefined;
-  } catch (err) {
-    // running from the sources, or not built: compile here
-    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'ERR_MODULE_NOT_FOUND') return undefined;
-    throw err;
-  }
+function loadCompiled(): Map<SchemaName, ValidateFunction> | undefined {
+  // running from the sources, or not built: compile here
+  if (!existsSync(new URL(COMPILED, import.meta.url))) return undefined;
+  const mod: unknown = localRequire(COMPILED);
   if (typeof mod !== 'object' || mod === null || !('schemasHash' in mod) || mod.schemasHash !== schemasHash()) return undefined;
   const exported = mod as Record<string, unknown>;
   const out = new Map<SchemaName, ValidateFunction>();
@@ -103,21 +135,24 @@ async function loadCompiled(): Promise<Map<SchemaName, ValidateFunction> | undef
   return out;
 }
 
-// With the compiled module, ajv's compiler is never loaded.
-const compiled = await loadCompiled();
-const compiler: AjvClass | undefined = compiled === undefined ? (await import('ajv/dist/2020.js')).Ajv2020 : undefined;
+/** The compiled validators (looked for on the first call; null: none fit), else ajv compiling the schemas. */
+let compiled: Map<SchemaName, ValidateFunction> | null | undefined;
 let ajv: Ajv2020 | undefined;
 
 /**
  * The compiled validator of a schema. `T` is the shape the schema accepts,
  * stated by the caller: the schema file is what guarantees it. Each schema
- * is compiled (or taken from the compiled module) on first use and kept.
+ * is taken from the compiled validators, or else compiled by ajv, on first
+ * use and kept; with the compiled validators, ajv's compiler is never loaded.
  */
 export function schemaValidator<T = unknown>(name: SchemaName): ValidateFunction<T> {
-  const ready = compiled?.get(name);
-  if (ready) return ready as ValidateFunction<T>;
-  if (compiler === undefined) throw new TypeError(`${schemaFile(name)} is missing from the compiled validators`);
-  ajv ??= schemaAjv(compiler);
+  if (compiled === undefined) compiled = loadCompiled() ?? null;
+  if (compiled !== null) {
+    const ready = compiled.get(name);
+    if (ready === undefined) throw new TypeError(`${schemaFile(name)} is missing from the compiled validators`);
+    return ready as ValidateFunction<T>;
+  }
+  ajv ??= schemaAjv((localRequire('ajv/dist/2020.js') as { Ajv2020: AjvClass }).Ajv2020);
   const validate = ajv.getSchema<T>(name);
   if (validate === undefined) throw new TypeError(`${schemaFile(name)} did not compile`);
   return validate;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash } from '../core/crypto.js';
 import { getDotted, type PyValue } from '../core/pyvalue.js';
 import { pyJsonDumpsSorted } from '../lock/py-json.js';
 import type { StagePlan } from './stage-steps.js';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash } from '../core/crypto.js';
 import type { ChangeReason, LockStage, Stage } from '../core/types.js';
 import { describeReason, reasonCode } from '../pipeline/stage-status.js';
 

@@ -78,12 +78,25 @@ describe('no I/O in core and the pure modules', () => {
     expect(errors).toEqual(['pure modules and core load nothing at run time: take it through a port, or import it statically']);
   });
 
-  it('lets the one schema loader load the package\'s schemas with import(), and holds it to every other rule', async () => {
-    const load = "export const m = await import('../../schemas/status.schema.json', { with: { type: 'json' } });\n";
-    expect(await importErrors('src/pipeline/schemas.ts', load)).toEqual([]);
-    expect(await importErrors('src/pipeline/schemas.ts', uses('node:module', 'createRequire'))).toHaveLength(1);
+  it('lets the one schema loader read the package\'s schemas (node:fs) and require its validators (node:module), and holds it to every other rule', async () => {
+    expect(await importErrors('src/pipeline/schemas.ts', uses('node:fs', 'readFileSync'))).toEqual([]);
+    expect(await importErrors('src/pipeline/schemas.ts', uses('node:module', 'createRequire'))).toEqual([]);
+    expect(await importErrors('src/pipeline/schemas.ts', uses('node:child_process', 'spawn'))).toHaveLength(1);
     expect(await importErrors('src/pipeline/schemas.ts', uses('../reconcile/reconciler.js'))).toHaveLength(1);
-    expect(await importErrors('src/pipeline/schema-errors.ts', load)).toHaveLength(1);
+    const load = "export const m = await import('../../schemas/status.schema.json', { with: { type: 'json' } });\n";
+    expect(await importErrors('src/pipeline/schemas.ts', load)).toHaveLength(1);
+    expect(await importErrors('src/pipeline/schema-errors.ts', uses('node:fs', 'readFileSync'))).toHaveLength(1);
+  });
+
+  it('refuses process.getBuiltinModule, but in the lazy node:crypto of core', async () => {
+    const load = "export const f = () => process.getBuiltinModule('node:fs').readFileSync('x');\n";
+    for (const file of ['src/pipeline/fixture.ts', 'src/reconcile/fixture.ts', 'src/core/fixture.ts']) {
+      const errors = await importErrors(file, load);
+      expect(errors, file).toHaveLength(1);
+      expect(errors[0]).toContain("take Node's modules by import");
+    }
+    expect(await importErrors('src/core/crypto.ts', "export const c = () => process.getBuiltinModule('node:crypto');\n")).toEqual([]);
+    expect(await importErrors('src/core/crypto.ts', "export const m = await import('node:fs');\n")).toHaveLength(1);
   });
 });
 

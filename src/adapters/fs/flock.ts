@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-
 /*
  * flock(2) from Node, which has none (and a native addon would need an
  * install script): the caller opens the file itself and hands that
@@ -68,7 +66,8 @@ type RunResult = { kind: 'missing' } | { kind: 'exited'; code: number; stderr: s
 
 function runHelper(h: FlockHelper, fd: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(h.cmd, h.args, { stdio: ['ignore', 'ignore', 'pipe', fd] });
+    // node:child_process is loaded with the first lock tried, not with every module that may take one
+    const child = process.getBuiltinModule('node:child_process').spawn(h.cmd, h.args, { stdio: ['ignore', 'ignore', 'pipe', fd] });
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (d: string) => void (stderr += d));
     child.on('error', (err: NodeJS.ErrnoException) => {

@@ -3,14 +3,14 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { isMissing } from '../../core/errno.js';
 import { Flock } from './flock.js';
-import { WRITER_ID } from '../../core/temp-id.js';
+import { writerId } from '../../core/temp-id.js';
 import { openWorkspaceTmpFile } from './workspace-lock.js';
 
 /*
  * Whose temporary file is this, and is that process still alive?
  *
  * Every temporary name reprod writes carries an id (a uuid) whose first eight
- * hex digits are the writing process's mark, {@link WRITER_ID}. A process
+ * hex digits are the writing process's mark, {@link writerId}. A process
  * that writes into a workspace first holds a flock on
  * `.dvc/tmp/reprod/writers/<mark>` for the rest of its life, so a later
  * process can tell for certain that the writer of a temporary file is gone:
@@ -45,7 +45,7 @@ export function markWriter(root: string): Promise<boolean> {
 }
 
 async function take(root: string): Promise<boolean> {
-  const rel = `${WRITERS_DIR}/${WRITER_ID}`;
+  const rel = `${WRITERS_DIR}/${writerId()}`;
   const fh = await openWorkspaceTmpFile(root, rel);
   try {
     if ((await new Flock().tryLock(fh.fd)) !== 'held') {
@@ -100,7 +100,7 @@ export async function deadWriters(root: string): Promise<WriterLiveness> {
   const dead = new Set<string>();
   const handles: FileHandle[] = [];
   for (const name of names) {
-    if (name === WRITER_ID || !/^[0-9a-f]{8}$/.test(name)) continue;
+    if (name === writerId() || !/^[0-9a-f]{8}$/.test(name)) continue;
     let fh: FileHandle;
     try {
       fh = await fs.open(path.join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);

@@ -1,4 +1,4 @@
-import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+import type { ExecFileSyncOptions } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 
 /*
@@ -71,5 +71,6 @@ export function runGit(cwd: string, args: readonly string[], opts: GitRunOptions
     ...(opts.input !== undefined ? { input: opts.input } : {}),
     ...(who ? { uid: who.uid, gid: who.gid } : {}),
   };
-  return execFileSync('git', ['-c', 'core.quotepath=off', ...args], options) as Buffer;
+  // node:child_process is loaded with the first git command, not with every module that may run one
+  return process.getBuiltinModule('node:child_process').execFileSync('git', ['-c', 'core.quotepath=off', ...args], options) as Buffer;
 }

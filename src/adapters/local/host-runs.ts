@@ -1,7 +1,7 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMissing } from '../../core/errno.js';
-import { WRITER_ID } from '../../core/temp-id.js';
+import { writerId } from '../../core/temp-id.js';
 import { deadWriters, markWriter, WRITERS_DIR } from '../fs/writer-marks.js';
 import { openWorkspaceTmpFile } from '../fs/workspace-lock.js';
 
@@ -29,7 +29,7 @@ const GONE_WAIT_MS = 5_000;
 export async function journalHostRun(root: string, pgid: number): Promise<() => Promise<void>> {
   const started = startTime(pgid);
   if (started === undefined || !(await markWriter(root))) return async () => undefined;
-  const rel = `${HOST_RUNS_DIR}/${WRITER_ID}-${pgid}`;
+  const rel = `${HOST_RUNS_DIR}/${writerId()}-${pgid}`;
   const fh = await openWorkspaceTmpFile(root, rel);
   try {
     await fh.truncate(0);
@@ -65,7 +65,7 @@ export async function killOrphanHostRuns(root: string): Promise<KilledHostRun[]>
   }
   const entries = names
     .map((name) => /^([0-9a-f]{8})-(\d+)$/.exec(name))
-    .filter((m): m is RegExpExecArray => m !== null && m[1] !== WRITER_ID)
+    .filter((m): m is RegExpExecArray => m !== null && m[1] !== writerId())
     .map((m) => ({ name: m[0], writer: m[1] as string, pgid: Number(m[2]) }));
   if (entries.length === 0) return [];
   const writers = await deadWriters(root);

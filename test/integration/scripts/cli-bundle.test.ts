@@ -22,32 +22,35 @@ function run(bin: string, cwd: string, ...args: string[]): { code: number | null
 }
 
 /**
- * The files of the package a command loads as modules: the ES module hooks
- * see every ES module load, and a preloaded script every file CommonJS
- * compiles (Module.prototype._compile), with bin/reprod.js's bundle as the
- * script it runs itself.
+ * The files a command loads: ES modules (the hooks see every load),
+ * CommonJS ones (NODE_DEBUG=module names each file required), and scripts
+ * compiled by vm.Script (as bin/reprod.js runs the bundle), as paths.
  */
-function loadedFrom(bin: string, cwd: string, pkg: string, ...args: string[]): string[] {
+function loadedFiles(bin: string, cwd: string, ...args: string[]): string[] {
   using hooks = tempDir();
   writeFiles(hooks.path, {
     'hooks.mjs': "export async function load(url, context, next) { process.stderr.write(`LOADED ${url}\\n`); return next(url, context); }\n",
     'register.mjs': "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n",
-    'cjs.cjs':
-      "const M = require('node:module'); const c = M.prototype._compile; M.prototype._compile = function (s, f) { process.stderr.write(`LOADED file://${f}\\n`); return c.call(this, s, f); };\n" +
-      "const vm = require('node:vm'); const S = vm.Script; vm.Script = function (s, o) { process.stderr.write(`LOADED file://${o.filename}\\n`); return new S(s, o); };\n",
+    'script.cjs': "const vm = require('node:vm'); const S = vm.Script; vm.Script = function (s, o) { process.stderr.write(`LOADED file://${o.filename}\\n`); return new S(s, o); };\n",
   });
-  const r = spawnSync('node', ['--require', path.join(hooks.path, 'cjs.cjs'), '--import', path.join(hooks.path, 'register.mjs'), bin, '-C', cwd, '--runtime', 'host', ...args], {
+  const r = spawnSync('node', ['--require', path.join(hooks.path, 'script.cjs'), '--import', path.join(hooks.path, 'register.mjs'), bin, '-C', cwd, '--runtime', 'host', ...args], {
     encoding: 'utf8',
+    env: { ...process.env, NODE_DEBUG: 'module' },
   });
-  const prefix = `file://${pkg}/`;
-  return [
-    ...new Set(
-      r.stderr
-        .split('\n')
-        .filter((l) => l.startsWith(`LOADED ${prefix}`))
-        .map((l) => l.slice(`LOADED ${prefix}`.length)),
-    ),
-  ];
+  const out: string[] = [];
+  for (const l of r.stderr.split('\n')) {
+    if (l.startsWith('LOADED file://')) out.push(l.slice('LOADED file://'.length));
+    const cjs = /^MODULE \d+: load "([^"]+)" for module/.exec(l);
+    if (cjs) out.push(cjs[1] as string);
+  }
+  return [...new Set(out)];
+}
+
+/** The files a command loads from the package at `pkg`, relative to it. */
+function loadedFrom(bin: string, cwd: string, pkg: string, ...args: string[]): string[] {
+  return loadedFiles(bin, cwd, ...args)
+    .filter((f) => f.startsWith(`${pkg}/`))
+    .map((f) => f.slice(pkg.length + 1));
 }
 
 /** A stage whose dep is a folder, as a warm status sees it. */
@@ -79,6 +82,8 @@ function checkCli(bin: string, pkg: string): void {
   // what a status loads from the package: the bundle and the validators, none of dist's own modules
   const loaded = loadedFrom(bin, ws.path, pkg, 'status', '-q');
   expect(loaded.filter((f) => f.startsWith('dist/')).sort()).toEqual(['dist/cli-bundle/reprod.cjs', 'dist/pipeline/schema-validators.cjs']);
+  // with the compiled validators, ajv's compiler is not loaded (its run-time helpers are)
+  expect(loadedFiles(bin, ws.path, 'status', '-q').filter((f) => f.includes('/node_modules/ajv/dist/2020.js'))).toEqual([]);
   // a schema error names the file and the line (the compiled validators, found beside dist/pipeline)
   writeFiles(ws.path, { 'dvc.yaml': 'stages:\n  copy:\n    cmd: cp data/a.txt out.txt\n    deps: [data]\n    outz: [out.txt]\n' });
   const bad = run(bin, ws.path, 'validate');
@@ -99,6 +104,24 @@ describe('the CLI bundle', () => {
     cpSync(path.join(REPO, 'package.json'), path.join(copy.path, 'package.json'));
     symlinkSync(path.join(REPO, 'node_modules'), path.join(copy.path, 'node_modules'));
     checkCli(path.join(copy.path, 'bin', 'reprod.js'), copy.path);
+  });
+
+  it('compiles the schemas with ajv when a schema file is not the one the validators were made from', () => {
+    using copy = tempDir();
+    for (const d of ['bin', 'dist', 'schemas']) cpSync(path.join(REPO, d), path.join(copy.path, d), { recursive: true });
+    cpSync(path.join(REPO, 'package.json'), path.join(copy.path, 'package.json'));
+    symlinkSync(path.join(REPO, 'node_modules'), path.join(copy.path, 'node_modules'));
+    const schema = path.join(copy.path, 'schemas', 'dvc.schema.json');
+    writeFiles(copy.path, { 'schemas/dvc.schema.json': `${readFileSync(schema, 'utf8')}\n` });
+    const bin = path.join(copy.path, 'bin', 'reprod.js');
+    using ws = tempDir();
+    workspace(ws.path);
+    writeFiles(ws.path, { 'dvc.yaml': 'stages:\n  copy:\n    cmd: cp data/a.txt out.txt\n    deps: [data]\n    outz: [out.txt]\n' });
+    const bad = run(bin, ws.path, 'validate');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/dvc\.yaml:5/);
+    expect(bad.stderr).toMatch(/outz/);
+    expect(loadedFiles(bin, ws.path, 'validate').filter((f) => f.includes('/node_modules/ajv/dist/2020.js')).length).toBe(1);
   });
 
   it('holds no package with native parts or files loaded by path (they stay in node_modules)', () => {

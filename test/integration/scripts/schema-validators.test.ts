@@ -2,17 +2,17 @@
  * The validators `npm run build` compiles ahead of time must be the
  * validators ajv compiles at run time: the same verdict and the same errors
  * (which the describer turns into messages) on every document of the
- * conformance data and on broken variants of them. The compiled module is
- * written into the repository's .tmp/ (gitignored) and loaded as the built
- * CLI loads it.
+ * conformance data and on broken variants of them. The compiled file is
+ * written into the repository's .tmp/ (gitignored) and required as the built
+ * CLI requires it.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SCHEMA_NAMES, VALIDATOR_EXPORTS, schemaValidator, schemasHash, type SchemaName } from '../../../src/pipeline/schemas.js';
-import { schemaValidatorsModule } from '../../../scripts/schema-validators.js';
+import { schemaValidatorsCode } from '../../../scripts/schema-validators.js';
 import { conformance } from '../../helpers/conformance.js';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
@@ -51,9 +51,9 @@ function documents(): { name: SchemaName; doc: unknown }[] {
 
 const dir = path.join(REPO, '.tmp', 'schema-validators-test');
 mkdirSync(dir, { recursive: true });
-const file = path.join(dir, `validators-${process.pid}.mjs`);
-writeFileSync(file, schemaValidatorsModule());
-const mod = ((await import(pathToFileURL(file).href)) as { default: Record<string, unknown> }).default;
+const file = path.join(dir, `validators-${process.pid}.cjs`);
+writeFileSync(file, schemaValidatorsCode());
+const mod = createRequire(import.meta.url)(file) as Record<string, unknown>;
 
 describe('schema validators compiled ahead of time', () => {
   afterAll(() => rmSync(file, { force: true }));
