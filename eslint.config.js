@@ -121,4 +121,6 @@ export default tseslint.config(
   restrict(['src/adapters/**'], [], '', [group(layer('app', 'cli'), 'adapters never import the composition root or the CLI')]),
   restrict(['src/app/**'], [], '', [group(layer('cli'), 'the composition root never imports the CLI')]),
   cliRule,
+  // bin/reprod.js is CommonJS (bin/package.json): the entry Node starts without its ES module loader
+  { files: ['bin/**/*.js'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

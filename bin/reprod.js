@@ -8,16 +8,7 @@
 const { existsSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
 const Module = require('node:module');
 const path = require('node:path');
-const { setFlagsFromString } = require('node:v8');
 const vm = require('node:vm');
-
-// V8 moves an allocation site's objects straight to the old generation once
-// many of them have outlived a young-generation collection. reprod makes a
-// few short-lived objects per stage (plans, status documents, machine
-// snapshots), so a site tenured early piles garbage into the old generation
-// until a full collection: a no-op repro of 5,000 stages peaked ~40 MiB
-// higher with it (see docs/LIMITS.md, bench/noop-rss.ts).
-setFlagsFromString('--no-allocation-site-pretenuring');
 
 const bundle = path.join(__dirname, '..', 'dist', 'cli-bundle', 'reprod.cjs');
 if (existsSync(bundle)) {
@@ -43,7 +34,8 @@ if (existsSync(bundle)) {
  * beside the code it was made from). `npm run build` writes the first one.
  */
 function runBundle(file, cacheFile) {
-  const source = readFileSync(file, 'utf8');
+  // the bundle is ASCII (scripts/bundle-cli.ts): latin1 reads it exactly, and fastest
+  const source = readFileSync(file, 'latin1');
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);

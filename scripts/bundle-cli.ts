@@ -49,17 +49,50 @@ const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })
 const BANNER =
   "var __reprodModuleUrl = (rel) => require('node:url').pathToFileURL(require('node:path').join(__dirname, rel)).href;";
 
-/** Gives each compiled module its own import.meta.url back (see above). */
+/**
+ * In dist/pipeline/schemas.js, the function that requires the compiled
+ * validators beside it (dist/pipeline/schema-validators.cjs), as tsc wrote
+ * it, and what the bundle has instead: a require esbuild follows, so the
+ * validators are part of the bundle and of its code cache.
+ */
+const SCHEMAS_MODULE = path.join(DIST, 'pipeline', 'schemas.js');
+const REQUIRE_COMPILED = /function requireCompiled\(\) \{\n[^}]*\n\}/;
+const BUNDLED_COMPILED = "function requireCompiled() {\n    return require('./schema-validators.cjs');\n}";
+
+/** Gives each compiled module its own import.meta.url back (see above), and the schemas module its bundled validators. */
 const ownUrl: Plugin = {
   name: 'own-import-meta-url',
   setup(b) {
     b.onLoad({ filter: /\.js$/ }, (args) => {
       if (!args.path.startsWith(`${DIST}${path.sep}`) || args.path.startsWith(`${OUT}${path.sep}`)) return undefined;
-      const text = readFileSync(args.path, 'utf8');
+      let text = readFileSync(args.path, 'utf8');
+      if (args.path === SCHEMAS_MODULE) {
+        if (!REQUIRE_COMPILED.test(text)) throw new Error(`${args.path}: requireCompiled() not found; scripts/bundle-cli.ts must follow src/pipeline/schemas.ts`);
+        text = text.replace(REQUIRE_COMPILED, BUNDLED_COMPILED);
+      }
       if (!text.includes('import.meta.url')) return { contents: text, loader: 'js' };
       const rel = path.relative(OUT, args.path).split(path.sep).join('/');
       return { contents: text.replaceAll('import.meta.url', `__reprodModuleUrl(${JSON.stringify(rel)})`), loader: 'js' };
     });
+  },
+};
+
+/**
+ * commander requires node:child_process when it loads, for subcommands run
+ * as separate executables, which reprod has none of; compiling Node's
+ * child_process modules was a twentieth of a short command. Here commander
+ * gets it on first use instead.
+ */
+const lazyChildProcess: Plugin = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      args.importer.includes(`${path.sep}node_modules${path.sep}commander${path.sep}`) ? { path: 'commander-child-process', namespace: 'lazy' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
+      loader: 'js',
+    }));
   },
 };
 
@@ -74,11 +107,16 @@ await build({
   target: ['node20'],
   external,
   banner: { js: BANNER },
-  plugins: [ownUrl],
+  plugins: [ownUrl, lazyChildProcess],
   sourcemap: false,
   legalComments: 'eof',
   logLevel: 'warning',
 });
+
+// Read by bin/reprod.js as latin1, the fastest decoding, which is exact for ASCII: esbuild escapes
+// every other character in the code (charset: ascii), and the few left in comments are escaped here.
+const bundleFile = path.join(OUT, 'reprod.cjs');
+writeFileSync(bundleFile, readFileSync(bundleFile, 'utf8').replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 
 // The first code cache: a status of a one-stage pipeline, stale then warm, compiles what most short commands run.
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'reprod-cache-'));

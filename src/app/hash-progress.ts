@@ -23,7 +23,9 @@ const PLAIN_EVERY_MS = 5_000;
  * shows nothing.
  */
 export function hashDisplay(out: ProgressOut, clock: Clock = systemClock): HashProgress & { finish(): void } {
-  const bar = barFor(out, 'hashing');
+  // looked for when there is first something to show: asking whether stderr is a terminal opens it
+  let bar: ProgressBar | undefined;
+  let looked = false;
   let total = 0;
   let done = 0;
   let what = '';
@@ -32,6 +34,10 @@ export function hashDisplay(out: ProgressOut, clock: Clock = systemClock): HashP
   const draw = (): void => {
     if (total < SHOWN_BYTES) return;
     const text = `${humanBytes(done)}/${humanBytes(total)}  ${what}`;
+    if (!looked) {
+      looked = true;
+      bar = barFor(out, 'hashing');
+    }
     if (bar) {
       bar.update(done, total, text);
       return;

@@ -259,8 +259,14 @@ export interface DataCliOptions {
 }
 
 /** Progress on stderr: a bar when it is a terminal, plain lines otherwise. */
-function progressOut(io: Io): { write(s: string): void; tty: boolean } {
-  return { write: (s) => io.err(s), tty: io.errIsTTY === true };
+/** Progress on stderr; whether it is a terminal is asked when progress is first drawn (see processIo). */
+function progressOut(io: Io): { write(s: string): void; readonly tty: boolean } {
+  return {
+    write: (s) => io.err(s),
+    get tty(): boolean {
+      return io.errIsTTY === true;
+    },
+  };
 }
 
 function dataOptions(io: Io, o: DataCliOptions): DataCommandOptions {

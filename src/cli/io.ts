@@ -12,14 +12,24 @@ export interface Io {
   askPassword?: PasswordPrompt;
 }
 
-/** The process's own stdout and stderr. */
+/**
+ * The process's own stdout and stderr. Each stream is looked at when a
+ * command first uses it: touching process.stdin or process.stderr opens it
+ * as a stream (a socket for a pipe), which a command that writes nothing,
+ * as `status -q` of an unchanged workspace, should not pay for.
+ */
 export function processIo(): Io {
-  const askPassword = processPrompt();
+  let prompt: PasswordPrompt | undefined | null = null;
   return {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
     exitCode: 0,
-    errIsTTY: process.stderr.isTTY === true,
-    ...(askPassword ? { askPassword } : {}),
+    get errIsTTY(): boolean {
+      return process.stderr.isTTY === true;
+    },
+    get askPassword(): PasswordPrompt | undefined {
+      if (prompt === null) prompt = processPrompt();
+      return prompt;
+    },
   };
 }

@@ -11,6 +11,7 @@ import { registerConfigCommands } from './config-commands.js';
 import { registerDataSourceCommands } from './data-source-commands.js';
 import { registerEditCommands } from './edit-commands.js';
 import type { Io } from './io.js';
+import { turnOffPretenuringFor } from './tenuring.js';
 
 /*
  * The commands are loaded when one runs, never to build the command line:
@@ -35,6 +36,11 @@ export function buildCli(io: Io): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  program.hook('preAction', (_program, action) => {
+    let top = action;
+    while (top.parent && top.parent !== program) top = top.parent;
+    turnOffPretenuringFor(top.name());
+  });
 
   // the workspace is the folder holding .dvc/ at or above the one started in (as DVC finds its repository)
   const where = () => findWorkspaceRoot(path.resolve(program.opts<{ cwd: string }>().cwd));

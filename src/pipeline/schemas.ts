@@ -119,11 +119,20 @@ export function schemaAjv(Ajv: AjvClass, options: Options = {}): Ajv2020 {
 /** The compiled validators' file, beside this module (dist/pipeline/). */
 const COMPILED = './schema-validators.cjs';
 
+/**
+ * The compiled validators' module, or undefined when there is none (running
+ * from the sources, or not built: ajv compiles here). The CLI bundle holds
+ * the validators it was built with: scripts/bundle-cli.ts replaces this
+ * function, whole, by a require that esbuild follows.
+ */
+function requireCompiled(): unknown {
+  if (!existsSync(new URL(COMPILED, import.meta.url))) return undefined;
+  return localRequire(COMPILED);
+}
+
 /** The validators compiled by `npm run build`, when they were made from these schemas. */
 function loadCompiled(): Map<SchemaName, ValidateFunction> | undefined {
-  // running from the sources, or not built: compile here
-  if (!existsSync(new URL(COMPILED, import.meta.url))) return undefined;
-  const mod: unknown = localRequire(COMPILED);
+  const mod = requireCompiled();
   if (typeof mod !== 'object' || mod === null || !('schemasHash' in mod) || mod.schemasHash !== schemasHash()) return undefined;
   const exported = mod as Record<string, unknown>;
   const out = new Map<SchemaName, ValidateFunction>();

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { PreparedRuntime, RunRequest, RunResult, RuntimeIdentity, StageRuntime } from '../../core/ports.js';
 import { journalHostRun } from './host-runs.js';
@@ -58,7 +57,8 @@ export class HostRuntime implements StageRuntime {
   ): Promise<{ kind: 'exited'; exitCode: number } | { kind: 'cancelled' }> {
     const [exe, ...args] = shellArgv(cmd);
     return new Promise((resolve, reject) => {
-      const child = spawn(exe as string, args, {
+      // node:child_process loaded here, when a stage runs: a status never pays for it
+      const child = process.getBuiltinModule('node:child_process').spawn(exe as string, args, {
         cwd,
         env: { ...process.env, ...req.env },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 /**
- * The CLI as users run it: bin/reprod.js loads the bundle `npm run build`
- * makes (scripts/bundle-cli.ts), and it must do what the modules it was made
+ * The CLI as users run it: bin/reprod.js runs the bundle `npm run build`
+ * makes (scripts/bundle-cli.ts) with V8's code cache, and it must do what the modules it was made
  * from do: read dvc.yaml (yaml, the compiled schema validators), hash, say
  * what is stale, run and commit, name a bad file's line. It must also work
  * from another folder (the image and an npm install copy the package), where
@@ -8,7 +8,7 @@
  * found beside the copy. Run `npm run build` first.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeFiles } from '../../helpers/workspace.js';
@@ -79,9 +79,9 @@ function checkCli(bin: string, pkg: string): void {
   // a file rewritten in a sub-folder of the dep is seen
   writeFiles(ws.path, { 'data/sub/b.txt': 'B\n' });
   expect(run(bin, ws.path, 'status', '-q').code).toBe(1);
-  // what a status loads from the package: the bundle and the validators, none of dist's own modules
+  // what a status loads from the package: the bundle alone (the compiled validators are in it), none of dist's own modules
   const loaded = loadedFrom(bin, ws.path, pkg, 'status', '-q');
-  expect(loaded.filter((f) => f.startsWith('dist/')).sort()).toEqual(['dist/cli-bundle/reprod.cjs', 'dist/pipeline/schema-validators.cjs']);
+  expect(loaded.filter((f) => f.startsWith('dist/'))).toEqual(['dist/cli-bundle/reprod.cjs']);
   // with the compiled validators, ajv's compiler is not loaded (its run-time helpers are)
   expect(loadedFiles(bin, ws.path, 'status', '-q').filter((f) => f.includes('/node_modules/ajv/dist/2020.js'))).toEqual([]);
   // a schema error names the file and the line (the compiled validators, found beside dist/pipeline)
@@ -104,6 +104,32 @@ describe('the CLI bundle', () => {
     cpSync(path.join(REPO, 'package.json'), path.join(copy.path, 'package.json'));
     symlinkSync(path.join(REPO, 'node_modules'), path.join(copy.path, 'node_modules'));
     checkCli(path.join(copy.path, 'bin', 'reprod.js'), copy.path);
+  });
+
+  it("keeps V8's code cache beside the bundle: written when missing or refused, then used as it is", () => {
+    using copy = tempDir();
+    for (const d of ['bin', 'dist', 'schemas']) cpSync(path.join(REPO, d), path.join(copy.path, d), { recursive: true });
+    cpSync(path.join(REPO, 'package.json'), path.join(copy.path, 'package.json'));
+    symlinkSync(path.join(REPO, 'node_modules'), path.join(copy.path, 'node_modules'));
+    const bin = path.join(copy.path, 'bin', 'reprod.js');
+    const cache = path.join(copy.path, 'dist', 'cli-bundle', 'reprod.cjs.cache');
+    using ws = tempDir();
+    workspace(ws.path);
+    rmSync(cache);
+    expect(run(bin, ws.path, 'status', '-q').code).toBe(1);
+    const written = readFileSync(cache);
+    expect(written.length).toBeGreaterThan(10_000);
+    // accepted: the next run leaves it as it is (a refused cache is written again)
+    expect(run(bin, ws.path, 'status', '-q').code).toBe(1);
+    expect(readFileSync(cache).equals(written)).toBe(true);
+    // a damaged cache is refused by V8: the command still runs, and the cache is made again
+    writeFileSync(cache, Buffer.alloc(written.length, 7));
+    const r = run(bin, ws.path, 'status');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/copy:/);
+    expect(readFileSync(cache).equals(Buffer.alloc(written.length, 7))).toBe(false);
+    expect(readFileSync(cache).length).toBeGreaterThan(10_000);
+    expect(readdirSync(path.dirname(cache)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('compiles the schemas with ajv when a schema file is not the one the validators were made from', () => {
