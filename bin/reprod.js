@@ -11,7 +11,11 @@ const path = require('node:path');
 const vm = require('node:vm');
 
 const bundle = path.join(__dirname, '..', 'dist', 'cli-bundle', 'reprod.cjs');
-if (existsSync(bundle)) {
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  // scripts call it to see that reprod is there: answered from package.json (as src/app/version.ts), no code loaded
+  process.stdout.write(`${JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')).version}\n`);
+} else if (existsSync(bundle)) {
   runBundle(bundle, `${bundle}.cache`);
 } else {
   // a build without the bundle still runs, from dist/cli
