@@ -14,8 +14,10 @@
  * repro` must exit 0 (else a crash) within the clean run's time + 5 s (else a
  * hang); `reprod status --json` must print `{}` and every output must equal
  * what the stage commands produce when run by hand in a scratch folder (else
- * data lost); no `*.tmp` file may remain in the workspace (leftovers). The
- * workspace lives inside a sentinel folder next to a sibling folder: anything
+ * data lost); no `*.tmp` file may remain in the workspace (leftovers). A
+ * stage command the kill left running (orphans) is not waited for: the
+ * recovery repro must stop it before it runs a stage, and none may still be
+ * running once the recovery is done (survivors). The workspace lives inside a sentinel folder next to a sibling folder: anything
  * new in the sentinel, or any change in the sibling, is a file outside.
  *
  * Stages run on the host (`--runtime host`), so no image is needed. The CLI is
@@ -150,9 +152,12 @@ interface Counts {
   leftovers: number;
   badLock: number;
   badCache: number;
+  /** Stage commands still running just after the kill (a host stage is its own process group). */
   orphans: number;
+  /** Of those, alive after the recovery repro, which must have stopped them (target 0). */
+  survivors: number;
 }
-const zero = (): Counts => ({ trials: 0, crashes: 0, hangs: 0, dataLost: 0, outside: 0, leftovers: 0, badLock: 0, badCache: 0, orphans: 0 });
+const zero = (): Counts => ({ trials: 0, crashes: 0, hangs: 0, dataLost: 0, outside: 0, leftovers: 0, badLock: 0, badCache: 0, orphans: 0, survivors: 0 });
 const notes: string[] = [];
 
 /** dvc.lock absent, or YAML with a `stages` map. */
@@ -203,13 +208,17 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-/** Waits (bounded) for orphaned stages to finish; SIGKILLs what is left. Returns how many there were. */
-async function settleOrphans(ws: string): Promise<number> {
-  const first = processesIn(ws);
-  const deadline = Date.now() + 15_000;
-  while (processesIn(ws).length > 0 && Date.now() < deadline) await sleep(50);
-  for (const pid of processesIn(ws)) process.kill(pid, 'SIGKILL');
-  return first.length;
+/** What is left running in `ws` once a recovery is done: counted, then SIGKILLed so the next trial starts clean. */
+function killSurvivors(ws: string): number {
+  const left = processesIn(ws);
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return left.length;
 }
 
 function reprod(ws: string, args: string[]): ChildProcess {
@@ -317,7 +326,8 @@ async function killTrials(base: string, mode: 'repro' | 'daemon', trials: number
     await closed;
     c.trials++;
     const label = `${mode} #${i} (killed at ${delay} ms)`;
-    c.orphans += await settleOrphans(ctx.ws);
+    // the stage commands the kill left running are not waited for: the recovery repro must stop them before it runs a stage
+    c.orphans += processesIn(ctx.ws).length;
     if (!lockValid(ctx.ws)) {
       c.badLock++;
       notes.push(`${label}: dvc.lock does not parse after the kill`);
@@ -328,6 +338,11 @@ async function killTrials(base: string, mode: 'repro' | 'daemon', trials: number
       notes.push(`${label}: cache objects not matching their name: ${bad.join(', ')}`);
     }
     await recover(ctx, c, label, seed, n);
+    const survivors = killSurvivors(ctx.ws);
+    if (survivors > 0) {
+      c.survivors += survivors;
+      notes.push(`${label}: ${survivors} stage command(s) from before the kill still running after the recovery`);
+    }
     process.stderr.write(`\r${mode} kill trials: ${i + 1}/${trials}`);
   }
   process.stderr.write('\n');
@@ -465,7 +480,7 @@ async function main(): Promise<void> {
     rmSync(base, { recursive: true, force: true });
   }
 
-  const cols: (keyof Counts)[] = ['trials', 'crashes', 'hangs', 'dataLost', 'outside', 'leftovers', 'badLock', 'badCache', 'orphans'];
+  const cols: (keyof Counts)[] = ['trials', 'crashes', 'hangs', 'dataLost', 'outside', 'leftovers', 'badLock', 'badCache', 'orphans', 'survivors'];
   console.log(`\n${'part'.padEnd(28)}${cols.map((k) => k.padStart(10)).join('')}`);
   for (const [name, c] of rows) console.log(`${name.padEnd(28)}${cols.map((k) => String(c[k]).padStart(10)).join('')}`);
   if (stormRow) {
@@ -487,6 +502,7 @@ async function main(): Promise<void> {
   console.log(`data lost: ${sum('dataLost') + sum('badLock') + sum('badCache')} (outputs/status ${sum('dataLost')}, dvc.lock ${sum('badLock')}, cache objects ${sum('badCache')})`);
   console.log(`files outside the workspace: ${sum('outside')}`);
   console.log(`leftovers: ${sum('leftovers')}`);
+  console.log(`stage commands left running by a kill: ${sum('orphans')}, still running after the recovery: ${sum('survivors')}`);
   console.log(`failures without a cause (storm): ${stormRow?.failedNoCause ?? 0}`);
   const bad = crashes + hangs + sum('dataLost') + sum('badLock') + sum('badCache') + sum('outside') + sum('leftovers') + (stormRow?.failedNoCause ?? 0) + (yaml && yaml.stacks !== 0 ? 1 : 0);
   process.exitCode = bad === 0 ? 0 : 1;
