@@ -21,8 +21,10 @@ COPY src ./src
 # the build also compiles the JSON Schemas into validators (dist/pipeline/schema-validators.cjs)
 COPY schemas ./schemas
 COPY scripts/schema-validators.ts ./scripts/
-# and bundles the CLI into dist/cli-bundle, which bin/reprod.js loads (scripts/bundle-cli.ts)
+# and bundles the CLI into dist/cli-bundle/reprod.cjs, which bin/reprod.js runs; a first run of it there
+# writes the bundle's code cache (scripts/bundle-cli.ts)
 COPY scripts/bundle-cli.ts ./scripts/
+COPY bin ./bin
 # the web view's page, bundled by `npm run build` into dist/web (web/build.ts)
 COPY web ./web
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
