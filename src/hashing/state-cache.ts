@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { chownSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { FileOwner } from '../core/ports.js';
@@ -103,7 +104,7 @@ export class StateCache {
   static load(file: string): StateLoad {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = stateText(readFileSync(file));
     } catch (err) {
       if (isMissing(err)) return { state: new StateCache() };
       return { state: new StateCache(), problem: `cannot read ${file}: ${errorMessage(err)}` };
@@ -291,6 +292,15 @@ export class StateCache {
     this.text = text;
     return undefined;
   }
+}
+
+/**
+ * The state file's text. Most workspaces have ASCII paths only, and latin1
+ * decodes ASCII exactly at a fraction of what UTF-8 decoding costs (a warm
+ * status reads one line per tracked file).
+ */
+function stateText(bytes: Buffer): string {
+  return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
 }
 
 const LF = 10;

@@ -194,34 +194,25 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     const state = this.state;
     const files = walkFiles(this.ignore, rel, abs, this.listings);
     const n = files.length;
-    const stamps = new Array<string>(n);
-    const exec = new Array<boolean>(n);
-    const sizes = new Array<number>(n);
-
     // The warm check: each walked file against the record's entry at the same place (see state-cache.ts).
+    // It keeps nothing per file (what it kept would be copied by every young-generation collection):
+    // when a file differs, the loop below starts over and stats again.
     const match = state.matchDir(rel, n);
-    let checked = 0;
     if (match) {
       let size = 0;
-      for (; checked < n; checked++) {
-        const st = statOrUndefined((files[checked] as WalkedFile).abs);
-        if (!st) break;
-        const stamp = stampOf(st);
-        const x = isExec(Number(st.mode));
-        stamps[checked] = stamp;
-        exec[checked] = x;
-        sizes[checked] = Number(st.size);
-        if (!match.next((files[checked] as WalkedFile).relpath, stamp, x)) break;
-        size += sizes[checked] as number;
+      let i = 0;
+      for (; i < n; i++) {
+        const f = files[i] as WalkedFile;
+        const st = statOrUndefined(f.abs);
+        if (!st || !match.next(f.relpath, stampOf(st), isExec(Number(st.mode)))) break;
+        size += Number(st.size);
       }
-      if (checked === n) {
+      if (i === n) {
         // Same files in the same order, same stamps, same exec bits: the listing and its hash cannot have changed.
         this.counters.filesFromState += n;
         this.counters.dirsFromState++;
         return lazyEntries({ md5: match.md5, size, nfiles: n }, () => sortEntries(match.record().entries));
       }
-      // the last one was stat'ed but did not match: the loop below decides it
-      checked++;
     }
 
     const rec = state.getDir(rel);
@@ -229,6 +220,9 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
     if (!rec && dirBytes >= BIG_FOLDER_BYTES) this.startPool();
     const index = rec ? state.indexOf(rec) : undefined;
     const md5s = new Array<string>(n);
+    const stamps = new Array<string>(n);
+    const exec = new Array<boolean>(n);
+    const sizes = new Array<number>(n);
     const todo: number[] = [];
 
     for (let i = 0; i < n; i++) {
@@ -240,17 +234,14 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
         todo.push(i);
         continue;
       }
-      let stamp = i < checked ? stamps[i] : undefined;
-      if (stamp === undefined) {
-        const st = statOrUndefined(f.abs);
-        if (!st) {
-          todo.push(i);
-          continue;
-        }
-        stamp = stampOf(st);
-        exec[i] = isExec(Number(st.mode));
-        sizes[i] = Number(st.size);
+      const st = statOrUndefined(f.abs);
+      if (!st) {
+        todo.push(i);
+        continue;
       }
+      const stamp = stampOf(st);
+      exec[i] = isExec(Number(st.mode));
+      sizes[i] = Number(st.size);
       if (rec && at !== undefined && rec.stamps[at] === stamp) {
         const e = rec.entries[at] as DirEntry;
         md5s[i] = e.md5;
