@@ -30,7 +30,7 @@ const CLI_FORMATTERS = [
   { module: 'lock/py-json', names: ['pyJsonDumps'] },
   { module: 'metrics/diff', names: ['diffJson'] },
   { module: 'metrics/results', names: ['revResultJson'] },
-  { module: 'metrics/table', names: ['diffTable', 'metricsTable', 'renderTable'] },
+  { module: 'metrics/table', names: ['DEFAULT_PRECISION', 'diffTable', 'metricsTable', 'renderTable'] },
   { module: 'plots/templates', names: ['TEMPLATES'] },
   { module: 'experiments/exp-table', names: ['showCsv', 'showJson', 'showTable'] },
   { module: 'plots/vega-template', names: ['isBuiltinTemplate', 'templateValue'] },

@@ -1,4 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULT_PRECISION } from '../metrics/table.js';
+import type { DiffCliOptions, PlotsCliOptions } from './compare-commands.js';
 import type { Io } from './io.js';
 
 /*
@@ -8,9 +10,6 @@ import type { Io } from './io.js';
  * code.
  */
 const compare = () => import('./compare-commands.js');
-
-/** DVC's default `--precision` for metrics tables. */
-export const DEFAULT_PRECISION = 5;
 
 function wholeNumber(v: string): number {
   const n = Number(v);
@@ -93,27 +92,3 @@ export function registerCompareCommands(program: Command, io: Io, root: () => st
     });
 }
 
-export interface DiffCliOptions {
-  targets?: string[];
-  all?: boolean;
-  json?: boolean;
-  md?: boolean;
-  /** false with `--no-path` */
-  path: boolean;
-  precision?: number;
-  deps?: boolean;
-}
-
-export interface PlotsCliOptions {
-  template?: string;
-  x?: string;
-  y?: string;
-  xLabel?: string;
-  yLabel?: string;
-  title?: string;
-  /** false with `--no-header` */
-  header?: boolean;
-  out?: string;
-  json?: boolean;
-  targets?: string[];
-}

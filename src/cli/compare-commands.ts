@@ -2,12 +2,11 @@ import path from 'node:path';
 import { pyJsonDumps } from '../lock/py-json.js';
 import { diffJson } from '../metrics/diff.js';
 import { revResultJson } from '../metrics/results.js';
-import { diffTable, metricsTable, renderTable } from '../metrics/table.js';
+import { DEFAULT_PRECISION, diffTable, metricsTable, renderTable } from '../metrics/table.js';
 import { ReprodError } from '../core/errors.js';
 import type { PyDict, PyValue } from '../core/pyvalue.js';
 import { TEMPLATES } from '../plots/templates.js';
 import { isBuiltinTemplate, templateValue } from '../plots/vega-template.js';
-import { DEFAULT_PRECISION, type DiffCliOptions, type PlotsCliOptions } from './compare-cli.js';
 import type { Io } from './io.js';
 
 /*
@@ -18,6 +17,31 @@ import type { Io } from './io.js';
 
 const metricsApp = () => import('../app/metrics.js');
 const plotsApp = () => import('../app/plots.js');
+
+export interface DiffCliOptions {
+  targets?: string[];
+  all?: boolean;
+  json?: boolean;
+  md?: boolean;
+  /** false with `--no-path` */
+  path: boolean;
+  precision?: number;
+  deps?: boolean;
+}
+
+export interface PlotsCliOptions {
+  template?: string;
+  x?: string;
+  y?: string;
+  xLabel?: string;
+  yLabel?: string;
+  title?: string;
+  /** false with `--no-header` */
+  header?: boolean;
+  out?: string;
+  json?: boolean;
+  targets?: string[];
+}
 
 function warnErrored(io: Io, what: string, errored: readonly string[]): void {
   if (errored.length > 0) io.err(`reprod failed to load some ${what} for following revisions: '${errored.join(', ')}'.\n`);

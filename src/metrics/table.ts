@@ -54,6 +54,9 @@ export function renderTable(t: Table, fmt: TableFormat): string {
   return fmt === 'github' ? `${tabulate(t, fmt)}\n\n` : `${tabulate(t, fmt)}\n`;
 }
 
+/** DVC's default `--precision` for metrics tables. */
+export const DEFAULT_PRECISION = 5;
+
 /** DVC's `_format_field`: floats rounded to `precision` decimals (when given), then Python's `str()`. */
 export function formatField(v: PyValue, precision: number | undefined): string {
   const round = (x: PyValue): PyValue => {
