@@ -118,7 +118,7 @@ await build({
 const bundleFile = path.join(OUT, 'reprod.cjs');
 writeFileSync(bundleFile, readFileSync(bundleFile, 'utf8').replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 
-// The first code cache: a status of a one-stage pipeline, stale then warm, compiles what most short commands run.
+// The first code cache: a status of a stale one-stage pipeline compiles what most short commands run (spec, hashing, status).
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'reprod-cache-'));
 try {
   mkdirSync(path.join(scratch, '.dvc'));

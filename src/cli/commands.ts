@@ -258,8 +258,7 @@ export interface DataCliOptions {
   cwd?: string;
 }
 
-/** Progress on stderr: a bar when it is a terminal, plain lines otherwise. */
-/** Progress on stderr; whether it is a terminal is asked when progress is first drawn (see processIo). */
+/** Progress on stderr: a bar when it is a terminal, plain lines otherwise; which is asked when progress is first drawn (see processIo). */
 function progressOut(io: Io): { write(s: string): void; readonly tty: boolean } {
   return {
     write: (s) => io.err(s),

@@ -60,8 +60,6 @@ interface RawDir {
   count: number;
   start: number;
   end: number;
-  /** Line number of the D line, for messages. */
-  line: number;
 }
 
 /**
@@ -287,7 +285,7 @@ export class StateCache {
         if (problem !== undefined) return `${problem} at line ${line}`;
         pos = eEnd + 1;
       }
-      this.dirs.set(unescapeField(f[1]), { raw: true, md5: f[2], count, start, end: Math.min(pos, n), line: dLine });
+      this.dirs.set(unescapeField(f[1]), { raw: true, md5: f[2], count, start, end: Math.min(pos, n) });
     }
     this.text = text;
     return undefined;

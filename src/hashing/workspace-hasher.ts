@@ -243,9 +243,7 @@ export class WorkspaceHasher implements Hasher, AsyncDisposable {
       exec[i] = isExec(Number(st.mode));
       sizes[i] = Number(st.size);
       if (rec && at !== undefined && rec.stamps[at] === stamp) {
-        const e = rec.entries[at] as DirEntry;
-        md5s[i] = e.md5;
-        sizes[i] = e.size;
+        md5s[i] = (rec.entries[at] as DirEntry).md5;
       } else if (fileRec && fileRec.stamp === stamp) {
         md5s[i] = fileRec.md5;
       } else {

@@ -92,6 +92,15 @@ function checkCli(bin: string, pkg: string): void {
   expect(bad.stderr).toMatch(/outz/);
 }
 
+/** The package as an install lays it out (bin, dist, schemas, package.json), elsewhere, with this checkout's node_modules. */
+function packageCopy(): ReturnType<typeof tempDir> {
+  const copy = tempDir();
+  for (const d of ['bin', 'dist', 'schemas']) cpSync(path.join(REPO, d), path.join(copy.path, d), { recursive: true });
+  cpSync(path.join(REPO, 'package.json'), path.join(copy.path, 'package.json'));
+  symlinkSync(path.join(REPO, 'node_modules'), path.join(copy.path, 'node_modules'));
+  return copy;
+}
+
 describe('the CLI bundle', () => {
   it('is what bin/reprod.js runs, and it reads, hashes, runs and reports as the modules do', () => {
     expect(existsSync(path.join(REPO, 'dist', 'cli-bundle', 'reprod.cjs')), 'run `npm run build` first').toBe(true);
@@ -99,18 +108,12 @@ describe('the CLI bundle', () => {
   });
 
   it('works from a copy of the package elsewhere', () => {
-    using copy = tempDir();
-    for (const d of ['bin', 'dist', 'schemas']) cpSync(path.join(REPO, d), path.join(copy.path, d), { recursive: true });
-    cpSync(path.join(REPO, 'package.json'), path.join(copy.path, 'package.json'));
-    symlinkSync(path.join(REPO, 'node_modules'), path.join(copy.path, 'node_modules'));
+    using copy = packageCopy();
     checkCli(path.join(copy.path, 'bin', 'reprod.js'), copy.path);
   });
 
   it("keeps V8's code cache beside the bundle: written when missing or refused, then used as it is", () => {
-    using copy = tempDir();
-    for (const d of ['bin', 'dist', 'schemas']) cpSync(path.join(REPO, d), path.join(copy.path, d), { recursive: true });
-    cpSync(path.join(REPO, 'package.json'), path.join(copy.path, 'package.json'));
-    symlinkSync(path.join(REPO, 'node_modules'), path.join(copy.path, 'node_modules'));
+    using copy = packageCopy();
     const bin = path.join(copy.path, 'bin', 'reprod.js');
     const cache = path.join(copy.path, 'dist', 'cli-bundle', 'reprod.cjs.cache');
     using ws = tempDir();
@@ -133,10 +136,7 @@ describe('the CLI bundle', () => {
   });
 
   it('compiles the schemas with ajv when a schema file is not the one the validators were made from', () => {
-    using copy = tempDir();
-    for (const d of ['bin', 'dist', 'schemas']) cpSync(path.join(REPO, d), path.join(copy.path, d), { recursive: true });
-    cpSync(path.join(REPO, 'package.json'), path.join(copy.path, 'package.json'));
-    symlinkSync(path.join(REPO, 'node_modules'), path.join(copy.path, 'node_modules'));
+    using copy = packageCopy();
     const schema = path.join(copy.path, 'schemas', 'dvc.schema.json');
     writeFiles(copy.path, { 'schemas/dvc.schema.json': `${readFileSync(schema, 'utf8')}\n` });
     const bin = path.join(copy.path, 'bin', 'reprod.js');
