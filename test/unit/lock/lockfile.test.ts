@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReprodError } from '../../../src/core/errors.js';
+import { thrown } from '../../helpers/thrown.js';
 import { PyFloat, type PyDict, type PyValue } from '../../../src/core/pyvalue.js';
 import type { HashInfo, LockStage, Stage } from '../../../src/core/types.js';
 import {
@@ -50,16 +50,6 @@ stages:
       md5: 6ef04723483f6570ba1aab3bcb5d2b28
       size: 8
 `;
-
-function catchError(f: () => unknown): ReprodError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ReprodError) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 describe('parseLockfile', () => {
   it('reads stages, entries and params with their types and order', () => {
@@ -122,7 +112,7 @@ stages:
     ['a float size that looks whole', "schema: '2.0'\nstages:\n  s:\n    cmd: x\n    deps:\n    - path: a\n      size: 3.0\n", 7, 'stages.s.deps[0].size'],
     ['params that are not a mapping', "schema: '2.0'\nstages:\n  s:\n    cmd: x\n    params:\n      params.yaml: [1]\n", 6, 'stages.s.params.params.yaml'],
   ])('rejects %s as LOCK_CORRUPT, never as empty', (_name, text, line, key) => {
-    const err = catchError(() => parseLockfile(text));
+    const err = thrown(() => parseLockfile(text));
     expect(err.code).toBe('LOCK_CORRUPT');
     expect(err.source?.file).toBe('dvc.lock');
     if (line !== undefined) expect(err.source?.line).toBe(line);
@@ -130,7 +120,7 @@ stages:
   });
 
   it('names the file it was given', () => {
-    expect(catchError(() => parseLockfile('x: [', 'sub/dvc.lock')).source?.file).toBe('sub/dvc.lock');
+    expect(thrown(() => parseLockfile('x: [', 'sub/dvc.lock')).source?.file).toBe('sub/dvc.lock');
   });
 
   it('emptyLockfile has no stages and writes as DVC would', () => {
@@ -146,7 +136,7 @@ describe('parseLockStage', () => {
   });
 
   it('reports problems at the entry\'s own keys', () => {
-    const err = catchError(() => parseLockStage('cmd: echo\nouts:\n- path: o\n  bogus: 1\n', 'entry'));
+    const err = thrown(() => parseLockStage('cmd: echo\nouts:\n- path: o\n  bogus: 1\n', 'entry'));
     expect(err.code).toBe('LOCK_CORRUPT');
     expect(err.source).toMatchObject({ file: 'entry', key: 'outs[0].bogus', line: 4 });
   });
@@ -311,21 +301,21 @@ stages:
   it('refuses to describe a run it has no hash for', () => {
     const noOut = new Map(hashes);
     noOut.delete('sub/model.pkl');
-    expect(catchError(() => lockStageFromRun(stage, { hashes: noOut, params })).code).toBe('OUT_MISSING');
+    expect(thrown(() => lockStageFromRun(stage, { hashes: noOut, params })).code).toBe('OUT_MISSING');
     const noDep = new Map(hashes);
     noDep.delete('sub/data');
-    expect(catchError(() => lockStageFromRun(stage, { hashes: noDep, params })).code).toBe('DEP_MISSING');
+    expect(thrown(() => lockStageFromRun(stage, { hashes: noDep, params })).code).toBe('DEP_MISSING');
   });
 
   it('refuses missing params keys and files', () => {
     const noSeed = new Map(params);
     noSeed.set('sub/params.yaml', map([['train', map([['lr', 1]])]]));
-    const err = catchError(() => lockStageFromRun(stage, { hashes, params: noSeed }));
+    const err = thrown(() => lockStageFromRun(stage, { hashes, params: noSeed }));
     expect(err.code).toBe('PARAMS_MISSING');
     expect(err.message).toContain("'seed'");
     const noFile = new Map(params);
     noFile.delete('sub/other.yaml');
     // a missing params file is a missing input, as a missing dependency is
-    expect(catchError(() => lockStageFromRun(stage, { hashes, params: noFile })).code).toBe('DEP_MISSING');
+    expect(thrown(() => lockStageFromRun(stage, { hashes, params: noFile })).code).toBe('DEP_MISSING');
   });
 });
